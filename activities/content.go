@@ -1,0 +1,280 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/channels"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
+	"github.com/relance/relance/render"
+)
+
+// sendData is what one step's messages are made of, read fresh at send time.
+type sendData struct {
+	adm   models.Administration
+	cust  models.Customer
+	inv   models.Invoice
+	items []models.Invoice
+}
+
+func (a *Activities) loadSendData(ctx context.Context, admID, custID, invID int64) (*sendData, error) {
+	db := a.DB.WithContext(ctx)
+	d := &sendData{}
+	if err := db.First(&d.inv, "id = ? AND administration_id = ?", invID, admID).Error; err != nil {
+		return nil, notFound("invoice", invID, err)
+	}
+	if err := db.First(&d.cust, "id = ?", d.inv.CustomerID).Error; err != nil {
+		return nil, notFound("customer", custID, err)
+	}
+	if err := db.First(&d.adm, "id = ?", admID).Error; err != nil {
+		return nil, notFound("administration", admID, err)
+	}
+	if err := db.Where("customer_id = ? AND status = ? AND open_minor > 0", d.cust.ID, models.InvoiceOpen).
+		Order("due_date, number").Limit(500).Find(&d.items).Error; err != nil {
+		return nil, fmt.Errorf("load open items of customer %d: %w", d.cust.ID, err)
+	}
+	return d, nil
+}
+
+// AdministrationPolicy converts stored settings for the channel choice.
+func AdministrationPolicy(adm *models.Administration) policy.AdministrationSettings {
+	s := adm.AdministrationSettings
+	return policy.AdministrationSettings{
+		PostalEnabled: s.PostalEnabled, FinalReminderByPost: s.FinalReminderByPost,
+		SMSEnabled: s.SMSEnabled, CollectionSMSEnabled: s.CollectionSMSEnabled,
+		StatementSMSEnabled: s.StatementSMSEnabled, UseProvidedEmail: s.UseProvidedEmail,
+	}
+}
+
+// CustomerPolicy converts a stored customer for the channel choice.
+func CustomerPolicy(c *models.Customer) policy.CustomerSettings {
+	mobile := c.Mobile
+	if mobile == "" {
+		mobile = c.Phone
+	}
+	return policy.CustomerSettings{
+		Email: c.Email, ProvidedEmail: c.ProvidedEmail,
+		SendInvoicesByEmail: c.SendInvoicesByEmail, SendRemindersByEmail: c.SendRemindersByEmail,
+		SendByPost: c.SendByPost, SendSMS: c.SendSMS, HasPostalAddress: c.HasPostalAddress(),
+		Mobile: mobile, Country: c.Country,
+	}
+}
+
+func (d *sendData) admSettings() policy.AdministrationSettings { return AdministrationPolicy(&d.adm) }
+func (d *sendData) custSettings() policy.CustomerSettings      { return CustomerPolicy(&d.cust) }
+
+// rendered is one message as the customer gets it.
+type rendered struct {
+	recipient, subject, html, text string
+	segments                       int
+	letter                         *render.Letter
+}
+
+// renderData builds the #hashtag values of a message about inv (nil for a statement).
+func (a *Activities) renderData(d *sendData) render.Data {
+	lang := d.cust.Language
+	if lang == "" {
+		lang = d.adm.Language
+	}
+	now := a.now()
+	item := func(i models.Invoice) render.Item {
+		days := int(now.Sub(i.DueDate).Hours() / 24)
+		if days < 0 {
+			days = 0
+		}
+		return render.Item{
+			Number: i.Number, IssueDate: i.IssueDate, DueDate: i.DueDate,
+			Amount: render.Money{Minor: i.AmountMinor, Currency: i.Currency},
+			Open:   render.Money{Minor: i.OpenMinor, Currency: i.Currency}, DaysOverdue: days,
+		}
+	}
+	data := render.Data{
+		Language: lang,
+		Now:      now,
+		Customer: render.CustomerData{
+			Name: d.cust.Name, LegalID: d.cust.LegalID, Email: d.cust.Email, Phone: d.cust.Phone,
+			Reference: d.cust.ExternalRef,
+			Address:   render.Address{Lines: nonEmpty(d.cust.AddressLine1, d.cust.AddressLine2), PostalCode: d.cust.PostalCode, City: d.cust.City, Country: d.cust.Country},
+		},
+		Company: render.CompanyData{
+			Name: firstOf(d.adm.CompanyName, d.adm.Name), LogoURL: d.adm.CompanyLogoURL,
+			LatePenaltyRate: d.adm.LatePenaltyRate, BankDetails: d.adm.BankDetails,
+			Address: render.Address{Lines: splitLines(d.adm.CompanyAddress)},
+			Phone:   d.adm.CompanyPhone, Email: d.adm.CompanyEmail, Website: d.adm.CompanyWebsite,
+		},
+		User:       render.UserData{Name: d.adm.UserName, Email: d.adm.UserEmail, Phone: d.adm.UserPhone},
+		PortalLink: a.Portal.URL(d.cust.ID, d.cust.PortalToken),
+	}
+	if d.inv.ID != 0 {
+		it := item(d.inv)
+		data.Invoice = &it
+	}
+	for _, i := range d.items {
+		data.Items = append(data.Items, item(i))
+	}
+	return data
+}
+
+// template finds the administration's text for the step, else the shipped default.
+func (a *Activities) template(ctx context.Context, d *sendData, name string, kind policy.StepKind, ch policy.Channel, lang string) (render.Template, error) {
+	if name == "" {
+		name = "default"
+	}
+	var t models.Template
+	for _, l := range []string{lang, d.adm.Language, "en"} {
+		err := a.DB.WithContext(ctx).First(&t, "administration_id = ? AND name = ? AND kind = ? AND channel = ? AND language = ?",
+			d.adm.ID, name, string(kind), string(ch), l).Error
+		if err == nil {
+			return render.Template{Kind: t.Kind, Channel: t.Channel, Language: t.Language, Subject: t.Subject, Body: t.Body}, nil
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return render.Template{}, fmt.Errorf("load template %s/%s/%s/%s: %w", name, kind, ch, l, err)
+		}
+	}
+	if t, ok := render.Default(string(kind), string(ch), lang); ok {
+		return t, nil
+	}
+	return render.Template{}, fmt.Errorf("no template for %s on %s", kind, ch)
+}
+
+// render makes the message for one channel; a manual action's edited text
+// replaces the template's.
+func (a *Activities) render(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, ch policy.Channel) (rendered, error) {
+	data := a.renderData(d)
+	tpl, err := a.template(ctx, d, in.Step.Template, in.Step.Kind, ch, data.Language)
+	if err != nil {
+		return rendered{}, err
+	}
+	if in.Manual && in.Body != "" {
+		tpl.Body = in.Body
+		if in.Subject != "" {
+			tpl.Subject = in.Subject
+		}
+	}
+	switch ch {
+	case policy.ChannelEmail:
+		e, err := render.RenderEmail(render.EmailTemplate{Subject: tpl.Subject, Body: tpl.Body}, data)
+		if err != nil {
+			return rendered{}, err
+		}
+		return rendered{recipient: dec.Email, subject: e.Subject, html: e.HTML, text: e.Text}, nil
+	case policy.ChannelSMS:
+		s, err := render.RenderSMS(tpl.Body, data)
+		if err != nil {
+			return rendered{}, err
+		}
+		return rendered{recipient: dec.Mobile, text: s.Text, segments: s.Segments}, nil
+	case policy.ChannelPost:
+		l, err := render.RenderLetter(render.EmailTemplate{Subject: tpl.Subject, Body: tpl.Body}, data)
+		if err != nil {
+			return rendered{}, err
+		}
+		addr := append([]string{d.cust.Name}, nonEmpty(d.cust.AddressLine1, d.cust.AddressLine2, strings.TrimSpace(d.cust.PostalCode+" "+d.cust.City), d.cust.Country)...)
+		return rendered{recipient: strings.Join(addr, ", "), subject: l.Subject, text: strings.Join(l.Paragraphs, "\n\n"), letter: &l}, nil
+	}
+	return rendered{}, fmt.Errorf("unknown channel %q", ch)
+}
+
+// deliver hands a rendered message to its provider.
+func (a *Activities) deliver(ctx context.Context, kind policy.StepKind, ch policy.Channel, key string, d *sendData, dec policy.Decision, m rendered) (string, error) {
+	switch ch {
+	case policy.ChannelEmail:
+		if a.Email == nil {
+			return "", channels.Permanent(errors.New("no email provider configured"))
+		}
+		return a.Email.SendEmail(ctx, channels.Email{
+			Key: key, FromName: firstOf(d.adm.SenderName, d.adm.CompanyName, d.adm.Name),
+			From: firstOf(d.adm.SenderEmail, a.DefaultFrom), ReplyTo: d.adm.ReplyToEmail,
+			To: dec.Email, ToName: d.cust.Name, Subject: m.subject, HTML: m.html, Text: m.text,
+		})
+	case policy.ChannelSMS:
+		if a.SMS == nil {
+			return "", channels.Permanent(errors.New("no SMS provider configured"))
+		}
+		return a.SMS.SendSMS(ctx, channels.SMS{Key: key, From: d.adm.SMSSender, To: dec.Mobile, Text: m.text})
+	case policy.ChannelPost:
+		if a.Letters == nil {
+			return "", channels.Permanent(errors.New("no letter provider configured"))
+		}
+		return a.Letters.SendLetter(ctx, a.letter(key, kind, d, m))
+	}
+	return "", channels.Permanent(fmt.Errorf("unknown channel %q", ch))
+}
+
+func (a *Activities) letter(key string, kind policy.StepKind, d *sendData, m rendered) channels.Letter {
+	lang := firstOf(d.cust.Language, d.adm.Language)
+	l := channels.Letter{
+		Key: key, Language: lang,
+		Sender:        channels.PostalAddress{Name: firstOf(d.adm.CompanyName, d.adm.Name), Lines: splitLines(d.adm.CompanyAddress)},
+		SenderDetails: nonEmpty(d.adm.CompanyPhone, d.adm.CompanyEmail, d.adm.BankDetails),
+		Recipient: channels.PostalAddress{Name: d.cust.Name, Lines: nonEmpty(d.cust.AddressLine1, d.cust.AddressLine2),
+			PostalCode: d.cust.PostalCode, City: d.cust.City, Country: d.cust.Country},
+		Date:       render.FormatDate(a.now(), lang),
+		PortalLink: a.Portal.URL(d.cust.ID, d.cust.PortalToken),
+	}
+	if m.letter != nil {
+		l.Subject, l.Paragraphs = m.letter.Subject, m.letter.Paragraphs
+		var total int64
+		cur := ""
+		for _, it := range m.letter.Items {
+			l.Items = append(l.Items, channels.LetterItem{
+				Number: it.Number, IssueDate: render.FormatDate(it.IssueDate, lang), DueDate: render.FormatDate(it.DueDate, lang),
+				Amount: render.FormatMoney(it.Amount, lang), Open: render.FormatMoney(it.Open, lang),
+			})
+			total += it.Open.Minor
+			cur = it.Open.Currency
+		}
+		if cur != "" {
+			l.ItemsTotal = render.FormatMoney(render.Money{Minor: total, Currency: cur}, lang)
+		}
+	}
+	ask := d.adm.AskEmailOnReminderLetters
+	if kind == policy.StepInvoice {
+		ask = d.adm.AskEmailOnInvoiceLetters
+	}
+	if ask && d.cust.Email == "" {
+		l.AskEmail = true
+		l.AskEmailText = askEmailText(lang)
+	}
+	return l
+}
+
+func askEmailText(lang string) string {
+	switch lang {
+	case "nl":
+		return "Ontvang onze berichten voortaan per e-mail: geef uw e-mailadres door via uw persoonlijke pagina."
+	case "fr":
+		return "Recevez désormais nos messages par e-mail : indiquez votre adresse sur votre page personnelle."
+	case "de":
+		return "Erhalten Sie unsere Nachrichten künftig per E-Mail: Geben Sie Ihre Adresse auf Ihrer persönlichen Seite an."
+	}
+	return "Receive our messages by email from now on: give your email address on your personal page."
+}
+
+func firstOf(v ...string) string {
+	for _, s := range v {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func nonEmpty(v ...string) []string {
+	var out []string
+	for _, s := range v {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	return nonEmpty(strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")...)
+}

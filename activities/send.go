@@ -1,0 +1,217 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/relance/relance/channels"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
+)
+
+// SendStep sends one step: it re-reads the settings as they are now, decides
+// the channels, renders, records each message in the outbox under a unique
+// key, and hands it to the provider. The outbox makes a retry safe: a row
+// already sent is never sent again, and a row found half-sent (the worker
+// died between handing it over and recording the answer) is marked
+// uncertain instead of being sent a second time.
+func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, error) {
+	logger := a.log().With("workflow_id", in.WorkflowID, "key", in.Key, "kind", in.Step.Kind)
+	d, err := a.loadSendData(ctx, in.AdministrationID, in.CustomerID, in.InvoiceID)
+	if err != nil {
+		return SendResult{}, err
+	}
+	res := SendResult{InvoiceStatus: string(d.inv.Status), OpenMinor: d.inv.OpenMinor}
+	if d.inv.Status != models.InvoiceOpen || d.inv.OpenMinor <= 0 {
+		res.Skipped, res.Reason = true, "invoice_closed"
+		return res, nil
+	}
+	dec := policy.Decide(in.Step.Kind, d.admSettings(), d.custSettings())
+	for _, r := range dec.Refusals {
+		row, err := a.recordSkip(ctx, in, d, r.Channel, string(r.Reason))
+		if err != nil {
+			return SendResult{}, err
+		}
+		res.Outcomes = append(res.Outcomes, ChannelOutcome{Channel: r.Channel, State: string(row.State), Reason: row.Reason, MessageID: row.ID})
+	}
+	if dec.Skipped {
+		res.Skipped, res.Reason = true, string(dec.Reason)
+		if err := a.DB.WithContext(ctx).Model(&models.Invoice{}).Where("id = ?", d.inv.ID).
+			Update("attention_reason", res.Reason).Error; err != nil {
+			return SendResult{}, fmt.Errorf("flag invoice %d for attention: %w", d.inv.ID, err)
+		}
+		logger.Info("step skipped", "reason", res.Reason)
+		return res, nil
+	}
+
+	var retry error
+	for _, ch := range dec.Channels {
+		activity.RecordHeartbeat(ctx, string(ch))
+		out, err := a.sendOn(ctx, in, d, dec, ch)
+		if err != nil {
+			// A retryable failure on one channel does not undo the others:
+			// their rows say sent, so the retry sends only what is missing.
+			logger.Warn("send failed, will retry", "channel", ch, "error", err)
+			retry = errors.Join(retry, fmt.Errorf("%s: %w", ch, err))
+		}
+		res.Outcomes = append(res.Outcomes, out)
+		if out.State == string(models.MessageSent) || out.State == string(models.MessageUncertain) {
+			res.Sent = true
+		}
+	}
+	if retry != nil {
+		return SendResult{}, retry
+	}
+	if !res.Sent {
+		res.Reason = "all_channels_failed"
+	}
+	upd := map[string]any{"attention_reason": ""}
+	if res.Sent && in.Stage != "" {
+		upd["stage"] = in.Stage
+	}
+	if !res.Sent {
+		upd["attention_reason"] = res.Reason
+	}
+	if err := a.DB.WithContext(ctx).Model(&models.Invoice{}).Where("id = ?", d.inv.ID).Updates(upd).Error; err != nil {
+		return SendResult{}, fmt.Errorf("record stage of invoice %d: %w", d.inv.ID, err)
+	}
+	logger.Info("step sent", "outcomes", res.Outcomes)
+	return res, nil
+}
+
+// sendOn sends the step on one channel through the outbox. It returns an
+// error only for failures worth retrying.
+func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, ch policy.Channel) (ChannelOutcome, error) {
+	key := in.Key + "/" + string(ch)
+	out := ChannelOutcome{Channel: ch}
+	msg, err := a.render(ctx, in, d, dec, ch)
+	if err != nil {
+		return out, permanent(fmt.Errorf("render %s %s: %w", in.Step.Kind, ch, err))
+	}
+	row, proceed, err := a.claim(ctx, in, d, ch, key, msg)
+	if err != nil {
+		return out, err
+	}
+	out.MessageID, out.State, out.Reason = row.ID, string(row.State), row.Reason
+	if !proceed {
+		return out, nil
+	}
+
+	providerID, sendErr := a.deliver(ctx, in.Step.Kind, ch, key, d, dec, msg)
+	now := a.now()
+	upd := map[string]any{}
+	switch {
+	case sendErr == nil:
+		upd["state"], upd["provider_id"], upd["sent_at"], upd["reason"] = models.MessageSent, providerID, now, ""
+	case channels.IsPermanent(sendErr):
+		upd["state"], upd["reason"] = models.MessageFailed, truncate(sendErr.Error(), 255)
+	default:
+		upd["state"], upd["reason"] = models.MessageQueued, truncate(sendErr.Error(), 255)
+	}
+	// The provider has the message: record that even if the activity's
+	// context is gone, or the retry would find the row half-sent.
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := a.DB.WithContext(rec).Model(&models.Message{}).Where("id = ?", row.ID).Updates(upd).Error; err != nil {
+		return out, fmt.Errorf("record outcome of message %s: %w", key, err)
+	}
+	out.State = string(upd["state"].(models.MessageState))
+	if r, ok := upd["reason"].(string); ok {
+		out.Reason = r
+	}
+	if sendErr != nil && !channels.IsPermanent(sendErr) {
+		return out, sendErr
+	}
+	return out, nil
+}
+
+// claim finds or creates the outbox row and moves it to sending. proceed is
+// false when the row is already final (sent, failed, skipped, uncertain) or
+// was left sending by a dead attempt, which makes it uncertain.
+func (a *Activities) claim(ctx context.Context, in SendInput, d *sendData, ch policy.Channel, key string, msg rendered) (models.Message, bool, error) {
+	var row models.Message
+	proceed := false
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		fresh := models.Message{
+			Key: key, AdministrationID: d.adm.ID, CustomerID: d.cust.ID, InvoiceID: &d.inv.ID,
+			WorkflowID: in.WorkflowID, Step: in.Step.Position, Kind: string(in.Step.Kind), Channel: string(ch),
+			State: models.MessageQueued, Manual: in.Manual, Recipient: msg.recipient, Subject: msg.subject,
+			BodyHTML: msg.html, BodyText: msg.text, Segments: msg.segments,
+		}
+		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoNothing: true}).Create(&fresh).Error; err != nil {
+			return fmt.Errorf("create outbox row %s: %w", key, err)
+		}
+		if err := tx.Clauses(lockForUpdate(tx)...).First(&row, "key = ?", key).Error; err != nil {
+			return fmt.Errorf("load outbox row %s: %w", key, err)
+		}
+		switch row.State {
+		case models.MessageQueued:
+			proceed = true
+			row.State = models.MessageSending
+			row.Attempts++
+			return tx.Model(&row).Updates(map[string]any{"state": row.State, "attempts": row.Attempts}).Error
+		case models.MessageSending:
+			row.State, row.Reason = models.MessageUncertain, "interrupted while sending: the provider may have it; not sent again"
+			return tx.Model(&row).Updates(map[string]any{"state": row.State, "reason": row.Reason}).Error
+		}
+		return nil
+	})
+	return row, proceed, err
+}
+
+// lockForUpdate locks the row on PostgreSQL; SQLite serialises writers anyway.
+func lockForUpdate(tx *gorm.DB) []clause.Expression {
+	if tx.Dialector.Name() == "postgres" {
+		return []clause.Expression{clause.Locking{Strength: "UPDATE"}}
+	}
+	return nil
+}
+
+// recordSkip writes a skipped row for a channel the settings refused.
+func (a *Activities) recordSkip(ctx context.Context, in SendInput, d *sendData, ch policy.Channel, reason string) (models.Message, error) {
+	key := in.Key + "/" + string(ch)
+	row := models.Message{
+		Key: key, AdministrationID: d.adm.ID, CustomerID: d.cust.ID, InvoiceID: &d.inv.ID,
+		WorkflowID: in.WorkflowID, Step: in.Step.Position, Kind: string(in.Step.Kind), Channel: string(ch),
+		State: models.MessageSkipped, Reason: reason, Manual: in.Manual,
+	}
+	db := a.DB.WithContext(ctx)
+	if err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoNothing: true}).Create(&row).Error; err != nil {
+		return row, fmt.Errorf("record skipped %s: %w", key, err)
+	}
+	if err := db.First(&row, "key = ?", key).Error; err != nil {
+		return row, fmt.Errorf("load skipped %s: %w", key, err)
+	}
+	return row, nil
+}
+
+// RecordSkipped writes the timeline rows of steps the journey will not send.
+func (a *Activities) RecordSkipped(ctx context.Context, in RecordSkippedInput) (RecordSkippedResult, error) {
+	var res RecordSkippedResult
+	for i, s := range in.Steps {
+		row := models.Message{
+			Key: in.Keys[i] + "/none", AdministrationID: in.AdministrationID, CustomerID: in.CustomerID,
+			InvoiceID: &in.InvoiceID, WorkflowID: in.WorkflowID, Step: s.Position, Kind: string(s.Kind),
+			Channel: "none", State: models.MessageSkipped, Reason: in.Reason,
+		}
+		tx := a.DB.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoNothing: true}).Create(&row)
+		if tx.Error != nil {
+			return res, fmt.Errorf("record skipped step %s: %w", in.Keys[i], tx.Error)
+		}
+		res.Recorded += int(tx.RowsAffected)
+	}
+	return res, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,35 @@
+package api
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/relance/relance/auth"
+)
+
+// authenticate accepts "Authorization: Bearer <api key>" and scopes the
+// request to the key's organization.
+func (s *Server) authenticate() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.GetHeader("Authorization")
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			fail(c, errors.Join(ErrUnauthorized, errors.New("missing bearer API key: send Authorization: Bearer <key>")))
+			return
+		}
+		k, err := auth.Lookup(c.Request.Context(), s.DB, strings.TrimSpace(token))
+		if errors.Is(err, auth.ErrInvalidKey) {
+			fail(c, errors.Join(ErrUnauthorized, err))
+			return
+		}
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		auth.Touch(c.Request.Context(), s.DB, k, s.now())
+		c.Set(ctxOrg, k.OrganizationID)
+		c.Next()
+	}
+}

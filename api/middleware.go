@@ -1,0 +1,93 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+const (
+	ctxRequestID = "request_id"
+	ctxOrg       = "organization_id"
+	ctxLogger    = "logger"
+	headerReqID  = "X-Request-ID"
+)
+
+var validRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// requestID takes a sane X-Request-ID from the caller or makes one, and
+// puts it on the response and on every log line of the request.
+func requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(headerReqID)
+		if !validRequestID.MatchString(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		c.Set(ctxRequestID, id)
+		c.Header(headerReqID, id)
+		c.Next()
+	}
+}
+
+func accessLog(base *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		l := base.With("request_id", c.GetString(ctxRequestID))
+		c.Set(ctxLogger, l)
+		c.Next()
+		l.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+			"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(),
+			"organization_id", c.GetInt64(ctxOrg))
+	}
+}
+
+// recovery turns a panic into a 500 problem; the process keeps serving.
+func recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				logger(c).Error("panic in handler", "panic", fmt.Sprint(r))
+				fail(c, fmt.Errorf("panic: %v", r))
+			}
+		}()
+		c.Next()
+	}
+}
+
+// limitBody bounds request bodies; reading past the limit fails with
+// *http.MaxBytesError, which fail maps to 413.
+func limitBody(limit int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > limit {
+			fail(c, &http.MaxBytesError{Limit: limit})
+			return
+		}
+		if c.Request.Body != nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+		}
+		c.Next()
+	}
+}
+
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(ctxLogger); ok {
+		if sl, ok := l.(*slog.Logger); ok {
+			return sl
+		}
+	}
+	return slog.Default()
+}
+
+// orgID is the authenticated organization.
+func orgID(c *gin.Context) int64 { return c.GetInt64(ctxOrg) }

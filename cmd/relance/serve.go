@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/activities"
+	"github.com/relance/relance/api"
+	"github.com/relance/relance/auth"
+	"github.com/relance/relance/channels"
+	"github.com/relance/relance/channels/email"
+	"github.com/relance/relance/channels/letter"
+	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/config"
+	"github.com/relance/relance/db"
+	"github.com/relance/relance/portal"
+	"github.com/relance/relance/worker"
+)
+
+func openDB(ctx context.Context, cfg config.Config) (*gorm.DB, error) {
+	return db.Open(ctx, cfg.DatabaseURL)
+}
+
+func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort:  cfg.Temporal.Address,
+		Namespace: cfg.Temporal.Namespace,
+		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
+	}
+	return c, nil
+}
+
+func portalLinks(cfg config.Config) portal.Links {
+	return portal.Links{BaseURL: cfg.PublicURL, Secret: []byte(cfg.PortalSecret)}
+}
+
+// newActivities wires the real channel clients from the configuration.
+func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activities.Activities, error) {
+	mail, err := email.New(email.Config{
+		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
+		TLS: cfg.SMTP.TLS, Timeout: cfg.SMTP.Timeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("configure SMTP: %w", err)
+	}
+	var letters channels.LetterSender = letter.FolderProvider{Dir: cfg.Letters.Dir}
+	if cfg.Letters.Provider == "http" {
+		letters = &letter.HTTPProvider{BaseURL: cfg.Letters.APIURL, APIKey: cfg.Letters.APIKey}
+	}
+	return &activities.Activities{
+		DB:    gdb,
+		Email: mail,
+		SMS: sms.New(sms.Config{
+			BaseURL: cfg.Vonage.BaseURL, APIKey: cfg.Vonage.APIKey, APISecret: cfg.Vonage.APISecret,
+			From: cfg.Vonage.From, RatePerSecond: cfg.Vonage.RatePerSecond,
+		}),
+		Letters:     letters,
+		Portal:      portalLinks(cfg),
+		Day:         cfg.Day,
+		DefaultFrom: cfg.SMTP.From,
+		Logger:      log.With("component", "activities"),
+	}, nil
+}
+
+func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	gdb, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	if err := db.Migrate(gdb); err != nil {
+		return err
+	}
+	log.Info("schema up to date", "versions", len(db.Versions()))
+	return nil
+}
+
+func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	gdb, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	acts, err := newActivities(cfg, gdb, log)
+	if err != nil {
+		return err
+	}
+	log.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
+	return worker.Run(ctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+}
+
+func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	gdb, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	tc, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	return serveHTTP(ctx, cfg, log, api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg, Logger: log, Portal: portalLinks(cfg)}))
+}
+
+// serveHTTP serves h on cfg.Listen until ctx ends, then drains for 10 s.
+func serveHTTP(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Handler) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute, WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("HTTP server listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("HTTP server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down HTTP server: %w", err)
+	}
+	return nil
+}
+
+func runAPIKey(ctx context.Context, cfg config.Config, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: relance apikey create --organization ID [--name NAME]")
+	}
+	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
+	org := fs.Int64("organization", 0, "organization ID")
+	name := fs.String("name", "cli", "a name to recognise the key by")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *org <= 0 {
+		return errors.New("--organization is required")
+	}
+	gdb, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close(gdb)
+	var n int64
+	if err := gdb.WithContext(ctx).Table("organizations").Where("id = ?", *org).Count(&n).Error; err != nil {
+		return fmt.Errorf("look up organization %d: %w", *org, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("organization %d does not exist", *org)
+	}
+	plain, _, err := auth.Create(ctx, gdb, *org, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stdout, plain)
+	return nil
+}

@@ -1,0 +1,125 @@
+// Package config reads Relance's configuration: one typed struct from
+// environment variables, with defaults that run the embedded dev stack.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is every setting of every process (api, worker, dev). Secrets are
+// tagged so that String never prints them.
+type Config struct {
+	// DatabaseURL is postgres://… in production or sqlite://PATH (the embedded default).
+	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.data/relance.db"`
+
+	Temporal Temporal `envPrefix:"TEMPORAL_"`
+
+	// Listen is the address of the API, portal and webhooks server.
+	Listen string `env:"RELANCE_LISTEN" envDefault:"127.0.0.1:8080"`
+	// PublicURL is the address customers and providers reach this server at;
+	// portal links and webhook URLs are built from it.
+	PublicURL string `env:"RELANCE_PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
+	// PortalSecret signs portal links; it must be set (32+ chars) in production.
+	PortalSecret string `env:"RELANCE_PORTAL_SECRET" envDefault:"dev-portal-secret-change-me-in-production"`
+	// Day is the length of a journey day: 24h in production, shorter for demos and tests.
+	Day time.Duration `env:"RELANCE_DAY" envDefault:"24h"`
+	// MaxBodyBytes bounds a JSON request body; MaxImportBytes an import upload.
+	MaxBodyBytes   int64 `env:"RELANCE_MAX_BODY_BYTES" envDefault:"1048576"`
+	MaxImportBytes int64 `env:"RELANCE_MAX_IMPORT_BYTES" envDefault:"52428800"`
+
+	LogLevel  string `env:"RELANCE_LOG_LEVEL" envDefault:"info"`
+	LogFormat string `env:"RELANCE_LOG_FORMAT" envDefault:"text"`
+
+	SMTP    SMTP    `envPrefix:"SMTP_"`
+	Vonage  Vonage  `envPrefix:"VONAGE_"`
+	Letters Letters `envPrefix:"LETTERS_"`
+}
+
+// Temporal locates the Temporal frontend.
+type Temporal struct {
+	Address   string `env:"ADDRESS" envDefault:"127.0.0.1:7233"`
+	Namespace string `env:"NAMESPACE" envDefault:"default"`
+	// UIURL is printed in logs and the README so ops can jump to a journey.
+	UIURL string `env:"UI_URL" envDefault:"http://127.0.0.1:8233"`
+}
+
+// SMTP is the outgoing mail server.
+type SMTP struct {
+	Host     string        `env:"HOST" envDefault:"127.0.0.1"`
+	Port     int           `env:"PORT" envDefault:"2525"`
+	Username string        `env:"USERNAME"`
+	Password string        `env:"PASSWORD"`
+	TLS      string        `env:"TLS" envDefault:"none"` // none | starttls | tls
+	Timeout  time.Duration `env:"TIMEOUT" envDefault:"30s"`
+	// From is the sender used when an administration has no sender email.
+	From string `env:"FROM" envDefault:"relance@localhost"`
+}
+
+// Vonage is the SMS provider account.
+type Vonage struct {
+	BaseURL   string `env:"BASE_URL" envDefault:"https://rest.nexmo.com"`
+	APIKey    string `env:"API_KEY"`
+	APISecret string `env:"API_SECRET"`
+	// SignatureSecret, when set, makes the webhooks verify Vonage's signature.
+	SignatureSecret string `env:"SIGNATURE_SECRET"`
+	SignatureMethod string `env:"SIGNATURE_METHOD" envDefault:"md5hash"`
+	From            string `env:"FROM" envDefault:"Relance"`
+	// RatePerSecond is the account's throughput, enforced across all workers.
+	RatePerSecond int `env:"RATE_PER_SECOND" envDefault:"30"`
+}
+
+// Letters chooses the postal letter provider.
+type Letters struct {
+	Provider string `env:"PROVIDER" envDefault:"folder"` // folder | http
+	Dir      string `env:"DIR" envDefault:".data/letters"`
+	APIURL   string `env:"API_URL"`
+	APIKey   string `env:"API_KEY"`
+}
+
+// Load reads the environment.
+func Load() (Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return c, fmt.Errorf("read configuration from the environment: %w", err)
+	}
+	return c, c.Validate()
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	if c.Day <= 0 {
+		return errors.New("RELANCE_DAY must be a positive duration, e.g. 24h or 10s")
+	}
+	if c.MaxBodyBytes <= 0 || c.MaxImportBytes <= 0 {
+		return errors.New("RELANCE_MAX_BODY_BYTES and RELANCE_MAX_IMPORT_BYTES must be positive")
+	}
+	if _, err := url.Parse(c.PublicURL); err != nil {
+		return fmt.Errorf("RELANCE_PUBLIC_URL: %w", err)
+	}
+	if len(c.PortalSecret) < 16 {
+		return errors.New("RELANCE_PORTAL_SECRET must be at least 16 characters")
+	}
+	switch c.SMTP.TLS {
+	case "none", "starttls", "tls":
+	default:
+		return fmt.Errorf("SMTP_TLS %q: use none, starttls or tls", c.SMTP.TLS)
+	}
+	switch c.Letters.Provider {
+	case "folder":
+	case "http":
+		if c.Letters.APIURL == "" || c.Letters.APIKey == "" {
+			return errors.New("LETTERS_PROVIDER=http needs LETTERS_API_URL and LETTERS_API_KEY")
+		}
+	default:
+		return fmt.Errorf("LETTERS_PROVIDER %q: use folder or http", c.Letters.Provider)
+	}
+	if c.Vonage.RatePerSecond <= 0 {
+		return errors.New("VONAGE_RATE_PER_SECOND must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package db
+
+import (
+	"fmt"
+
+	"github.com/go-gormigrate/gormigrate/v2"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/models"
+)
+
+// migrations is the ordered, append-only list of schema versions. A released
+// migration is never edited: a change to the models gets a new entry with
+// explicit DDL (Migrator().AddColumn, CreateIndex, …) guarded by HasColumn /
+// HasIndex so that it also applies to databases created by the baseline.
+func migrations() []*gormigrate.Migration {
+	return []*gormigrate.Migration{
+		{
+			// The baseline creates the whole domain of DESIGN.md §1.
+			ID: "202611230001_baseline",
+			Migrate: func(tx *gorm.DB) error {
+				return tx.AutoMigrate(models.All()...)
+			},
+			Rollback: func(tx *gorm.DB) error {
+				all := models.All()
+				for i := len(all) - 1; i >= 0; i-- {
+					if err := tx.Migrator().DropTable(all[i]); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+	}
+}
+
+// Migrate brings the schema to the newest version. It is safe to run from
+// several processes at once on PostgreSQL (an advisory lock serialises them).
+func Migrate(gdb *gorm.DB) error {
+	run := func(tx *gorm.DB) error {
+		m := gormigrate.New(tx, &gormigrate.Options{
+			TableName:                 "schema_migrations",
+			IDColumnName:              "id",
+			IDColumnSize:              255,
+			UseTransaction:            true,
+			ValidateUnknownMigrations: true,
+		}, migrations())
+		if err := m.Migrate(); err != nil {
+			return fmt.Errorf("migrate schema: %w", err)
+		}
+		return nil
+	}
+	if Of(gdb) != Postgres {
+		return run(gdb)
+	}
+	return gdb.Connection(func(tx *gorm.DB) error {
+		const lockKey = 0x72656c616e6365 // "relance" in ASCII
+		if err := tx.Exec("SELECT pg_advisory_lock(?)", lockKey).Error; err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+		defer tx.Exec("SELECT pg_advisory_unlock(?)", lockKey)
+		return run(tx)
+	})
+}
+
+// Versions lists the migration IDs, newest last.
+func Versions() []string {
+	var ids []string
+	for _, m := range migrations() {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}

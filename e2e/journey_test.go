@@ -1,0 +1,264 @@
+// Package e2e runs Relance end to end: a real Temporal dev server, the real
+// worker and workflows, the API over HTTP, real SMTP and Vonage-protocol
+// sinks and a letters folder, with a short journey day so that a whole
+// journey plays out in seconds.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/activities"
+	"github.com/relance/relance/api"
+	"github.com/relance/relance/auth"
+	"github.com/relance/relance/channels/email"
+	"github.com/relance/relance/channels/letter"
+	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/config"
+	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/internal/testkit"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/portal"
+	"github.com/relance/relance/worker"
+	"github.com/relance/relance/workflows"
+)
+
+var recordHistory = flag.Bool("record-history", false, "write the finished journey's history to workflows/testdata for the replay test")
+
+// stack is the whole product on loopback.
+type stack struct {
+	t      *testing.T
+	db     *gorm.DB
+	tc     client.Client
+	api    *httptest.Server
+	mail   *devsink.SMTPSink
+	vonage *devsink.VonageSink
+	key    string
+	adm    models.Administration
+	cust   models.Customer
+	day    time.Duration
+}
+
+func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
+	t.Helper()
+	_, tc := testkit.DevServer(t)
+	s := &stack{t: t, db: gdb, tc: tc, day: day}
+	s.mail = &devsink.SMTPSink{}
+	require.NoError(t, s.mail.Start("127.0.0.1:0"))
+	t.Cleanup(func() { _ = s.mail.Close() })
+	s.vonage = &devsink.VonageSink{APIKey: "k", APISecret: "s"}
+	vsrv := httptest.NewServer(s.vonage)
+	t.Cleanup(vsrv.Close)
+	t.Cleanup(s.vonage.Close)
+
+	mailer, err := email.New(email.Config{Host: "127.0.0.1", Port: port(t, s.mail.Addr()), TLS: "none", Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	links := portal.Links{BaseURL: "http://portal.test", Secret: []byte("e2e-secret")}
+	acts := &activities.Activities{
+		DB: gdb, Email: mailer, Letters: letter.FolderProvider{Dir: t.TempDir()},
+		SMS:    sms.New(sms.Config{BaseURL: vsrv.URL, APIKey: "k", APISecret: "s", From: "Relance", RatePerSecond: 30}),
+		Portal: links, Day: day, DefaultFrom: "relance@example.com",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(ctx, tc, acts, worker.Options{SMSPerSecond: 30}) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	org := models.Organization{Name: "E2E", InboxRead: models.ReadManually}
+	require.NoError(t, gdb.Create(&org).Error)
+	settings := models.DefaultAdministrationSettings()
+	settings.SMSEnabled = true
+	s.adm = models.Administration{OrganizationID: org.ID, Name: "E2E BV", Country: "NL", TimeZone: "Europe/Amsterdam",
+		Currency: "EUR", Language: "en", AdministrationSettings: settings,
+		CompanyDetails: models.CompanyDetails{CompanyName: "E2E BV", SenderEmail: "ar@e2e.example", CompanyAddress: "Main 1\n1000 AA Amsterdam"}}
+	require.NoError(t, gdb.Create(&s.adm).Error)
+	s.cust = models.Customer{AdministrationID: s.adm.ID, ExternalRef: "E2E-1", Name: "Customer One", Language: "en",
+		Email: "one@customer.example", Phone: "06 12345678", Mobile: "+31612345678", AddressLine1: "Street 1", PostalCode: "1234 AB",
+		City: "Utrecht", Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "e2e"}
+	require.NoError(t, gdb.Create(&s.cust).Error)
+	s.key, _, err = auth.Create(context.Background(), gdb, org.ID, "e2e")
+	require.NoError(t, err)
+
+	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: day, PortalSecret: "e2e-secret-e2e-secret"}
+	s.api = httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg, Portal: links}))
+	t.Cleanup(s.api.Close)
+	return s
+}
+
+func port(t *testing.T, addr string) int {
+	var p int
+	_, err := fmt.Sscanf(addr[strings.LastIndexByte(addr, ':')+1:], "%d", &p)
+	require.NoError(t, err)
+	return p
+}
+
+func (s *stack) call(method, path string, body any, out any) int {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(s.t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.api.URL+path, r)
+	require.NoError(s.t, err)
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(s.t, err)
+	if out != nil && res.StatusCode < 300 {
+		require.NoError(s.t, json.Unmarshal(b, out), string(b))
+	}
+	return res.StatusCode
+}
+
+func (s *stack) invoice(id int64) api.InvoiceView {
+	var v api.InvoiceView
+	require.Equal(s.t, http.StatusOK, s.call("GET", fmt.Sprintf("/api/v1/invoices/%d", id), nil, &v))
+	return v
+}
+
+// visible runs a visibility query and reports whether it lists workflowID.
+func (s *stack) visible(query, workflowID string) bool {
+	res, err := s.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+	require.NoError(s.t, err)
+	for _, e := range res.GetExecutions() {
+		if e.GetExecution().GetWorkflowId() == workflowID {
+			return true
+		}
+	}
+	return false
+}
+
+// TestJourneyEndToEnd: an invoice created through the API plays its whole
+// journey out; it is paused and resumed through the API; its stage is
+// visible through the state query and through visibility on RelanceStage.
+func TestJourneyEndToEnd(t *testing.T) {
+	const day = time.Second
+	s := newStack(t, testkit.SQLite(t), day)
+	today := time.Now().UTC()
+	num := fmt.Sprintf("E2E-%d", today.UnixNano())
+	var v api.InvoiceView
+	status := s.call("POST", fmt.Sprintf("/api/v1/administrations/%d/invoices", s.adm.ID), map[string]any{
+		"customer_id": s.cust.ID, "number": num, "issue_date": today.Format("2006-01-02"),
+		"due_date": today.AddDate(0, 0, 14).Format("2006-01-02"), "amount_minor": 50000,
+	}, &v)
+	require.Equal(t, http.StatusCreated, status)
+	wf := v.WorkflowID
+
+	// The invoice goes out at once (issue date = today).
+	require.Eventually(t, func() bool {
+		st := s.invoice(v.ID)
+		return st.Journey != nil && st.Journey.Stage == workflows.StageInvoiced && st.Stage == "invoiced"
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Eventually(t, func() bool {
+		return s.visible(fmt.Sprintf(`RelanceStage = "invoiced" AND RelanceInvoice = %q`, num), wf)
+	}, 30*time.Second, 200*time.Millisecond)
+	require.True(t, s.visible(fmt.Sprintf(`RelanceCustomer = %q`, s.cust.ExternalRef), wf))
+
+	// Pause before the first reminder falls due.
+	require.Equal(t, http.StatusOK, s.call("POST", fmt.Sprintf("/api/v1/invoices/%d/pause", v.ID), map[string]any{"reason": "called us"}, nil))
+	var next time.Time
+	require.Eventually(t, func() bool {
+		st := s.invoice(v.ID)
+		if st.Journey == nil || !st.Journey.Paused || st.Journey.Next == nil {
+			return false
+		}
+		next = st.Journey.Next.At
+		return true
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return s.visible(`RelancePaused = true`, wf) }, 30*time.Second, 200*time.Millisecond)
+	sentBefore := len(s.mail.Messages())
+	// Wait until the next step's time has passed by two days: nothing goes while paused.
+	for time.Now().Before(next.Add(2 * day)) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.Equal(t, sentBefore, len(s.mail.Messages()), "a paused journey sent a message")
+	require.Equal(t, workflows.StageInvoiced, s.invoice(v.ID).Journey.Stage)
+
+	require.Equal(t, http.StatusOK, s.call("POST", fmt.Sprintf("/api/v1/invoices/%d/resume", v.ID), map[string]any{"reason": "no answer"}, nil))
+	// The journey plays out to the hand-over to collection.
+	run := s.tc.GetWorkflow(context.Background(), wf, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res workflows.JourneyResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, workflows.OutcomeCollection, res.Outcome)
+	require.Eventually(t, func() bool { return s.visible(`RelanceStage = "collection"`, wf) }, 30*time.Second, 200*time.Millisecond)
+
+	// Counted at the servers: one email per sent step, each key once; the
+	// final reminder's SMS reached the Vonage stand-in.
+	var rows []models.Message
+	require.NoError(t, s.db.Where("workflow_id = ?", wf).Order("id").Find(&rows).Error)
+	sentEmails := 0
+	keys := map[string]bool{}
+	for _, m := range rows {
+		require.False(t, keys[m.Key], "duplicate outbox key %s", m.Key)
+		keys[m.Key] = true
+		if m.Channel == "email" && m.State == models.MessageSent {
+			sentEmails++
+		}
+	}
+	emails := 0
+	for _, m := range s.mail.Messages() {
+		if strings.Contains(m.To, s.cust.Email) {
+			emails++
+		}
+	}
+	require.Equal(t, sentEmails, emails, "emails at the SMTP sink vs sent rows")
+	require.GreaterOrEqual(t, emails, 3)
+	// Two SMS: the journey's SMS step beside the final reminder, and the
+	// collection stage's automatic SMS (collection_sms_enabled is on).
+	smsSent := s.vonage.Messages()
+	require.Len(t, smsSent, 2)
+	require.Equal(t, "31612345678", smsSent[0].To)
+	require.True(t, strings.HasSuffix(smsSent[0].ClientRef, "/sms/sms"), smsSent[0].ClientRef)
+	require.True(t, strings.HasSuffix(smsSent[1].ClientRef, "/collection/sms"), smsSent[1].ClientRef)
+	for _, m := range smsSent {
+		require.Contains(t, m.Text, "http://portal.test/portal/")
+	}
+
+	final := s.invoice(v.ID)
+	require.Equal(t, "collection", final.Stage)
+
+	if *recordHistory {
+		writeHistory(t, s.tc, wf, filepath.Join("..", "workflows", "testdata", "journey_paused_to_collection.json"))
+	}
+}
+
+// writeHistory saves a workflow's history as the JSON the replayer reads.
+func writeHistory(t *testing.T, tc client.Client, workflowID, path string) {
+	it := tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []json.RawMessage
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		b, err := protojson.Marshal(ev)
+		require.NoError(t, err)
+		events = append(events, b)
+	}
+	out, err := json.MarshalIndent(map[string]any{"events": events}, "", " ")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, out, 0o644))
+}

@@ -1,0 +1,216 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
+	"github.com/relance/relance/workflows"
+)
+
+// ErrNoProvidedEmail is returned when a provided email is accepted or
+// dismissed but the customer has none (anymore).
+var ErrNoProvidedEmail = errors.New("customer has no provided email")
+
+// NewPortalToken returns the random part of a new customer's portal link:
+// 16 random bytes, hex-encoded, so links cannot be guessed.
+func NewPortalToken() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// MobileOf is the E.164 mobile number of phone read in country, or "" when
+// phone is not a mobile number: SMS is only ever sent to Mobile (DESIGN.md §1.2).
+func MobileOf(phone, country string) string {
+	m, err := policy.NormalizeMobile(phone, country)
+	if err != nil {
+		return ""
+	}
+	return m
+}
+
+// signalConcurrency bounds the signals one call sends at once, so that a
+// customer with many invoices does not flood the Temporal frontend.
+const signalConcurrency = 8
+
+// SignalAll sends one signal to each journey in workflowIDs, a few at a time.
+// Journeys that already ended are skipped (they have nothing left to steer);
+// it returns how many journeys received the signal and every other failure.
+func SignalAll(ctx context.Context, tc client.Client, workflowIDs []string, name string, payload any) (int, error) {
+	var (
+		mu   sync.Mutex
+		n    int
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, signalConcurrency)
+	for _, id := range workflowIDs {
+		if id == "" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(id string) {
+			defer func() { <-sem; wg.Done() }()
+			err := Signal(ctx, tc, id, name, payload)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				n++
+			case errors.Is(err, ErrJourneyEnded):
+			default:
+				errs = append(errs, err)
+			}
+		}(id)
+	}
+	wg.Wait()
+	return n, errors.Join(errs...)
+}
+
+// OpenJourneys lists the workflow IDs of a customer's open invoices: the
+// journeys a customer-wide action (pause, resume, journey change) steers.
+func OpenJourneys(ctx context.Context, db *gorm.DB, customerID int64) ([]string, error) {
+	var ids []string
+	err := db.WithContext(ctx).Model(&models.Invoice{}).
+		Where("customer_id = ? AND status = ? AND workflow_id <> ''", customerID, models.InvoiceOpen).
+		Order("id").Pluck("workflow_id", &ids).Error
+	if err != nil {
+		return nil, fmt.Errorf("list open invoices of customer %d: %w", customerID, err)
+	}
+	return ids, nil
+}
+
+// PauseCustomer pauses a customer and every open invoice of it, until a date
+// or until resumed (DESIGN.md §1.4): the rows say so for lists and filters,
+// and each running journey gets the pause signal. It is idempotent, so a
+// call that failed to reach Temporal can simply be repeated.
+func PauseCustomer(ctx context.Context, db *gorm.DB, tc client.Client, cust *models.Customer, until *time.Time, reason string, now time.Time) (int, error) {
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		upd := map[string]any{"paused_at": now, "paused_until": until, "pause_reason": reason}
+		if err := tx.Model(&models.Customer{}).Where("id = ?", cust.ID).Updates(upd).Error; err != nil {
+			return fmt.Errorf("pause customer %d: %w", cust.ID, err)
+		}
+		if err := tx.Model(&models.Invoice{}).Where("customer_id = ? AND status = ?", cust.ID, models.InvoiceOpen).Updates(upd).Error; err != nil {
+			return fmt.Errorf("pause open invoices of customer %d: %w", cust.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	cust.PausedAt, cust.PausedUntil, cust.PauseReason = &now, until, reason
+	ids, err := OpenJourneys(ctx, db, cust.ID)
+	if err != nil {
+		return 0, err
+	}
+	return SignalAll(ctx, tc, ids, workflows.SignalPause, workflows.PauseSignal{Until: until, Reason: reason})
+}
+
+// ResumeCustomer ends the pause of a customer and of its open invoices, and
+// resumes each running journey. Disputed invoices stay held by their dispute.
+func ResumeCustomer(ctx context.Context, db *gorm.DB, tc client.Client, cust *models.Customer, reason string) (int, error) {
+	var ids []string
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&models.Invoice{}).
+			Where("customer_id = ? AND status = ? AND paused_at IS NOT NULL AND workflow_id <> ''", cust.ID, models.InvoiceOpen).
+			Order("id").Pluck("workflow_id", &ids).Error; err != nil {
+			return fmt.Errorf("list paused invoices of customer %d: %w", cust.ID, err)
+		}
+		upd := map[string]any{"paused_at": nil, "paused_until": nil, "pause_reason": ""}
+		if err := tx.Model(&models.Customer{}).Where("id = ?", cust.ID).Updates(upd).Error; err != nil {
+			return fmt.Errorf("resume customer %d: %w", cust.ID, err)
+		}
+		if err := tx.Model(&models.Invoice{}).Where("customer_id = ? AND status = ?", cust.ID, models.InvoiceOpen).Updates(upd).Error; err != nil {
+			return fmt.Errorf("resume open invoices of customer %d: %w", cust.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	cust.PausedAt, cust.PausedUntil, cust.PauseReason = nil, nil, ""
+	return SignalAll(ctx, tc, ids, workflows.SignalResume, workflows.ResumeSignal{Reason: reason})
+}
+
+// AssignJourney gives the customer its own journey (nil: back to the
+// administration's default) and tells each running journey of the customer,
+// which re-plans its future steps (DESIGN.md §1.4). The caller checks that
+// the journey belongs to the customer's administration.
+func AssignJourney(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error) {
+	if err := db.WithContext(ctx).Model(&models.Customer{}).Where("id = ?", cust.ID).Update("journey_id", journeyID).Error; err != nil {
+		return 0, fmt.Errorf("assign journey to customer %d: %w", cust.ID, err)
+	}
+	cust.JourneyID = journeyID
+	ids, err := OpenJourneys(ctx, db, cust.ID)
+	if err != nil {
+		return 0, err
+	}
+	return SignalAll(ctx, tc, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: EffectiveJourneyID(adm, cust)})
+}
+
+// EffectiveJourneyID is the journey that applies to a customer: its own,
+// else the administration's default, else 0 (the shipped default).
+func EffectiveJourneyID(adm *models.Administration, cust *models.Customer) int64 {
+	switch {
+	case cust.JourneyID != nil:
+		return *cust.JourneyID
+	case adm.DefaultJourneyID != nil:
+		return *adm.DefaultJourneyID
+	}
+	return 0
+}
+
+// AcceptProvidedEmail makes the address the customer gave in the portal its
+// email (seed 001). The update is conditional on the provided email still
+// being the one the caller saw, so two admins cannot accept different ones.
+func AcceptProvidedEmail(ctx context.Context, db *gorm.DB, cust *models.Customer) error {
+	if cust.ProvidedEmail == "" {
+		return ErrNoProvidedEmail
+	}
+	res := db.WithContext(ctx).Model(&models.Customer{}).
+		Where("id = ? AND provided_email = ?", cust.ID, cust.ProvidedEmail).
+		Updates(map[string]any{"email": cust.ProvidedEmail, "provided_email": "", "provided_email_at": nil})
+	if res.Error != nil {
+		return fmt.Errorf("accept provided email of customer %d: %w", cust.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNoProvidedEmail
+	}
+	cust.Email, cust.ProvidedEmail, cust.ProvidedEmailAt = cust.ProvidedEmail, "", nil
+	return nil
+}
+
+// DismissProvidedEmail drops the address the customer gave in the portal.
+func DismissProvidedEmail(ctx context.Context, db *gorm.DB, cust *models.Customer) error {
+	if cust.ProvidedEmail == "" {
+		return ErrNoProvidedEmail
+	}
+	res := db.WithContext(ctx).Model(&models.Customer{}).
+		Where("id = ? AND provided_email = ?", cust.ID, cust.ProvidedEmail).
+		Updates(map[string]any{"provided_email": "", "provided_email_at": nil})
+	if res.Error != nil {
+		return fmt.Errorf("dismiss provided email of customer %d: %w", cust.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNoProvidedEmail
+	}
+	cust.ProvidedEmail, cust.ProvidedEmailAt = "", nil
+	return nil
+}
+
+// sameEmail compares addresses as mail servers do in practice: case-insensitively.
+func sameEmail(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}

@@ -1,0 +1,843 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/relance/relance/importer"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/workflows"
+)
+
+// ReasonNoOpenInvoice is why an existing customer's data was not updated by
+// an import: seed 001 updates customer data only for customers that have an
+// open invoice at the time of the import.
+const ReasonNoOpenInvoice = "customer has no open invoice"
+
+// AttentionReopened flags an invoice that an import reopened after its
+// journey had ended: nothing will be sent for it until an admin acts.
+const AttentionReopened = "reopened_after_journey_ended"
+
+// DefaultImportConcurrency is how many journey starts and signals an import
+// has in flight at once: enough to keep the Temporal frontend busy while the
+// database work of the next rows goes on.
+const DefaultImportConcurrency = 32
+
+// ImportOptions say how to apply a parsed file.
+type ImportOptions struct {
+	// FullSnapshot says the file lists every open invoice of the
+	// administration: open invoices absent from it are marked paid.
+	FullSnapshot bool
+	// FileSHA256 and Format ("csv" or "json") are recorded with the run.
+	FileSHA256, Format string
+	// Progress, when set, is called as rows complete (their database work and
+	// their journey start or signal), with the rows done and the total. Calls
+	// are serialized but may come from several goroutines.
+	Progress func(done, total int)
+	// Concurrency bounds the journey starts and signals in flight; 0 means
+	// DefaultImportConcurrency.
+	Concurrency int
+	// Logger receives the import's log lines; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// ImportReport is what an import did, row by row where it matters: the
+// admin reads it to fix the file, and it is stored with the run.
+type ImportReport struct {
+	// ImportID is the stored run (models.ImportRun).
+	ImportID     int64  `json:"import_id,omitempty"`
+	Format       string `json:"format"`
+	FileSHA256   string `json:"file_sha256,omitempty"`
+	FullSnapshot bool   `json:"full_snapshot"`
+	// Rows is the number of data rows in the file, valid or not.
+	Rows      int                  `json:"rows"`
+	Customers ImportCustomerCounts `json:"customers"`
+	Invoices  ImportInvoiceCounts  `json:"invoices"`
+	// JourneysStarted counts the journeys this import started.
+	JourneysStarted int `json:"journeys_started"`
+	// Rejected lists every problem of every rejected row (a row may have
+	// several); rejected rows change nothing.
+	Rejected []ImportRowError `json:"rejected"`
+	// Skipped lists the customers whose data was not updated, with why.
+	Skipped []ImportSkippedCustomer `json:"skipped"`
+	// Notes explain decisions about the file as a whole.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// ImportCustomerCounts counts customers (not rows: a customer's data comes
+// on each of its invoice rows) by what the import did with them.
+type ImportCustomerCounts struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	Skipped   int `json:"skipped"`
+}
+
+// ImportInvoiceCounts counts invoices by what the import did with them.
+type ImportInvoiceCounts struct {
+	Created   int `json:"created"`
+	Updated   int `json:"updated"`
+	Unchanged int `json:"unchanged"`
+	// Rejected counts rejected rows.
+	Rejected int `json:"rejected"`
+	// ClosedAbsent counts open invoices a full snapshot marked paid because
+	// the file no longer lists them.
+	ClosedAbsent int `json:"closed_absent"`
+}
+
+// ImportRowError is one problem with one rejected row (see importer.RowError).
+type ImportRowError struct {
+	Line   int    `json:"line"`
+	Field  string `json:"field,omitempty"`
+	Value  string `json:"value,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// ImportSkippedCustomer is a customer whose data in the file was not applied.
+type ImportSkippedCustomer struct {
+	// Line is the first row of the customer in the file.
+	Line        int    `json:"line"`
+	CustomerRef string `json:"customer_ref"`
+	Reason      string `json:"reason"`
+}
+
+// Import applies a parsed file to an administration (DESIGN.md §1.3, §1.4):
+// it upserts customers by reference and invoices by number, starts the
+// journeys of new open invoices, tells running journeys about changed
+// amounts, and, for a full snapshot, closes the open invoices the file no
+// longer lists. Each row is applied in its own transaction, so a row is never
+// half-written and a rejected row never stops the others. Importing the same
+// file again changes nothing and starts nothing, also when two imports of it
+// run at once: inserts go through the unique indexes (ON CONFLICT DO NOTHING,
+// then the winner's row is read back) and updates re-read the row under a
+// lock. A database or Temporal failure aborts the import with an error naming
+// the line; the rows applied before it stay, and importing the file again
+// completes the work.
+func Import(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
+	started := time.Now()
+	r := &importRun{
+		ctx: ctx, db: db.WithContext(ctx), tc: tc, adm: adm, opt: opt,
+		log:       opt.Logger,
+		customers: map[string]*models.Customer{},
+		invoices:  map[string]*models.Invoice{},
+		hadOpen:   map[int64]bool{},
+		custSeen:  map[string]bool{},
+		total:     len(parsed.Rows),
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	r.log = r.log.With("administration_id", adm.ID)
+	r.rep = ImportReport{
+		Format: opt.Format, FileSHA256: opt.FileSHA256, FullSnapshot: opt.FullSnapshot, Rows: parsed.Total,
+		Rejected: []ImportRowError{}, Skipped: []ImportSkippedCustomer{},
+	}
+	lines := map[int]bool{}
+	for _, e := range parsed.Rejected {
+		r.rep.Rejected = append(r.rep.Rejected, ImportRowError{Line: e.Line, Field: e.Field, Value: e.Value, Reason: e.Reason})
+		lines[e.Line] = true
+	}
+	r.rep.Invoices.Rejected = len(lines)
+
+	if err := r.preload(parsed.Rows); err != nil {
+		return r.rep, err
+	}
+	var absent []models.Invoice
+	if opt.FullSnapshot {
+		if len(parsed.Rejected) > 0 {
+			r.rep.Notes = append(r.rep.Notes, "full snapshot not applied: rejected rows may be open invoices, so no absent invoice was marked paid; fix the rejected rows and import the file again")
+		} else {
+			var err error
+			if absent, err = r.absentInvoices(parsed.Rows); err != nil {
+				return r.rep, err
+			}
+		}
+	}
+
+	n := opt.Concurrency
+	if n <= 0 {
+		n = DefaultImportConcurrency
+	}
+	r.tasks = make(chan importTask, 4*n)
+	for range n {
+		r.wg.Go(r.work)
+	}
+	var rowErr error
+	for _, row := range parsed.Rows {
+		if r.stopped.Load() || ctx.Err() != nil {
+			break
+		}
+		task, err := r.applyRow(row)
+		if err != nil {
+			rowErr = err
+			break
+		}
+		if task == nil {
+			r.rowDone()
+			continue
+		}
+		r.tasks <- *task
+	}
+	if rowErr == nil && !r.stopped.Load() && ctx.Err() == nil {
+		for _, inv := range absent {
+			task, err := r.closeAbsent(inv)
+			if err != nil {
+				rowErr = err
+				break
+			}
+			if task != nil {
+				r.tasks <- *task
+			}
+		}
+	}
+	close(r.tasks)
+	r.wg.Wait()
+	if err := errors.Join(rowErr, r.taskErr, ctx.Err()); err != nil {
+		r.log.Error("import aborted", "error", err)
+		return r.rep, fmt.Errorf("import into administration %d: %w", adm.ID, err)
+	}
+
+	body, err := json.Marshal(r.rep)
+	if err != nil {
+		return r.rep, fmt.Errorf("encode import report: %w", err)
+	}
+	run := models.ImportRun{AdministrationID: adm.ID, FileSHA256: opt.FileSHA256, Format: opt.Format, FullSnapshot: opt.FullSnapshot, Report: string(body)}
+	if err := r.db.Create(&run).Error; err != nil {
+		return r.rep, fmt.Errorf("record import run of administration %d: %w", adm.ID, err)
+	}
+	r.rep.ImportID = run.ID
+	r.log.Info("import finished", "import_id", run.ID, "rows", parsed.Total,
+		"customers", r.rep.Customers, "invoices", r.rep.Invoices, "journeys_started", r.rep.JourneysStarted,
+		"duration_ms", time.Since(started).Milliseconds())
+	return r.rep, nil
+}
+
+// importRun is the state of one Import call.
+type importRun struct {
+	ctx context.Context
+	db  *gorm.DB
+	tc  client.Client
+	adm *models.Administration
+	opt ImportOptions
+	log *slog.Logger
+
+	// Owned by the goroutine that applies rows.
+	customers map[string]*models.Customer // by reference, as stored
+	invoices  map[string]*models.Invoice  // by number, as stored
+	hadOpen   map[int64]bool              // customers with an open invoice before the import
+	custSeen  map[string]bool             // references already counted
+
+	tasks   chan importTask
+	wg      sync.WaitGroup
+	stopped atomic.Bool
+
+	mu      sync.Mutex // guards what follows, written by the workers too
+	rep     ImportReport
+	taskErr error
+	done    int
+	total   int
+}
+
+// importTask is the Temporal work of one row, done after its commit: a
+// journey start or signals.
+type importTask struct {
+	line int
+	run  func(ctx context.Context) error
+}
+
+func (r *importRun) work() {
+	for t := range r.tasks {
+		err := t.run(r.ctx)
+		if err != nil {
+			r.mu.Lock()
+			if r.taskErr == nil {
+				r.taskErr = fmt.Errorf("line %d: %w", t.line, err)
+			}
+			r.mu.Unlock()
+			r.stopped.Store(true)
+		}
+		if t.line > 0 {
+			r.rowDone()
+		}
+	}
+}
+
+func (r *importRun) rowDone() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done++
+	if r.opt.Progress != nil {
+		r.opt.Progress(r.done, r.total)
+	}
+}
+
+// chunk is how many keys go in one IN (...) list: well under the parameter
+// limits of PostgreSQL and SQLite.
+const chunk = 500
+
+// preload reads, in a few queries, every customer and invoice the file
+// names and which customers have an open invoice, so that unchanged rows
+// cost no query at all.
+func (r *importRun) preload(rows []importer.Row) error {
+	refSet, numSet := map[string]bool{}, map[string]bool{}
+	var refs, nums []string
+	for _, row := range rows {
+		if !refSet[row.Customer.Ref] {
+			refSet[row.Customer.Ref] = true
+			refs = append(refs, row.Customer.Ref)
+		}
+		if !numSet[row.Invoice.Number] {
+			numSet[row.Invoice.Number] = true
+			nums = append(nums, row.Invoice.Number)
+		}
+	}
+	var ids []int64
+	for i := 0; i < len(refs); i += chunk {
+		var cs []models.Customer
+		if err := r.db.Where("administration_id = ? AND external_ref IN ?", r.adm.ID, refs[i:min(i+chunk, len(refs))]).Find(&cs).Error; err != nil {
+			return fmt.Errorf("load customers of administration %d: %w", r.adm.ID, err)
+		}
+		for k := range cs {
+			r.customers[cs[k].ExternalRef] = &cs[k]
+			ids = append(ids, cs[k].ID)
+		}
+	}
+	for i := 0; i < len(ids); i += chunk {
+		var open []int64
+		if err := r.db.Model(&models.Invoice{}).Distinct("customer_id").
+			Where("administration_id = ? AND status = ? AND open_minor > 0 AND customer_id IN ?", r.adm.ID, models.InvoiceOpen, ids[i:min(i+chunk, len(ids))]).
+			Pluck("customer_id", &open).Error; err != nil {
+			return fmt.Errorf("find customers with open invoices in administration %d: %w", r.adm.ID, err)
+		}
+		for _, id := range open {
+			r.hadOpen[id] = true
+		}
+	}
+	for i := 0; i < len(nums); i += chunk {
+		var is []models.Invoice
+		if err := r.db.Where("administration_id = ? AND number IN ?", r.adm.ID, nums[i:min(i+chunk, len(nums))]).Find(&is).Error; err != nil {
+			return fmt.Errorf("load invoices of administration %d: %w", r.adm.ID, err)
+		}
+		for k := range is {
+			r.invoices[is[k].Number] = &is[k]
+		}
+	}
+	return nil
+}
+
+// absentInvoices are the administration's open invoices, as they were before
+// the import, that the file does not list.
+func (r *importRun) absentInvoices(rows []importer.Row) ([]models.Invoice, error) {
+	inFile := make(map[string]bool, len(rows))
+	for _, row := range rows {
+		inFile[row.Invoice.Number] = true
+	}
+	var open []models.Invoice
+	if err := r.db.Select("id", "number", "workflow_id", "customer_id", "open_minor").
+		Where("administration_id = ? AND status = ?", r.adm.ID, models.InvoiceOpen).Order("id").Find(&open).Error; err != nil {
+		return nil, fmt.Errorf("list open invoices of administration %d: %w", r.adm.ID, err)
+	}
+	out := open[:0]
+	for _, inv := range open {
+		if !inFile[inv.Number] {
+			out = append(out, inv)
+		}
+	}
+	return out, nil
+}
+
+// customerOutcome is what a row did to its customer.
+type customerOutcome int
+
+const (
+	custNone customerOutcome = iota // already counted on an earlier row
+	custCreated
+	custUpdated
+	custUnchanged
+	custSkipped
+)
+
+// invoiceOutcome is what a row did to its invoice.
+type invoiceOutcome int
+
+const (
+	invUnchanged invoiceOutcome = iota
+	invCreated
+	invUpdated
+)
+
+// rowResult is a row's transaction outcome, applied to the maps and the
+// report only after the commit.
+type rowResult struct {
+	cust    *models.Customer
+	custOut customerOutcome
+	inv     *models.Invoice
+	invOut  invoiceOutcome
+	// start is set when the invoice's journey must be started; prior is the
+	// row as it was before, to undo the change when the start fails (nil:
+	// the invoice is new and is deleted).
+	start bool
+	prior *models.Invoice
+	// signals go to the invoice's journey, in order, after the commit.
+	signals []pendingSignal
+}
+
+type pendingSignal struct {
+	name    string
+	payload any
+}
+
+// applyRow applies one row: in memory when nothing changes, else in one
+// transaction. It returns the Temporal work the row needs, if any.
+func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
+	cr, ir := row.Customer, row.Invoice
+	res := rowResult{cust: r.customers[cr.Ref], inv: r.invoices[ir.Number]}
+
+	// What the customer needs, judged on the rows as preloaded.
+	custWrite := false
+	if !r.custSeen[cr.Ref] {
+		switch {
+		case res.cust == nil:
+			custWrite = true
+		default:
+			changes := customerChanges(res.cust, cr, true)
+			switch {
+			case len(changes) == 0:
+				res.custOut = custUnchanged
+			case r.hadOpen[res.cust.ID] || onlyClearsProvided(changes):
+				custWrite = true
+			default:
+				res.custOut = custSkipped
+			}
+		}
+	}
+	invWrite := res.inv == nil || len(r.invoiceChanges(res.inv, ir)) > 0
+
+	if custWrite || invWrite {
+		if err := r.db.Transaction(func(tx *gorm.DB) error {
+			if custWrite {
+				if err := r.writeCustomer(tx, cr, &res); err != nil {
+					return err
+				}
+			}
+			if invWrite {
+				return r.writeInvoice(tx, ir, &res)
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("line %d (invoice %s, customer %s): %w", row.Line, ir.Number, cr.Ref, err)
+		}
+	}
+
+	r.customers[cr.Ref] = res.cust
+	r.invoices[ir.Number] = res.inv
+	r.mu.Lock()
+	if !r.custSeen[cr.Ref] {
+		r.custSeen[cr.Ref] = true
+		switch res.custOut {
+		case custCreated:
+			r.rep.Customers.Created++
+		case custUpdated:
+			r.rep.Customers.Updated++
+		case custUnchanged:
+			r.rep.Customers.Unchanged++
+		case custSkipped:
+			r.rep.Customers.Skipped++
+			r.rep.Skipped = append(r.rep.Skipped, ImportSkippedCustomer{Line: row.Line, CustomerRef: cr.Ref, Reason: ReasonNoOpenInvoice})
+		}
+	}
+	switch res.invOut {
+	case invCreated:
+		r.rep.Invoices.Created++
+	case invUpdated:
+		r.rep.Invoices.Updated++
+	default:
+		r.rep.Invoices.Unchanged++
+	}
+	r.mu.Unlock()
+
+	switch {
+	case res.start:
+		return r.startTask(row.Line, res), nil
+	case len(res.signals) > 0:
+		return r.signalTask(row.Line, *res.inv, res.signals), nil
+	}
+	return nil, nil
+}
+
+// writeCustomer creates the customer, or updates it when it had an open
+// invoice before the import, re-reading it under a lock so that two imports
+// at once decide on the same row.
+func (r *importRun) writeCustomer(tx *gorm.DB, cr importer.CustomerRow, res *rowResult) error {
+	if res.cust == nil {
+		c := newCustomer(r.adm.ID, cr)
+		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(c)
+		if ins.Error != nil {
+			return fmt.Errorf("create customer %s: %w", cr.Ref, ins.Error)
+		}
+		if ins.RowsAffected == 1 {
+			res.cust, res.custOut = c, custCreated
+			return nil
+		}
+		// Another import created it meanwhile: it had no open invoice when
+		// this import started, so its data is only compared.
+		var fresh models.Customer
+		if err := tx.Where("administration_id = ? AND external_ref = ?", r.adm.ID, cr.Ref).First(&fresh).Error; err != nil {
+			return fmt.Errorf("read back customer %s: %w", cr.Ref, err)
+		}
+		res.cust, res.custOut = &fresh, custUnchanged
+		if ch := customerChanges(&fresh, cr, true); len(ch) > 0 && !onlyClearsProvided(ch) {
+			res.custOut = custSkipped
+		}
+		return nil
+	}
+	var fresh models.Customer
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&fresh, res.cust.ID).Error; err != nil {
+		return fmt.Errorf("lock customer %s: %w", cr.Ref, err)
+	}
+	changes := customerChanges(&fresh, cr, r.hadOpen[fresh.ID])
+	if len(changes) == 0 {
+		res.cust, res.custOut = &fresh, custUnchanged
+		return nil
+	}
+	if err := tx.Model(&models.Customer{}).Where("id = ?", fresh.ID).Updates(changes).Error; err != nil {
+		return fmt.Errorf("update customer %s: %w", cr.Ref, err)
+	}
+	setCustomer(&fresh, changes)
+	res.cust, res.custOut = &fresh, custUpdated
+	return nil
+}
+
+// newCustomer is a customer as an import creates it: every channel on, a
+// fresh portal token, the mobile number parsed in its country.
+func newCustomer(admID int64, cr importer.CustomerRow) *models.Customer {
+	return &models.Customer{
+		AdministrationID: admID, ExternalRef: cr.Ref, Name: cr.Name, LegalID: cr.LegalID, Language: cr.Language,
+		Email: cr.Email, Phone: cr.Phone, Mobile: MobileOf(cr.Phone, cr.Country),
+		AddressLine1: cr.AddressLine1, AddressLine2: cr.AddressLine2, PostalCode: cr.PostalCode, City: cr.City, Country: cr.Country,
+		CustomerSendSettings: models.DefaultCustomerSendSettings(),
+		PortalToken:          NewPortalToken(),
+	}
+}
+
+// customerChanges returns the columns to write so the stored customer
+// matches the file (when update is true), plus the clearing of a provided
+// email that the file now brings as the email (seed 001). An empty email or
+// phone in the file does not erase a stored one: accounting exports often
+// lack them, and the admin may have accepted an address the customer gave in
+// the portal.
+func customerChanges(c *models.Customer, cr importer.CustomerRow, update bool) map[string]any {
+	ch := map[string]any{}
+	if update {
+		set := func(col, stored, file string) {
+			if stored != file {
+				ch[col] = file
+			}
+		}
+		set("name", c.Name, cr.Name)
+		set("legal_id", c.LegalID, cr.LegalID)
+		if cr.Language != "" {
+			set("language", c.Language, cr.Language)
+		}
+		if cr.Email != "" {
+			set("email", c.Email, cr.Email)
+		}
+		if cr.Phone != "" {
+			set("phone", c.Phone, cr.Phone)
+		}
+		set("address_line1", c.AddressLine1, cr.AddressLine1)
+		set("address_line2", c.AddressLine2, cr.AddressLine2)
+		set("postal_code", c.PostalCode, cr.PostalCode)
+		set("city", c.City, cr.City)
+		set("country", c.Country, cr.Country)
+		phone, country := c.Phone, c.Country
+		if v, ok := ch["phone"]; ok {
+			phone = v.(string)
+		}
+		if v, ok := ch["country"]; ok {
+			country = v.(string)
+		}
+		set("mobile", c.Mobile, MobileOf(phone, country))
+	}
+	// The provided email leaves "to verify" once it is the email: brought by
+	// this file (when the update applies), or already stored.
+	email := c.Email
+	if v, ok := ch["email"]; ok {
+		email = v.(string)
+	}
+	if c.ProvidedEmail != "" && cr.Email != "" && sameEmail(cr.Email, c.ProvidedEmail) && sameEmail(email, c.ProvidedEmail) {
+		ch["provided_email"] = ""
+		ch["provided_email_at"] = nil
+	}
+	return ch
+}
+
+// onlyClearsProvided reports changes that only take a verified address out
+// of "to verify": harmless for a customer without open invoices.
+func onlyClearsProvided(ch map[string]any) bool {
+	_, ok := ch["provided_email"]
+	return ok && len(ch) == 2
+}
+
+// fileStatus is the status an invoice has according to the file.
+func fileStatus(ir importer.InvoiceRow) models.InvoiceStatus {
+	if ir.OpenMinor == 0 {
+		return models.InvoicePaid
+	}
+	return models.InvoiceOpen
+}
+
+// invoiceChanges returns the columns to write so the stored invoice matches
+// the file. A closed invoice (paid or credited) the file still shows as
+// closed keeps its status: a credit note recorded in Relance stays credited.
+func (r *importRun) invoiceChanges(inv *models.Invoice, ir importer.InvoiceRow) map[string]any {
+	ch := map[string]any{}
+	if inv.AmountMinor != ir.AmountMinor {
+		ch["amount_minor"] = ir.AmountMinor
+	}
+	if inv.OpenMinor != ir.OpenMinor {
+		ch["open_minor"] = ir.OpenMinor
+	}
+	if inv.Currency != ir.Currency {
+		ch["currency"] = ir.Currency
+	}
+	if !inv.IssueDate.Equal(ir.IssueDate) {
+		ch["issue_date"] = ir.IssueDate
+	}
+	if !inv.DueDate.Equal(ir.DueDate) {
+		ch["due_date"] = ir.DueDate
+	}
+	want := fileStatus(ir)
+	closed := inv.Status != models.InvoiceOpen
+	switch {
+	case want == models.InvoiceOpen && closed:
+		ch["status"], ch["stage"] = models.InvoiceOpen, string(workflows.StageScheduled)
+	case want == models.InvoicePaid && !closed:
+		ch["status"], ch["stage"] = models.InvoicePaid, string(workflows.StagePaid)
+	}
+	return ch
+}
+
+// writeInvoice creates the invoice, or updates it after re-reading it under
+// a lock, and decides the Temporal work that follows the commit.
+func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowResult) error {
+	var fresh models.Invoice
+	if res.inv == nil {
+		inv := &models.Invoice{
+			AdministrationID: r.adm.ID, CustomerID: res.cust.ID, Number: ir.Number,
+			IssueDate: ir.IssueDate, DueDate: ir.DueDate, Currency: ir.Currency,
+			AmountMinor: ir.AmountMinor, OpenMinor: ir.OpenMinor,
+			Status: models.InvoiceOpen, Stage: string(workflows.StageScheduled),
+		}
+		if ir.OpenMinor == 0 {
+			// Paid before Relance saw it: stored for the customer's
+			// history, no journey.
+			inv.Status, inv.Stage = models.InvoicePaid, string(workflows.StagePaid)
+		} else {
+			inv.WorkflowID = workflows.InvoiceWorkflowID(r.adm.ID, ir.Number)
+		}
+		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(inv)
+		if ins.Error != nil {
+			return fmt.Errorf("create invoice %s: %w", ir.Number, ins.Error)
+		}
+		if ins.RowsAffected == 1 {
+			res.inv, res.invOut, res.start = inv, invCreated, inv.Status == models.InvoiceOpen
+			return nil
+		}
+		// Another import created it meanwhile: from here on it is an
+		// existing invoice.
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("administration_id = ? AND number = ?", r.adm.ID, ir.Number).First(&fresh).Error; err != nil {
+			return fmt.Errorf("read back invoice %s: %w", ir.Number, err)
+		}
+	} else if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&fresh, res.inv.ID).Error; err != nil {
+		return fmt.Errorf("lock invoice %s: %w", ir.Number, err)
+	}
+
+	res.inv, res.invOut = &fresh, invUnchanged
+	changes := r.invoiceChanges(&fresh, ir)
+	if len(changes) == 0 {
+		return nil
+	}
+	prior := fresh
+	reopened := changes["status"] == models.InvoiceOpen
+	if reopened && fresh.WorkflowID == "" {
+		// Stored paid by an earlier import, never had a journey: start it now.
+		changes["workflow_id"] = workflows.InvoiceWorkflowID(r.adm.ID, fresh.Number)
+		res.start, res.prior = true, &prior
+		if fresh.CustomerID != res.cust.ID {
+			var owner models.Customer
+			if err := tx.First(&owner, fresh.CustomerID).Error; err != nil {
+				return fmt.Errorf("load customer %d of invoice %s: %w", fresh.CustomerID, ir.Number, err)
+			}
+			res.cust = &owner
+		}
+	}
+	if err := tx.Model(&models.Invoice{}).Where("id = ?", fresh.ID).Updates(changes).Error; err != nil {
+		return fmt.Errorf("update invoice %s: %w", ir.Number, err)
+	}
+	setInvoice(&fresh, changes)
+	res.invOut = invUpdated
+	if res.start || fresh.WorkflowID == "" {
+		return nil
+	}
+	_, openChanged := changes["open_minor"]
+	_, statusChanged := changes["status"]
+	if openChanged || statusChanged {
+		res.signals = append(res.signals, pendingSignal{workflows.SignalInvoiceUpdated,
+			workflows.InvoiceUpdatedSignal{OpenMinor: fresh.OpenMinor, Status: string(fresh.Status)}})
+	}
+	_, dueChanged := changes["due_date"]
+	if dueChanged && fresh.Status == models.InvoiceOpen {
+		// The steps are counted from the due date: re-plan the future ones.
+		res.signals = append(res.signals, pendingSignal{workflows.SignalJourneyChanged,
+			workflows.JourneyChangedSignal{JourneyID: EffectiveJourneyID(r.adm, res.cust)}})
+	}
+	return nil
+}
+
+// startTask starts the journey of a new (or reopened) invoice. When the
+// start fails, the row is undone, so that importing the file again creates
+// and starts it, instead of finding an open invoice without a journey.
+func (r *importRun) startTask(line int, res rowResult) *importTask {
+	cust, inv, prior := *res.cust, *res.inv, res.prior
+	return &importTask{line: line, run: func(ctx context.Context) error {
+		ok, err := StartJourney(ctx, r.tc, r.adm, &cust, &inv)
+		if err != nil {
+			undo := r.db.WithContext(context.WithoutCancel(ctx))
+			var uerr error
+			if prior == nil {
+				uerr = undo.Delete(&models.Invoice{}, inv.ID).Error
+			} else {
+				uerr = undo.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(map[string]any{
+					"status": prior.Status, "stage": prior.Stage, "open_minor": prior.OpenMinor, "amount_minor": prior.AmountMinor,
+					"workflow_id": prior.WorkflowID, "due_date": prior.DueDate, "issue_date": prior.IssueDate, "currency": prior.Currency,
+				}).Error
+			}
+			if uerr != nil {
+				uerr = fmt.Errorf("undo invoice %s: %w", inv.Number, uerr)
+			}
+			return errors.Join(err, uerr)
+		}
+		if ok {
+			r.mu.Lock()
+			r.rep.JourneysStarted++
+			r.mu.Unlock()
+			r.log.Debug("journey started", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID)
+		}
+		return nil
+	}}
+}
+
+// signalTask tells a running journey what changed. A journey that already
+// ended is fine for a paid invoice; a reopened one is flagged for attention,
+// since its journey cannot start again.
+func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSignal) *importTask {
+	return &importTask{line: line, run: func(ctx context.Context) error {
+		for _, s := range signals {
+			err := Signal(ctx, r.tc, inv.WorkflowID, s.name, s.payload)
+			if errors.Is(err, ErrJourneyEnded) {
+				if inv.Status == models.InvoiceOpen {
+					if err := r.db.WithContext(context.WithoutCancel(ctx)).Model(&models.Invoice{}).Where("id = ?", inv.ID).
+						Update("attention_reason", AttentionReopened).Error; err != nil {
+						return fmt.Errorf("flag invoice %s for attention: %w", inv.Number, err)
+					}
+					r.log.Warn("open invoice whose journey has ended", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID)
+				}
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}}
+}
+
+// closeAbsent marks an open invoice that a full snapshot no longer lists as
+// paid, unless something else closed it meanwhile, and signals its journey.
+func (r *importRun) closeAbsent(inv models.Invoice) (*importTask, error) {
+	res := r.db.Model(&models.Invoice{}).Where("id = ? AND status = ?", inv.ID, models.InvoiceOpen).
+		Updates(map[string]any{"open_minor": 0, "status": models.InvoicePaid, "stage": string(workflows.StagePaid)})
+	if res.Error != nil {
+		return nil, fmt.Errorf("close invoice %s absent from the snapshot: %w", inv.Number, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	r.mu.Lock()
+	r.rep.Invoices.ClosedAbsent++
+	r.mu.Unlock()
+	if inv.WorkflowID == "" {
+		return nil, nil
+	}
+	inv.OpenMinor, inv.Status = 0, models.InvoicePaid
+	return r.signalTask(0, inv, []pendingSignal{{workflows.SignalInvoiceUpdated,
+		workflows.InvoiceUpdatedSignal{OpenMinor: 0, Status: workflows.StatusPaid}}}), nil
+}
+
+// setCustomer applies written columns to the struct that stands for the row.
+func setCustomer(c *models.Customer, ch map[string]any) {
+	for col, v := range ch {
+		s, _ := v.(string)
+		switch col {
+		case "name":
+			c.Name = s
+		case "legal_id":
+			c.LegalID = s
+		case "language":
+			c.Language = s
+		case "email":
+			c.Email = s
+		case "phone":
+			c.Phone = s
+		case "mobile":
+			c.Mobile = s
+		case "address_line1":
+			c.AddressLine1 = s
+		case "address_line2":
+			c.AddressLine2 = s
+		case "postal_code":
+			c.PostalCode = s
+		case "city":
+			c.City = s
+		case "country":
+			c.Country = s
+		case "provided_email":
+			c.ProvidedEmail, c.ProvidedEmailAt = "", nil
+		}
+	}
+}
+
+// setInvoice applies written columns to the struct that stands for the row.
+func setInvoice(inv *models.Invoice, ch map[string]any) {
+	for col, v := range ch {
+		switch col {
+		case "amount_minor":
+			inv.AmountMinor = v.(int64)
+		case "open_minor":
+			inv.OpenMinor = v.(int64)
+		case "currency":
+			inv.Currency = v.(string)
+		case "issue_date":
+			inv.IssueDate = v.(time.Time)
+		case "due_date":
+			inv.DueDate = v.(time.Time)
+		case "status":
+			inv.Status = v.(models.InvoiceStatus)
+		case "stage":
+			inv.Stage = v.(string)
+		case "workflow_id":
+			inv.WorkflowID = v.(string)
+		}
+	}
+}

@@ -1,0 +1,98 @@
+// Package ledger is the domain service between the edges (API, import, CLI)
+// and the journeys: it creates invoices and starts, signals and queries
+// their workflows, so every edge follows the same rules.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/render"
+	"github.com/relance/relance/workflows"
+)
+
+// ErrJourneyEnded is returned when a signal reaches a journey that already ended.
+var ErrJourneyEnded = errors.New("journey has ended")
+
+// StartOptions are the start options of an invoice's journey: a readable ID,
+// reject-duplicate so that an import run twice starts nothing twice, the
+// search attributes, and a summary that makes the UI's list read like a ledger.
+func StartOptions(adm *models.Administration, cust *models.Customer, inv *models.Invoice) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflows.InvoiceWorkflowID(adm.ID, inv.Number),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrAdministration.ValueSet(workflows.AdministrationKey(adm.ID)),
+			workflows.AttrCustomer.ValueSet(cust.ExternalRef),
+			workflows.AttrInvoice.ValueSet(inv.Number),
+			workflows.AttrStage.ValueSet(string(workflows.StageScheduled)),
+			workflows.AttrPaused.ValueSet(false),
+		),
+		StaticSummary: Summary(adm, cust, inv),
+		StaticDetails: fmt.Sprintf("Administration **%s** (%d) · customer **%s** (%s) · invoice **%s** issued %s, due %s",
+			adm.Name, adm.ID, cust.Name, cust.ExternalRef, inv.Number,
+			inv.IssueDate.Format("2006-01-02"), inv.DueDate.Format("2006-01-02")),
+	}
+}
+
+// Summary is the one-line ledger entry shown in the Temporal UI's list.
+func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invoice) string {
+	amount := render.FormatMoney(render.Money{Minor: inv.OpenMinor, Currency: inv.Currency}, "en")
+	return fmt.Sprintf("%s · %s · %s open, due %s", inv.Number, cust.Name, amount, inv.DueDate.Format("2006-01-02"))
+}
+
+// StartJourney starts the invoice's journey. A journey that already exists
+// (running or ended) is not started again: the call is then a no-op.
+func StartJourney(ctx context.Context, tc client.Client, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
+	in := workflows.JourneyInput{
+		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
+		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,
+	}
+	_, err = tc.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
+	var exists *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &exists) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("start journey of invoice %s: %w", inv.Number, err)
+	}
+	return true, nil
+}
+
+// Signal sends a signal to an invoice's journey; a journey that has ended
+// answers ErrJourneyEnded.
+func Signal(ctx context.Context, tc client.Client, workflowID, name string, payload any) error {
+	err := tc.SignalWorkflow(ctx, workflowID, "", name, payload)
+	if err == nil {
+		return nil
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
+		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
+	}
+	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
+}
+
+// State queries a journey's state; ok is false when the journey cannot be
+// queried (it has not started, or its history is gone).
+func State(ctx context.Context, tc client.Client, workflowID string) (workflows.JourneyState, error) {
+	var st workflows.JourneyState
+	v, err := tc.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	if err != nil {
+		return st, fmt.Errorf("query state of %s: %w", workflowID, err)
+	}
+	if err := v.Get(&st); err != nil {
+		return st, fmt.Errorf("decode state of %s: %w", workflowID, err)
+	}
+	return st, nil
+}

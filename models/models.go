@@ -1,0 +1,394 @@
+// Package models holds the GORM entities of Relance: the whole domain of
+// DESIGN.md §1, from the organization down to every message sent. Money is
+// int64 minor units beside an ISO 4217 currency; statuses are typed; times are
+// stored in UTC (db.Open sets GORM's clock to UTC).
+package models
+
+import (
+	"time"
+)
+
+// InboxReadMode says when a conversation counts as read (seed 003).
+type InboxReadMode string
+
+// Inbox read modes.
+const (
+	// ReadManually keeps a conversation unread until an admin marks it read.
+	ReadManually InboxReadMode = "manually"
+	// ReadOnOpen marks a conversation read when an admin opens it.
+	ReadOnOpen InboxReadMode = "on_open"
+)
+
+// Organization is the tenant: API keys belong to it and see only its administrations.
+type Organization struct {
+	ID        int64         `gorm:"primaryKey" json:"id"`
+	Name      string        `gorm:"size:255;not null" json:"name"`
+	InboxRead InboxReadMode `gorm:"size:16;not null;default:manually" json:"inbox_read_mode"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// APIKey authenticates admin API calls for one organization. Only a SHA-256
+// hash of the secret is stored; Prefix finds the row without scanning hashes.
+type APIKey struct {
+	ID             int64      `gorm:"primaryKey" json:"id"`
+	OrganizationID int64      `gorm:"not null;index" json:"organization_id"`
+	Name           string     `gorm:"size:255;not null" json:"name"`
+	Prefix         string     `gorm:"size:16;not null;uniqueIndex" json:"prefix"`
+	Hash           string     `gorm:"size:64;not null" json:"-"`
+	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+// Administration is one ledger of an organization, with its send settings
+// (seeds 000, 002) and the company details that templates print.
+type Administration struct {
+	ID             int64  `gorm:"primaryKey" json:"id"`
+	OrganizationID int64  `gorm:"not null;index" json:"organization_id"`
+	Name           string `gorm:"size:255;not null" json:"name"`
+	// Country is ISO 3166 alpha-2; it picks the holiday calendar of the send window.
+	Country  string `gorm:"size:2;not null;default:NL" json:"country"`
+	TimeZone string `gorm:"size:64;not null;default:Europe/Amsterdam" json:"time_zone"`
+	Currency string `gorm:"size:3;not null;default:EUR" json:"currency"`
+	Language string `gorm:"size:2;not null;default:nl" json:"language"`
+
+	AdministrationSettings `gorm:"embedded"`
+	CompanyDetails         `gorm:"embedded"`
+
+	DefaultJourneyID *int64    `json:"default_journey_id,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// AdministrationSettings are the administration-wide send settings; they are
+// read again each time a step is sent (DESIGN.md §1.2).
+type AdministrationSettings struct {
+	PostalEnabled        bool `gorm:"not null" json:"postal_enabled"`
+	FinalReminderByPost  bool `gorm:"not null" json:"final_reminder_by_post"`
+	SMSEnabled           bool `gorm:"column:sms_enabled;not null" json:"sms_enabled"`
+	CollectionSMSEnabled bool `gorm:"column:collection_sms_enabled;not null" json:"collection_sms_enabled"`
+	StatementSMSEnabled  bool `gorm:"column:statement_sms_enabled;not null" json:"statement_sms_enabled"`
+	UseProvidedEmail     bool `gorm:"not null" json:"use_provided_email"`
+	// AskEmailOnInvoiceLetters and AskEmailOnReminderLetters print the request
+	// to give an email address on the portal in letters (seed 001).
+	AskEmailOnInvoiceLetters  bool `gorm:"not null" json:"ask_email_on_invoice_letters"`
+	AskEmailOnReminderLetters bool `gorm:"not null" json:"ask_email_on_reminder_letters"`
+	// CustomerMinGapDays is the least number of days between two reminders to one customer.
+	CustomerMinGapDays int `gorm:"not null" json:"customer_min_gap_days"`
+	// SendWindowStart and SendWindowEnd are the business hours (local) in which steps go out.
+	SendWindowStart int `gorm:"not null" json:"send_window_start"`
+	SendWindowEnd   int `gorm:"not null" json:"send_window_end"`
+}
+
+// CompanyDetails are what letters and #company_* tags print.
+type CompanyDetails struct {
+	CompanyName     string `gorm:"size:255" json:"company_name"`
+	CompanyAddress  string `gorm:"size:512" json:"company_address"`
+	CompanyPhone    string `gorm:"size:64" json:"company_phone"`
+	CompanyEmail    string `gorm:"size:255" json:"company_email"`
+	CompanyWebsite  string `gorm:"size:255" json:"company_website"`
+	CompanyLogoURL  string `gorm:"size:512" json:"company_logo_url"`
+	LegalID         string `gorm:"size:64" json:"legal_id"`
+	BankDetails     string `gorm:"size:255" json:"bank_details"`
+	LatePenaltyRate string `gorm:"size:32" json:"late_penalty_rate"`
+	SenderName      string `gorm:"size:255" json:"sender_name"`
+	SenderEmail     string `gorm:"size:255" json:"sender_email"`
+	ReplyToEmail    string `gorm:"size:255" json:"reply_to_email"`
+	SMSSender       string `gorm:"column:sms_sender;size:16" json:"sms_sender"`
+	UserName        string `gorm:"size:255" json:"user_name"`
+	UserEmail       string `gorm:"size:255" json:"user_email"`
+	UserPhone       string `gorm:"size:64" json:"user_phone"`
+}
+
+// Customer is a debtor of an administration, keyed by the accounting
+// software's reference.
+type Customer struct {
+	ID               int64  `gorm:"primaryKey" json:"id"`
+	AdministrationID int64  `gorm:"not null;uniqueIndex:ux_customer_ref,priority:1" json:"administration_id"`
+	ExternalRef      string `gorm:"size:255;not null;uniqueIndex:ux_customer_ref,priority:2" json:"external_ref"`
+	Name             string `gorm:"size:255;not null" json:"name"`
+	LegalID          string `gorm:"size:64" json:"legal_id"`
+	Language         string `gorm:"size:2;not null;default:nl" json:"language"`
+
+	Email string `gorm:"size:255" json:"email"`
+	// ProvidedEmail is an address the customer gave through the portal; it is
+	// not used until accepted (or use_provided_email is on), seed 001.
+	ProvidedEmail   string     `gorm:"size:255;index" json:"provided_email,omitempty"`
+	ProvidedEmailAt *time.Time `json:"provided_email_at,omitempty"`
+	Phone           string     `gorm:"size:64" json:"phone"`
+	// Mobile is Phone parsed in the customer's country, E.164, empty when not a mobile.
+	Mobile string `gorm:"size:20" json:"mobile"`
+
+	AddressLine1 string `gorm:"size:255" json:"address_line1"`
+	AddressLine2 string `gorm:"size:255" json:"address_line2"`
+	PostalCode   string `gorm:"size:32" json:"postal_code"`
+	City         string `gorm:"size:128" json:"city"`
+	Country      string `gorm:"size:2" json:"country"`
+
+	CustomerSendSettings `gorm:"embedded"`
+
+	JourneyID *int64 `json:"journey_id,omitempty"`
+	// PortalToken is the random part of the customer's personal portal link.
+	PortalToken string `gorm:"size:64;not null;uniqueIndex" json:"-"`
+
+	PausedAt    *time.Time `json:"paused_at,omitempty"`
+	PausedUntil *time.Time `json:"paused_until,omitempty"`
+	PauseReason string     `gorm:"size:255" json:"pause_reason,omitempty"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// CustomerSendSettings are a customer's channel toggles (seed 002).
+type CustomerSendSettings struct {
+	SendInvoicesByEmail  bool `gorm:"not null" json:"send_invoices_by_email"`
+	SendRemindersByEmail bool `gorm:"not null" json:"send_reminders_by_email"`
+	SendByPost           bool `gorm:"not null" json:"send_by_post"`
+	SendSMS              bool `gorm:"column:send_sms;not null" json:"send_sms"`
+}
+
+// HasPostalAddress reports whether a letter can be addressed to the customer.
+func (c *Customer) HasPostalAddress() bool {
+	return c.AddressLine1 != "" && c.City != ""
+}
+
+// InvoiceStatus is where an invoice stands in the ledger.
+type InvoiceStatus string
+
+// Invoice statuses.
+const (
+	InvoiceOpen     InvoiceStatus = "open"
+	InvoicePaid     InvoiceStatus = "paid"
+	InvoiceCredited InvoiceStatus = "credited"
+)
+
+// Valid reports whether s is a known status.
+func (s InvoiceStatus) Valid() bool {
+	switch s {
+	case InvoiceOpen, InvoicePaid, InvoiceCredited:
+		return true
+	}
+	return false
+}
+
+// Invoice is one accounting document of a customer; its collection journey is
+// the workflow named by WorkflowID.
+type Invoice struct {
+	ID               int64         `gorm:"primaryKey" json:"id"`
+	AdministrationID int64         `gorm:"not null;uniqueIndex:ux_invoice_number,priority:1" json:"administration_id"`
+	CustomerID       int64         `gorm:"not null;index" json:"customer_id"`
+	Number           string        `gorm:"size:255;not null;uniqueIndex:ux_invoice_number,priority:2" json:"number"`
+	IssueDate        time.Time     `gorm:"not null" json:"issue_date"`
+	DueDate          time.Time     `gorm:"not null;index" json:"due_date"`
+	Currency         string        `gorm:"size:3;not null" json:"currency"`
+	AmountMinor      int64         `gorm:"not null" json:"amount_minor"`
+	OpenMinor        int64         `gorm:"not null" json:"open_minor"`
+	Status           InvoiceStatus `gorm:"size:16;not null;default:open;index" json:"status"`
+	// Stage mirrors the journey's stage (kept by the sending activity) so lists can filter on it.
+	Stage       string     `gorm:"size:32;not null;default:scheduled;index" json:"stage"`
+	WorkflowID  string     `gorm:"size:255;not null" json:"workflow_id"`
+	CaseID      *int64     `json:"case_id,omitempty"`
+	Disputed    bool       `gorm:"not null" json:"disputed"`
+	// AttentionReason is set when a step could not go out (e.g. no_channel):
+	// the invoice is listed for an admin's attention.
+	AttentionReason string `gorm:"size:255" json:"attention_reason,omitempty"`
+	PausedAt    *time.Time `json:"paused_at,omitempty"`
+	PausedUntil *time.Time `json:"paused_until,omitempty"`
+	PauseReason string     `gorm:"size:255" json:"pause_reason,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+}
+
+// Payment is money received against an invoice, registered through the API.
+type Payment struct {
+	ID          int64     `gorm:"primaryKey" json:"id"`
+	InvoiceID   int64     `gorm:"not null;index" json:"invoice_id"`
+	AmountMinor int64     `gorm:"not null" json:"amount_minor"`
+	Currency    string    `gorm:"size:3;not null" json:"currency"`
+	PaidAt      time.Time `gorm:"not null" json:"paid_at"`
+	Reference   string    `gorm:"size:255" json:"reference"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Journey is an ordered list of steps ("parcours de relance").
+type Journey struct {
+	ID               int64         `gorm:"primaryKey" json:"id"`
+	AdministrationID int64         `gorm:"not null;index" json:"administration_id"`
+	Name             string        `gorm:"size:255;not null" json:"name"`
+	MinGapDays       int           `gorm:"not null" json:"min_gap_days"`
+	Steps            []JourneyStep `gorm:"constraint:OnDelete:CASCADE" json:"steps"`
+	CreatedAt        time.Time     `json:"created_at"`
+	UpdatedAt        time.Time     `json:"updated_at"`
+}
+
+// JourneyStep is one step of a journey, at OffsetDays from the due date.
+type JourneyStep struct {
+	ID         int64  `gorm:"primaryKey" json:"id"`
+	JourneyID  int64  `gorm:"not null;index" json:"-"`
+	Position   int    `gorm:"not null" json:"position"`
+	OffsetDays int    `gorm:"not null" json:"offset_days"`
+	Kind       string `gorm:"size:32;not null" json:"kind"`
+	// Template names the template set used for this step; "default" is the shipped one.
+	Template string `gorm:"size:64;not null;default:default" json:"template"`
+}
+
+// Template is an administration's text for one step kind, channel and language.
+type Template struct {
+	ID               int64     `gorm:"primaryKey" json:"id"`
+	AdministrationID int64     `gorm:"not null;uniqueIndex:ux_template,priority:1" json:"administration_id"`
+	Name             string    `gorm:"size:64;not null;uniqueIndex:ux_template,priority:2" json:"name"`
+	Kind             string    `gorm:"size:32;not null;uniqueIndex:ux_template,priority:3" json:"kind"`
+	Channel          string    `gorm:"size:16;not null;uniqueIndex:ux_template,priority:4" json:"channel"`
+	Language         string    `gorm:"size:2;not null;uniqueIndex:ux_template,priority:5" json:"language"`
+	Subject          string    `gorm:"size:512" json:"subject"`
+	Body             string    `gorm:"type:text;not null" json:"body"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+// MessageState is the outbox state of one message.
+type MessageState string
+
+// Outbox states: queued → sending → sent | failed | uncertain; skipped when no channel applies.
+const (
+	MessageQueued  MessageState = "queued"
+	MessageSending MessageState = "sending"
+	MessageSent    MessageState = "sent"
+	MessageFailed  MessageState = "failed"
+	MessageSkipped MessageState = "skipped"
+	// MessageUncertain is a message whose send was cut off (worker killed after
+	// handing it to the provider but before recording the answer): it is never
+	// sent again automatically, and is shown to the admin instead.
+	MessageUncertain MessageState = "uncertain"
+)
+
+// Message is an outbox and timeline row: one message on one channel. Key is
+// unique (workflow ID + step + channel), so a retried send finds its row.
+type Message struct {
+	ID               int64        `gorm:"primaryKey" json:"id"`
+	Key              string       `gorm:"size:255;not null;uniqueIndex" json:"key"`
+	AdministrationID int64        `gorm:"not null;index" json:"administration_id"`
+	CustomerID       int64        `gorm:"not null;index" json:"customer_id"`
+	InvoiceID        *int64       `gorm:"index" json:"invoice_id,omitempty"`
+	CaseID           *int64       `gorm:"index" json:"case_id,omitempty"`
+	WorkflowID       string       `gorm:"size:255" json:"workflow_id"`
+	Step             int          `gorm:"not null" json:"step"`
+	Kind             string       `gorm:"size:32;not null" json:"kind"`
+	Channel          string       `gorm:"size:16;not null" json:"channel"`
+	State            MessageState `gorm:"size:16;not null;index" json:"state"`
+	Reason           string       `gorm:"size:255" json:"reason,omitempty"`
+	Manual           bool         `gorm:"not null" json:"manual"`
+	Recipient        string       `gorm:"size:512" json:"recipient"`
+	Subject          string       `gorm:"size:512" json:"subject"`
+	BodyHTML         string       `gorm:"type:text" json:"body_html,omitempty"`
+	BodyText         string       `gorm:"type:text" json:"body_text,omitempty"`
+	Segments         int          `json:"segments,omitempty"`
+	ProviderID       string       `gorm:"size:255;index" json:"provider_id,omitempty"`
+	DeliveryStatus   string       `gorm:"size:32" json:"delivery_status,omitempty"`
+	DeliveryAt       *time.Time   `json:"delivery_at,omitempty"`
+	Attempts         int          `gorm:"not null" json:"attempts"`
+	SentAt           *time.Time   `json:"sent_at,omitempty"`
+	CreatedAt        time.Time    `json:"created_at"`
+	UpdatedAt        time.Time    `json:"updated_at"`
+}
+
+// CaseStage is a stage of the collection procedure (seed 000).
+type CaseStage string
+
+// Collection stages.
+const (
+	CaseNoticeOfDefault CaseStage = "notice_of_default"
+	CaseLastNotice      CaseStage = "last_notice"
+	CaseAgency          CaseStage = "agency"
+	CaseClosed          CaseStage = "closed"
+)
+
+// CollectionCase groups a customer's overdue invoices after their journeys ended.
+type CollectionCase struct {
+	ID               int64      `gorm:"primaryKey" json:"id"`
+	AdministrationID int64      `gorm:"not null;index" json:"administration_id"`
+	CustomerID       int64      `gorm:"not null;index" json:"customer_id"`
+	Period           string     `gorm:"size:16;not null" json:"period"`
+	Stage            CaseStage  `gorm:"size:32;not null" json:"stage"`
+	Currency         string     `gorm:"size:3;not null" json:"currency"`
+	InterestMinor    int64      `gorm:"not null" json:"interest_minor"`
+	CostsMinor       int64      `gorm:"not null" json:"costs_minor"`
+	CostsWaived      bool       `gorm:"not null" json:"costs_waived"`
+	WorkflowID       string     `gorm:"size:255" json:"workflow_id"`
+	PausedAt         *time.Time `json:"paused_at,omitempty"`
+	PausedUntil      *time.Time `json:"paused_until,omitempty"`
+	PauseReason      string     `gorm:"size:255" json:"pause_reason,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+}
+
+// Conversation is an inbox thread of a customer, optionally about an invoice or a case (seed 003).
+type Conversation struct {
+	ID               int64     `gorm:"primaryKey" json:"id"`
+	OrganizationID   int64     `gorm:"not null;index" json:"organization_id"`
+	AdministrationID int64     `gorm:"not null;index" json:"administration_id"`
+	CustomerID       int64     `gorm:"not null;index" json:"customer_id"`
+	InvoiceID        *int64    `gorm:"index" json:"invoice_id,omitempty"`
+	CaseID           *int64    `gorm:"index" json:"case_id,omitempty"`
+	Subject          string    `gorm:"size:255" json:"subject"`
+	Unread           bool      `gorm:"not null;index" json:"unread"`
+	LastMessageAt    time.Time `json:"last_message_at"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Direction tells who wrote an inbox message.
+type Direction string
+
+// Message directions.
+const (
+	Inbound  Direction = "inbound"
+	Outbound Direction = "outbound"
+)
+
+// InboxMessage is one message of a conversation.
+type InboxMessage struct {
+	ID             int64     `gorm:"primaryKey" json:"id"`
+	ConversationID int64     `gorm:"not null;index" json:"conversation_id"`
+	Direction      Direction `gorm:"size:16;not null" json:"direction"`
+	Channel        string    `gorm:"size:16;not null" json:"channel"`
+	Author         string    `gorm:"size:255" json:"author"`
+	Body           string    `gorm:"type:text;not null" json:"body"`
+	ExternalID     string    `gorm:"size:255;index" json:"external_id,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// ImportRun records one import and its report, for audit and idempotency.
+type ImportRun struct {
+	ID               int64     `gorm:"primaryKey" json:"id"`
+	AdministrationID int64     `gorm:"not null;index" json:"administration_id"`
+	FileSHA256       string    `gorm:"column:file_sha256;size:64;not null" json:"file_sha256"`
+	Format           string    `gorm:"size:8;not null" json:"format"`
+	FullSnapshot     bool      `gorm:"not null" json:"full_snapshot"`
+	Report           string    `gorm:"type:text" json:"-"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// All lists every entity, in dependency order, for migrations and tests.
+func All() []any {
+	return []any{
+		&Organization{}, &APIKey{}, &Administration{}, &Journey{}, &JourneyStep{},
+		&Customer{}, &Invoice{}, &Payment{}, &Template{}, &Message{},
+		&CollectionCase{}, &Conversation{}, &InboxMessage{}, &ImportRun{},
+	}
+}
+
+// DefaultAdministrationSettings are the settings of a new administration.
+// GORM skips zero values of columns with a default on insert, so defaults
+// live here, not in struct tags.
+func DefaultAdministrationSettings() AdministrationSettings {
+	return AdministrationSettings{
+		PostalEnabled: true, FinalReminderByPost: true, CollectionSMSEnabled: true,
+		CustomerMinGapDays: 7, SendWindowStart: 9, SendWindowEnd: 17,
+	}
+}
+
+// DefaultCustomerSendSettings are the toggles of a new customer: every channel on.
+func DefaultCustomerSendSettings() CustomerSendSettings {
+	return CustomerSendSettings{SendInvoicesByEmail: true, SendRemindersByEmail: true, SendByPost: true, SendSMS: true}
+}

@@ -1,0 +1,186 @@
+package policy
+
+import (
+	"errors"
+	"strings"
+)
+
+// Decide chooses the channels for one step of kind kind, from the
+// administration's and the customer's settings as they are now (§1.2).
+//
+// The rules:
+//   - Email is allowed when the customer's toggle for the kind is on
+//     (SendInvoicesByEmail for invoices, SendRemindersByEmail otherwise) and
+//     the customer has a valid address: the provided one when the
+//     administration uses provided emails and it is valid, else the verified
+//     one.
+//   - Post is allowed when the customer's SendByPost, the administration's
+//     PostalEnabled and a postal address are all there.
+//   - One channel normally: email if allowed, else post, else the step is
+//     skipped with ReasonNoChannel.
+//   - Final reminders and collection notices go by email and post when both
+//     are allowed and the administration's FinalReminderByPost is on.
+//   - StepSMS sends an SMS only; when SMS is not allowed it is skipped with the
+//     specific SMS reason.
+//   - Collection notices add an SMS when CollectionSMSEnabled, statements when
+//     StatementSMSEnabled, provided SMS is allowed. An extra SMS never causes
+//     a skip; an SMS alone is enough for the step not to be skipped.
+//
+// Every channel that the kind considers and that is not used appears in
+// Refusals with the first reason that applies; a channel that was not needed
+// (post for a reminder that went by email) is not a refusal.
+func Decide(kind StepKind, adm AdministrationSettings, cust CustomerSettings) Decision {
+	var d Decision
+	refuse := func(c Channel, r SkipReason) {
+		d.Refusals = append(d.Refusals, Refusal{Channel: c, Reason: r})
+	}
+
+	switch kind {
+	case StepSMS:
+		mobile, reason := smsAllowed(adm, cust)
+		if reason != "" {
+			refuse(ChannelSMS, reason)
+			d.Skipped, d.Reason = true, reason
+			return d
+		}
+		d.Channels, d.Mobile = []Channel{ChannelSMS}, mobile
+		return d
+
+	case StepInvoice, StepReminder, StepFinalReminder, StepCollection, StepStatement:
+		// handled below
+
+	default:
+		d.Skipped, d.Reason = true, ReasonUnknownStepKind
+		return d
+	}
+
+	email, emailReason := emailAllowed(kind, adm, cust)
+	postReason := postAllowed(adm, cust)
+
+	if emailReason == "" {
+		d.Channels, d.Email = append(d.Channels, ChannelEmail), email
+	} else {
+		refuse(ChannelEmail, emailReason)
+	}
+
+	switch {
+	case emailReason != "" && postReason == "":
+		// Post is the fallback when email cannot go.
+		d.Channels = append(d.Channels, ChannelPost)
+	case emailReason != "":
+		refuse(ChannelPost, postReason)
+	case kind == StepFinalReminder || kind == StepCollection:
+		// Email goes; these kinds may double it with a letter.
+		switch {
+		case postReason != "":
+			refuse(ChannelPost, postReason)
+		case !adm.FinalReminderByPost:
+			refuse(ChannelPost, ReasonFinalReminderPostDisabled)
+		default:
+			d.Channels = append(d.Channels, ChannelPost)
+		}
+	}
+
+	var extraSMS, extraSMSOn bool
+	var extraSMSOff SkipReason
+	switch kind {
+	case StepCollection:
+		extraSMS, extraSMSOn, extraSMSOff = true, adm.CollectionSMSEnabled, ReasonCollectionSMSDisabled
+	case StepStatement:
+		extraSMS, extraSMSOn, extraSMSOff = true, adm.StatementSMSEnabled, ReasonStatementSMSDisabled
+	}
+	if extraSMS {
+		// The channel's own eligibility is reported first, so that the
+		// kind-specific switch is named only when it alone stops the SMS.
+		mobile, reason := smsAllowed(adm, cust)
+		switch {
+		case reason != "":
+			refuse(ChannelSMS, reason)
+		case !extraSMSOn:
+			refuse(ChannelSMS, extraSMSOff)
+		default:
+			d.Channels, d.Mobile = append(d.Channels, ChannelSMS), mobile
+		}
+	}
+
+	if len(d.Channels) == 0 {
+		d.Skipped, d.Reason = true, ReasonNoChannel
+	}
+	return d
+}
+
+// emailAllowed returns the address to use, or the reason email is refused.
+// The toggle is checked before the address because a deliberate "no email"
+// explains the refusal better than a missing address would.
+func emailAllowed(kind StepKind, adm AdministrationSettings, cust CustomerSettings) (string, SkipReason) {
+	toggle := cust.SendRemindersByEmail
+	if kind == StepInvoice {
+		toggle = cust.SendInvoicesByEmail
+	}
+	if !toggle {
+		return "", ReasonEmailDisabledForCustomer
+	}
+
+	// Stored addresses may carry stray spaces from imports or the portal;
+	// they are not a reason to refuse.
+	verified := strings.TrimSpace(cust.Email)
+	provided := strings.TrimSpace(cust.ProvidedEmail)
+	candidates := []string{verified}
+	if adm.UseProvidedEmail && provided != "" {
+		// The customer gave this address to be reached at; prefer it, but
+		// fall back to the verified one if it is unusable.
+		candidates = []string{provided, verified}
+	}
+
+	seen := false
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		seen = true
+		if ValidEmail(c) {
+			return c, ""
+		}
+	}
+	if seen {
+		return "", ReasonEmailInvalid
+	}
+	return "", ReasonEmailMissing
+}
+
+// postAllowed returns the reason a letter is refused, or "" when it may go.
+// The customer's toggle comes first because it is absolute ("no letter,
+// ever"), then the administration's switch, then the missing address.
+func postAllowed(adm AdministrationSettings, cust CustomerSettings) SkipReason {
+	switch {
+	case !cust.SendByPost:
+		return ReasonPostDisabledForCustomer
+	case !adm.PostalEnabled:
+		return ReasonPostDisabledForAdministration
+	case !cust.HasPostalAddress:
+		return ReasonNoPostalAddress
+	}
+	return ""
+}
+
+// smsAllowed returns the E.164 number to text, or the reason SMS is refused:
+// the switches first (they explain more than a bad number), then the number.
+func smsAllowed(adm AdministrationSettings, cust CustomerSettings) (string, SkipReason) {
+	switch {
+	case !adm.SMSEnabled:
+		return "", ReasonSMSDisabledForAdministration
+	case !cust.SendSMS:
+		return "", ReasonSMSDisabledForCustomer
+	}
+	mobile, err := NormalizeMobile(cust.Mobile, cust.Country)
+	switch {
+	case err == nil:
+		return mobile, ""
+	case errors.Is(err, ErrMobileMissing):
+		return "", ReasonMobileMissing
+	case errors.Is(err, ErrNotMobile):
+		return "", ReasonNotAMobile
+	default:
+		return "", ReasonMobileInvalid
+	}
+}

@@ -1,0 +1,610 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/relance/relance/activities"
+	"github.com/relance/relance/policy"
+)
+
+// a is the nil receiver through which workflows name activities as method
+// values; the worker registers a real *activities.Activities.
+var a *activities.Activities
+
+// continueAsNewAfter bounds a journey's history well under Temporal's limits
+// even when it is paused and resumed thousands of times.
+const continueAsNewAfter = 5000
+
+// planOptions and sendOptions are the activities' timeouts and retries. Sends
+// retry with backoff for a day (a provider outage), then the step is recorded
+// failed and the journey goes on; permanent errors are not retried.
+var (
+	planOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypePermanent},
+		},
+	}
+	sendOptions = workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		HeartbeatTimeout:       time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypePermanent},
+		},
+	}
+)
+
+// InvoiceJourney is the collection journey of one invoice: it sends each step
+// of the journey when it falls due, on the channels chosen at that moment,
+// and steers by signals (pause, resume, payments, disputes, journey changes).
+func InvoiceJourney(ctx workflow.Context, in JourneyInput) (JourneyResult, error) {
+	j, err := newJourney(ctx, in)
+	if err != nil {
+		return JourneyResult{}, err
+	}
+	return j.run(ctx)
+}
+
+type journey struct {
+	in     JourneyInput
+	st     JourneyState
+	id     string
+	logger log.Logger
+	// pausedAttr and stageAttr are the search attributes as last upserted.
+	pausedAttr bool
+	stageAttr  Stage
+
+	pause, resume, email, updated, dispute, resolved, changed workflow.ReceiveChannel
+}
+
+func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
+	if in.AdministrationID <= 0 || in.CustomerID <= 0 || in.InvoiceID <= 0 || in.InvoiceNumber == "" {
+		return nil, temporal.NewNonRetryableApplicationError("journey input needs administration, customer, invoice id and number", "InvalidInput", nil)
+	}
+	info := workflow.GetInfo(ctx)
+	j := &journey{
+		in: in,
+		id: info.WorkflowExecution.ID,
+		logger: log.With(workflow.GetLogger(ctx),
+			"administration", in.AdministrationID, "customer", in.CustomerID, "invoice", in.InvoiceNumber),
+	}
+	if in.State != nil {
+		j.st = *in.State
+	} else {
+		j.st = JourneyState{Stage: StageScheduled, Status: StatusOpen, OpenMinor: in.OpenMinor, Currency: in.Currency}
+	}
+	j.stageAttr = j.st.Stage
+	j.pausedAttr = j.st.Paused || j.st.Disputed
+
+	j.pause = workflow.GetSignalChannel(ctx, SignalPause)
+	j.resume = workflow.GetSignalChannel(ctx, SignalResume)
+	j.email = workflow.GetSignalChannel(ctx, SignalEmailSubmitted)
+	j.updated = workflow.GetSignalChannel(ctx, SignalInvoiceUpdated)
+	j.dispute = workflow.GetSignalChannel(ctx, SignalDispute)
+	j.resolved = workflow.GetSignalChannel(ctx, SignalDisputeResolved)
+	j.changed = workflow.GetSignalChannel(ctx, SignalJourneyChanged)
+
+	if err := workflow.SetQueryHandler(ctx, QueryState, func() (JourneyState, error) {
+		return j.snapshot(), nil
+	}); err != nil {
+		return nil, fmt.Errorf("register query %s: %w", QueryState, err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSendNow, j.sendNow, workflow.UpdateHandlerOptions{
+		Validator: j.validateSendNow,
+	}); err != nil {
+		return nil, fmt.Errorf("register update %s: %w", UpdateSendNow, err)
+	}
+	return j, nil
+}
+
+func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
+	if j.st.Anchor.IsZero() {
+		j.st.Anchor = workflow.Now(ctx)
+		if err := j.plan(ctx); err != nil {
+			return JourneyResult{}, err
+		}
+	}
+	for {
+		j.drainSignals(ctx)
+		if j.closed() {
+			return j.finish(ctx)
+		}
+		if err := j.syncAttributes(ctx); err != nil {
+			return JourneyResult{}, err
+		}
+		if info := workflow.GetInfo(ctx); info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewAfter {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return JourneyResult{}, err
+			}
+			j.drainSignals(ctx)
+			st := j.st
+			in := j.in
+			in.State = &st
+			return JourneyResult{}, workflow.NewContinueAsNewError(ctx, InvoiceJourney, in)
+		}
+		if j.st.ReplanPending {
+			if err := j.plan(ctx); err != nil {
+				return JourneyResult{}, err
+			}
+			continue
+		}
+		now := workflow.Now(ctx)
+		if j.paused() {
+			j.setDetails(ctx)
+			if j.st.PausedUntil != nil && !j.st.Disputed {
+				left := j.st.PausedUntil.Sub(now)
+				if left <= 0 || j.waitFor(ctx, left) {
+					j.endPause("pause ended")
+				}
+				continue
+			}
+			j.waitFor(ctx, -1)
+			continue
+		}
+		slot := j.nextSlot()
+		if slot == nil {
+			j.st.Stage = StageCompleted
+			return j.finish(ctx)
+		}
+		at := j.dueAt(slot)
+		j.st.Next = &j.st.Steps[slot[0]]
+		if at.After(now) {
+			j.setDetails(ctx)
+			j.waitFor(ctx, at.Sub(now))
+			continue
+		}
+		slot = j.catchUp(ctx, now)
+		if len(slot) == 0 {
+			continue
+		}
+		if err := j.sendSlot(ctx, slot); err != nil {
+			return JourneyResult{}, err
+		}
+		if j.st.Stage == StageCollection {
+			return j.finish(ctx)
+		}
+	}
+}
+
+// plan loads the journey's steps and times, keeping the steps already
+// handled: a journey change only moves the future.
+func (j *journey) plan(ctx workflow.Context) error {
+	var res activities.PlanResult
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions), a.PlanJourney, activities.PlanInput{
+		AdministrationID: j.in.AdministrationID,
+		CustomerID:       j.in.CustomerID,
+		InvoiceID:        j.in.InvoiceID,
+		Anchor:           j.st.Anchor,
+	}).Get(ctx, &res)
+	if err != nil {
+		return fmt.Errorf("plan journey of invoice %s: %w", j.in.InvoiceNumber, err)
+	}
+	j.st.JourneyID = res.JourneyID
+	j.st.JourneyName = res.JourneyName
+	j.st.MinGap = res.MinGap
+	j.st.ReplanPending = false
+
+	var handled []StepState
+	for _, s := range j.st.Steps {
+		if s.Status != StepPlanned {
+			handled = append(handled, s)
+		}
+	}
+	// A new step is already covered when it lies before a handled one, is
+	// the same step, or is an invoice step while the invoice already went.
+	done := func(p activities.PlannedStep) bool {
+		for _, h := range handled {
+			if p.OffsetDays < h.OffsetDays || (p.OffsetDays == h.OffsetDays && p.Kind == h.Kind) ||
+				(p.Kind == policy.StepInvoice && h.Kind == policy.StepInvoice) {
+				return true
+			}
+		}
+		return false
+	}
+	steps := handled
+	for _, p := range res.Steps {
+		if done(p) {
+			continue
+		}
+		steps = append(steps, StepState{
+			Position: p.Position, OffsetDays: p.OffsetDays, Kind: p.Kind, Template: p.Template,
+			At: p.At, Status: StepPlanned,
+		})
+	}
+	sort.SliceStable(steps, func(x, y int) bool {
+		if steps[x].OffsetDays != steps[y].OffsetDays {
+			return steps[x].OffsetDays < steps[y].OffsetDays
+		}
+		return steps[x].Position < steps[y].Position
+	})
+	j.st.Steps = steps
+	j.st.Next = nil
+	if s := j.nextSlot(); s != nil {
+		j.st.Next = &j.st.Steps[s[0]]
+	}
+	return nil
+}
+
+// slots groups the planned steps by offset, in order: a slot is sent
+// together (e.g. the final reminder and its SMS).
+func (j *journey) slots() [][]int {
+	var out [][]int
+	for i, s := range j.st.Steps {
+		if s.Status != StepPlanned {
+			continue
+		}
+		if n := len(out); n > 0 && j.st.Steps[out[n-1][0]].OffsetDays == s.OffsetDays {
+			out[n-1] = append(out[n-1], i)
+			continue
+		}
+		out = append(out, []int{i})
+	}
+	return out
+}
+
+// nextSlot is the first slot still to send, nil when none is left.
+func (j *journey) nextSlot() []int {
+	if all := j.slots(); len(all) > 0 {
+		return all[0]
+	}
+	return nil
+}
+
+// dueAt is the slot's time, pushed back to keep the minimum gap after the
+// last message about this invoice.
+func (j *journey) dueAt(slot []int) time.Time {
+	at := j.st.Steps[slot[0]].At
+	if j.st.LastSentAt != nil {
+		if earliest := j.st.LastSentAt.Add(j.st.MinGap); earliest.After(at) {
+			at = earliest
+		}
+	}
+	return at
+}
+
+// catchUp keeps only the latest due slot when several fell due while the
+// journey could not send (late import, downtime, a pause): the earlier ones
+// are recorded as skipped, so the customer gets one message, never a burst.
+func (j *journey) catchUp(ctx workflow.Context, now time.Time) []int {
+	var due [][]int
+	for _, slot := range j.slots() {
+		if !j.st.Steps[slot[0]].At.After(now) {
+			due = append(due, slot)
+		}
+	}
+	if len(due) <= 1 {
+		return j.nextSlot()
+	}
+	reason := ReasonCaughtUp
+	if !j.anyHandled() {
+		reason = ReasonImportedLate
+	}
+	in := activities.RecordSkippedInput{
+		WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,
+		InvoiceID: j.in.InvoiceID, Reason: reason,
+	}
+	for _, slot := range due[:len(due)-1] {
+		for _, k := range slot {
+			s := &j.st.Steps[k]
+			s.Status, s.Reason, s.HandledAt = StepSkipped, reason, &now
+			in.Steps = append(in.Steps, stepRef(*s))
+			in.Keys = append(in.Keys, j.stepKey(*s))
+		}
+	}
+	var res activities.RecordSkippedResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions), a.RecordSkipped, in).Get(ctx, &res); err != nil {
+		// The timeline misses the skipped rows; the journey itself is right.
+		j.logger.Error("record skipped steps", "error", err)
+	}
+	return due[len(due)-1]
+}
+
+func (j *journey) anyHandled() bool {
+	for _, s := range j.st.Steps {
+		if s.Status != StepPlanned {
+			return true
+		}
+	}
+	return false
+}
+
+// sendSlot sends every step of the slot (in parallel: they are independent
+// messages) and records the outcome.
+func (j *journey) sendSlot(ctx workflow.Context, slot []int) error {
+	futures := make([]workflow.Future, len(slot))
+	for n, k := range slot {
+		s := j.st.Steps[k]
+		futures[n] = workflow.ExecuteActivity(sendContext(ctx, s.Kind), a.SendStep, activities.SendInput{
+			WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,
+			InvoiceID: j.in.InvoiceID, Step: stepRef(s), Key: j.stepKey(s),
+			Stage: string(StageAfter(j.st.Stage, s.Kind)),
+		})
+	}
+	now := workflow.Now(ctx)
+	sent := false
+	for n, k := range slot {
+		s := &j.st.Steps[k]
+		var res activities.SendResult
+		err := futures[n].Get(ctx, &res)
+		s.HandledAt = &now
+		switch {
+		case err != nil:
+			var canceled *temporal.CanceledError
+			if errors.As(err, &canceled) {
+				return err
+			}
+			s.Status, s.Reason = StepFailed, ReasonSendFailed
+			j.logger.Error("send step failed after retries", "kind", s.Kind, "error", err)
+		case res.Skipped:
+			s.Status, s.Reason = StepSkipped, res.Reason
+		default:
+			s.Status = StepSent
+			if !res.Sent {
+				s.Status, s.Reason = StepFailed, res.Reason
+			}
+		}
+		for _, o := range res.Outcomes {
+			s.Channels = append(s.Channels, string(o.Channel)+":"+o.State)
+		}
+		if res.InvoiceStatus != "" && res.InvoiceStatus != StatusOpen {
+			j.st.Status, j.st.OpenMinor = res.InvoiceStatus, res.OpenMinor
+		}
+		if s.Status == StepSent {
+			sent = true
+			j.st.Stage = StageAfter(j.st.Stage, s.Kind)
+		}
+		if s.Kind == policy.StepCollection && s.Status != StepFailed {
+			j.st.Stage = StageCollection
+		}
+	}
+	if sent {
+		j.st.LastSentAt = &now
+		j.st.SentCount++
+	}
+	j.st.Next = nil
+	if s := j.nextSlot(); s != nil {
+		j.st.Next = &j.st.Steps[s[0]]
+	}
+	return nil
+}
+
+// sendContext routes steps that may send an SMS to the rate-limited queue.
+func sendContext(ctx workflow.Context, k policy.StepKind) workflow.Context {
+	opts := sendOptions
+	switch k {
+	case policy.StepSMS, policy.StepCollection, policy.StepStatement:
+		opts.TaskQueue = SMSTaskQueue
+	}
+	return workflow.WithActivityOptions(ctx, opts)
+}
+
+// stepKey is unique per step of this workflow and stable across retries,
+// replays and journey changes that keep the step.
+func (j *journey) stepKey(s StepState) string {
+	return fmt.Sprintf("%s/%d/%s", j.id, s.OffsetDays, s.Kind)
+}
+
+func stepRef(s StepState) activities.StepRef {
+	return activities.StepRef{Position: s.Position, OffsetDays: s.OffsetDays, Kind: s.Kind, Template: s.Template}
+}
+
+// waitFor blocks until a signal arrives or d elapses (d < 0: no timer). It
+// reports whether the timer fired.
+func (j *journey) waitFor(ctx workflow.Context, d time.Duration) bool {
+	fired := false
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	sel := workflow.NewSelector(ctx)
+	if d >= 0 {
+		sel.AddFuture(workflow.NewTimer(tctx, d), func(f workflow.Future) {
+			if f.Get(tctx, nil) == nil {
+				fired = true
+			}
+		})
+	}
+	j.addSignals(ctx, sel)
+	sel.Select(ctx)
+	return fired
+}
+
+// drainSignals applies every signal already received, without blocking.
+func (j *journey) drainSignals(ctx workflow.Context) {
+	for {
+		sel := workflow.NewSelector(ctx)
+		j.addSignals(ctx, sel)
+		if !sel.HasPending() {
+			return
+		}
+		sel.Select(ctx)
+	}
+}
+
+func (j *journey) addSignals(ctx workflow.Context, sel workflow.Selector) {
+	now := func() time.Time { return workflow.Now(ctx) }
+	sel.AddReceive(j.pause, func(c workflow.ReceiveChannel, _ bool) {
+		var s PauseSignal
+		c.Receive(ctx, &s)
+		if s.Until != nil && !s.Until.After(now()) {
+			j.logger.Warn("pause until a past date ignored", "until", s.Until)
+			return
+		}
+		j.st.Paused, j.st.PausedUntil, j.st.PauseReason = true, s.Until, s.Reason
+	})
+	sel.AddReceive(j.resume, func(c workflow.ReceiveChannel, _ bool) {
+		var s ResumeSignal
+		c.Receive(ctx, &s)
+		j.endPause(s.Reason)
+	})
+	sel.AddReceive(j.email, func(c workflow.ReceiveChannel, _ bool) {
+		var s EmailSubmittedSignal
+		c.Receive(ctx, &s)
+		t := now()
+		j.st.ProvidedEmail, j.st.EmailSubmittedAt = s.Email, &t
+	})
+	sel.AddReceive(j.updated, func(c workflow.ReceiveChannel, _ bool) {
+		var s InvoiceUpdatedSignal
+		c.Receive(ctx, &s)
+		j.st.OpenMinor = s.OpenMinor
+		switch {
+		case s.Status == StatusPaid || s.Status == StatusCredited:
+			j.st.Status = s.Status
+		case s.OpenMinor <= 0:
+			j.st.Status = StatusPaid
+		default:
+			j.st.Status = StatusOpen
+		}
+	})
+	sel.AddReceive(j.dispute, func(c workflow.ReceiveChannel, _ bool) {
+		var s DisputeSignal
+		c.Receive(ctx, &s)
+		j.st.Disputed, j.st.DisputeReason = true, s.Reason
+	})
+	sel.AddReceive(j.resolved, func(c workflow.ReceiveChannel, _ bool) {
+		var s DisputeResolvedSignal
+		c.Receive(ctx, &s)
+		j.st.Disputed, j.st.DisputeReason = false, ""
+	})
+	sel.AddReceive(j.changed, func(c workflow.ReceiveChannel, _ bool) {
+		var s JourneyChangedSignal
+		c.Receive(ctx, &s)
+		j.st.ReplanPending = true
+	})
+}
+
+func (j *journey) endPause(reason string) {
+	j.logger.Info("journey resumed", "reason", reason)
+	j.st.Paused, j.st.PausedUntil, j.st.PauseReason = false, nil, ""
+}
+
+func (j *journey) paused() bool { return j.st.Paused || j.st.Disputed }
+
+func (j *journey) closed() bool { return j.st.Status == StatusPaid || j.st.Status == StatusCredited }
+
+// syncAttributes keeps RelanceStage and RelancePaused current for the UI and
+// visibility queries; it upserts only on change, to keep the history short.
+func (j *journey) syncAttributes(ctx workflow.Context) error {
+	var updates []temporal.SearchAttributeUpdate
+	if j.st.Stage != j.stageAttr {
+		updates = append(updates, AttrStage.ValueSet(string(j.st.Stage)))
+	}
+	if p := j.paused(); p != j.pausedAttr {
+		updates = append(updates, AttrPaused.ValueSet(p))
+	}
+	if len(updates) == 0 {
+		return nil
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+		return fmt.Errorf("upsert search attributes: %w", err)
+	}
+	j.stageAttr, j.pausedAttr = j.st.Stage, j.paused()
+	return nil
+}
+
+func (j *journey) finish(ctx workflow.Context) (JourneyResult, error) {
+	out := OutcomeCompleted
+	switch {
+	case j.st.Status == StatusPaid:
+		j.st.Stage, out = StagePaid, OutcomePaid
+	case j.st.Status == StatusCredited:
+		j.st.Stage, out = StageCredited, OutcomeCredited
+	case j.st.Stage == StageCollection:
+		out = OutcomeCollection
+	}
+	j.st.Next = nil
+	if err := j.syncAttributes(ctx); err != nil {
+		return JourneyResult{}, err
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return JourneyResult{}, err
+	}
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("Ended: %s (stage %s, %d steps sent)", out, j.st.Stage, j.st.SentCount))
+	j.logger.Info("journey ended", "outcome", out, "stage", j.st.Stage)
+	return JourneyResult{Outcome: out, Stage: j.st.Stage, Sent: j.st.SentCount}, nil
+}
+
+// setDetails shows the next step in the UI's "current details".
+func (j *journey) setDetails(ctx workflow.Context) {
+	var d string
+	switch {
+	case j.st.Disputed:
+		d = "**Disputed**: " + j.st.DisputeReason
+	case j.st.Paused && j.st.PausedUntil != nil:
+		d = fmt.Sprintf("**Paused** until %s: %s", j.st.PausedUntil.UTC().Format(time.RFC3339), j.st.PauseReason)
+	case j.st.Paused:
+		d = "**Paused**: " + j.st.PauseReason
+	case j.st.Next != nil:
+		d = fmt.Sprintf("Stage **%s**. Next: %s at %s (offset %+d days)", j.st.Stage, j.st.Next.Kind,
+			j.dueAt(j.nextSlot()).UTC().Format(time.RFC3339), j.st.Next.OffsetDays)
+	default:
+		d = fmt.Sprintf("Stage **%s**", j.st.Stage)
+	}
+	workflow.SetCurrentDetails(ctx, d)
+}
+
+// snapshot is the query answer: a copy, with Next dated after the minimum gap.
+func (j *journey) snapshot() JourneyState {
+	st := j.st
+	st.Steps = append([]StepState(nil), j.st.Steps...)
+	st.Next = nil
+	if j.closed() || j.st.Stage == StageCollection || j.st.Stage == StageCompleted {
+		return st
+	}
+	if slot := j.nextSlot(); slot != nil {
+		n := st.Steps[slot[0]]
+		n.At = j.dueAt(slot)
+		st.Next = &n
+	}
+	return st
+}
+
+func (j *journey) validateSendNow(_ workflow.Context, req SendNowRequest) error {
+	if !req.Kind.Valid() {
+		return fmt.Errorf("unknown step kind %q", req.Kind)
+	}
+	if j.closed() {
+		return fmt.Errorf("invoice is %s: nothing to send", j.st.Status)
+	}
+	return nil
+}
+
+// sendNow is the manual action: it sends at once, with the admin's text.
+func (j *journey) sendNow(ctx workflow.Context, req SendNowRequest) (SendNowResult, error) {
+	j.st.Manual++
+	key := fmt.Sprintf("%s/manual/%d", j.id, j.st.Manual)
+	var res activities.SendResult
+	err := workflow.ExecuteActivity(sendContext(ctx, req.Kind), a.SendStep, activities.SendInput{
+		WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,
+		InvoiceID: j.in.InvoiceID, Step: activities.StepRef{Position: -1, Kind: req.Kind, Template: "default"},
+		Key: key, Stage: string(StageAfter(j.st.Stage, req.Kind)), Manual: true,
+		Subject: req.Subject, Body: req.Body,
+	}).Get(ctx, &res)
+	if err != nil {
+		return SendNowResult{}, fmt.Errorf("send %s now: %w", req.Kind, err)
+	}
+	out := SendNowResult{Skipped: res.Skipped, Reason: res.Reason}
+	for _, o := range res.Outcomes {
+		out.Outcomes = append(out.Outcomes, SendNowChannelOutcome{Channel: string(o.Channel), State: o.State, Reason: o.Reason, MessageID: o.MessageID})
+	}
+	if res.Sent {
+		now := workflow.Now(ctx)
+		j.st.LastSentAt = &now
+		j.st.SentCount++
+		j.st.Stage = StageAfter(j.st.Stage, req.Kind)
+	}
+	return out, nil
+}

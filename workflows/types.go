@@ -1,0 +1,203 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/relance/relance/policy"
+)
+
+// Stage is how far an invoice's journey has come; it is the RelanceStage
+// search attribute and the invoice's stage in the API.
+type Stage string
+
+// Journey stages, in the order a journey moves through them.
+const (
+	StageScheduled     Stage = "scheduled"
+	StageInvoiced      Stage = "invoiced"
+	StageReminded      Stage = "reminded"
+	StageFinalReminder Stage = "final_reminder"
+	StageCollection    Stage = "collection"
+	StagePaid          Stage = "paid"
+	StageCredited      Stage = "credited"
+	StageCompleted     Stage = "completed"
+)
+
+// StageAfter is the stage reached once a step of kind k went out; kinds that
+// do not move the journey forward (an SMS, a statement) keep the current stage.
+func StageAfter(current Stage, k policy.StepKind) Stage {
+	switch k {
+	case policy.StepInvoice:
+		return StageInvoiced
+	case policy.StepReminder:
+		return StageReminded
+	case policy.StepFinalReminder:
+		return StageFinalReminder
+	case policy.StepCollection:
+		return StageCollection
+	}
+	return current
+}
+
+// InvoiceStatus values carried by InvoiceUpdatedSignal; they match models.InvoiceStatus.
+const (
+	StatusOpen     = "open"
+	StatusPaid     = "paid"
+	StatusCredited = "credited"
+)
+
+// Outcome says why a journey ended.
+type Outcome string
+
+// Journey outcomes.
+const (
+	OutcomePaid       Outcome = "paid"
+	OutcomeCredited   Outcome = "credited"
+	OutcomeCollection Outcome = "collection"
+	OutcomeCompleted  Outcome = "completed"
+)
+
+// Skip reasons the journey itself records (the channel choice has its own).
+const (
+	ReasonImportedLate = "imported_late"
+	ReasonCaughtUp     = "caught_up"
+	ReasonSendFailed   = "send_failed"
+)
+
+// JourneyInput starts an invoice's journey. State is set only by
+// continue-as-new, to carry the journey over.
+type JourneyInput struct {
+	AdministrationID int64         `json:"administration_id"`
+	CustomerID       int64         `json:"customer_id"`
+	CustomerRef      string        `json:"customer_ref"`
+	InvoiceID        int64         `json:"invoice_id"`
+	InvoiceNumber    string        `json:"invoice_number"`
+	OpenMinor        int64         `json:"open_minor"`
+	Currency         string        `json:"currency"`
+	State            *JourneyState `json:"state,omitempty"`
+}
+
+// JourneyResult is how a journey ended.
+type JourneyResult struct {
+	Outcome Outcome `json:"outcome"`
+	Stage   Stage   `json:"stage"`
+	// Sent counts the steps that reached the customer on at least one channel.
+	Sent int `json:"sent"`
+}
+
+// StepStatus is where one step of the plan stands.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPlanned StepStatus = "planned"
+	StepSent    StepStatus = "sent"
+	StepSkipped StepStatus = "skipped"
+	StepFailed  StepStatus = "failed"
+)
+
+// StepState is one step of the journey as the workflow sees it.
+type StepState struct {
+	Position   int             `json:"position"`
+	OffsetDays int             `json:"offset_days"`
+	Kind       policy.StepKind `json:"kind"`
+	Template   string          `json:"template"`
+	At         time.Time       `json:"at"`
+	Status     StepStatus      `json:"status"`
+	Reason     string          `json:"reason,omitempty"`
+	Channels   []string        `json:"channels,omitempty"`
+	HandledAt  *time.Time      `json:"handled_at,omitempty"`
+}
+
+// JourneyState is the query `state` answer and the continue-as-new carry-over.
+type JourneyState struct {
+	Stage     Stage  `json:"stage"`
+	Status    string `json:"status"`
+	OpenMinor int64  `json:"open_minor"`
+	Currency  string `json:"currency"`
+	// Anchor is the instant the journey started (day 0 of a scaled day).
+	Anchor      time.Time     `json:"anchor"`
+	JourneyID   int64         `json:"journey_id"`
+	JourneyName string        `json:"journey_name"`
+	MinGap      time.Duration `json:"min_gap"`
+	Steps       []StepState   `json:"steps"`
+	// Next is the step that will go out next, with its date after the minimum gap.
+	Next       *StepState `json:"next,omitempty"`
+	LastSentAt *time.Time `json:"last_sent_at,omitempty"`
+
+	Paused      bool       `json:"paused"`
+	PausedUntil *time.Time `json:"paused_until,omitempty"`
+	PauseReason string     `json:"pause_reason,omitempty"`
+
+	Disputed      bool   `json:"disputed"`
+	DisputeReason string `json:"dispute_reason,omitempty"`
+
+	ProvidedEmail    string     `json:"provided_email,omitempty"`
+	EmailSubmittedAt *time.Time `json:"email_submitted_at,omitempty"`
+
+	// ReplanPending is set by journey-changed until the new plan is loaded.
+	ReplanPending bool `json:"replan_pending,omitempty"`
+	Manual        int  `json:"manual,omitempty"`
+	SentCount     int  `json:"sent_count"`
+}
+
+// PauseSignal pauses a journey, until a date or until resumed.
+type PauseSignal struct {
+	Until  *time.Time `json:"until,omitempty"`
+	Reason string     `json:"reason"`
+}
+
+// ResumeSignal ends a pause.
+type ResumeSignal struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// EmailSubmittedSignal records an address the customer gave in the portal.
+type EmailSubmittedSignal struct {
+	Email string `json:"email"`
+}
+
+// InvoiceUpdatedSignal carries the invoice's new open amount and status (an
+// import, a payment, a credit note): paid or credited ends the journey.
+type InvoiceUpdatedSignal struct {
+	OpenMinor int64  `json:"open_minor"`
+	Status    string `json:"status"`
+}
+
+// DisputeSignal opens a dispute; the journey pauses until it is resolved.
+type DisputeSignal struct {
+	Reason string `json:"reason"`
+}
+
+// DisputeResolvedSignal closes the dispute; the journey resumes.
+type DisputeResolvedSignal struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// JourneyChangedSignal tells a running journey that its steps changed; the
+// future steps are planned again, the handled ones stay as they are.
+type JourneyChangedSignal struct {
+	JourneyID int64 `json:"journey_id"`
+}
+
+// SendNowRequest is the manual action "send a step now" (an Update): its text
+// may be edited; it ignores the minimum gap.
+type SendNowRequest struct {
+	Kind    policy.StepKind `json:"kind"`
+	Subject string          `json:"subject,omitempty"`
+	Body    string          `json:"body,omitempty"`
+}
+
+// SendNowResult reports the manual message's outcome per channel.
+type SendNowResult struct {
+	Skipped  bool                    `json:"skipped"`
+	Reason   string                  `json:"reason,omitempty"`
+	Outcomes []SendNowChannelOutcome `json:"outcomes"`
+}
+
+// SendNowChannelOutcome is what happened on one channel of a manual action.
+type SendNowChannelOutcome struct {
+	Channel   string `json:"channel"`
+	State     string `json:"state"`
+	Reason    string `json:"reason,omitempty"`
+	MessageID int64  `json:"message_id,omitempty"`
+}
