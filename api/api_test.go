@@ -39,7 +39,6 @@ type apiEnv struct {
 	admA    models.Administration
 	admB    models.Administration
 	custA   models.Customer
-	journey models.Journey
 }
 
 func newAPIEnv(t *testing.T, gdb *gorm.DB, tc client.Client) *apiEnv {

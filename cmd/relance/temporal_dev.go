@@ -25,7 +25,7 @@ type devTemporal struct {
 
 func startDevTemporal(ctx context.Context, cli, dataDir, hostPort string, uiPort int, logOut io.Writer) (*devTemporal, error) {
 	if _, err := os.Stat(cli); err != nil {
-		return nil, fmt.Errorf("Temporal CLI not found at %s (make run installs it into bin/): %w", cli, err)
+		return nil, fmt.Errorf("the Temporal CLI is not at at %s (make run installs it into bin/): %w", cli, err)
 	}
 	host, port, err := net.SplitHostPort(hostPort)
 	if err != nil {
@@ -59,7 +59,7 @@ func startDevTemporal(ctx context.Context, cli, dataDir, hostPort string, uiPort
 	for {
 		select {
 		case err := <-t.done:
-			return nil, fmt.Errorf("Temporal dev server exited: %v", err)
+			return nil, fmt.Errorf("the Temporal dev server exited before it was ready (%v)", err)
 		case <-ctx.Done():
 			t.Stop()
 			return nil, ctx.Err()
@@ -75,7 +75,7 @@ func startDevTemporal(ctx context.Context, cli, dataDir, hostPort string, uiPort
 		}
 		if time.Now().After(deadline) {
 			t.Stop()
-			return nil, fmt.Errorf("Temporal dev server did not become ready in 60s")
+			return nil, fmt.Errorf("the Temporal dev server did not become ready in 60s")
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
