@@ -21,6 +21,10 @@ type Config struct {
 
 	// Listen is the address of the API, portal and webhooks server.
 	Listen string `env:"RELANCE_LISTEN" envDefault:"127.0.0.1:8080"`
+	// WorkerListen is where `relance worker` answers /healthz and /readyz
+	// (for container health checks), e.g. 0.0.0.0:8081; empty (the default)
+	// turns it off, so several workers can share a host.
+	WorkerListen string `env:"RELANCE_WORKER_LISTEN"`
 	// PublicURL is the address customers and providers reach this server at;
 	// portal links and webhook URLs are built from it.
 	PublicURL string `env:"RELANCE_PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -63,7 +66,18 @@ func Open(ctx context.Context, url string) (*gorm.DB, error) {
 	var gdb *gorm.DB
 	switch dialect {
 	case Postgres:
-		gdb, err = gorm.Open(postgres.Open(dsn), cfg)
+		pcfg, perr := pgx.ParseConfig(dsn)
+		if perr != nil {
+			return nil, fmt.Errorf("database URL %s: %w", redact(url), perr)
+		}
+		// timestamptz values come back in UTC, whatever the process's zone:
+		// times are UTC throughout (models), not only in storage.
+		sqlDB := stdlib.OpenDB(*pcfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+			c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+				Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+			return nil
+		}))
+		gdb, err = gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), cfg)
 	case SQLite:
 		path := strings.TrimPrefix(dsn, "file:")
 		if i := strings.IndexByte(path, '?'); i >= 0 {

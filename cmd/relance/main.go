@@ -6,6 +6,7 @@
 //	relance migrate             bring the database schema up to date
 //	relance import FILE --administration ID   import customers and invoices
 //	relance apikey create --organization ID --name NAME
+//	relance healthcheck [URL]   for container health checks
 package main
 
 import (
@@ -30,6 +31,7 @@ Usage:
   relance migrate
   relance import FILE --administration ID [--full-snapshot] [--format csv|json]
   relance apikey create --organization ID [--name NAME]
+  relance healthcheck [URL]   exit 0 when URL (default http://127.0.0.1:8080/readyz) answers 2xx
 
 Configuration comes from environment variables (see README.md).
 `
@@ -51,6 +53,10 @@ func main() {
 }
 
 func run(ctx context.Context, cmd string, args []string) error {
+	if cmd == "healthcheck" {
+		// No configuration needed: it must work in any container.
+		return runHealthcheck(ctx, args)
+	}
 	cfg, err := config.Load()
 	if err != nil {
 		return err

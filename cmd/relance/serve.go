@@ -105,7 +105,61 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	log.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
-	return worker.Run(ctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+	if cfg.WorkerListen == "" {
+		return worker.Run(ctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	werr := make(chan error, 1)
+	go func() {
+		werr <- worker.Run(wctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+	}()
+	hcfg := cfg
+	hcfg.Listen = cfg.WorkerListen
+	herr := make(chan error, 1)
+	go func() { herr <- serveHTTP(wctx, hcfg, log, workerHealth(gdb, tc)) }()
+	select {
+	case err = <-werr:
+		cancel()
+		<-herr
+	case err = <-herr:
+		cancel()
+		if werr := <-werr; err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// workerHealth answers /healthz (the process lives) and /readyz (it reaches
+// the database and Temporal), so an orchestrator can restart a stuck worker.
+func workerHealth(gdb *gorm.DB, tc client.Client) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		sqlDB, err := gdb.DB()
+		if err == nil {
+			err = sqlDB.PingContext(ctx)
+		}
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"unavailable","checks":{"database":"unavailable"}}`))
+			return
+		}
+		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"unavailable","checks":{"database":"ok","temporal":"unavailable"}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ok","checks":{"database":"ok","temporal":"ok"}}`))
+	})
+	return mux
 }
 
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {

@@ -25,7 +25,7 @@ type devTemporal struct {
 
 func startDevTemporal(ctx context.Context, cli, dataDir, hostPort string, uiPort int, logOut io.Writer) (*devTemporal, error) {
 	if _, err := os.Stat(cli); err != nil {
-		return nil, fmt.Errorf("the Temporal CLI is not at at %s (make run installs it into bin/): %w", cli, err)
+		return nil, fmt.Errorf("the Temporal CLI is not at %s (make run installs it into bin/): %w", cli, err)
 	}
 	host, port, err := net.SplitHostPort(hostPort)
 	if err != nil {
