@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -16,12 +17,12 @@ func (s *Server) authenticate() gin.HandlerFunc {
 		h := c.GetHeader("Authorization")
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-			fail(c, errors.Join(ErrUnauthorized, errors.New("missing bearer API key: send Authorization: Bearer <key>")))
+			fail(c, fmt.Errorf("%w: missing bearer API key: send Authorization: Bearer <key>", ErrUnauthorized))
 			return
 		}
 		k, err := auth.Lookup(c.Request.Context(), s.DB, strings.TrimSpace(token))
 		if errors.Is(err, auth.ErrInvalidKey) {
-			fail(c, errors.Join(ErrUnauthorized, err))
+			fail(c, fmt.Errorf("%w: %w", ErrUnauthorized, err))
 			return
 		}
 		if err != nil {
