@@ -22,6 +22,16 @@ import (
 // dismissed but the customer has none (anymore).
 var ErrNoProvidedEmail = errors.New("customer has no provided email")
 
+// ErrNotSignalled wraps the failure to tell running journeys about a change
+// that the database already holds. The change stands (the sending activity
+// re-reads the database before every message); the call is idempotent and
+// may be repeated to deliver the signals.
+var ErrNotSignalled = errors.New("journeys not signalled")
+
+// ErrInvalidPhone is a phone an admin typed that is not a phone number in
+// the customer's country.
+var ErrInvalidPhone = errors.New("not a valid phone number")
+
 // NewPortalToken returns the random part of a new customer's portal link:
 // 16 random bytes, hex-encoded, so links cannot be guessed.
 func NewPortalToken() string {
@@ -76,7 +86,10 @@ func SignalAll(ctx context.Context, tc client.Client, workflowIDs []string, name
 		}(id)
 	}
 	wg.Wait()
-	return n, errors.Join(errs...)
+	if len(errs) > 0 {
+		return n, fmt.Errorf("%w: %w", ErrNotSignalled, errors.Join(errs...))
+	}
+	return n, nil
 }
 
 // OpenJourneys lists the workflow IDs of a customer's open invoices: the
@@ -213,4 +226,94 @@ func DismissProvidedEmail(ctx context.Context, db *gorm.DB, cust *models.Custome
 // sameEmail compares addresses as mail servers do in practice: case-insensitively.
 func sameEmail(a, b string) bool {
 	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
+// ContactMobile reads a phone number an admin typed for a customer in
+// country: it returns the E.164 mobile number, "" for a valid number that is
+// not a mobile (a landline cannot get SMS) or an empty phone, and
+// ErrInvalidPhone when the text is not a phone number there, so that a typo
+// is refused instead of silently turning SMS off.
+func ContactMobile(phone, country string) (string, error) {
+	if strings.TrimSpace(phone) == "" {
+		return "", nil
+	}
+	m, err := policy.NormalizeMobile(phone, country)
+	switch {
+	case err == nil:
+		return m, nil
+	case errors.Is(err, policy.ErrMobileInvalid):
+		return "", fmt.Errorf("%w: %q in country %s", ErrInvalidPhone, phone, country)
+	}
+	return "", nil
+}
+
+// CustomerFilter selects customers for the admin list; zero values do not filter.
+type CustomerFilter struct {
+	// Query matches a part of the name, reference or email, ignoring case.
+	Query string
+	// ProvidedEmail lists the customers "to verify": they gave an email
+	// address in the portal that no one accepted or dismissed (seed 001).
+	ProvidedEmail bool
+	// Paused: true lists paused customers, false the others.
+	Paused *bool
+	// OpenInvoices: true lists customers with an open invoice, false the others.
+	OpenInvoices *bool
+	// Now decides whether a pause with an end date still holds.
+	Now time.Time
+}
+
+// CustomersQuery is the query of an administration's customers matching f,
+// unordered and unpaginated: the caller pages it by ID.
+func CustomersQuery(db *gorm.DB, administrationID int64, f CustomerFilter) *gorm.DB {
+	q := db.Model(&models.Customer{}).Where("customers.administration_id = ?", administrationID)
+	if s := strings.TrimSpace(f.Query); s != "" {
+		like := "%" + escapeLike(strings.ToLower(s)) + "%"
+		q = q.Where(`(LOWER(customers.name) LIKE ? ESCAPE '\' OR LOWER(customers.external_ref) LIKE ? ESCAPE '\' OR LOWER(customers.email) LIKE ? ESCAPE '\')`, like, like, like)
+	}
+	if f.ProvidedEmail {
+		q = q.Where("customers.provided_email <> ''")
+	}
+	if f.Paused != nil {
+		held := "(customers.paused_at IS NOT NULL AND (customers.paused_until IS NULL OR customers.paused_until > ?))"
+		if *f.Paused {
+			q = q.Where(held, f.Now)
+		} else {
+			q = q.Where("NOT "+held, f.Now)
+		}
+	}
+	if f.OpenInvoices != nil {
+		open := "EXISTS (SELECT 1 FROM invoices WHERE invoices.customer_id = customers.id AND invoices.status = ? AND invoices.open_minor > 0)"
+		if *f.OpenInvoices {
+			q = q.Where(open, models.InvoiceOpen)
+		} else {
+			q = q.Where("NOT "+open, models.InvoiceOpen)
+		}
+	}
+	return q
+}
+
+// OpenInvoiceCounts counts the open invoices of each of the customers.
+func OpenInvoiceCounts(ctx context.Context, db *gorm.DB, customerIDs []int64) (map[int64]int, error) {
+	out := make(map[int64]int, len(customerIDs))
+	if len(customerIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		CustomerID int64
+		N          int
+	}
+	if err := db.WithContext(ctx).Model(&models.Invoice{}).Select("customer_id, COUNT(*) AS n").
+		Where("customer_id IN ? AND status = ? AND open_minor > 0", customerIDs, models.InvoiceOpen).
+		Group("customer_id").Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("count open invoices: %w", err)
+	}
+	for _, r := range rows {
+		out[r.CustomerID] = r.N
+	}
+	return out, nil
+}
+
+// escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

@@ -1,0 +1,490 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/mail"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"golang.org/x/text/language"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/models"
+)
+
+func init() {
+	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
+		g.GET("/administrations/:id/customers", s.listCustomers)
+		g.GET("/customers/:id", s.getCustomer)
+		g.PATCH("/customers/:id", s.patchCustomer)
+		g.POST("/customers/:id/provided-email/accept", s.acceptProvidedEmail)
+		g.POST("/customers/:id/provided-email/dismiss", s.dismissProvidedEmail)
+		g.POST("/customers/:id/pause", s.pauseCustomer)
+		g.POST("/customers/:id/resume", s.resumeCustomer)
+		g.PUT("/customers/:id/journey", s.assignCustomerJourney)
+	})
+}
+
+// CustomerView is a customer as the admin list and page show it.
+type CustomerView struct {
+	models.Customer
+	// Paused is true while the customer's pause holds (no end date, or one to come).
+	Paused bool `json:"paused"`
+	// ToVerify is true when the customer gave an email address in the portal
+	// that no one accepted or dismissed yet (seed 001).
+	ToVerify bool `json:"to_verify"`
+	// OpenInvoices counts the customer's open invoices.
+	OpenInvoices int `json:"open_invoices"`
+	// JourneysSignalled counts the running journeys a customer-wide action
+	// (pause, resume, journey change) reached; absent on reads.
+	JourneysSignalled *int `json:"journeys_signalled,omitempty"`
+}
+
+func (s *Server) customerView(c *gin.Context, cust *models.Customer) (CustomerView, error) {
+	n, err := ledger.OpenInvoiceCounts(c.Request.Context(), s.DB, []int64{cust.ID})
+	if err != nil {
+		return CustomerView{}, err
+	}
+	return s.customerViewWith(cust, n[cust.ID]), nil
+}
+
+func (s *Server) customerViewWith(cust *models.Customer, open int) CustomerView {
+	now := s.now()
+	return CustomerView{
+		Customer:     *cust,
+		Paused:       cust.PausedAt != nil && (cust.PausedUntil == nil || cust.PausedUntil.After(now)),
+		ToVerify:     cust.ProvidedEmail != "",
+		OpenInvoices: open,
+	}
+}
+
+// boolQuery reads an optional true|false query parameter.
+func boolQuery(c *gin.Context, name string) (*bool, error) {
+	v, ok := c.GetQuery(name)
+	if !ok || v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, badInput(name, "must be true or false, got %q", v)
+	}
+	return &b, nil
+}
+
+func (s *Server) listCustomers(c *gin.Context) {
+	adm, err := s.pathAdministration(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	f := ledger.CustomerFilter{Query: c.Query("q"), Now: s.now()}
+	if len(f.Query) > 255 {
+		fail(c, badInput("q", "is longer than 255 characters"))
+		return
+	}
+	switch v := c.Query("to_verify"); v {
+	case "":
+	case "email_provided":
+		f.ProvidedEmail = true
+	default:
+		fail(c, badInput("to_verify", "the only filter is email_provided, got %q", v))
+		return
+	}
+	if f.Paused, err = boolQuery(c, "paused"); err != nil {
+		fail(c, err)
+		return
+	}
+	if f.OpenInvoices, err = boolQuery(c, "open_invoices"); err != nil {
+		fail(c, err)
+		return
+	}
+	page, err := paginate(ledger.CustomersQuery(s.DB.WithContext(c.Request.Context()), adm.ID, f), c,
+		func(cu models.Customer) int64 { return cu.ID })
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	ids := make([]int64, len(page.Data))
+	for i, cu := range page.Data {
+		ids[i] = cu.ID
+	}
+	open, err := ledger.OpenInvoiceCounts(c.Request.Context(), s.DB, ids)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := Page[CustomerView]{Next: page.Next, Data: make([]CustomerView, 0, len(page.Data))}
+	for i := range page.Data {
+		out.Data = append(out.Data, s.customerViewWith(&page.Data[i], open[page.Data[i].ID]))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// pathCustomer loads the customer of the :id path parameter, of the caller's organization.
+func (s *Server) pathCustomer(c *gin.Context) (*models.Customer, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	return s.customer(c, id)
+}
+
+// respondCustomer answers the customer as it now is.
+func (s *Server) respondCustomer(c *gin.Context, cust *models.Customer, signalled *int) {
+	v, err := s.customerView(c, cust)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	v.JourneysSignalled = signalled
+	c.JSON(http.StatusOK, v)
+}
+
+func (s *Server) getCustomer(c *gin.Context) {
+	cust, err := s.pathCustomer(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.respondCustomer(c, cust, nil)
+}
+
+// CustomerPatch changes a customer's contact data; absent fields stay as
+// they are. The next import overwrites what the accounting software holds
+// for customers with an open invoice (seed 001): change it there too.
+type CustomerPatch struct {
+	Name         *string `json:"name"`
+	LegalID      *string `json:"legal_id"`
+	Language     *string `json:"language"`
+	Email        *string `json:"email"`
+	Phone        *string `json:"phone"`
+	AddressLine1 *string `json:"address_line1"`
+	AddressLine2 *string `json:"address_line2"`
+	PostalCode   *string `json:"postal_code"`
+	City         *string `json:"city"`
+	Country      *string `json:"country"`
+}
+
+// validCountry reads an ISO 3166-1 alpha-2 country code.
+func validCountry(field, v string) (string, error) {
+	cc := strings.ToUpper(strings.TrimSpace(v))
+	if len(cc) != 2 {
+		return "", badInput(field, "%q is not a 2-letter ISO 3166 country code", v)
+	}
+	r, err := language.ParseRegion(cc)
+	if err != nil || !r.IsCountry() || r.String() != cc {
+		return "", badInput(field, "unknown country code %q", v)
+	}
+	return cc, nil
+}
+
+// validEmail reads one bare address (no display name); "" clears it.
+func validEmail(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Address != v || a.Name != "" {
+		return "", badInput(field, "%q is not an email address (name@example.com)", v)
+	}
+	if len(v) > 255 {
+		return "", badInput(field, "is longer than 255 characters")
+	}
+	return v, nil
+}
+
+// apply validates the patch against cust and returns the columns to write;
+// cust is changed only when everything is valid.
+func (p CustomerPatch) apply(cust *models.Customer) (map[string]any, error) {
+	upd := map[string]any{}
+	next := *cust
+	text := func(col, field string, v *string, dst *string, max int, required bool) error {
+		if v == nil {
+			return nil
+		}
+		t := strings.TrimSpace(*v)
+		switch {
+		case required && t == "":
+			return badInput(field, "must not be empty")
+		case len(t) > max:
+			return badInput(field, "is longer than %d characters", max)
+		case strings.ContainsAny(t, "\x00\r\n\t"):
+			return badInput(field, "contains control characters")
+		}
+		*dst, upd[col] = t, t
+		return nil
+	}
+	for _, e := range []error{
+		text("name", "name", p.Name, &next.Name, 255, true),
+		text("legal_id", "legal_id", p.LegalID, &next.LegalID, 64, false),
+		text("address_line1", "address_line1", p.AddressLine1, &next.AddressLine1, 255, false),
+		text("address_line2", "address_line2", p.AddressLine2, &next.AddressLine2, 255, false),
+		text("postal_code", "postal_code", p.PostalCode, &next.PostalCode, 32, false),
+		text("city", "city", p.City, &next.City, 128, false),
+		text("phone", "phone", p.Phone, &next.Phone, 64, false),
+	} {
+		if e != nil {
+			return nil, e
+		}
+	}
+	if p.Language != nil {
+		if !validLanguage(*p.Language) {
+			return nil, badInput("language", "must be one of nl, fr, en, de")
+		}
+		next.Language, upd["language"] = *p.Language, *p.Language
+	}
+	if p.Country != nil {
+		cc, err := validCountry("country", *p.Country)
+		if err != nil {
+			return nil, err
+		}
+		next.Country, upd["country"] = cc, cc
+	}
+	if p.Email != nil {
+		em, err := validEmail("email", *p.Email)
+		if err != nil {
+			return nil, err
+		}
+		next.Email, upd["email"] = em, em
+		// The address the customer gave is verified once it is the email (seed 001).
+		if em != "" && next.ProvidedEmail != "" && strings.EqualFold(em, next.ProvidedEmail) {
+			next.ProvidedEmail, next.ProvidedEmailAt = "", nil
+			upd["provided_email"], upd["provided_email_at"] = "", nil
+		}
+	}
+	if p.Phone != nil || p.Country != nil {
+		// SMS goes only to Mobile: parse the phone in the (new) country.
+		m, err := ledger.ContactMobile(next.Phone, next.Country)
+		if err != nil {
+			field := "phone"
+			if p.Phone == nil {
+				field = "country"
+			}
+			return nil, ruleBroken(field, "%v", err)
+		}
+		next.Mobile, upd["mobile"] = m, m
+	}
+	*cust = next
+	return upd, nil
+}
+
+func (s *Server) patchCustomer(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var p CustomerPatch
+	if err := decode(c, &p); err != nil {
+		fail(c, err)
+		return
+	}
+	cust, err := s.customer(c, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	upd, err := p.apply(cust)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if len(upd) > 0 {
+		if err := s.DB.WithContext(c.Request.Context()).Model(&models.Customer{}).Where("id = ?", cust.ID).Updates(upd).Error; err != nil {
+			fail(c, fmt.Errorf("update customer %d: %w", cust.ID, err))
+			return
+		}
+	}
+	s.respondCustomer(c, cust, nil)
+}
+
+func (s *Server) acceptProvidedEmail(c *gin.Context) {
+	s.providedEmail(c, ledger.AcceptProvidedEmail)
+}
+
+func (s *Server) dismissProvidedEmail(c *gin.Context) {
+	s.providedEmail(c, ledger.DismissProvidedEmail)
+}
+
+func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, db *gorm.DB, cust *models.Customer) error) {
+	cust, err := s.pathCustomer(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := act(c.Request.Context(), s.DB, cust); err != nil {
+		if errors.Is(err, ledger.ErrNoProvidedEmail) {
+			err = conflict("customer %d has no provided email to verify", cust.ID)
+		}
+		fail(c, err)
+		return
+	}
+	s.respondCustomer(c, cust, nil)
+}
+
+// signalFailure answers a customer-wide change whose journeys could not all
+// be told: the change is stored, the request may be repeated.
+func signalFailure(err error) error {
+	if errors.Is(err, ledger.ErrNotSignalled) {
+		return errors.Join(ErrUnavailable, fmt.Errorf("the change is saved, but some running journeys could not be told; repeat the request: %w", err))
+	}
+	return err
+}
+
+func (s *Server) pauseCustomer(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req PauseRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	cust, err := s.customer(c, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	now := s.now()
+	until, reason, err := req.parse(now)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	n, err := ledger.PauseCustomer(c.Request.Context(), s.DB, s.Temporal, cust, until, reason, now)
+	if err != nil {
+		fail(c, signalFailure(err))
+		return
+	}
+	logger(c).Info("customer paused", "customer_id", cust.ID, "until", until, "journeys", n)
+	s.respondCustomer(c, cust, &n)
+}
+
+func (s *Server) resumeCustomer(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req ResumeRequest
+	if c.Request.ContentLength != 0 {
+		if err := decode(c, &req); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	cust, err := s.customer(c, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var held int64
+	if err := s.DB.WithContext(c.Request.Context()).Model(&models.Invoice{}).
+		Where("customer_id = ? AND status = ? AND paused_at IS NOT NULL", cust.ID, models.InvoiceOpen).Count(&held).Error; err != nil {
+		fail(c, fmt.Errorf("count paused invoices of customer %d: %w", cust.ID, err))
+		return
+	}
+	if cust.PausedAt == nil && held == 0 {
+		fail(c, conflict("customer %d is not paused, nor any of its open invoices", cust.ID))
+		return
+	}
+	n, err := ledger.ResumeCustomer(c.Request.Context(), s.DB, s.Temporal, cust, strings.TrimSpace(req.Reason))
+	if err != nil {
+		fail(c, signalFailure(err))
+		return
+	}
+	logger(c).Info("customer resumed", "customer_id", cust.ID, "journeys", n)
+	s.respondCustomer(c, cust, &n)
+}
+
+// AssignJourneyRequest gives a customer its own journey; a null journey_id
+// returns it to the administration's default.
+type AssignJourneyRequest struct {
+	JourneyID NullableID `json:"journey_id"`
+}
+
+// NullableID is an ID that may be JSON null; Set tells an explicit null
+// from an absent field, so that forgetting the field does not reset anything.
+type NullableID struct {
+	ID  *int64
+	Set bool
+}
+
+// UnmarshalJSON reads an integer or null.
+func (n *NullableID) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		n.ID = nil
+		return nil
+	}
+	var id int64
+	if err := json.Unmarshal(b, &id); err != nil {
+		return err
+	}
+	n.ID = &id
+	return nil
+}
+
+// MarshalJSON writes the ID or null.
+func (n NullableID) MarshalJSON() ([]byte, error) {
+	if n.ID == nil {
+		return []byte("null"), nil
+	}
+	return json.Marshal(*n.ID)
+}
+
+func (s *Server) assignCustomerJourney(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req AssignJourneyRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if !req.JourneyID.Set {
+		fail(c, badInput("journey_id", "is required: a journey ID, or null for the administration's default"))
+		return
+	}
+	cust, err := s.customer(c, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	adm, err := s.administration(c, cust.AdministrationID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if jid := req.JourneyID.ID; jid != nil {
+		var n int64
+		if err := s.DB.WithContext(c.Request.Context()).Model(&models.Journey{}).
+			Where("id = ? AND administration_id = ?", *jid, adm.ID).Count(&n).Error; err != nil {
+			fail(c, fmt.Errorf("look up journey %d: %w", *jid, err))
+			return
+		}
+		if n == 0 {
+			fail(c, ruleBroken("journey_id", "journey %d is not a journey of administration %d", *jid, adm.ID))
+			return
+		}
+	}
+	n, err := ledger.AssignJourney(c.Request.Context(), s.DB, s.Temporal, adm, cust, req.JourneyID.ID)
+	if err != nil {
+		fail(c, signalFailure(err))
+		return
+	}
+	logger(c).Info("customer journey assigned", "customer_id", cust.ID, "journey_id", req.JourneyID.ID, "journeys", n)
+	s.respondCustomer(c, cust, &n)
+}

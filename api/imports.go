@@ -1,0 +1,312 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/importer"
+	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/models"
+)
+
+// importPath is the upload route; it bounds its body with MaxImportBytes
+// instead of the /api/v1 group's MaxBodyBytes.
+const importPath = "/administrations/:id/imports"
+
+// multipartSlack is what a multipart envelope may add around a file of
+// MaxImportBytes: part headers, boundaries and the small form fields.
+const multipartSlack = 64 << 10
+
+func init() {
+	ownBodyLimit[http.MethodPost+" /api/v1"+importPath] = true
+	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
+		g.POST(importPath, capBody(s.Config.MaxImportBytes+multipartSlack), s.createImport)
+		g.GET("/administrations/:id/imports", s.listImports)
+		g.GET("/imports/:id", s.getImport)
+	})
+}
+
+// ImportRunView is a stored import run. Report is the whole report on
+// GET /imports/{id}; lists carry only its counts (Summary).
+type ImportRunView struct {
+	ID               int64                `json:"id"`
+	AdministrationID int64                `json:"administration_id"`
+	FileSHA256       string               `json:"file_sha256"`
+	Format           string               `json:"format"`
+	FullSnapshot     bool                 `json:"full_snapshot"`
+	CreatedAt        time.Time            `json:"created_at"`
+	Summary          ImportSummary        `json:"summary"`
+	Report           *ledger.ImportReport `json:"report,omitempty"`
+}
+
+// ImportSummary is the counts of an import report, without its row lists.
+type ImportSummary struct {
+	Rows            int                         `json:"rows"`
+	Customers       ledger.ImportCustomerCounts `json:"customers"`
+	Invoices        ledger.ImportInvoiceCounts  `json:"invoices"`
+	JourneysStarted int                         `json:"journeys_started"`
+}
+
+// upload is an import file as the request carried it.
+type upload struct {
+	data         []byte
+	format       string // csv, json or "" (tell from the content)
+	fullSnapshot bool
+}
+
+// importFormat maps a media type to an import format; ok is false for a
+// type that is not an import file.
+func importFormat(mediaType string) (format string, ok bool) {
+	switch mediaType {
+	case "text/csv", "application/csv", "text/comma-separated-values":
+		return ledger.FormatCSV, true
+	case "application/json":
+		return ledger.FormatJSON, true
+	}
+	return "", false
+}
+
+// tooLarge turns any over-the-limit read into the 413 of the file limit.
+func (s *Server) tooLarge(err error) error {
+	var mb *http.MaxBytesError
+	if errors.Is(err, ledger.ErrTooLarge) || errors.As(err, &mb) {
+		return &http.MaxBytesError{Limit: s.Config.MaxImportBytes}
+	}
+	return err
+}
+
+// readUpload reads the file of a text/csv, application/json or
+// multipart/form-data (part "file") request, never more than MaxImportBytes.
+func (s *Server) readUpload(c *gin.Context) (upload, error) {
+	var up upload
+	if v, ok := c.GetQuery("full_snapshot"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return up, badInput("full_snapshot", "must be true or false, got %q", v)
+		}
+		up.fullSnapshot = b
+	}
+	ct := c.GetHeader("Content-Type")
+	if ct == "" {
+		return up, badInput("Content-Type", "is required: text/csv, application/json or multipart/form-data with a file part")
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return up, badInput("Content-Type", "%q is not a media type", ct)
+	}
+	if f, ok := importFormat(mt); ok {
+		up.format = f
+		up.data, err = ledger.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
+		return up, s.tooLarge(err)
+	}
+	if mt != "multipart/form-data" {
+		return up, &mediaTypeError{got: mt}
+	}
+	mr, err := c.Request.MultipartReader()
+	if err != nil {
+		return up, badInput("Content-Type", "multipart body without a boundary: %v", err)
+	}
+	gotFile, gotSnapshot := false, false
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				return up, s.tooLarge(err)
+			}
+			return up, badInput("file", "malformed multipart body: %v", err)
+		}
+		switch name := part.FormName(); name {
+		case "file":
+			if gotFile {
+				return up, badInput("file", "send one file per import")
+			}
+			gotFile = true
+			up.format = partFormat(part)
+			up.data, err = ledger.ReadLimited(part, s.Config.MaxImportBytes)
+			if err != nil {
+				return up, s.tooLarge(err)
+			}
+		case "full_snapshot":
+			v, err := ledger.ReadLimited(part, 16)
+			if err != nil {
+				return up, badInput("full_snapshot", "must be true or false")
+			}
+			b, err := strconv.ParseBool(strings.TrimSpace(string(v)))
+			if err != nil {
+				return up, badInput("full_snapshot", "must be true or false, got %q", v)
+			}
+			if gotSnapshot || c.Query("full_snapshot") != "" {
+				return up, badInput("full_snapshot", "give it once, in the query or the form")
+			}
+			gotSnapshot, up.fullSnapshot = true, b
+		default:
+			return up, badInput(name, "unknown form field: send file and, optionally, full_snapshot")
+		}
+		_ = part.Close()
+	}
+	if !gotFile {
+		return up, badInput("file", "the multipart body has no file part")
+	}
+	return up, nil
+}
+
+// partFormat tells an uploaded file's format from its part's content type,
+// then its name; "" leaves it to the content.
+func partFormat(p *multipart.Part) string {
+	if mt, _, err := mime.ParseMediaType(p.Header.Get("Content-Type")); err == nil {
+		if f, ok := importFormat(mt); ok {
+			return f
+		}
+	}
+	switch strings.ToLower(filepath.Ext(p.FileName())) {
+	case ".json":
+		return ledger.FormatJSON
+	case ".csv":
+		return ledger.FormatCSV
+	}
+	return ""
+}
+
+// mediaTypeError is a request body of a type the route does not take (415).
+type mediaTypeError struct{ got string }
+
+func (e *mediaTypeError) Error() string {
+	return fmt.Sprintf("content type %q: send text/csv, application/json or multipart/form-data with a file part", e.got)
+}
+
+// fileError maps a file-level problem of an import file: not a CSV or JSON
+// file is bad input (400), a well-formed file that cannot be imported as a
+// whole (header, no rows, too many rows) breaks a rule (422). Either way
+// nothing was imported.
+func fileError(err error) error {
+	switch {
+	case errors.Is(err, importer.ErrNotCSV), errors.Is(err, importer.ErrNotJSON):
+		return badInput("file", "%v; nothing was imported", err)
+	case errors.Is(err, importer.ErrHeader), errors.Is(err, importer.ErrEmpty), errors.Is(err, importer.ErrTooManyRows):
+		return ruleBroken("file", "%v; nothing was imported", err)
+	}
+	return badInput("file", "%v; nothing was imported", err)
+}
+
+// createImport imports an accounting export into an administration and
+// answers its report (201; the run is stored at Location). The import goes
+// on when the client disconnects, so that a long upload's import is not cut
+// in the middle; its run can be read afterwards.
+func (s *Server) createImport(c *gin.Context) {
+	adm, err := s.pathAdministration(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	up, err := s.readUpload(c)
+	if err != nil {
+		var mt *mediaTypeError
+		if errors.As(err, &mt) {
+			writeProblem(c, Problem{Status: http.StatusUnsupportedMediaType, Title: "Unsupported media type", Detail: mt.Error(), Field: "Content-Type"})
+			return
+		}
+		fail(c, err)
+		return
+	}
+	parsed, err := ledger.ParseFile(up.data, up.format, adm)
+	if err != nil {
+		fail(c, fileError(err))
+		return
+	}
+	ctx := context.WithoutCancel(c.Request.Context())
+	rep, err := ledger.Import(ctx, s.DB, s.Temporal, adm, parsed.Result, ledger.ImportOptions{
+		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c),
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Location", fmt.Sprintf("/api/v1/imports/%d", rep.ImportID))
+	c.JSON(http.StatusCreated, rep)
+}
+
+func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
+	v := ImportRunView{ID: run.ID, AdministrationID: run.AdministrationID, FileSHA256: run.FileSHA256,
+		Format: run.Format, FullSnapshot: run.FullSnapshot, CreatedAt: run.CreatedAt}
+	if full {
+		var rep ledger.ImportReport
+		if err := json.Unmarshal([]byte(run.Report), &rep); err != nil {
+			return v, fmt.Errorf("decode report of import %d: %w", run.ID, err)
+		}
+		rep.ImportID = run.ID
+		v.Report = &rep
+		v.Summary = ImportSummary{Rows: rep.Rows, Customers: rep.Customers, Invoices: rep.Invoices, JourneysStarted: rep.JourneysStarted}
+		return v, nil
+	}
+	// The summary's fields only: the row lists are skipped, not kept.
+	if err := json.Unmarshal([]byte(run.Report), &v.Summary); err != nil {
+		return v, fmt.Errorf("decode report of import %d: %w", run.ID, err)
+	}
+	return v, nil
+}
+
+func (s *Server) listImports(c *gin.Context) {
+	adm, err := s.pathAdministration(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("administration_id = ?", adm.ID), c,
+		func(r models.ImportRun) int64 { return r.ID })
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := Page[ImportRunView]{Next: page.Next, Data: make([]ImportRunView, 0, len(page.Data))}
+	for _, run := range page.Data {
+		v, err := importRunView(run, false)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		out.Data = append(out.Data, v)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) getImport(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var run models.ImportRun
+	db := s.DB.WithContext(c.Request.Context())
+	err = ownedAdministrations(c, db).Where("id = ?", id).First(&run).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		fail(c, notFound(fmt.Sprintf("import %d", id)))
+		return
+	}
+	if err != nil {
+		fail(c, fmt.Errorf("load import %d: %w", id, err))
+		return
+	}
+	v, err := importRunView(run, true)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, v)
+}

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/workflows"
+)
+
+func init() {
+	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
+		g.GET("/administrations/:id/invoices", s.listInvoices)
+	})
+}
+
+// validStage reports whether v is a journey stage (workflows.Stage).
+func validStage(v string) bool {
+	switch workflows.Stage(v) {
+	case workflows.StageScheduled, workflows.StageInvoiced, workflows.StageReminded, workflows.StageFinalReminder,
+		workflows.StageCollection, workflows.StagePaid, workflows.StageCredited, workflows.StageCompleted:
+		return true
+	}
+	return false
+}
+
+// listInvoices lists an administration's invoices, filtered; the journey
+// state is not queried per row (GET /invoices/{id} has it).
+func (s *Server) listInvoices(c *gin.Context) {
+	adm, err := s.pathAdministration(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	now := s.now()
+	f := ledger.InvoiceFilter{Now: now}
+	if v := c.Query("status"); v != "" {
+		if !models.InvoiceStatus(v).Valid() {
+			fail(c, badInput("status", "must be open, paid or credited, got %q", v))
+			return
+		}
+		f.Status = models.InvoiceStatus(v)
+	}
+	if v := c.Query("stage"); v != "" {
+		if !validStage(v) {
+			fail(c, badInput("stage", "unknown stage %q", v))
+			return
+		}
+		f.Stage = v
+	}
+	if v := c.Query("customer_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			fail(c, badInput("customer_id", "must be a positive integer, got %q", v))
+			return
+		}
+		f.CustomerID = id
+	}
+	for _, b := range []struct {
+		name string
+		dst  **bool
+	}{{"overdue", &f.Overdue}, {"paused", &f.Paused}, {"disputed", &f.Disputed}} {
+		if *b.dst, err = boolQuery(c, b.name); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	page, err := paginate(ledger.InvoicesQuery(s.DB.WithContext(c.Request.Context()), adm.ID, f), c,
+		func(inv models.Invoice) int64 { return inv.ID })
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := Page[InvoiceView]{Next: page.Next, Data: make([]InvoiceView, 0, len(page.Data))}
+	for _, inv := range page.Data {
+		out.Data = append(out.Data, InvoiceView{Invoice: inv,
+			Paused: inv.PausedAt != nil && (inv.PausedUntil == nil || inv.PausedUntil.After(now))})
+	}
+	c.JSON(http.StatusOK, out)
+}

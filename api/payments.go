@@ -1,0 +1,263 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/models"
+)
+
+func init() {
+	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
+		g.GET("/invoices/:id/payments", s.listPayments)
+		g.POST("/invoices/:id/payments", s.registerPayment)
+		g.POST("/invoices/:id/credit", s.creditInvoice)
+		g.POST("/invoices/:id/dispute", s.disputeInvoice)
+		g.POST("/invoices/:id/dispute-resolved", s.resolveDispute)
+	})
+}
+
+// PaymentRequest registers money received against an invoice.
+type PaymentRequest struct {
+	AmountMinor *int64 `json:"amount_minor"`
+	Currency    string `json:"currency"`
+	// PaidAt is an RFC 3339 instant or a date (YYYY-MM-DD); default now.
+	PaidAt    string `json:"paid_at,omitempty"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// PaymentView is a registered payment with the invoice as it now stands.
+type PaymentView struct {
+	Payment models.Payment `json:"payment"`
+	Invoice InvoiceView    `json:"invoice"`
+}
+
+// ReasonRequest is the body of credit, dispute and dispute-resolved.
+type ReasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (r PaymentRequest) toInput(now time.Time) (ledger.PaymentInput, error) {
+	in := ledger.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
+	if r.AmountMinor == nil {
+		return in, badInput("amount_minor", "is required (integer, minor units)")
+	}
+	if *r.AmountMinor <= 0 {
+		return in, ruleBroken("amount_minor", "must be positive, got %d", *r.AmountMinor)
+	}
+	in.AmountMinor = *r.AmountMinor
+	if strings.TrimSpace(r.Currency) == "" {
+		return in, badInput("currency", "is required (ISO 4217, the invoice's currency)")
+	}
+	cur, err := validCurrency("currency", r.Currency)
+	if err != nil {
+		return in, err
+	}
+	in.Currency = cur
+	if len(in.Reference) > 255 {
+		return in, badInput("reference", "is longer than 255 characters")
+	}
+	if strings.ContainsAny(in.Reference, "\x00\r\n\t") {
+		return in, badInput("reference", "contains control characters")
+	}
+	if r.PaidAt != "" {
+		t, err := time.Parse(time.RFC3339, r.PaidAt)
+		if err != nil {
+			if t, err = time.Parse(dateLayout, r.PaidAt); err != nil {
+				return in, badInput("paid_at", "%q is neither RFC 3339 nor YYYY-MM-DD", r.PaidAt)
+			}
+		}
+		if t.After(now) {
+			return in, ruleBroken("paid_at", "%s is in the future", t.UTC().Format(time.RFC3339))
+		}
+		in.PaidAt = t.UTC()
+	}
+	return in, nil
+}
+
+// reason reads a required reason of at most 255 characters.
+func (r ReasonRequest) reason(required bool) (string, error) {
+	v := strings.TrimSpace(r.Reason)
+	switch {
+	case v == "" && required:
+		return "", badInput("reason", "is required")
+	case len(v) > 255:
+		return "", badInput("reason", "is longer than 255 characters")
+	case strings.ContainsAny(v, "\x00"):
+		return "", badInput("reason", "contains control characters")
+	}
+	return v, nil
+}
+
+// ledgerError maps the ledger's payment and dispute errors to the edge's.
+func ledgerError(err error) error {
+	var ruleField string
+	switch {
+	case errors.Is(err, ledger.ErrInvoiceClosed), errors.Is(err, ledger.ErrDisputeState),
+		errors.Is(err, ledger.ErrDuplicatePayment), errors.Is(err, ledger.ErrJourneyEnded):
+		return conflict("%v", err)
+	case errors.Is(err, ledger.ErrPaymentAmount):
+		ruleField = "amount_minor"
+	case errors.Is(err, ledger.ErrPaymentCurrency):
+		ruleField = "currency"
+	default:
+		return err
+	}
+	return ruleBroken(ruleField, "%v", err)
+}
+
+// pathInvoice loads the invoice of the :id path parameter, of the caller's organization.
+func (s *Server) pathInvoice(c *gin.Context) (*models.Invoice, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return nil, err
+	}
+	return s.invoice(c, id)
+}
+
+func (s *Server) listPayments(c *gin.Context) {
+	inv, err := s.pathInvoice(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("invoice_id = ?", inv.ID), c,
+		func(p models.Payment) int64 { return p.ID })
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+// registerPayment lowers the open amount in the database, then tells the
+// journey; a journey that cannot be told is reported in journey_error, the
+// payment stands (a repeat would pay twice).
+func (s *Server) registerPayment(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req PaymentRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	inv, err := s.invoice(c, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	in, err := req.toInput(s.now())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	res, err := ledger.RegisterPayment(c.Request.Context(), s.DB, s.Temporal, inv.ID, in)
+	if err != nil && !errors.Is(err, ledger.ErrNotSignalled) {
+		fail(c, ledgerError(err))
+		return
+	}
+	view := PaymentView{Payment: res.Payment, Invoice: s.invoiceView(c, &res.Invoice)}
+	if err != nil {
+		logger(c).Warn("payment registered, journey not told", "invoice_id", inv.ID, "error", err)
+		view.Invoice.JourneyError = err.Error()
+	}
+	logger(c).Info("payment registered", "invoice_id", inv.ID, "payment_id", res.Payment.ID,
+		"amount_minor", res.Payment.AmountMinor, "open_minor", res.Invoice.OpenMinor, "status", res.Invoice.Status)
+	c.Header("Location", fmt.Sprintf("/api/v1/invoices/%d/payments", inv.ID))
+	c.JSON(http.StatusCreated, view)
+}
+
+// creditInvoice credits the whole open amount: the invoice is credited and
+// its journey ends.
+func (s *Server) creditInvoice(c *gin.Context) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req ReasonRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	reason, err := req.reason(true)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	inv, err := s.invoice(c, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out, _, err := ledger.CreditInvoice(c.Request.Context(), s.DB, s.Temporal, inv.ID)
+	if err != nil && !errors.Is(err, ledger.ErrNotSignalled) {
+		fail(c, ledgerError(err))
+		return
+	}
+	view := s.invoiceView(c, &out)
+	if err != nil {
+		logger(c).Warn("invoice credited, journey not told", "invoice_id", inv.ID, "error", err)
+		view.JourneyError = err.Error()
+	}
+	logger(c).Info("invoice credited", "invoice_id", inv.ID, "reason", reason)
+	c.JSON(http.StatusOK, view)
+}
+
+func (s *Server) disputeInvoice(c *gin.Context) {
+	s.dispute(c, true)
+}
+
+func (s *Server) resolveDispute(c *gin.Context) {
+	s.dispute(c, false)
+}
+
+// dispute opens or resolves a dispute: the journey is told first, so when
+// Temporal is down nothing is recorded (503) and the request can be repeated.
+func (s *Server) dispute(c *gin.Context, open bool) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req ReasonRequest
+	if open || c.Request.ContentLength != 0 {
+		if err := decode(c, &req); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	reason, err := req.reason(open)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	inv, err := s.invoice(c, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if open {
+		err = ledger.OpenDispute(c.Request.Context(), s.DB, s.Temporal, inv, reason)
+	} else {
+		err = ledger.ResolveDispute(c.Request.Context(), s.DB, s.Temporal, inv, reason)
+	}
+	if err != nil {
+		if errors.Is(err, ledger.ErrUnreachable) {
+			err = errors.Join(ErrUnavailable, err)
+		}
+		fail(c, ledgerError(err))
+		return
+	}
+	logger(c).Info("invoice dispute", "invoice_id", inv.ID, "disputed", open, "reason", reason)
+	c.JSON(http.StatusOK, s.invoiceView(c, inv))
+}

@@ -1,0 +1,210 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/workflows"
+)
+
+// Errors of payments, credits and disputes; the API maps them to 409 (the
+// invoice's state forbids the action) and 422 (the amount breaks a rule).
+var (
+	// ErrInvoiceClosed: the invoice is paid or credited, its journey is over.
+	ErrInvoiceClosed = errors.New("invoice is closed")
+	// ErrDisputeState: a dispute is opened twice, or resolved when none is open.
+	ErrDisputeState = errors.New("dispute state")
+	// ErrDuplicatePayment: a payment with this reference is already registered on the invoice.
+	ErrDuplicatePayment = errors.New("payment already registered")
+	// ErrPaymentAmount: the amount is not positive or more than the open amount.
+	ErrPaymentAmount = errors.New("invalid payment amount")
+	// ErrPaymentCurrency: the payment's currency is not the invoice's.
+	ErrPaymentCurrency = errors.New("payment currency differs from the invoice's")
+	// ErrUnreachable: the journey could not be told (Temporal did not
+	// answer), so nothing was recorded; the call may be repeated.
+	ErrUnreachable = errors.New("journey unreachable")
+)
+
+// PaymentInput is money received against an invoice.
+type PaymentInput struct {
+	AmountMinor int64
+	Currency    string
+	PaidAt      time.Time
+	Reference   string
+}
+
+// PaymentResult is a registered payment with the invoice as it now stands.
+type PaymentResult struct {
+	Payment models.Payment
+	Invoice models.Invoice
+	// Signalled is false when the journey could not be told (it had ended,
+	// or Temporal did not answer): the database stays the truth, and the
+	// sending activity re-reads it before every message.
+	Signalled bool
+}
+
+// lockOpenInvoice re-reads an invoice under a row lock (PostgreSQL; SQLite
+// serialises writers anyway) and checks it is still open, so that two
+// concurrent payments or a payment and a credit cannot both take the same
+// open amount.
+func lockOpenInvoice(tx *gorm.DB, id int64) (*models.Invoice, error) {
+	var inv models.Invoice
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&inv, id).Error; err != nil {
+		return nil, fmt.Errorf("lock invoice %d: %w", id, err)
+	}
+	if inv.Status != models.InvoiceOpen || inv.OpenMinor <= 0 {
+		return &inv, fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, ErrInvoiceClosed)
+	}
+	return &inv, nil
+}
+
+// RegisterPayment records a payment and lowers the invoice's open amount in
+// one transaction; a payment of the whole open amount marks the invoice paid.
+// Then the journey gets invoice-updated: a partial payment changes the
+// amounts the next messages show, a full one ends the journey (DESIGN.md
+// §1.4). Nothing is written when the payment breaks a rule. A failed signal
+// is logged by the caller, not undone: see PaymentResult.Signalled.
+func RegisterPayment(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID int64, in PaymentInput) (PaymentResult, error) {
+	var res PaymentResult
+	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
+	in.Reference = strings.TrimSpace(in.Reference)
+	if in.AmountMinor <= 0 {
+		return res, fmt.Errorf("%w: %d is not a positive amount", ErrPaymentAmount, in.AmountMinor)
+	}
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		inv, err := lockOpenInvoice(tx, invoiceID)
+		if err != nil {
+			return err
+		}
+		if in.Currency != inv.Currency {
+			return fmt.Errorf("%w: invoice %s is in %s, the payment in %s", ErrPaymentCurrency, inv.Number, inv.Currency, in.Currency)
+		}
+		if in.AmountMinor > inv.OpenMinor {
+			return fmt.Errorf("%w: %d is more than the open amount %d of invoice %s", ErrPaymentAmount, in.AmountMinor, inv.OpenMinor, inv.Number)
+		}
+		if in.Reference != "" {
+			var n int64
+			if err := tx.Model(&models.Payment{}).Where("invoice_id = ? AND reference = ?", inv.ID, in.Reference).Count(&n).Error; err != nil {
+				return fmt.Errorf("look up payment reference: %w", err)
+			}
+			if n > 0 {
+				return fmt.Errorf("%w: reference %q on invoice %s", ErrDuplicatePayment, in.Reference, inv.Number)
+			}
+		}
+		res.Payment = models.Payment{InvoiceID: inv.ID, AmountMinor: in.AmountMinor, Currency: in.Currency, PaidAt: in.PaidAt.UTC(), Reference: in.Reference}
+		if err := tx.Create(&res.Payment).Error; err != nil {
+			return fmt.Errorf("store payment on invoice %s: %w", inv.Number, err)
+		}
+		upd := map[string]any{"open_minor": inv.OpenMinor - in.AmountMinor}
+		if inv.OpenMinor == in.AmountMinor {
+			upd["status"], upd["stage"] = models.InvoicePaid, string(workflows.StagePaid)
+		}
+		if err := tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
+			return fmt.Errorf("lower open amount of invoice %s: %w", inv.Number, err)
+		}
+		setInvoice(inv, upd)
+		res.Invoice = *inv
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	return res, signalUpdated(ctx, tc, &res.Invoice, &res.Signalled)
+}
+
+// CreditInvoice credits the whole open amount (a credit note): the invoice
+// is credited, its open amount 0, and its journey ends. The bool says
+// whether the journey was told (see PaymentResult.Signalled).
+func CreditInvoice(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID int64) (models.Invoice, bool, error) {
+	var out models.Invoice
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		inv, err := lockOpenInvoice(tx, invoiceID)
+		if err != nil {
+			return err
+		}
+		upd := map[string]any{"open_minor": int64(0), "status": models.InvoiceCredited, "stage": string(workflows.StageCredited)}
+		if err := tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
+			return fmt.Errorf("credit invoice %s: %w", inv.Number, err)
+		}
+		setInvoice(inv, upd)
+		out = *inv
+		return nil
+	})
+	if err != nil {
+		return out, false, err
+	}
+	var signalled bool
+	return out, signalled, signalUpdated(ctx, tc, &out, &signalled)
+}
+
+// signalUpdated tells the journey the invoice's new open amount and status.
+// A journey that has ended is fine (nothing left to steer); another failure
+// is returned wrapped in ErrNotSignalled, after the database change.
+func signalUpdated(ctx context.Context, tc client.Client, inv *models.Invoice, signalled *bool) error {
+	if inv.WorkflowID == "" {
+		return nil
+	}
+	err := Signal(ctx, tc, inv.WorkflowID, workflows.SignalInvoiceUpdated,
+		workflows.InvoiceUpdatedSignal{OpenMinor: inv.OpenMinor, Status: string(inv.Status)})
+	switch {
+	case err == nil:
+		*signalled = true
+		return nil
+	case errors.Is(err, ErrJourneyEnded):
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrNotSignalled, err)
+}
+
+// OpenDispute records a dispute on an open invoice and pauses its journey
+// (dispute signal) until it is resolved. The journey is told first: when
+// Temporal cannot be reached nothing is written, and a journey that has
+// ended answers ErrJourneyEnded.
+func OpenDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, reason string) error {
+	if inv.Status != models.InvoiceOpen {
+		return fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, ErrInvoiceClosed)
+	}
+	if inv.Disputed {
+		return fmt.Errorf("invoice %s is already disputed: %w", inv.Number, ErrDisputeState)
+	}
+	return setDispute(ctx, db, tc, inv, true, workflows.SignalDispute, workflows.DisputeSignal{Reason: reason})
+}
+
+// ResolveDispute closes an invoice's dispute; its journey resumes (unless a
+// pause still holds it).
+func ResolveDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, reason string) error {
+	if !inv.Disputed {
+		return fmt.Errorf("invoice %s is not disputed: %w", inv.Number, ErrDisputeState)
+	}
+	if inv.Status != models.InvoiceOpen {
+		// The journey is over; only the row still says disputed.
+		return setDispute(ctx, db, nil, inv, false, "", nil)
+	}
+	return setDispute(ctx, db, tc, inv, false, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: reason})
+}
+
+func setDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, disputed bool, signal string, payload any) error {
+	if tc != nil && inv.WorkflowID != "" {
+		err := Signal(ctx, tc, inv.WorkflowID, signal, payload)
+		if errors.Is(err, ErrJourneyEnded) {
+			return err
+		}
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrUnreachable, err)
+		}
+	}
+	res := db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, !disputed).Update("disputed", disputed)
+	if res.Error != nil {
+		return fmt.Errorf("record dispute of invoice %s: %w", inv.Number, res.Error)
+	}
+	inv.Disputed = disputed
+	return nil
+}
