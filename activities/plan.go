@@ -46,13 +46,24 @@ func (a *Activities) PlanJourney(ctx context.Context, in PlanInput) (PlanResult,
 			offsets[i] = min
 		}
 	}
+	window := schedule.Window{Country: adm.Country, Location: loc, StartHour: adm.SendWindowStart, EndHour: adm.SendWindowEnd}
 	times := schedule.Plan(schedule.PlanInput{
 		DueDate: civil(inv.DueDate, loc),
 		Offsets: offsets,
 		Anchor:  in.Anchor,
 		Day:     a.Day,
-		Window:  schedule.Window{Country: adm.Country, Location: loc, StartHour: adm.SendWindowStart, EndHour: adm.SendWindowEnd},
+		Window:  window,
 	})
+	if a.Day <= 0 || a.Day == 24*time.Hour {
+		// A step already past when the journey started (a late import) goes
+		// in the first send window from then on, not at once at night.
+		first := window.Next(in.Anchor)
+		for i, t := range times {
+			if t.Before(in.Anchor) {
+				times[i] = first
+			}
+		}
+	}
 	res := PlanResult{JourneyID: j.ID, JourneyName: j.Name, MinGap: time.Duration(j.MinGapDays) * a.Day}
 	for i, s := range steps {
 		res.Steps = append(res.Steps, PlannedStep{Position: i, OffsetDays: s.OffsetDays, Kind: s.Kind, Template: s.Template, At: times[i]})

@@ -21,6 +21,7 @@ import (
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/internal/testkit"
+	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
@@ -199,7 +200,7 @@ func testCreateInvoice(t *testing.T, e *apiEnv) {
 		r = e.call("GET", fmt.Sprintf("/api/v1/invoices/%d", v.ID), e.keyA, nil)
 		var got api.InvoiceView
 		r.json(t, &got)
-		return got.Journey != nil && len(got.Journey.Steps) == 7 && got.Journey.Next != nil
+		return got.Journey != nil && len(got.Journey.Steps) == len(journeys.Default()) && got.Journey.Next != nil
 	}, 20*time.Second, 100*time.Millisecond, string(r.body))
 
 	// The same number again is a conflict, and starts nothing.

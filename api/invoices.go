@@ -10,8 +10,10 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/currency"
 
+	"github.com/relance/relance/activities"
 	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
 )
 
@@ -167,7 +169,8 @@ func (s *Server) getInvoice(c *gin.Context) {
 
 // invoiceView adds the journey's state from the `state` query; when the
 // journey cannot answer (Temporal down, history gone) the invoice is still
-// returned, with the reason.
+// returned, with the reason. The planned steps carry the channel choice as
+// it would be made now (DESIGN.md §1.7).
 func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 	v := InvoiceView{Invoice: *inv}
 	now := s.now()
@@ -180,6 +183,39 @@ func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 		v.JourneyError = err.Error()
 		return v
 	}
+	if err := s.addChannelChoices(c, inv, &st); err != nil {
+		logger(c).Warn("channel choice of planned steps", "invoice_id", inv.ID, "error", err)
+	}
 	v.Journey = &st
 	return v
+}
+
+// addChannelChoices fills in, for the next and every planned step, the
+// channels policy.Decide picks from the administration's and the customer's
+// settings as they are now. The workflow cannot do it: its query handler
+// reads no database; the sending activity decides again at send time.
+func (s *Server) addChannelChoices(c *gin.Context, inv *models.Invoice, st *workflows.JourneyState) error {
+	db := s.DB.WithContext(c.Request.Context())
+	var adm models.Administration
+	if err := db.First(&adm, "id = ?", inv.AdministrationID).Error; err != nil {
+		return fmt.Errorf("load administration %d: %w", inv.AdministrationID, err)
+	}
+	var cust models.Customer
+	if err := db.First(&cust, "id = ? AND administration_id = ?", inv.CustomerID, inv.AdministrationID).Error; err != nil {
+		return fmt.Errorf("load customer %d: %w", inv.CustomerID, err)
+	}
+	admSettings, custSettings := activities.AdministrationPolicy(&adm), activities.CustomerPolicy(&cust)
+	choose := func(step *workflows.StepState) {
+		if step != nil && step.Status == workflows.StepPlanned {
+			step.Choice = workflows.ChoiceOf(policy.Decide(step.Kind, admSettings, custSettings))
+		}
+	}
+	choose(st.Next)
+	for i := range st.Steps {
+		choose(&st.Steps[i])
+	}
+	for i := range st.Planned {
+		choose(&st.Planned[i])
+	}
+	return nil
 }

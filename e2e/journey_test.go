@@ -36,6 +36,7 @@ import (
 	"github.com/relance/relance/devsink"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
 	"github.com/relance/relance/workflows"
@@ -177,6 +178,32 @@ func TestJourneyEndToEnd(t *testing.T) {
 	}, 30*time.Second, 200*time.Millisecond)
 	require.True(t, s.visible(fmt.Sprintf(`RelanceCustomer = %q`, s.cust.ExternalRef), wf))
 
+	// The state lists the sent step, and the next one with the channel it would go on now.
+	st := s.invoice(v.ID).Journey
+	require.NotNil(t, st)
+	require.Len(t, st.Sent, 1)
+	require.Equal(t, policy.StepInvoice, st.Sent[0].Kind)
+	require.Contains(t, st.Sent[0].Channels, "email:sent")
+	require.NotNil(t, st.Next)
+	require.Equal(t, policy.StepReminder, st.Next.Kind)
+	require.NotNil(t, st.Next.Choice)
+	require.Equal(t, []policy.Channel{policy.ChannelEmail}, st.Next.Choice.Channels)
+	require.Len(t, st.Planned, len(st.Steps)-1)
+
+	// A pause until a date, through the API, ends by itself at that date.
+	until := time.Now().UTC().Add(2 * day).Truncate(time.Second).Add(time.Second)
+	require.Equal(t, http.StatusOK, s.call("POST", fmt.Sprintf("/api/v1/invoices/%d/pause", v.ID),
+		map[string]any{"reason": "promise to pay", "until": until.Format(time.RFC3339)}, nil))
+	require.Eventually(t, func() bool {
+		j := s.invoice(v.ID).Journey
+		return j != nil && j.Paused && j.PausedUntil != nil && j.PausedUntil.Equal(until)
+	}, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		got := s.invoice(v.ID)
+		return got.Journey != nil && !got.Journey.Paused && !got.Paused && !time.Now().Before(until)
+	}, 30*time.Second, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return s.visible(`RelancePaused = false AND RelanceStage = "invoiced"`, wf) }, 30*time.Second, 200*time.Millisecond)
+
 	// Pause before the first reminder falls due.
 	require.Equal(t, http.StatusOK, s.call("POST", fmt.Sprintf("/api/v1/invoices/%d/pause", v.ID), map[string]any{"reason": "called us"}, nil))
 	var next time.Time
@@ -243,7 +270,9 @@ func TestJourneyEndToEnd(t *testing.T) {
 	require.Equal(t, "collection", final.Stage)
 
 	if *recordHistory {
-		writeHistory(t, s.tc, wf, filepath.Join("..", "workflows", "testdata", "journey_paused_to_collection.json"))
+		// journey_paused_to_collection.json is the history recorded before the
+		// GetVersion gates: it stays, and this one is recorded beside it.
+		writeHistory(t, s.tc, wf, filepath.Join("..", "workflows", "testdata", "journey_e2e_paused_to_collection.json"))
 	}
 }
 

@@ -22,14 +22,19 @@ const DefaultMinGapDays = 3
 // DefaultTemplate names the shipped template set.
 const DefaultTemplate = "default"
 
+// OffsetAtIssue is the offset of a step meant to go when the invoice is
+// issued, whatever its payment term: it is the lowest offset Validate
+// accepts, and the plan moves every step dated before the issue date to it.
+const OffsetAtIssue = -365
+
 // Default is the journey an administration starts with, modelled on Payt's:
-// the invoice when issued (a step before the issue date moves to it), a
-// friendly reminder before the due date, two reminders after it, a final
-// reminder with an SMS, then the hand-over to collection.
+// the invoice when it is issued, two reminders after the due date, a final
+// reminder with an SMS beside it (sent only where the administration and the
+// customer allow SMS; otherwise recorded as skipped with the reason), then
+// the hand-over to collection.
 func Default() []Step {
 	return []Step{
-		{OffsetDays: -30, Kind: policy.StepInvoice, Template: DefaultTemplate},
-		{OffsetDays: -3, Kind: policy.StepReminder, Template: DefaultTemplate},
+		{OffsetDays: OffsetAtIssue, Kind: policy.StepInvoice, Template: DefaultTemplate},
 		{OffsetDays: 7, Kind: policy.StepReminder, Template: DefaultTemplate},
 		{OffsetDays: 14, Kind: policy.StepReminder, Template: DefaultTemplate},
 		{OffsetDays: 21, Kind: policy.StepFinalReminder, Template: DefaultTemplate},
@@ -37,6 +42,9 @@ func Default() []Step {
 		{OffsetDays: 35, Kind: policy.StepCollection, Template: DefaultTemplate},
 	}
 }
+
+// maxOffset bounds a step at ten years after the due date.
+const maxOffset = 3650
 
 // ErrInvalid wraps every reason a journey is refused.
 var ErrInvalid = errors.New("invalid journey")
@@ -55,8 +63,8 @@ func Validate(steps []Step, minGapDays int, known func(name string) bool) error 
 		if !s.Kind.Valid() || s.Kind == policy.StepStatement {
 			return fmt.Errorf("%w: steps[%d].kind: unknown step kind %q", ErrInvalid, i, s.Kind)
 		}
-		if s.OffsetDays < -365 || s.OffsetDays > 3650 {
-			return fmt.Errorf("%w: steps[%d].offset_days: %d is out of range (-365..3650)", ErrInvalid, i, s.OffsetDays)
+		if s.OffsetDays < OffsetAtIssue || s.OffsetDays > maxOffset {
+			return fmt.Errorf("%w: steps[%d].offset_days: %d is out of range (%d..%d)", ErrInvalid, i, s.OffsetDays, OffsetAtIssue, maxOffset)
 		}
 		if i > 0 && s.OffsetDays < steps[i-1].OffsetDays {
 			return fmt.Errorf("%w: steps[%d].offset_days: offsets must not decrease (%d after %d)", ErrInvalid, i, s.OffsetDays, steps[i-1].OffsetDays)

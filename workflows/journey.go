@@ -19,8 +19,12 @@ import (
 var a *activities.Activities
 
 // continueAsNewAfter bounds a journey's history well under Temporal's limits
-// even when it is paused and resumed thousands of times.
-const continueAsNewAfter = 5000
+// even when it is paused and resumed thousands of times; minHistoryLimit
+// keeps a low JourneyInput.MaxHistoryEvents from continuing as new forever.
+const (
+	continueAsNewAfter = 5000
+	minHistoryLimit    = 20
+)
 
 // planOptions and sendOptions are the activities' timeouts and retries. Sends
 // retry with backoff for a day (a provider outage), then the step is recorded
@@ -68,6 +72,9 @@ type journey struct {
 	// pausedAttr and stageAttr are the search attributes as last upserted.
 	pausedAttr bool
 	stageAttr  Stage
+	// historyLimit and keepPlanOnError are decided once per run by versions.
+	historyLimit    int
+	keepPlanOnError bool
 
 	pause, resume, email, updated, dispute, resolved, changed workflow.ReceiveChannel
 }
@@ -112,7 +119,18 @@ func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
 	return j, nil
 }
 
+// versions reads the GetVersion gates of this run: a journey started by an
+// older worker keeps its old behaviour on replay.
+func (j *journey) versions(ctx workflow.Context) {
+	j.historyLimit = continueAsNewAfter
+	if workflow.GetVersion(ctx, ChangeHistoryLimit, workflow.DefaultVersion, 1) >= 1 && j.in.MaxHistoryEvents > 0 {
+		j.historyLimit = max(j.in.MaxHistoryEvents, minHistoryLimit)
+	}
+	j.keepPlanOnError = workflow.GetVersion(ctx, ChangeReplanKeepsPlan, workflow.DefaultVersion, 1) >= 1
+}
+
 func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
+	j.versions(ctx)
 	if j.st.Anchor.IsZero() {
 		j.st.Anchor = workflow.Now(ctx)
 		if err := j.plan(ctx); err != nil {
@@ -127,7 +145,7 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 		if err := j.syncAttributes(ctx); err != nil {
 			return JourneyResult{}, err
 		}
-		if info := workflow.GetInfo(ctx); info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > continueAsNewAfter {
+		if info := workflow.GetInfo(ctx); info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > j.historyLimit {
 			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 				return JourneyResult{}, err
 			}
@@ -139,7 +157,14 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 		}
 		if j.st.ReplanPending {
 			if err := j.plan(ctx); err != nil {
-				return JourneyResult{}, err
+				var canceled *temporal.CanceledError
+				if !j.keepPlanOnError || errors.As(err, &canceled) {
+					return JourneyResult{}, err
+				}
+				// The journey goes on with the plan it had: a broken
+				// journey definition must not end an invoice's collection.
+				j.logger.Error("re-plan failed; keeping the current plan", "error", err)
+				j.st.ReplanPending = false
 			}
 			continue
 		}
@@ -556,17 +581,32 @@ func (j *journey) setDetails(ctx workflow.Context) {
 	workflow.SetCurrentDetails(ctx, d)
 }
 
-// snapshot is the query answer: a copy, with Next dated after the minimum gap.
+// snapshot is the query answer: a copy, with the sent and planned steps
+// listed apart, and Next dated after the minimum gap and the pause's end.
+// It only reads the state, so it needs no version gate.
 func (j *journey) snapshot() JourneyState {
 	st := j.st
 	st.Steps = append([]StepState(nil), j.st.Steps...)
+	st.Sent, st.Planned = nil, nil
+	for _, s := range st.Steps {
+		switch s.Status {
+		case StepSent:
+			st.Sent = append(st.Sent, s)
+		case StepPlanned:
+			st.Planned = append(st.Planned, s)
+		}
+	}
 	st.Next = nil
 	if j.closed() || j.st.Stage == StageCollection || j.st.Stage == StageCompleted {
+		st.Planned = nil
 		return st
 	}
 	if slot := j.nextSlot(); slot != nil {
 		n := st.Steps[slot[0]]
 		n.At = j.dueAt(slot)
+		if j.st.Paused && !j.st.Disputed && j.st.PausedUntil != nil && j.st.PausedUntil.After(n.At) {
+			n.At = *j.st.PausedUntil
+		}
 		st.Next = &n
 	}
 	return st

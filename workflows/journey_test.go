@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"testing"
@@ -10,6 +12,8 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -39,8 +43,21 @@ type journeyFixture struct {
 	plans int
 	sends []sendCall
 	skips []activities.RecordSkippedInput
+	// upserts are the search-attribute updates, with the day they happened.
+	upserts []upsert
+	// planErr, when set, fails the PlanJourney calls from the planFailFrom-th on.
+	planErr      error
+	planFailFrom int
+	// input is the workflow input of run (a test may change it first).
+	input JourneyInput
 	// sendResult, when set, decides the answer of SendStep.
 	sendResult func(in activities.SendInput) activities.SendResult
+}
+
+type upsert struct {
+	day    float64
+	stage  string
+	paused *bool
 }
 
 type stepAt struct {
@@ -59,7 +76,10 @@ func defaultSteps() []stepAt {
 
 func newJourneyFixture(t *testing.T, steps []stepAt) *journeyFixture {
 	var suite testsuite.WorkflowTestSuite
-	f := &journeyFixture{t: t, env: suite.NewTestWorkflowEnvironment(), steps: steps}
+	f := &journeyFixture{t: t, env: suite.NewTestWorkflowEnvironment(), steps: steps, input: JourneyInput{
+		AdministrationID: 1, CustomerID: 2, CustomerRef: "C-1", InvoiceID: 3, InvoiceNumber: "INV-1",
+		OpenMinor: 10000, Currency: "EUR",
+	}}
 	f.env.SetStartTime(start)
 	f.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: InvoiceWorkflowID(1, "INV-1")})
 	f.env.RegisterWorkflowWithOptions(InvoiceJourney, workflow.RegisterOptions{Name: InvoiceJourneyName})
@@ -69,6 +89,9 @@ func newJourneyFixture(t *testing.T, steps []stepAt) *journeyFixture {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.plans++
+			if f.planErr != nil && f.plans >= f.planFailFrom {
+				return activities.PlanResult{}, f.planErr
+			}
 			res := activities.PlanResult{JourneyID: int64(f.plans), JourneyName: "test", MinGap: 3 * day}
 			for i, s := range f.steps {
 				res.Steps = append(res.Steps, activities.PlannedStep{
@@ -96,7 +119,42 @@ func newJourneyFixture(t *testing.T, steps []stepAt) *journeyFixture {
 			f.skips = append(f.skips, in)
 			return activities.RecordSkippedResult{Recorded: len(in.Steps)}, nil
 		})
+	f.env.OnUpsertTypedSearchAttributes(mock.Anything).Return(nil).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		u := upsert{day: float64(f.env.Now().Sub(start)) / float64(day)}
+		if v, ok := sa.GetKeyword(AttrStage); ok {
+			u.stage = v
+		}
+		if v, ok := sa.GetBool(AttrPaused); ok {
+			u.paused = &v
+		}
+		f.mu.Lock()
+		f.upserts = append(f.upserts, u)
+		f.mu.Unlock()
+	})
 	return f
+}
+
+// pausedAttr lists the RelancePaused values upserted, with their day.
+func (f *journeyFixture) pausedAttr() []string {
+	var out []string
+	for _, u := range f.upserts {
+		if u.paused != nil {
+			out = append(out, fmt.Sprintf("%g:%t", u.day, *u.paused))
+		}
+	}
+	return out
+}
+
+// stageAttr lists the RelanceStage values upserted, in order.
+func (f *journeyFixture) stageAttr() []string {
+	var out []string
+	for _, u := range f.upserts {
+		if u.stage != "" {
+			out = append(out, u.stage)
+		}
+	}
+	return out
 }
 
 func (f *journeyFixture) at(d time.Duration, fn func()) { f.env.RegisterDelayedCallback(fn, d) }
@@ -114,10 +172,7 @@ func (f *journeyFixture) state() JourneyState {
 }
 
 func (f *journeyFixture) run() JourneyResult {
-	f.env.ExecuteWorkflow(InvoiceJourney, JourneyInput{
-		AdministrationID: 1, CustomerID: 2, CustomerRef: "C-1", InvoiceID: 3, InvoiceNumber: "INV-1",
-		OpenMinor: 10000, Currency: "EUR",
-	})
+	f.env.ExecuteWorkflow(InvoiceJourney, f.input)
 	require.True(f.t, f.env.IsWorkflowCompleted())
 	require.NoError(f.t, f.env.GetWorkflowError())
 	var res JourneyResult
@@ -170,6 +225,14 @@ func TestJourneyPaidMidJourney(t *testing.T) {
 	require.Equal(t, OutcomePaid, res.Outcome)
 	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {21, policy.StepReminder}, {28, policy.StepReminder}}, f.sent())
 	require.Equal(t, 3, res.Sent)
+	require.Equal(t, 30*day, f.env.Now().Sub(start), "it ended when the payment arrived")
+	st := f.state()
+	require.Equal(t, StagePaid, st.Stage)
+	require.Equal(t, StatusPaid, st.Status)
+	require.Equal(t, int64(0), st.OpenMinor)
+	require.Len(t, st.Sent, 3)
+	require.Empty(t, st.Planned)
+	require.Equal(t, []string{"invoiced", "reminded", "paid"}, f.stageAttr())
 }
 
 func TestJourneyCreditedEndsIt(t *testing.T) {
@@ -178,7 +241,9 @@ func TestJourneyCreditedEndsIt(t *testing.T) {
 	res := f.run()
 	require.Equal(t, OutcomeCredited, res.Outcome)
 	require.Equal(t, StageCredited, res.Stage)
-	require.Len(t, f.sends, 2)
+	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {21, policy.StepReminder}}, f.sent())
+	require.Equal(t, StatusCredited, f.state().Status)
+	require.Equal(t, []string{"invoiced", "reminded", "credited"}, f.stageAttr())
 }
 
 func TestJourneyPartialPaymentKeepsGoing(t *testing.T) {
@@ -196,6 +261,7 @@ func TestJourneyPartialPaymentKeepsGoing(t *testing.T) {
 	res := f.run()
 	require.Equal(t, OutcomeCollection, res.Outcome)
 	require.Equal(t, defaultSteps(), f.sent())
+	require.Equal(t, int64(4000), f.state().OpenMinor, "the partial payment stays in the state")
 }
 
 func TestJourneyPauseWithoutDateThenResume(t *testing.T) {
@@ -216,6 +282,14 @@ func TestJourneyPauseWithoutDateThenResume(t *testing.T) {
 	require.Len(t, f.skips, 1)
 	require.Equal(t, ReasonCaughtUp, f.skips[0].Reason)
 	require.Len(t, f.skips[0].Steps, 2)
+	st := f.state()
+	require.False(t, st.Paused)
+	require.Empty(t, st.PauseReason)
+	require.Equal(t, StepSkipped, st.Steps[1].Status)
+	require.Equal(t, ReasonCaughtUp, st.Steps[1].Reason)
+	require.Equal(t, StepSkipped, st.Steps[2].Status)
+	require.Len(t, st.Sent, 4)
+	require.Equal(t, []string{"20:true", "40:false"}, f.pausedAttr())
 }
 
 func TestJourneyPauseUntilDateResumesByItself(t *testing.T) {
@@ -262,6 +336,8 @@ func TestJourneyDisputeAndResolution(t *testing.T) {
 	// The day-28 reminder went out when the dispute was resolved (day 29).
 	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {21, policy.StepReminder}, {29, policy.StepReminder},
 		{35, policy.StepFinalReminder}, {35, policy.StepSMS}, {49, policy.StepCollection}}, f.sent())
+	require.False(t, f.state().Disputed)
+	require.Equal(t, []string{"22:true", "29:false"}, f.pausedAttr(), "a dispute shows as paused to ops")
 }
 
 func TestJourneyDisputeWinsOverPauseDate(t *testing.T) {
@@ -304,6 +380,10 @@ func TestJourneyChangedAppliesToFutureSteps(t *testing.T) {
 	require.Equal(t, 2, f.plans)
 	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {21, policy.StepReminder}, {24, policy.StepReminder},
 		{30, policy.StepFinalReminder}, {40, policy.StepCollection}}, f.sent())
+	st := f.state()
+	require.Equal(t, int64(2), st.JourneyID, "the second plan")
+	require.Len(t, st.Steps, 5, "the SMS step of the old journey is gone")
+	require.Len(t, st.Sent, 5)
 }
 
 func TestJourneyLateImportSendsOnlyLatestDueStep(t *testing.T) {
@@ -404,4 +484,157 @@ func TestJourneySendNowUpdate(t *testing.T) {
 	require.Equal(t, OutcomePaid, res.Outcome)
 	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {2, policy.StepReminder}}, f.sent())
 	require.Contains(t, f.sends[1].key, "/manual/1")
+}
+
+func TestJourneyKeepsSearchAttributesCurrent(t *testing.T) {
+	f := newJourneyFixture(t, defaultSteps())
+	f.signal(20*day, SignalPause, PauseSignal{Reason: "call"})
+	f.signal(22*day, SignalResume, ResumeSignal{})
+	res := f.run()
+	require.Equal(t, OutcomeCollection, res.Outcome)
+	// The SMS beside the final reminder does not move the stage.
+	require.Equal(t, []string{"invoiced", "reminded", "final_reminder", "collection"}, f.stageAttr())
+	require.Equal(t, []string{"20:true", "22:false"}, f.pausedAttr())
+}
+
+func TestJourneyStateListsSentAndPlannedSteps(t *testing.T) {
+	f := newJourneyFixture(t, defaultSteps())
+	f.at(22*day, func() {
+		st := f.state()
+		require.Len(t, st.Steps, 6)
+		require.Len(t, st.Sent, 2)
+		require.Equal(t, policy.StepInvoice, st.Sent[0].Kind)
+		require.Equal(t, policy.StepReminder, st.Sent[1].Kind)
+		require.Equal(t, []string{"email:sent"}, st.Sent[1].Channels)
+		require.NotNil(t, st.Sent[1].HandledAt)
+		require.Equal(t, start.Add(21*day), st.Sent[1].HandledAt.UTC())
+		require.Len(t, st.Planned, 4)
+		for _, p := range st.Planned {
+			require.Equal(t, StepPlanned, p.Status)
+		}
+		require.Equal(t, policy.StepCollection, st.Planned[3].Kind)
+		require.NotNil(t, st.Next)
+		require.Equal(t, policy.StepReminder, st.Next.Kind)
+	})
+	f.signal(30*day, SignalInvoiceUpdated, InvoiceUpdatedSignal{OpenMinor: 0, Status: StatusPaid})
+	res := f.run()
+	require.Equal(t, OutcomePaid, res.Outcome)
+	// After the end: nothing planned any more, the sent steps stay.
+	st := f.state()
+	require.Equal(t, StagePaid, st.Stage)
+	require.Nil(t, st.Next)
+	require.Empty(t, st.Planned)
+	require.Len(t, st.Sent, 3)
+	require.Equal(t, []string{"invoiced", "reminded", "paid"}, f.stageAttr())
+}
+
+func TestJourneyNextStepDateFollowsThePauseEnd(t *testing.T) {
+	f := newJourneyFixture(t, defaultSteps())
+	until := start.Add(30 * day)
+	f.signal(22*day, SignalPause, PauseSignal{Until: &until, Reason: "promise to pay"})
+	f.at(23*day, func() {
+		st := f.state()
+		require.True(t, st.Paused)
+		require.NotNil(t, st.Next)
+		require.Equal(t, policy.StepReminder, st.Next.Kind)
+		require.Equal(t, until, st.Next.At.UTC(), "the day-28 reminder waits for the pause to end")
+	})
+	res := f.run()
+	require.Equal(t, OutcomeCollection, res.Outcome)
+	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {21, policy.StepReminder}, {30, policy.StepReminder},
+		{35, policy.StepFinalReminder}, {35, policy.StepSMS}, {49, policy.StepCollection}}, f.sent())
+	require.Equal(t, []string{"22:true", "30:false"}, f.pausedAttr())
+}
+
+// continuedInput checks that the run continued as new and returns the next run's input.
+func continuedInput(t *testing.T, env *testsuite.TestWorkflowEnvironment) JourneyInput {
+	t.Helper()
+	require.True(t, env.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(env.GetWorkflowError(), &can), "want continue-as-new, got %v", env.GetWorkflowError())
+	require.Equal(t, InvoiceJourneyName, can.WorkflowType.Name)
+	var next JourneyInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	return next
+}
+
+func TestJourneyContinuesAsNewCarryingItsState(t *testing.T) {
+	f := newJourneyFixture(t, defaultSteps())
+	f.signal(23*day, SignalEmailSubmitted, EmailSubmittedSignal{Email: "new@example.com"})
+	f.at(24*day, func() { f.env.SetContinueAsNewSuggested(true) })
+	f.env.ExecuteWorkflow(InvoiceJourney, f.input)
+	next := continuedInput(t, f.env)
+	// The first run stopped at the day-28 reminder, before sending it.
+	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {21, policy.StepReminder}}, f.sent())
+	require.Equal(t, start.Add(28*day), f.env.Now().UTC())
+	require.Equal(t, f.input.InvoiceNumber, next.InvoiceNumber)
+	require.NotNil(t, next.State)
+	require.Equal(t, StageReminded, next.State.Stage)
+	require.Equal(t, 2, next.State.SentCount)
+	require.Equal(t, "new@example.com", next.State.ProvidedEmail)
+	require.Equal(t, start, next.State.Anchor.UTC())
+	require.Empty(t, next.State.Sent, "query-only lists are not carried over")
+
+	// The next run goes on where the first stopped: no re-plan, nothing twice.
+	g := newJourneyFixture(t, defaultSteps())
+	g.env.SetStartTime(start.Add(28 * day))
+	g.input = next
+	res := g.run()
+	require.Equal(t, OutcomeCollection, res.Outcome)
+	require.Equal(t, 5, res.Sent)
+	require.Equal(t, 0, g.plans)
+	require.Equal(t, []stepAt{{28, policy.StepReminder}, {35, policy.StepFinalReminder}, {35, policy.StepSMS}, {49, policy.StepCollection}}, g.sent())
+	require.Equal(t, "invoice:1:INV-1/14/reminder", g.sends[0].key, "the same key as without continue-as-new")
+	require.Equal(t, "new@example.com", g.state().ProvidedEmail)
+}
+
+func TestJourneyHistoryLimitFromInput(t *testing.T) {
+	t.Run("a low limit continues as new", func(t *testing.T) {
+		f := newJourneyFixture(t, defaultSteps())
+		f.input.MaxHistoryEvents = 50
+		f.at(22*day, func() { f.env.SetCurrentHistoryLength(60) })
+		f.env.ExecuteWorkflow(InvoiceJourney, f.input)
+		next := continuedInput(t, f.env)
+		require.Equal(t, 50, next.MaxHistoryEvents, "the limit is carried over")
+		require.Len(t, f.sends, 2)
+	})
+	t.Run("the default limit does not", func(t *testing.T) {
+		f := newJourneyFixture(t, defaultSteps())
+		f.at(22*day, func() { f.env.SetCurrentHistoryLength(60) })
+		require.Equal(t, OutcomeCollection, f.run().Outcome)
+		require.Len(t, f.sends, len(defaultSteps()))
+	})
+	t.Run("a limit below the floor is raised to it", func(t *testing.T) {
+		f := newJourneyFixture(t, defaultSteps())
+		f.input.MaxHistoryEvents = 1
+		f.at(22*day, func() { f.env.SetCurrentHistoryLength(minHistoryLimit) })
+		require.Equal(t, OutcomeCollection, f.run().Outcome)
+	})
+}
+
+func TestJourneyReplanFailureKeepsThePlan(t *testing.T) {
+	f := newJourneyFixture(t, defaultSteps())
+	f.planErr = temporal.NewNonRetryableApplicationError("journey 9 not found", activities.ErrTypePermanent, nil)
+	f.planFailFrom = 2
+	f.signal(22*day, SignalJourneyChanged, JourneyChangedSignal{JourneyID: 9})
+	f.at(23*day, func() {
+		st := f.state()
+		require.False(t, st.ReplanPending)
+		require.Equal(t, "test", st.JourneyName)
+		require.Len(t, st.Planned, 4)
+	})
+	res := f.run()
+	require.Equal(t, OutcomeCollection, res.Outcome)
+	require.Equal(t, 2, f.plans)
+	require.Equal(t, defaultSteps(), f.sent())
+}
+
+func TestJourneyFirstPlanFailureFailsTheJourney(t *testing.T) {
+	f := newJourneyFixture(t, defaultSteps())
+	f.planErr = temporal.NewNonRetryableApplicationError("invoice 3 not found", activities.ErrTypePermanent, nil)
+	f.planFailFrom = 1
+	f.env.ExecuteWorkflow(InvoiceJourney, f.input)
+	require.True(t, f.env.IsWorkflowCompleted())
+	require.ErrorContains(t, f.env.GetWorkflowError(), "invoice 3 not found")
+	require.Empty(t, f.sends)
 }

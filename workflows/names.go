@@ -38,6 +38,18 @@ const (
 	attrPrefix            = "Relance" // shared by every search attribute below
 )
 
+// Change IDs for workflow.GetVersion. Every change to the journey's logic
+// after its first committed history is gated by one of these, so journeys
+// started by an older worker replay as they ran (workflows/testdata).
+const (
+	// ChangeHistoryLimit: the continue-as-new threshold may come from
+	// JourneyInput.MaxHistoryEvents.
+	ChangeHistoryLimit = "history-limit-from-input"
+	// ChangeReplanKeepsPlan: a re-plan after journey-changed that fails
+	// keeps the current plan instead of failing the journey.
+	ChangeReplanKeepsPlan = "replan-failure-keeps-plan"
+)
+
 // Search attributes, registered by `relance dev` and the compose setup.
 var (
 	AttrAdministration = temporal.NewSearchAttributeKeyKeyword(attrPrefix + "Administration")

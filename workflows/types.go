@@ -74,6 +74,9 @@ type JourneyInput struct {
 	OpenMinor        int64         `json:"open_minor"`
 	Currency         string        `json:"currency"`
 	State            *JourneyState `json:"state,omitempty"`
+	// MaxHistoryEvents is the history length after which the journey
+	// continues as new (0: 5000). Tests set it low to exercise the carry-over.
+	MaxHistoryEvents int `json:"max_history_events,omitempty"`
 }
 
 // JourneyResult is how a journey ended.
@@ -106,6 +109,34 @@ type StepState struct {
 	Reason     string          `json:"reason,omitempty"`
 	Channels   []string        `json:"channels,omitempty"`
 	HandledAt  *time.Time      `json:"handled_at,omitempty"`
+	// Choice is, for a planned step, the channel choice as it would be made
+	// now. The workflow never sets it (it cannot read settings); the API
+	// fills it in from the current settings with policy.Decide.
+	Choice *ChannelChoice `json:"choice,omitempty"`
+}
+
+// ChannelChoice is policy.Decide's answer for a planned step, for display:
+// the channels it would go on now, or why it would be skipped.
+type ChannelChoice struct {
+	Channels []policy.Channel `json:"channels"`
+	Skipped  bool             `json:"skipped,omitempty"`
+	Reason   string           `json:"reason,omitempty"`
+	Refusals []ChannelRefusal `json:"refusals,omitempty"`
+}
+
+// ChannelRefusal is one channel the choice did not use, with the reason.
+type ChannelRefusal struct {
+	Channel policy.Channel `json:"channel"`
+	Reason  string         `json:"reason"`
+}
+
+// ChoiceOf converts a decision for display in a journey's state.
+func ChoiceOf(d policy.Decision) *ChannelChoice {
+	c := &ChannelChoice{Channels: append([]policy.Channel{}, d.Channels...), Skipped: d.Skipped, Reason: string(d.Reason)}
+	for _, r := range d.Refusals {
+		c.Refusals = append(c.Refusals, ChannelRefusal{Channel: r.Channel, Reason: string(r.Reason)})
+	}
+	return c
 }
 
 // JourneyState is the query `state` answer and the continue-as-new carry-over.
@@ -138,6 +169,11 @@ type JourneyState struct {
 	ReplanPending bool `json:"replan_pending,omitempty"`
 	Manual        int  `json:"manual,omitempty"`
 	SentCount     int  `json:"sent_count"`
+
+	// Sent and Planned are filled in query answers only (never carried over):
+	// the steps that reached the customer, and the steps still to come, in order.
+	Sent    []StepState `json:"sent,omitempty"`
+	Planned []StepState `json:"planned,omitempty"`
 }
 
 // PauseSignal pauses a journey, until a date or until resumed.

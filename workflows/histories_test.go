@@ -1,0 +1,337 @@
+package workflows_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/activities"
+	"github.com/relance/relance/channels/email"
+	"github.com/relance/relance/channels/letter"
+	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/internal/testkit"
+	"github.com/relance/relance/journeys"
+	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
+	relworker "github.com/relance/relance/worker"
+	"github.com/relance/relance/workflows"
+)
+
+// TestJourneysOnARealServer plays the journey's steering scenarios on a real
+// Temporal dev server with the real worker and activities (SQLite, a local
+// SMTP server, a letters folder), at a one-second journey day. Each
+// scenario's history is replayed at once with the current code; with
+// RELANCE_WRITE_HISTORIES=1 it is also written to workflows/testdata, where
+// TestReplayCommittedHistories replays it on every run.
+func TestJourneysOnARealServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Temporal dev server")
+	}
+	s := newLiveStack(t, time.Second)
+	t.Run("paid mid-journey", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, shortJourney(), 0)
+		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageReminded })
+		require.NoError(t, s.db.Model(&c.inv).Updates(map[string]any{"status": models.InvoicePaid, "open_minor": 0}).Error)
+		c.signal(t, workflows.SignalInvoiceUpdated, workflows.InvoiceUpdatedSignal{OpenMinor: 0, Status: workflows.StatusPaid})
+		res := c.result(t)
+		require.Equal(t, workflows.OutcomePaid, res.Outcome)
+		require.Equal(t, workflows.StagePaid, res.Stage)
+		require.Empty(t, c.sentKinds(t, policy.StepFinalReminder, policy.StepCollection), "nothing after the payment")
+		c.keep(t, "journey_paid_mid_journey.json", "")
+	})
+	t.Run("paused until a date, resumes by itself", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, shortJourney(), 0)
+		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
+		until := time.Now().UTC().Add(4 * s.day)
+		c.signal(t, workflows.SignalPause, workflows.PauseSignal{Until: &until, Reason: "promise to pay"})
+		c.await(t, func(st workflows.JourneyState) bool {
+			return st.Paused && st.PausedUntil != nil && st.PausedUntil.Equal(until) && st.Next != nil && !st.Next.At.Before(until)
+		})
+		paused := time.Now().UTC()
+		res := c.result(t)
+		// No resume was sent: the journey went on by itself at the date.
+		require.Equal(t, workflows.OutcomeCollection, res.Outcome)
+		require.Empty(t, c.sentBetween(t, paused, until), "a message went during the pause")
+		require.NotEmpty(t, c.sentBetween(t, until, time.Now().UTC()))
+		c.keep(t, "journey_pause_until_auto_resume.json", "")
+	})
+	t.Run("dispute and resolution", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, shortJourney(), 0)
+		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
+		c.signal(t, workflows.SignalDispute, workflows.DisputeSignal{Reason: "goods damaged"})
+		c.await(t, func(st workflows.JourneyState) bool { return st.Disputed && st.DisputeReason == "goods damaged" })
+		disputed := time.Now().UTC()
+		// Past the next step's date: nothing goes while disputed.
+		time.Sleep(4 * s.day)
+		require.True(t, c.state(t).Disputed)
+		resolved := time.Now().UTC()
+		c.signal(t, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: "credit agreed"})
+		res := c.result(t)
+		require.Equal(t, workflows.OutcomeCollection, res.Outcome)
+		require.Empty(t, c.sentBetween(t, disputed, resolved), "a message went during the dispute")
+		require.NotEmpty(t, c.sentKinds(t, policy.StepFinalReminder))
+		c.keep(t, "journey_dispute_resolved.json", "")
+	})
+	t.Run("journey changed mid-way", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, shortJourney(), 0)
+		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
+		// The reminders go; a final reminder two days after the due date stays.
+		s.replaceSteps(t, c.journeyID, []journeys.Step{
+			{OffsetDays: journeys.OffsetAtIssue, Kind: policy.StepInvoice},
+			{OffsetDays: 2, Kind: policy.StepFinalReminder},
+			{OffsetDays: 4, Kind: policy.StepCollection},
+		})
+		c.signal(t, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: c.journeyID})
+		c.await(t, func(st workflows.JourneyState) bool {
+			for _, p := range st.Planned {
+				if p.Kind == policy.StepReminder {
+					return false
+				}
+			}
+			return !st.ReplanPending
+		})
+		reminders := len(c.sentKinds(t, policy.StepReminder))
+		res := c.result(t)
+		require.Equal(t, workflows.OutcomeCollection, res.Outcome)
+		require.Len(t, c.sentKinds(t, policy.StepReminder), reminders, "a reminder went after the change")
+		st := c.state(t)
+		require.GreaterOrEqual(t, len(st.Steps), 3)
+		last := st.Steps[len(st.Steps)-2:]
+		require.Equal(t, policy.StepFinalReminder, last[0].Kind)
+		require.Equal(t, policy.StepCollection, last[1].Kind)
+		require.Equal(t, 2, last[0].OffsetDays, "the new journey's offset")
+		c.keep(t, "journey_changed.json", "")
+	})
+	t.Run("continue-as-new", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, shortJourney(), 40)
+		res := c.result(t)
+		require.Equal(t, workflows.OutcomeCollection, res.Outcome)
+		first := c.history(t, c.firstRun)
+		last := c.history(t, "")
+		require.Equal(t, enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW, first.Events[len(first.Events)-1].EventType)
+		lastStart := last.Events[0].GetWorkflowExecutionStartedEventAttributes()
+		require.NotEmpty(t, lastStart.GetContinuedExecutionRunId(), "the last run continues an earlier one")
+		// Every step went once, across the runs: one email per sent row.
+		var rows []models.Message
+		require.NoError(t, s.db.Where("workflow_id = ? AND channel = ? AND state = ?", c.inv.WorkflowID, "email", models.MessageSent).Find(&rows).Error)
+		require.Equal(t, 5, len(rows), "invoice, two reminders, final reminder, collection notice")
+		require.Equal(t, len(rows), s.mailsTo(c.cust.Email))
+		c.keep(t, "journey_continue_as_new_first_run.json", c.firstRun)
+		c.keep(t, "journey_continue_as_new_last_run.json", "")
+	})
+}
+
+// shortJourney: the invoice at issue (day 0), reminders on days 3 and 4,
+// the final reminder with its SMS on day 5, collection on day 7 (due on day 2).
+func shortJourney() []journeys.Step {
+	return []journeys.Step{
+		{OffsetDays: journeys.OffsetAtIssue, Kind: policy.StepInvoice},
+		{OffsetDays: 1, Kind: policy.StepReminder},
+		{OffsetDays: 2, Kind: policy.StepReminder},
+		{OffsetDays: 3, Kind: policy.StepFinalReminder},
+		{OffsetDays: 3, Kind: policy.StepSMS},
+		{OffsetDays: 5, Kind: policy.StepCollection},
+	}
+}
+
+type liveStack struct {
+	db   *gorm.DB
+	tc   client.Client
+	mail *devsink.SMTPSink
+	adm  models.Administration
+	day  time.Duration
+	n    atomic.Int64
+}
+
+func newLiveStack(t *testing.T, day time.Duration) *liveStack {
+	_, tc := testkit.DevServer(t)
+	s := &liveStack{db: testkit.SQLite(t), tc: tc, day: day, mail: &devsink.SMTPSink{}}
+	require.NoError(t, s.mail.Start("127.0.0.1:0"))
+	t.Cleanup(func() { _ = s.mail.Close() })
+	var port int
+	_, err := fmt.Sscanf(s.mail.Addr()[strings.LastIndexByte(s.mail.Addr(), ':')+1:], "%d", &port)
+	require.NoError(t, err)
+	mailer, err := email.New(email.Config{Host: "127.0.0.1", Port: port, TLS: "none", Timeout: 10 * time.Second})
+	require.NoError(t, err)
+	acts := &activities.Activities{DB: s.db, Email: mailer, Letters: letter.FolderProvider{Dir: t.TempDir()},
+		Day: day, DefaultFrom: "relance@example.com"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- relworker.Run(ctx, tc, acts, relworker.Options{}) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	org := models.Organization{Name: "Histories", InboxRead: models.ReadManually}
+	require.NoError(t, s.db.Create(&org).Error)
+	s.adm = models.Administration{OrganizationID: org.ID, Name: "Histories BV", Country: "NL", TimeZone: "Europe/Amsterdam",
+		Currency: "EUR", Language: "en", AdministrationSettings: models.DefaultAdministrationSettings(),
+		CompanyDetails: models.CompanyDetails{CompanyName: "Histories BV", SenderEmail: "ar@histories.example"}}
+	require.NoError(t, s.db.Create(&s.adm).Error)
+	return s
+}
+
+func (s *liveStack) mailsTo(addr string) int {
+	n := 0
+	for _, m := range s.mail.Messages() {
+		if strings.Contains(m.To, addr) {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *liveStack) replaceSteps(t *testing.T, journeyID int64, steps []journeys.Step) {
+	require.NoError(t, s.db.Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("journey_id = ?", journeyID).Delete(&models.JourneyStep{}).Error; err != nil {
+			return err
+		}
+		for i, st := range steps {
+			row := models.JourneyStep{JourneyID: journeyID, Position: i, OffsetDays: st.OffsetDays, Kind: string(st.Kind), Template: journeys.DefaultTemplate}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+// liveCase is one invoice, its customer (with its own journey) and its workflow.
+type liveCase struct {
+	s         *liveStack
+	cust      models.Customer
+	inv       models.Invoice
+	journeyID int64
+	firstRun  string
+}
+
+// start creates a customer on its own journey and an invoice issued today,
+// due in two days, and starts the invoice's journey as the ledger does.
+func (s *liveStack) start(t *testing.T, steps []journeys.Step, maxHistory int) *liveCase {
+	n := s.n.Add(1)
+	c := &liveCase{s: s}
+	j := models.Journey{AdministrationID: s.adm.ID, Name: fmt.Sprintf("Short %d", n), MinGapDays: 1}
+	for i, st := range steps {
+		j.Steps = append(j.Steps, models.JourneyStep{Position: i, OffsetDays: st.OffsetDays, Kind: string(st.Kind), Template: journeys.DefaultTemplate})
+	}
+	require.NoError(t, s.db.Create(&j).Error)
+	c.journeyID = j.ID
+	c.cust = models.Customer{AdministrationID: s.adm.ID, ExternalRef: fmt.Sprintf("H-%d", n), Name: fmt.Sprintf("Customer %d", n),
+		Language: "en", Email: fmt.Sprintf("c%d@customer.example", n), AddressLine1: "Street 1", PostalCode: "1234 AB", City: "Utrecht",
+		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: fmt.Sprintf("h-%d-%d", n, time.Now().UnixNano()),
+		JourneyID: &j.ID}
+	require.NoError(t, s.db.Create(&c.cust).Error)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	c.inv = models.Invoice{Number: fmt.Sprintf("H-%d-%d", n, time.Now().UnixNano()), IssueDate: today, DueDate: today.AddDate(0, 0, 2),
+		Currency: "EUR", AmountMinor: 50000, OpenMinor: 50000, Status: models.InvoiceOpen, Stage: "scheduled",
+		AdministrationID: s.adm.ID, CustomerID: c.cust.ID}
+	opts := ledger.StartOptions(&s.adm, &c.cust, &c.inv)
+	c.inv.WorkflowID = opts.ID
+	require.NoError(t, s.db.Create(&c.inv).Error)
+	run, err := s.tc.ExecuteWorkflow(context.Background(), opts, workflows.InvoiceJourneyName, workflows.JourneyInput{
+		AdministrationID: s.adm.ID, CustomerID: c.cust.ID, CustomerRef: c.cust.ExternalRef, InvoiceID: c.inv.ID,
+		InvoiceNumber: c.inv.Number, OpenMinor: c.inv.OpenMinor, Currency: c.inv.Currency, MaxHistoryEvents: maxHistory,
+	})
+	require.NoError(t, err)
+	c.firstRun = run.GetRunID()
+	return c
+}
+
+func (c *liveCase) signal(t *testing.T, name string, payload any) {
+	require.NoError(t, ledger.Signal(context.Background(), c.s.tc, c.inv.WorkflowID, name, payload))
+}
+
+func (c *liveCase) state(t *testing.T) workflows.JourneyState {
+	st, err := ledger.State(context.Background(), c.s.tc, c.inv.WorkflowID)
+	require.NoError(t, err)
+	return st
+}
+
+func (c *liveCase) await(t *testing.T, cond func(workflows.JourneyState) bool) {
+	t.Helper()
+	var last workflows.JourneyState
+	require.Eventually(t, func() bool {
+		st, err := ledger.State(context.Background(), c.s.tc, c.inv.WorkflowID)
+		last = st
+		return err == nil && cond(st)
+	}, time.Minute, 50*time.Millisecond, "journey state never matched; last: stage %s paused %t", last.Stage, last.Paused)
+}
+
+func (c *liveCase) result(t *testing.T) workflows.JourneyResult {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var res workflows.JourneyResult
+	require.NoError(t, c.s.tc.GetWorkflow(ctx, c.inv.WorkflowID, "").Get(ctx, &res))
+	return res
+}
+
+// sentKinds lists the messages of the given kinds that went out.
+func (c *liveCase) sentKinds(t *testing.T, kinds ...policy.StepKind) []models.Message {
+	var ks []string
+	for _, k := range kinds {
+		ks = append(ks, string(k))
+	}
+	var rows []models.Message
+	require.NoError(t, c.s.db.Where("workflow_id = ? AND kind IN ? AND state = ?", c.inv.WorkflowID, ks, models.MessageSent).
+		Order("sent_at").Find(&rows).Error)
+	return rows
+}
+
+// sentBetween lists the messages that went out in [from, to).
+func (c *liveCase) sentBetween(t *testing.T, from, to time.Time) []models.Message {
+	var rows []models.Message
+	require.NoError(t, c.s.db.Where("workflow_id = ? AND state = ?", c.inv.WorkflowID, models.MessageSent).Find(&rows).Error)
+	var out []models.Message
+	for _, m := range rows {
+		if m.SentAt != nil && !m.SentAt.Before(from) && m.SentAt.Before(to) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func (c *liveCase) history(t *testing.T, runID string) *historypb.History {
+	it := c.s.tc.GetWorkflowHistory(context.Background(), c.inv.WorkflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	require.NotEmpty(t, h.Events)
+	return h
+}
+
+// keep replays the run's history with the current code and, when asked,
+// writes it to testdata for the committed replay test.
+func (c *liveCase) keep(t *testing.T, name, runID string) {
+	h := c.history(t, runID)
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.InvoiceJourney, workflow.RegisterOptions{Name: workflows.InvoiceJourneyName})
+	require.NoError(t, r.ReplayWorkflowHistory(nil, h), "replay %s", name)
+	if os.Getenv("RELANCE_WRITE_HISTORIES") != "1" {
+		return
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: " "}.Marshal(h)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
+	t.Logf("wrote testdata/%s (%d events)", name, len(h.Events))
+}
