@@ -5,10 +5,13 @@ package worker
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
+	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/workflow"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/workflows"
@@ -21,6 +24,25 @@ type Options struct {
 	SMSPerSecond float64
 	// MaxCachedWorkflows bounds the sticky cache (0: the SDK's default).
 	MaxCachedWorkflows int
+	// StopTimeout is how long a stopping worker (SIGTERM, a deploy) lets
+	// running activities finish before cancelling them; 0 means
+	// DefaultStopTimeout. A send cancelled while the provider holds the
+	// message cannot know whether it was accepted, so it must be rare.
+	StopTimeout time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultStopTimeout lets a send in flight finish on SIGTERM (an SMTP step
+// times out after 30 s at most, an SMS request after 10 s) and stays under
+// Kubernetes' default 30 s grace period.
+const DefaultStopTimeout = 20 * time.Second
+
+func (o Options) stopTimeout() time.Duration {
+	if o.StopTimeout > 0 {
+		return o.StopTimeout
+	}
+	return DefaultStopTimeout
 }
 
 // Register puts every workflow and the activities on w.
@@ -35,7 +57,8 @@ func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.
 	if opt.MaxCachedWorkflows > 0 {
 		sdkworker.SetStickyWorkflowCacheSize(opt.MaxCachedWorkflows)
 	}
-	main := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{})
+	stop := opt.stopTimeout()
+	main := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{WorkerStopTimeout: stop})
 	Register(main, acts)
 	rate := opt.SMSPerSecond
 	if rate <= 0 {
@@ -44,6 +67,7 @@ func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.
 	sms := sdkworker.New(c, workflows.SMSTaskQueue, sdkworker.Options{
 		TaskQueueActivitiesPerSecond: rate,
 		DisableWorkflowWorker:        true,
+		WorkerStopTimeout:            stop,
 	})
 	sms.RegisterActivity(acts)
 	return []sdkworker.Worker{main, sms}
@@ -61,8 +85,20 @@ func Run(ctx context.Context, c client.Client, acts *activities.Activities, opt 
 		}
 	}
 	<-ctx.Done()
-	for _, w := range ws {
-		w.Stop()
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
 	}
+	log.Info("worker stopping: running activities may finish", "timeout", opt.stopTimeout())
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.Stop()
+		}()
+	}
+	wg.Wait()
+	log.Info("worker stopped")
 	return nil
 }

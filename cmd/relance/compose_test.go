@@ -8,12 +8,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/worker"
 	"github.com/relance/relance/workflows"
 )
 
@@ -106,6 +108,9 @@ func TestComposeFile(t *testing.T) {
 		require.Equal(t, "/var/lib/relance/letters", cfg.Letters.Dir)
 	}
 	require.Equal(t, "0.0.0.0:8080", *p.Services["api"].Environment["RELANCE_LISTEN"])
+	grace := p.Services["worker"].StopGracePeriod
+	require.NotNil(t, grace)
+	require.Greater(t, time.Duration(*grace), worker.DefaultStopTimeout, "compose must let a send in flight finish")
 
 	// The setup job registers exactly Relance's search attributes, typed.
 	script := strings.Join(p.Services["temporal-setup"].Command, "\n")

@@ -38,6 +38,15 @@ func PostgresURL() string {
 // store tests are part of make test, not optional.
 func Postgres(t testing.TB) *gorm.DB {
 	t.Helper()
+	gdb, _ := PostgresWithURL(t)
+	return gdb
+}
+
+// PostgresWithURL is Postgres that also returns the database's URL, for
+// tests that hand the database to another process (a `relance worker` they
+// start and kill).
+func PostgresWithURL(t testing.TB) (*gorm.DB, string) {
+	t.Helper()
 	ctx := context.Background()
 	base := PostgresURL()
 	admin, err := db.Open(ctx, base)
@@ -55,7 +64,7 @@ func Postgres(t testing.TB) *gorm.DB {
 		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 		_ = db.Close(admin)
 	})
-	return gdb
+	return gdb, u.String()
 }
 
 // SQLite creates a migrated SQLite database in a temporary folder.
