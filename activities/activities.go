@@ -39,6 +39,20 @@ func (a *Activities) now() time.Time {
 	return time.Now().UTC()
 }
 
+// journeyNow is the instant messages are dated at. At the real day length it
+// is now; with a scaled day it is the journey's clock: the anchor plus as
+// many calendar days as journey days have passed (the plan dates steps the
+// same way, schedule.Plan), so dates and "days overdue" in a demo's messages
+// match the step being sent.
+func (a *Activities) journeyNow(anchor time.Time) time.Time {
+	now := a.now()
+	if anchor.IsZero() || a.Day <= 0 || a.Day == 24*time.Hour || now.Before(anchor) {
+		return now
+	}
+	days := int(now.Sub(anchor) / a.Day)
+	return anchor.UTC().AddDate(0, 0, days)
+}
+
 func (a *Activities) log() *slog.Logger {
 	if a.Logger != nil {
 		return a.Logger

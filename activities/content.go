@@ -1,6 +1,9 @@
 package activities
 
 import (
+	"cmp"
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
@@ -73,15 +76,17 @@ type rendered struct {
 	recipient, subject, html, text string
 	segments                       int
 	letter                         *render.Letter
+	// dated is the letter's date (the journey's clock, see journeyNow).
+	dated time.Time
 }
 
 // renderData builds the #hashtag values of a message about inv (nil for a statement).
-func (a *Activities) renderData(d *sendData) render.Data {
+func (a *Activities) renderData(d *sendData, anchor time.Time) render.Data {
 	lang := d.cust.Language
 	if lang == "" {
 		lang = d.adm.Language
 	}
-	now := a.now()
+	now := a.journeyNow(anchor)
 	item := func(i models.Invoice) render.Item {
 		days := int(now.Sub(i.DueDate).Hours() / 24)
 		if days < 0 {
@@ -145,7 +150,7 @@ func (a *Activities) template(ctx context.Context, d *sendData, name string, kin
 // render makes the message for one channel; a manual action's edited text
 // replaces the template's.
 func (a *Activities) render(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, ch policy.Channel) (rendered, error) {
-	data := a.renderData(d)
+	data := a.renderData(d, in.Anchor)
 	tpl, err := a.template(ctx, d, in.Step.Template, in.Step.Kind, ch, data.Language)
 	if err != nil {
 		return rendered{}, err
@@ -175,7 +180,7 @@ func (a *Activities) render(ctx context.Context, in SendInput, d *sendData, dec 
 			return rendered{}, err
 		}
 		addr := append([]string{d.cust.Name}, nonEmpty(d.cust.AddressLine1, d.cust.AddressLine2, strings.TrimSpace(d.cust.PostalCode+" "+d.cust.City), d.cust.Country)...)
-		return rendered{recipient: strings.Join(addr, ", "), subject: l.Subject, text: strings.Join(l.Paragraphs, "\n\n"), letter: &l}, nil
+		return rendered{recipient: strings.Join(addr, ", "), subject: l.Subject, text: strings.Join(l.Paragraphs, "\n\n"), letter: &l, dated: data.Now}, nil
 	}
 	return rendered{}, fmt.Errorf("unknown channel %q", ch)
 }
@@ -214,7 +219,7 @@ func (a *Activities) letter(key string, kind policy.StepKind, d *sendData, m ren
 		SenderDetails: nonEmpty(d.adm.CompanyPhone, d.adm.CompanyEmail, d.adm.BankDetails),
 		Recipient: channels.PostalAddress{Name: d.cust.Name, Lines: nonEmpty(d.cust.AddressLine1, d.cust.AddressLine2),
 			PostalCode: d.cust.PostalCode, City: d.cust.City, Country: d.cust.Country},
-		Date:       render.FormatDate(a.now(), lang),
+		Date:       render.FormatDate(cmp.Or(m.dated, a.now()), lang),
 		PortalLink: a.Portal.URL(d.cust.ID, d.cust.PortalToken),
 	}
 	if m.letter != nil {

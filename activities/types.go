@@ -62,6 +62,10 @@ type SendInput struct {
 	Manual  bool   `json:"manual,omitempty"`
 	Subject string `json:"subject,omitempty"`
 	Body    string `json:"body,omitempty"`
+	// Anchor is the journey's day 0. With a scaled day (RELANCE_DAY other
+	// than 24h) messages are dated on the journey's clock, so that a demo's
+	// reminder says "14 days overdue" when 14 journey days have passed.
+	Anchor time.Time `json:"anchor,omitzero"`
 }
 
 // ChannelOutcome is what happened on one channel.

@@ -137,12 +137,17 @@ func (s *SMTPSink) Addr() string {
 // readable.
 func (s *SMTPSink) Close() error {
 	s.mu.Lock()
-	srv := s.server
+	srv, ln := s.server, s.ln
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
 	}
 	err := srv.Close()
+	// go-smtp closes only the listeners Serve has registered: a Close
+	// right after Start can come first, and Accept would block forever.
+	if lerr := ln.Close(); lerr != nil && !errors.Is(lerr, net.ErrClosed) && err == nil {
+		err = lerr
+	}
 	s.serving.Wait()
 	if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 		return fmt.Errorf("devsink: close SMTP sink: %w", err)

@@ -75,6 +75,8 @@ type journey struct {
 	// historyLimit and keepPlanOnError are decided once per run by versions.
 	historyLimit    int
 	keepPlanOnError bool
+	// sendAnchor: sends carry the anchor (ChangeRenderClock).
+	sendAnchor bool
 
 	pause, resume, email, updated, dispute, resolved, changed workflow.ReceiveChannel
 }
@@ -127,6 +129,15 @@ func (j *journey) versions(ctx workflow.Context) {
 		j.historyLimit = max(j.in.MaxHistoryEvents, minHistoryLimit)
 	}
 	j.keepPlanOnError = workflow.GetVersion(ctx, ChangeReplanKeepsPlan, workflow.DefaultVersion, 1) >= 1
+	j.sendAnchor = workflow.GetVersion(ctx, ChangeRenderClock, workflow.DefaultVersion, 1) >= 1
+}
+
+// renderAnchor is the anchor sends carry (zero for runs before the change).
+func (j *journey) renderAnchor() time.Time {
+	if !j.sendAnchor {
+		return time.Time{}
+	}
+	return j.st.Anchor
 }
 
 func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
@@ -357,7 +368,7 @@ func (j *journey) sendSlot(ctx workflow.Context, slot []int) error {
 		futures[n] = workflow.ExecuteActivity(sendContext(ctx, s.Kind), a.SendStep, activities.SendInput{
 			WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,
 			InvoiceID: j.in.InvoiceID, Step: stepRef(s), Key: j.stepKey(s),
-			Stage: string(StageAfter(j.st.Stage, s.Kind)),
+			Stage: string(StageAfter(j.st.Stage, s.Kind)), Anchor: j.renderAnchor(),
 		})
 	}
 	now := workflow.Now(ctx)
@@ -631,7 +642,7 @@ func (j *journey) sendNow(ctx workflow.Context, req SendNowRequest) (SendNowResu
 		WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,
 		InvoiceID: j.in.InvoiceID, Step: activities.StepRef{Position: -1, Kind: req.Kind, Template: "default"},
 		Key: key, Stage: string(StageAfter(j.st.Stage, req.Kind)), Manual: true,
-		Subject: req.Subject, Body: req.Body,
+		Subject: req.Subject, Body: req.Body, Anchor: j.renderAnchor(),
 	}).Get(ctx, &res)
 	if err != nil {
 		return SendNowResult{}, fmt.Errorf("send %s now: %w", req.Kind, err)

@@ -27,10 +27,11 @@ const day = 24 * time.Hour
 var start = time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
 
 type sendCall struct {
-	at   time.Time
-	pos  int
-	kind policy.StepKind
-	key  string
+	at     time.Time
+	pos    int
+	kind   policy.StepKind
+	key    string
+	anchor time.Time
 }
 
 // journeyFixture runs InvoiceJourney in the time-skipping test environment
@@ -105,7 +106,7 @@ func newJourneyFixture(t *testing.T, steps []stepAt) *journeyFixture {
 		func(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			f.sends = append(f.sends, sendCall{at: f.env.Now().UTC(), pos: in.Step.Position, kind: in.Step.Kind, key: in.Key})
+			f.sends = append(f.sends, sendCall{at: f.env.Now().UTC(), pos: in.Step.Position, kind: in.Step.Kind, key: in.Key, anchor: in.Anchor})
 			if f.sendResult != nil {
 				return f.sendResult(in), nil
 			}
@@ -206,6 +207,10 @@ func TestJourneyRunsEveryStepToCollection(t *testing.T) {
 	require.Equal(t, 1, f.plans)
 	require.Empty(t, f.skips)
 	require.Equal(t, "invoice:1:INV-1/-14/invoice", f.sends[0].key)
+	// Every send carries the journey's day 0, for the scaled-day clock.
+	for _, s := range f.sends {
+		require.True(t, start.Equal(s.anchor), "send %s anchor %s", s.key, s.anchor)
+	}
 }
 
 func TestJourneyPaidBeforeFirstReminder(t *testing.T) {

@@ -48,6 +48,9 @@ const (
 	// ChangeReplanKeepsPlan: a re-plan after journey-changed that fails
 	// keeps the current plan instead of failing the journey.
 	ChangeReplanKeepsPlan = "replan-failure-keeps-plan"
+	// ChangeRenderClock: sends carry the journey's anchor, so that with a
+	// scaled day (demos) messages are dated on the journey's clock.
+	ChangeRenderClock = "render-on-journey-clock"
 )
 
 // Search attributes, registered by `relance dev` and the compose setup.

@@ -9,11 +9,12 @@
 // Vonage accepts a limited number of requests per second per account (30 by
 // default for the SMS API) and answers status 1 ("throttled") above it. A
 // Client never starts more than Config.RatePerSecond requests in any one
-// second window, which holds for one process. Across workers the rate is
-// enforced by Temporal: SMS activities run on a dedicated task queue whose
-// workers set TaskQueueActivitiesPerSecond to the account's rate, a limit
-// the Temporal server applies to the whole queue. A throttled answer that
-// gets through anyway is retryable.
+// second window. By default that holds for one process only; across workers
+// it needs Config.Limiter set to a SQLLimiter on the shared database. The
+// SMS task queue's TaskQueueActivitiesPerSecond (set by the workers) keeps
+// the average rate server-side but is a token bucket per task-queue
+// partition and lets bursts through (see SQLLimiter). A throttled answer
+// that gets through anyway is retryable.
 package sms
 
 import (
@@ -93,6 +94,9 @@ type Config struct {
 	// HTTPClient defaults to a client whose transport keeps enough idle
 	// connections for RatePerSecond requests a second.
 	HTTPClient *http.Client
+	// Limiter, when set, replaces the in-process limiter: a SQLLimiter
+	// enforces RatePerSecond across every worker sharing the database.
+	Limiter Limiter
 }
 
 // Client sends SMS through the Vonage SMS API. It is safe for concurrent use;
@@ -100,7 +104,7 @@ type Config struct {
 type Client struct {
 	cfg     Config
 	http    *http.Client
-	limiter *slidingLimiter
+	limiter Limiter
 }
 
 var _ channels.SMSSender = (*Client)(nil)
@@ -123,11 +127,11 @@ func New(cfg Config) *Client {
 		tr.MaxIdleConnsPerHost = cfg.RatePerSecond
 		hc = &http.Client{Transport: tr}
 	}
-	return &Client{
-		cfg:     cfg,
-		http:    hc,
-		limiter: newSlidingLimiter(cfg.RatePerSecond, time.Second+windowMargin),
+	var limiter Limiter = newSlidingLimiter(cfg.RatePerSecond, time.Second+windowMargin)
+	if cfg.Limiter != nil {
+		limiter = cfg.Limiter
 	}
+	return &Client{cfg: cfg, http: hc, limiter: limiter}
 }
 
 // ClientRef returns the client-ref sent to Vonage for a message key: the key
@@ -223,7 +227,7 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 		form.Set("client-ref", ClientRef(m.Key))
 	}
 
-	if err := c.limiter.wait(ctx); err != nil {
+	if err := c.limiter.Wait(ctx); err != nil {
 		return "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)

@@ -205,6 +205,14 @@ func ParseInbound(r *http.Request) (Inbound, error) {
 		if in.ConcatTotal, err = strconv.Atoi(p.Get("concat-total")); err != nil {
 			return Inbound{}, fmt.Errorf("sms: inbound message %s: concat-total: %w", in.MessageID, err)
 		}
+		// A concatenated SMS has 2 to 255 parts (one octet in the UDH),
+		// numbered from 1.
+		if in.ConcatTotal < 1 || in.ConcatTotal > 255 || in.ConcatPart < 1 || in.ConcatPart > in.ConcatTotal {
+			return Inbound{}, fmt.Errorf("sms: inbound message %s: part %d of %d is not a valid part number", in.MessageID, in.ConcatPart, in.ConcatTotal)
+		}
+		if in.ConcatRef == "" {
+			return Inbound{}, fmt.Errorf("sms: inbound message %s: concatenated part without concat-ref", in.MessageID)
+		}
 	}
 	return in, nil
 }

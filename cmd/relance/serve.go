@@ -57,6 +57,13 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 	if err != nil {
 		return nil, fmt.Errorf("configure SMTP: %w", err)
 	}
+	// The SMS rate holds across every worker through the shared database
+	// (the task queue's own limit lets bursts through; see sms.SQLLimiter).
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, fmt.Errorf("configure SMS rate limit: %w", err)
+	}
+	smsLimiter := sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", cfg.Vonage.RatePerSecond)
 	var letters channels.LetterSender = letter.FolderProvider{Dir: cfg.Letters.Dir}
 	if cfg.Letters.Provider == "http" {
 		letters = &letter.HTTPProvider{BaseURL: cfg.Letters.APIURL, APIKey: cfg.Letters.APIKey}
@@ -66,7 +73,7 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 		Email: mail,
 		SMS: sms.New(sms.Config{
 			BaseURL: cfg.Vonage.BaseURL, APIKey: cfg.Vonage.APIKey, APISecret: cfg.Vonage.APISecret,
-			From: cfg.Vonage.From, RatePerSecond: cfg.Vonage.RatePerSecond,
+			From: cfg.Vonage.From, RatePerSecond: cfg.Vonage.RatePerSecond, Limiter: smsLimiter,
 		}),
 		Letters:     letters,
 		Portal:      portalLinks(cfg),

@@ -1,0 +1,395 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/activities"
+	"github.com/relance/relance/internal/testkit"
+	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
+	"github.com/relance/relance/worker"
+	"github.com/relance/relance/workflows"
+)
+
+var (
+	historyDay = flag.Duration("bench.day", 500*time.Millisecond,
+		"journey day of BenchmarkJourneyHistory: long enough that no step is caught up on a loaded machine")
+	sleepingJourneys = flag.Int("bench.sleeping", 10000, "journeys BenchmarkWorkerMemory keeps asleep in one worker")
+	startsPerPath    = flag.Int("bench.starts", 2000, "starts BenchmarkJourneyStarts makes on each path")
+)
+
+// sendStepName is the registered name of the sending activity (the method's name).
+const sendStepName = "SendStep"
+
+// BenchmarkJourneyHistory runs one invoice through the shipped default
+// journey (invoice, reminders at -3, +7 and +14 days, final reminder with
+// its SMS, collection), with the real workflow, the real activities on
+// PostgreSQL and loopback SMTP/Vonage/letter sinks, on a short journey day;
+// then it reads the history back and reports its size: in total, per sent
+// step, and for each reminder step (goal: at most 12 events).
+func BenchmarkJourneyHistory(b *testing.B) {
+	tc := devServer(b)
+	gdb := testkit.Postgres(b)
+	acts, sk := newActivities(b, gdb, *historyDay)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(ctx, tc, acts, worker.Options{SMSPerSecond: 1000}) }()
+	b.Cleanup(func() { cancel(); <-done })
+	adm := newAdministration(b, gdb, "History")
+
+	var total, perStep, reminderMax, slotsSent float64
+	b.ResetTimer()
+	for i := range b.N {
+		b.StopTimer()
+		cust := newCustomer(b, gdb, adm, fmt.Sprintf("H%d", i))
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		inv := &models.Invoice{AdministrationID: adm.ID, CustomerID: cust.ID, Number: fmt.Sprintf("H-%d-%d", i, time.Now().UnixNano()),
+			IssueDate: today, DueDate: today.AddDate(0, 0, 14), Currency: "EUR", AmountMinor: 125000, OpenMinor: 125000,
+			Status: models.InvoiceOpen, Stage: string(workflows.StageScheduled)}
+		inv.WorkflowID = workflows.InvoiceWorkflowID(adm.ID, inv.Number)
+		require.NoError(b, gdb.Create(inv).Error)
+		mailsBefore := len(sk.mail.Messages())
+		b.StartTimer()
+
+		started, err := ledger.StartJourney(context.Background(), tc, adm, cust, inv)
+		require.NoError(b, err)
+		require.True(b, started)
+		wctx, wcancel := context.WithTimeout(context.Background(), 200*(*historyDay)+time.Minute)
+		var res workflows.JourneyResult
+		err = tc.GetWorkflow(wctx, inv.WorkflowID, "").Get(wctx, &res)
+		wcancel()
+		require.NoError(b, err)
+
+		b.StopTimer()
+		require.Equal(b, workflows.OutcomeCollection, res.Outcome)
+		events := history(b, tc, inv.WorkflowID)
+		head, slots, err := segmentHistory(events, converter.GetDefaultDataConverter())
+		require.NoError(b, err)
+		// Every slot of the default journey must really have gone out: a
+		// caught-up step (a machine too slow for the journey day) would
+		// make the figures lie. Raise -bench.day if this fails.
+		require.Len(b, slots, 6, "slots sent; a step was caught up: raise -bench.day")
+		require.Equal(b, 6, res.Sent, "slots sent")
+		require.GreaterOrEqual(b, len(sk.mail.Messages())-mailsBefore, 5, "emails at the SMTP sink")
+
+		var parts []string
+		maxRem, remAt := 0, -1
+		for k, s := range slots {
+			parts = append(parts, fmt.Sprintf("%s=%d", strings.Join(s.kinds, "+"), s.events))
+			if len(s.kinds) == 1 && s.kinds[0] == string(policy.StepReminder) && s.events > maxRem {
+				maxRem, remAt = s.events, k
+			}
+		}
+		if remAt >= 0 {
+			var types []string
+			for _, ev := range events[slots[remAt].start : slots[remAt].start+slots[remAt].events] {
+				types = append(types, strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_"))
+			}
+			b.Logf("largest reminder step: %s", strings.Join(types, " "))
+		}
+		b.Logf("history of %s: %d events; start and plan %d; per slot (from its send to the next): %s",
+			inv.WorkflowID, len(events), head, strings.Join(parts, " "))
+		total += float64(len(events))
+		perStep += float64(len(events)) / float64(len(slots))
+		reminderMax += float64(maxRem)
+		slotsSent += float64(len(slots))
+		b.StartTimer()
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(total/n, "events/journey")
+	b.ReportMetric(perStep/n, "events/sent_step")
+	b.ReportMetric(reminderMax/n, "events/reminder_step")
+	b.ReportMetric(slotsSent/n, "steps_sent/journey")
+}
+
+// history reads a workflow's whole history.
+func history(b *testing.B, tc client.Client, workflowID string) []*historypb.HistoryEvent {
+	b.Helper()
+	it := tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var out []*historypb.HistoryEvent
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(b, err)
+		out = append(out, ev)
+	}
+	return out
+}
+
+// slotSegment is the part of a history that one sent slot costs: from the
+// event scheduling its first SendStep to the event scheduling the next
+// slot's (or the end). A journey is a cycle of send, record, sleep; cutting
+// it at each send counts every event exactly once.
+type slotSegment struct {
+	kinds  []string
+	start  int // index of its first event
+	events int
+}
+
+// segmentHistory cuts a journey's history at each sent slot (the SendStep
+// activities scheduled by one workflow task). head is the events before the
+// first slot: the start and the planning activity.
+func segmentHistory(events []*historypb.HistoryEvent, dc converter.DataConverter) (head int, slots []slotSegment, err error) {
+	var starts []int
+	var wfts []int64
+	for i, ev := range events {
+		if ev.GetEventType() != enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED {
+			continue
+		}
+		at := ev.GetActivityTaskScheduledEventAttributes()
+		if at.GetActivityType().GetName() != sendStepName {
+			continue
+		}
+		var in activities.SendInput
+		if err := dc.FromPayloads(at.GetInput(), &in); err != nil {
+			return 0, nil, fmt.Errorf("decode input of event %d: %w", ev.GetEventId(), err)
+		}
+		wft := at.GetWorkflowTaskCompletedEventId()
+		if n := len(slots); n > 0 && wfts[n-1] == wft {
+			slots[n-1].kinds = append(slots[n-1].kinds, string(in.Step.Kind))
+			continue
+		}
+		starts = append(starts, i)
+		wfts = append(wfts, wft)
+		slots = append(slots, slotSegment{kinds: []string{string(in.Step.Kind)}, start: i})
+	}
+	head = len(events)
+	if len(starts) > 0 {
+		head = starts[0]
+	}
+	for k := range slots {
+		end := len(events)
+		if k+1 < len(starts) {
+			end = starts[k+1]
+		}
+		slots[k].events = end - starts[k]
+		sort.Strings(slots[k].kinds)
+	}
+	return head, slots, nil
+}
+
+// BenchmarkWorkerMemory measures the heap a worker holds for journeys that
+// sleep on their timers. It starts -bench.sleeping journeys (10,000)
+// through ledger.StartJourney with no worker running, takes a baseline of
+// the process's memory after GC, then starts a worker and waits until every
+// journey has planned and armed its timer, and measures again. The worker
+// keeps each of them in its sticky cache (the SDK's
+// worker.SetStickyWorkflowCacheSize defaults to 10,000 per process, and
+// Relance's worker.Options.MaxCachedWorkflows leaves it so): what is
+// reported is what holding that many journeys costs, in heap and in
+// goroutine stacks (each cached workflow keeps its coroutines parked).
+func BenchmarkWorkerMemory(b *testing.B) {
+	tc := devServer(b)
+	gdb := testkit.Postgres(b)
+	n := *sleepingJourneys
+	acts, _ := newActivities(b, gdb, 0) // the real day: send windows and holidays apply
+
+	var heapPer, allocPer, stackPer, goroutinesPer, totalMB, takeSeconds float64
+	b.ResetTimer()
+	for it := range b.N {
+		b.StopTimer()
+		adm := newAdministration(b, gdb, fmt.Sprintf("Memory%d", it))
+		custs, invs := sleepingInvoices(b, gdb, adm, n)
+		d := parallel(b, n, func(ctx context.Context, i int) error {
+			ok, err := ledger.StartJourney(ctx, tc, adm, &custs[i%len(custs)], &invs[i])
+			if err == nil && !ok {
+				err = fmt.Errorf("journey %s already existed", invs[i].WorkflowID)
+			}
+			return err
+		})
+		b.Logf("started %d journeys in %s (%.0f/s), no worker running", n, d.Round(time.Millisecond), perSecond(n, d))
+
+		before := memStats()
+		armed := &timerCounter{}
+		w := sdkworker.New(tc, workflows.TaskQueue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{armed}})
+		worker.Register(w, acts)
+		b.StartTimer()
+		t0 := time.Now()
+		require.NoError(b, w.Start())
+		deadline := time.Now().Add(30 * time.Minute)
+		for armed.count() < n {
+			require.True(b, time.Now().Before(deadline), "only %d of %d journeys armed their timer", armed.count(), n)
+			time.Sleep(200 * time.Millisecond)
+		}
+		take := time.Since(t0)
+		b.StopTimer()
+		// The last workflow tasks complete just after their timer is
+		// created; let them settle before measuring.
+		time.Sleep(2 * time.Second)
+		after := memStats()
+		runtime.KeepAlive(w)
+		w.Stop()
+
+		heap := float64(after.HeapInuse) - float64(before.HeapInuse)
+		stack := float64(after.StackInuse) - float64(before.StackInuse)
+		heapPer += heap / float64(n)
+		allocPer += (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(n)
+		stackPer += stack / float64(n)
+		goroutinesPer += float64(after.goroutines-before.goroutines) / float64(n)
+		totalMB += (heap + stack) / 1e6
+		takeSeconds += take.Seconds()
+		b.Logf("worker took %d journeys in %s; heap in use %+.1f MB, heap alloc %+.1f MB, stacks %+.1f MB, goroutines %+d",
+			n, take.Round(time.Millisecond), heap/1e6, (float64(after.HeapAlloc)-float64(before.HeapAlloc))/1e6, stack/1e6, after.goroutines-before.goroutines)
+	}
+	k := float64(b.N)
+	b.ReportMetric(float64(n), "journeys")
+	b.ReportMetric(heapPer/k, "heap_B/journey")
+	b.ReportMetric(allocPer/k, "heapalloc_B/journey")
+	b.ReportMetric(stackPer/k, "stack_B/journey")
+	b.ReportMetric(goroutinesPer/k, "goroutines/journey")
+	b.ReportMetric(totalMB/k, "heap+stack_MB")
+	b.ReportMetric(takeSeconds/k, "take_s")
+}
+
+// sleepingInvoices stores n open invoices whose first step lies ten days
+// ahead (issued then), spread over 100 customers, so that their journeys
+// plan and then sleep.
+func sleepingInvoices(b *testing.B, gdb *gorm.DB, adm *models.Administration, n int) ([]models.Customer, []models.Invoice) {
+	b.Helper()
+	custs := make([]models.Customer, 100)
+	for i := range custs {
+		custs[i] = *newCustomer(b, gdb, adm, fmt.Sprintf("M%d-%d", adm.ID, i))
+	}
+	issue := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 10)
+	invs := make([]models.Invoice, n)
+	for i := range invs {
+		num := fmt.Sprintf("M-%06d", i)
+		invs[i] = models.Invoice{AdministrationID: adm.ID, CustomerID: custs[i%len(custs)].ID, Number: num,
+			IssueDate: issue, DueDate: issue.AddDate(0, 0, 30), Currency: "EUR", AmountMinor: 10000 + int64(i), OpenMinor: 10000 + int64(i),
+			Status: models.InvoiceOpen, Stage: string(workflows.StageScheduled), WorkflowID: workflows.InvoiceWorkflowID(adm.ID, num)}
+	}
+	require.NoError(b, gdb.CreateInBatches(invs, 500).Error)
+	return custs, invs
+}
+
+type memSample struct {
+	runtime.MemStats
+	goroutines int
+}
+
+// memStats reads the process's memory after two garbage collections, so
+// only what is still referenced counts.
+func memStats() memSample {
+	runtime.GC()
+	runtime.GC()
+	var s memSample
+	runtime.ReadMemStats(&s.MemStats)
+	s.goroutines = runtime.NumGoroutine()
+	return s
+}
+
+// timerCounter is a worker interceptor that counts the journeys that have
+// armed a timer (outside replay): a journey that did is asleep.
+type timerCounter struct {
+	interceptor.WorkerInterceptorBase
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (c *timerCounter) InterceptWorkflow(ctx workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &timerInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, c: c}
+}
+
+func (c *timerCounter) armed(ctx workflow.Context) {
+	if workflow.IsReplaying(ctx) {
+		return
+	}
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID
+	c.mu.Lock()
+	if c.ids == nil {
+		c.ids = map[string]bool{}
+	}
+	c.ids[id] = true
+	c.mu.Unlock()
+}
+
+func (c *timerCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.ids)
+}
+
+type timerInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	c *timerCounter
+}
+
+func (t *timerInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return t.Next.Init(&timerOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}, c: t.c})
+}
+
+type timerOutbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+	c *timerCounter
+}
+
+func (t *timerOutbound) NewTimer(ctx workflow.Context, d time.Duration) workflow.Future {
+	t.c.armed(ctx)
+	return t.Next.NewTimer(ctx, d)
+}
+
+func (t *timerOutbound) NewTimerWithOptions(ctx workflow.Context, d time.Duration, opt workflow.TimerOptions) workflow.Future {
+	t.c.armed(ctx)
+	return t.Next.NewTimerWithOptions(ctx, d, opt)
+}
+
+// BenchmarkJourneyStarts compares the rate of journey starts through the
+// real start path (ledger.StartJourney: readable ID, reject-duplicate, five
+// search attributes, static summary and details) with the rate of bare
+// StartWorkflow calls (a no-op workflow with default options) on the same
+// dev server, in alternating rounds so that both see the same machine. No
+// worker runs: only the starts are measured.
+func BenchmarkJourneyStarts(b *testing.B) {
+	tc := devServer(b)
+	adm := &models.Administration{ID: 1, Name: "Starts BV", Currency: "EUR", Language: "en"}
+	cust := &models.Customer{ID: 1, AdministrationID: 1, ExternalRef: "S1", Name: "Customer S1"}
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	per := *startsPerPath
+	const rounds = 4
+	roundSize := max(per/rounds, 1)
+
+	var journeyRate, bareRate float64
+	b.ResetTimer()
+	for it := range b.N {
+		var dJourney, dBare time.Duration
+		for r := range rounds {
+			prefix := fmt.Sprintf("it%d-r%d", it, r)
+			dBare += bareStarts(b, tc, "bare-"+prefix, roundSize)
+			dJourney += parallel(b, roundSize, func(ctx context.Context, i int) error {
+				inv := &models.Invoice{ID: int64(i + 1), AdministrationID: 1, CustomerID: 1, Number: fmt.Sprintf("S-%s-%d", prefix, i),
+					IssueDate: today, DueDate: today.AddDate(0, 0, 30), Currency: "EUR", AmountMinor: 10000, OpenMinor: 10000}
+				ok, err := ledger.StartJourney(ctx, tc, adm, cust, inv)
+				if err == nil && !ok {
+					err = fmt.Errorf("journey %s already existed", inv.Number)
+				}
+				return err
+			})
+		}
+		journeyRate += perSecond(rounds*roundSize, dJourney)
+		bareRate += perSecond(rounds*roundSize, dBare)
+	}
+	b.StopTimer()
+	k := float64(b.N)
+	b.ReportMetric(journeyRate/k, "journeys/s")
+	b.ReportMetric(bareRate/k, "bare_starts/s")
+	b.ReportMetric(journeyRate/bareRate, "journey/bare")
+}

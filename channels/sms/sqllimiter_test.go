@@ -1,0 +1,63 @@
+package sms_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/db"
+	"github.com/relance/relance/internal/testkit"
+)
+
+// TestSQLLimiterAcrossProcesses: two limiters on one database (two worker
+// processes) together let at most n requests start in any one-second
+// window. An upper bound only.
+func TestSQLLimiterAcrossProcesses(t *testing.T) {
+	testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) {
+		const n, total = 4, 12
+		sqlDB, err := gdb.DB()
+		require.NoError(t, err)
+		limiters := []*sms.SQLLimiter{
+			sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", n),
+			sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", n),
+		}
+		other := sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "other-account", n)
+		var mu sync.Mutex
+		var starts []time.Time
+		var wg sync.WaitGroup
+		errs := make(chan error, total+n)
+		for i := 0; i < total; i++ {
+			wg.Add(1)
+			go func(l *sms.SQLLimiter) {
+				defer wg.Done()
+				err := l.Wait(context.Background())
+				mu.Lock()
+				starts = append(starts, time.Now())
+				mu.Unlock()
+				errs <- err
+			}(limiters[i%2])
+		}
+		// Another account has its own window and does not wait for this one.
+		for i := 0; i < n; i++ {
+			errs <- other.Wait(context.Background())
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		require.Len(t, starts, total)
+		got := maxInWindow(starts, time.Second)
+		t.Logf("max starts in a one-second window: %d (limit %d)", got, n)
+		require.LessOrEqual(t, got, n)
+
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.ErrorIs(t, limiters[0].Wait(ctx), context.Canceled)
+	})
+}
