@@ -92,7 +92,14 @@ func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec 
 	out := ChannelOutcome{Channel: ch}
 	msg, err := a.render(ctx, in, d, dec, ch)
 	if err != nil {
-		return out, permanent(fmt.Errorf("render %s %s: %w", in.Step.Kind, ch, err))
+		// A template that cannot render will not render on a retry: the
+		// message fails with the reason, the other channels go on.
+		row, rerr := a.recordFinal(ctx, in, d, ch, models.MessageFailed, truncate(fmt.Sprintf("render %s %s: %v", in.Step.Kind, ch, err), 255))
+		if rerr != nil {
+			return out, rerr
+		}
+		out.MessageID, out.State, out.Reason = row.ID, string(row.State), row.Reason
+		return out, nil
 	}
 	row, proceed, err := a.claim(ctx, in, d, ch, key, msg)
 	if err != nil {
@@ -111,21 +118,37 @@ func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec 
 		upd["state"], upd["provider_id"], upd["sent_at"], upd["reason"] = models.MessageSent, providerID, now, ""
 	case channels.IsPermanent(sendErr):
 		upd["state"], upd["reason"] = models.MessageFailed, truncate(sendErr.Error(), 255)
+	case channels.IsMaybeDelivered(sendErr):
+		// The provider had the whole message and its answer was lost:
+		// sending again could deliver it twice (docs/reliability.md).
+		upd["state"], upd["reason"] = models.MessageUncertain, truncate("provider may have it, not sent again: "+sendErr.Error(), 255)
 	default:
 		upd["state"], upd["reason"] = models.MessageQueued, truncate(sendErr.Error(), 255)
 	}
 	// The provider has the message: record that even if the activity's
-	// context is gone, or the retry would find the row half-sent.
+	// context is gone, or the retry would find the row half-sent. Only a
+	// row still sending is ours to record: if this attempt was so slow that
+	// a retry already marked it uncertain, that verdict stands.
 	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := a.DB.WithContext(rec).Model(&models.Message{}).Where("id = ?", row.ID).Updates(upd).Error; err != nil {
-		return out, fmt.Errorf("record outcome of message %s: %w", key, err)
+	res := a.DB.WithContext(rec).Model(&models.Message{}).Where("id = ? AND state = ?", row.ID, models.MessageSending).Updates(upd)
+	if res.Error != nil {
+		return out, fmt.Errorf("record outcome of message %s: %w", key, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		var cur models.Message
+		if err := a.DB.WithContext(rec).First(&cur, row.ID).Error; err != nil {
+			return out, fmt.Errorf("reload message %s: %w", key, err)
+		}
+		out.State, out.Reason = string(cur.State), cur.Reason
+		a.log().Warn("outcome of a superseded send attempt not recorded", "key", key, "state", cur.State, "error", sendErr)
+		return out, nil
 	}
 	out.State = string(upd["state"].(models.MessageState))
 	if r, ok := upd["reason"].(string); ok {
 		out.Reason = r
 	}
-	if sendErr != nil && !channels.IsPermanent(sendErr) {
+	if sendErr != nil && !channels.IsPermanent(sendErr) && !channels.IsMaybeDelivered(sendErr) {
 		return out, sendErr
 	}
 	return out, nil
@@ -175,18 +198,24 @@ func lockForUpdate(tx *gorm.DB) []clause.Expression {
 
 // recordSkip writes a skipped row for a channel the settings refused.
 func (a *Activities) recordSkip(ctx context.Context, in SendInput, d *sendData, ch policy.Channel, reason string) (models.Message, error) {
+	return a.recordFinal(ctx, in, d, ch, models.MessageSkipped, reason)
+}
+
+// recordFinal writes a row that is final from the start (skipped, or failed
+// before anything was handed over); an existing row is left as it is.
+func (a *Activities) recordFinal(ctx context.Context, in SendInput, d *sendData, ch policy.Channel, state models.MessageState, reason string) (models.Message, error) {
 	key := in.Key + "/" + string(ch)
 	row := models.Message{
 		Key: key, AdministrationID: d.adm.ID, CustomerID: d.cust.ID, InvoiceID: &d.inv.ID,
 		WorkflowID: in.WorkflowID, Step: in.Step.Position, Kind: string(in.Step.Kind), Channel: string(ch),
-		State: models.MessageSkipped, Reason: reason, Manual: in.Manual,
+		State: state, Reason: reason, Manual: in.Manual,
 	}
 	db := a.DB.WithContext(ctx)
 	if err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoNothing: true}).Create(&row).Error; err != nil {
-		return row, fmt.Errorf("record skipped %s: %w", key, err)
+		return row, fmt.Errorf("record %s %s: %w", state, key, err)
 	}
 	if err := db.First(&row, "key = ?", key).Error; err != nil {
-		return row, fmt.Errorf("load skipped %s: %w", key, err)
+		return row, fmt.Errorf("load %s %s: %w", state, key, err)
 	}
 	return row, nil
 }

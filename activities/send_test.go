@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -232,7 +233,7 @@ func TestSendStep(t *testing.T) {
 		t.Run("email is sent once, even when the activity runs again", func(t *testing.T) { testEmailOnce(t, e) })
 		t.Run("SMTP 4xx and a dead server are retried", func(t *testing.T) { testEmailRetry(t, e) })
 		t.Run("SMTP 5xx fails without retry", func(t *testing.T) { testEmailPermanent(t, e) })
-		t.Run("Vonage 5xx, throttling and timeouts are retried", func(t *testing.T) { testSMSRetry(t, e) })
+		t.Run("Vonage 5xx, throttling and an unreachable API are retried; a lost answer is uncertain", func(t *testing.T) { testSMSRetry(t, e) })
 		t.Run("Vonage refusal fails without retry", func(t *testing.T) { testSMSPermanent(t, e) })
 		t.Run("letter service 5xx retried, 4xx fails", func(t *testing.T) { testLetter(t, e) })
 		t.Run("bad contact data is skipped with a reason", func(t *testing.T) { testBadContactData(t, e) })
@@ -349,9 +350,15 @@ func testSMSRetry(t *testing.T, e *sendEnv) {
 		require.Equal(t, sms.ClientRef(row.Key), e.vonage.Messages()[len(e.vonage.Messages())-1].ClientRef)
 	}
 
-	// A provider that does not answer in time: retryable.
+	// A provider that takes the whole request and never answers may have
+	// sent the SMS: the row is uncertain and nothing is sent again (the
+	// SMS API has no idempotency key; a retry could text twice).
 	hang := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	var slowRequests atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slowRequests.Add(1)
+		<-hang
+	}))
 	defer slow.Close()
 	defer close(hang)
 	saved := e.acts.SMS
@@ -359,11 +366,27 @@ func testSMSRetry(t *testing.T, e *sendEnv) {
 	defer func() { e.acts.SMS = saved }()
 	c, inv := e.customer(nil)
 	in := e.input(c, inv, policy.StepSMS)
-	_, err := e.send(in)
-	requireRetryable(t, err)
+	res, err := e.send(in)
+	require.NoError(t, err, "not retried")
+	require.True(t, res.Sent, "uncertain counts as handed over")
 	row := e.rows(in)["sms"]
-	require.Equal(t, models.MessageQueued, row.State)
+	require.Equal(t, models.MessageUncertain, row.State)
 	require.Contains(t, row.Reason, "deadline exceeded")
+	_, err = e.send(in)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, slowRequests.Load(), "an uncertain SMS is never sent again")
+
+	// A provider that cannot be reached had nothing: retried.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	dead := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	e.acts.SMS = sms.New(sms.Config{BaseURL: "http://" + dead, APIKey: "key", APISecret: "secret", From: "Relance", Timeout: 200 * time.Millisecond})
+	c, inv = e.customer(nil)
+	in = e.input(c, inv, policy.StepSMS)
+	_, err = e.send(in)
+	requireRetryable(t, err)
+	require.Equal(t, models.MessageQueued, e.rows(in)["sms"].State)
 }
 
 func testSMSPermanent(t *testing.T, e *sendEnv) {

@@ -155,6 +155,7 @@ func TestVonageWebhooks(t *testing.T) {
 		t.Run("receipt in every format", func(t *testing.T) { testReceiptFormats(t, e) })
 		t.Run("multipart receipts", func(t *testing.T) { testReceiptParts(t, e) })
 		t.Run("receipt matching", func(t *testing.T) { testReceiptMatching(t, e) })
+		t.Run("receipt resolves an uncertain send", func(t *testing.T) { testReceiptResolvesUncertain(t, e) })
 		t.Run("signature", func(t *testing.T) { testWebhookSignature(t, e) })
 		t.Run("bad input", func(t *testing.T) { testWebhookBadInput(t, e) })
 		t.Run("inbound SMS", func(t *testing.T) { testInbound(t, e) })
@@ -231,6 +232,32 @@ func testReceiptMatching(t *testing.T, e *whEnv) {
 	var after int64
 	require.NoError(t, e.db.Model(&models.Message{}).Where("delivery_status <> ''").Count(&after).Error)
 	require.Equal(t, before, after)
+}
+
+// testReceiptResolvesUncertain: a send whose answer was lost is uncertain;
+// Vonage's receipt proves it had the message, so the row becomes sent.
+func testReceiptResolvesUncertain(t *testing.T, e *whEnv) {
+	key := "invoice:1:F-1/21/sms/sms"
+	m := e.sentSMS(key, e.custA, "")
+	require.NoError(t, e.db.Model(&m).Updates(map[string]any{"state": models.MessageUncertain,
+		"reason": "provider may have it, not sent again", "sent_at": nil}).Error)
+	code, body := webhook(t, e.unsigned, "/webhooks/vonage/status", "POST", receipt("vonage-77", sms.ClientRef(key), sms.ReceiptDelivered))
+	require.Equal(t, http.StatusOK, code, body)
+	got := e.message(m.ID)
+	require.Equal(t, models.MessageSent, got.State)
+	require.Equal(t, "vonage-77", got.ProviderID)
+	require.NotNil(t, got.SentAt)
+	require.Equal(t, sms.ReceiptDelivered, got.DeliveryStatus)
+	require.Equal(t, "confirmed by a Vonage delivery receipt", got.Reason)
+
+	// A sent row keeps its state and reason; only the delivery status moves.
+	sent := e.sentSMS("invoice:1:F-1/22/sms/sms", e.custA, "vonage-78")
+	code, body = webhook(t, e.unsigned, "/webhooks/vonage/status", "POST", receipt("vonage-78", sms.ClientRef(sent.Key), sms.ReceiptDelivered))
+	require.Equal(t, http.StatusOK, code, body)
+	got = e.message(sent.ID)
+	require.Equal(t, models.MessageSent, got.State)
+	require.Empty(t, got.Reason)
+	require.Equal(t, "vonage-78", got.ProviderID)
 }
 
 func testWebhookSignature(t *testing.T, e *whEnv) {

@@ -149,3 +149,32 @@ func IsPermanent(err error) bool {
 	var p *permanentError
 	return errors.As(err, &p)
 }
+
+// maybeDeliveredError marks a failure after the message was handed over.
+type maybeDeliveredError struct{ err error }
+
+func (e *maybeDeliveredError) Error() string { return e.err.Error() }
+func (e *maybeDeliveredError) Unwrap() error { return e.err }
+
+// MaybeDelivered marks a failure that came after the provider had the whole
+// message: the SMTP server's reply to the end of DATA never came, or the SMS
+// API's answer to a fully written request was lost. The provider may have
+// accepted it, and neither SMTP nor Vonage's SMS API lets a sender ask, so
+// the outbox records the message as uncertain instead of sending it again
+// (a retry could deliver it twice). MaybeDelivered(nil) is nil.
+func MaybeDelivered(err error) error {
+	if err == nil {
+		return nil
+	}
+	if IsMaybeDelivered(err) {
+		return err
+	}
+	return &maybeDeliveredError{err: err}
+}
+
+// IsMaybeDelivered reports whether err, or an error it wraps, was marked
+// with MaybeDelivered.
+func IsMaybeDelivered(err error) bool {
+	var m *maybeDeliveredError
+	return errors.As(err, &m)
+}

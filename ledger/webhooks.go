@@ -62,9 +62,10 @@ var hashedRef = regexp.MustCompile(`^(.*)~[0-9a-f]{40}$`)
 // per part: the message shows the most telling status over its parts (see
 // receiptRank), so one failed part marks it failed and it reads delivered
 // once a part is delivered and none failed. A failure's carrier error code
-// becomes the row's reason when it has none. The outbox state (sent,
-// uncertain…) is not changed: it says what Relance did, the delivery status
-// says what the network did.
+// becomes the row's reason when it has none. The outbox state says what
+// Relance did and the delivery status what the network did; the one state a
+// receipt changes is uncertain: any receipt proves Vonage had the message,
+// so the row becomes sent.
 func RecordDeliveryReceipt(ctx context.Context, db *gorm.DB, r sms.DeliveryReceipt, now time.Time) (ReceiptOutcome, error) {
 	var out ReceiptOutcome
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -73,15 +74,27 @@ func RecordDeliveryReceipt(ctx context.Context, db *gorm.DB, r sms.DeliveryRecei
 			return err
 		}
 		out.Message = msg
-		if msg.DeliveryStatus != "" && receiptRank(r.Status) < receiptRank(msg.DeliveryStatus) {
-			return nil
-		}
 		at := r.Timestamp
 		if at.IsZero() {
 			at = now
 		}
-		upd := map[string]any{"delivery_status": r.Status, "delivery_at": at.UTC()}
-		if receiptRank(r.Status) == 3 && msg.Reason == "" {
+		upd := map[string]any{}
+		if msg.State == models.MessageUncertain {
+			upd["state"], upd["reason"] = models.MessageSent, "confirmed by a Vonage delivery receipt"
+			if msg.SentAt == nil {
+				upd["sent_at"] = at.UTC()
+			}
+			if msg.ProviderID == "" {
+				upd["provider_id"] = r.MessageID
+			}
+		}
+		if msg.DeliveryStatus == "" || receiptRank(r.Status) >= receiptRank(msg.DeliveryStatus) {
+			upd["delivery_status"], upd["delivery_at"] = r.Status, at.UTC()
+		}
+		if len(upd) == 0 {
+			return nil
+		}
+		if _, ok := upd["delivery_status"]; ok && receiptRank(r.Status) == 3 && (msg.Reason == "" || upd["reason"] != nil) {
 			upd["reason"] = truncate(fmt.Sprintf("delivery %s (carrier error code %s)", r.Status, orDash(r.ErrCode)), 255)
 		}
 		if err := tx.Model(&models.Message{}).Where("id = ?", msg.ID).Updates(upd).Error; err != nil {

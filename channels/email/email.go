@@ -145,7 +145,9 @@ var reservedHeaders = []string{
 // timeouts and dropped connections are returned as plain, retryable errors,
 // as is a cancelled ctx. Invalid input (addresses, header names) is
 // Permanent. Once the server has accepted the data, a failure of the closing
-// RSET or QUIT is ignored, so that a retry does not send the message twice.
+// RSET or QUIT is ignored, so that a retry does not send the message twice;
+// when the server's reply to the end of the data is lost, the error is
+// channels.MaybeDelivered.
 func (s *Sender) SendEmail(ctx context.Context, m channels.Email) (string, error) {
 	msg, id, err := s.buildMessage(m)
 	if err != nil {
@@ -167,6 +169,12 @@ func (s *Sender) SendEmail(ctx context.Context, m channels.Email) (string, error
 			// the RSET or QUIT that follows. Reporting an error would make
 			// the activity send the message a second time.
 			return id, nil
+		}
+		if handedOver(err) {
+			// The whole message went out but the server's verdict on it
+			// was lost (timeout, dropped connection, cancelled ctx): it
+			// may be delivered, so it must not be sent again.
+			return "", channels.MaybeDelivered(fmt.Errorf("email: send %s to %s via %s:%d: no reply to the end of the message: %w", id, m.To, s.cfg.Host, s.cfg.Port, err))
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return "", fmt.Errorf("email: send %s to %s: %w (%w)", id, m.To, ctxErr, err)
@@ -287,6 +295,14 @@ func validHeaderName(name string) bool {
 		}
 	}
 	return true
+}
+
+// handedOver reports whether err is the end of the DATA phase failing
+// without a reply from the server: the message was written whole, and the
+// server may have queued it before the connection broke.
+func handedOver(err error) bool {
+	var se *mail.SendError
+	return errors.As(err, &se) && se.Reason == mail.ErrSMTPDataClose && replyCode(err) == 0
 }
 
 // classify marks err permanent when the server answered with a 5xx reply

@@ -26,9 +26,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/relance/relance/channels"
@@ -191,8 +193,12 @@ type ResponseMessage struct {
 // SendSMS sends m and returns the Vonage message ID (of the first part for a
 // long text). It waits for the client's rate limit first.
 //
-// Statuses 1 (throttled), 5 (internal error) and 10, HTTP 429 and 5xx,
-// network errors and timeouts are returned as plain, retryable errors. Every
+// Statuses 1 (throttled), 5 (internal error) and 10, HTTP 429 and 5xx, and
+// network errors and timeouts before the request was written whole are
+// returned as plain, retryable errors. A failure after Vonage had the whole
+// request (no answer, an unreadable 200, some parts accepted and others
+// refused) is channels.MaybeDelivered: the SMS API has no idempotency key,
+// so sending again could text the customer twice. Every
 // other status (missing or invalid parameters, bad credentials, unroutable
 // message, barred number, quota exceeded, invalid sender, non-whitelisted
 // destination…) and an invalid number are returned as channels.Permanent
@@ -239,14 +245,29 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
+	// Whether the whole request went out decides what a lost answer means:
+	// before, Vonage cannot have the message (retry); after, it may have
+	// sent it, and the SMS API has no idempotency key (do not retry).
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) { wrote.Store(i.Err == nil) },
+	}))
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("sms: send %s to %s: %w", m.Key, endpoint, err)
+		err = fmt.Errorf("sms: send %s to %s: %w", m.Key, endpoint, err)
+		if wrote.Load() {
+			return "", channels.MaybeDelivered(fmt.Errorf("%w (the request was sent whole; no answer)", err))
+		}
+		return "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", fmt.Errorf("sms: read answer for %s from %s: %w", m.Key, endpoint, err)
+		err = fmt.Errorf("sms: read answer for %s from %s: %w", m.Key, endpoint, err)
+		if resp.StatusCode == http.StatusOK {
+			return "", channels.MaybeDelivered(err)
+		}
+		return "", err
 	}
 	if resp.StatusCode != http.StatusOK {
 		err := fmt.Errorf("sms: %s answered HTTP %d for %s: %.200s", endpoint, resp.StatusCode, m.Key, body)
@@ -257,7 +278,8 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 	}
 	var r Response
 	if err := json.Unmarshal(body, &r); err != nil {
-		return "", fmt.Errorf("sms: unreadable answer from %s for %s: %w", endpoint, m.Key, err)
+		// A 200 means Vonage took the request; only its verdict is unreadable.
+		return "", channels.MaybeDelivered(fmt.Errorf("sms: unreadable answer from %s for %s: %w", endpoint, m.Key, err))
 	}
 	return r.result(m.Key)
 }
@@ -285,13 +307,18 @@ func (r Response) result(key string) (string, error) {
 	}
 	if len(failures) > 0 {
 		err := fmt.Errorf("sms: Vonage refused %s: %w", key, errors.Join(failures...))
+		if len(failures) < len(r.Messages) {
+			// Some parts went out: sending the text again would repeat
+			// them, refusing it would leave ops unaware.
+			return "", channels.MaybeDelivered(fmt.Errorf("%w (%d of %d parts accepted)", err, len(r.Messages)-len(failures), len(r.Messages)))
+		}
 		if permanent {
 			return "", channels.Permanent(err)
 		}
 		return "", err
 	}
 	if r.Messages[0].MessageID == "" {
-		return "", fmt.Errorf("sms: Vonage accepted %s without a message-id", key)
+		return "", channels.MaybeDelivered(fmt.Errorf("sms: Vonage accepted %s without a message-id", key))
 	}
 	return r.Messages[0].MessageID, nil
 }

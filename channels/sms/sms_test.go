@@ -189,6 +189,7 @@ func TestSendErrorClassification(t *testing.T) {
 		ok want = iota
 		retryable
 		permanent
+		maybe // Vonage had the request: neither resend nor call it failed
 	)
 	cases := []struct {
 		name   string
@@ -216,18 +217,21 @@ func TestSendErrorClassification(t *testing.T) {
 		{"HTTP 429", func(w http.ResponseWriter, _ url.Values) { http.Error(w, "slow down", http.StatusTooManyRequests) }, retryable},
 		{"HTTP 401", func(w http.ResponseWriter, _ url.Values) { http.Error(w, "who?", http.StatusUnauthorized) }, permanent},
 		{"HTTP 400", func(w http.ResponseWriter, _ url.Values) { http.Error(w, "bad", 400) }, permanent},
-		{"unreadable JSON", func(w http.ResponseWriter, _ url.Values) { _, _ = w.Write([]byte("<html>")) }, retryable},
+		{"unreadable JSON", func(w http.ResponseWriter, _ url.Values) { _, _ = w.Write([]byte("<html>")) }, maybe},
 		{"no messages", func(w http.ResponseWriter, _ url.Values) {
 			_, _ = w.Write([]byte(`{"message-count":"0","messages":[]}`))
 		}, retryable},
 		{"accepted without id", func(w http.ResponseWriter, _ url.Values) {
 			_, _ = w.Write([]byte(`{"message-count":"1","messages":[{"status":"0"}]}`))
-		}, retryable},
+		}, maybe},
 		{"second part refused", func(w http.ResponseWriter, _ url.Values) {
 			_, _ = w.Write([]byte(`{"message-count":"2","messages":[{"status":"0","message-id":"a"},{"status":"6","error-text":"Unroutable"}]}`))
-		}, permanent},
+		}, maybe},
 		{"second part throttled", func(w http.ResponseWriter, _ url.Values) {
 			_, _ = w.Write([]byte(`{"message-count":"2","messages":[{"status":"0","message-id":"a"},{"status":"1","error-text":"Throttled"}]}`))
+		}, maybe},
+		{"both parts throttled", func(w http.ResponseWriter, _ url.Values) {
+			_, _ = w.Write([]byte(`{"message-count":"2","messages":[{"status":"1","error-text":"Throttled"},{"status":"1","error-text":"Throttled"}]}`))
 		}, retryable},
 	}
 	for _, tc := range cases {
@@ -241,9 +245,15 @@ func TestSendErrorClassification(t *testing.T) {
 			case retryable:
 				require.Error(t, err)
 				require.False(t, channels.IsPermanent(err), "must be retryable: %v", err)
+				require.False(t, channels.IsMaybeDelivered(err), "must be retryable: %v", err)
 			case permanent:
 				require.Error(t, err)
 				require.True(t, channels.IsPermanent(err), "must be permanent: %v", err)
+				require.False(t, channels.IsMaybeDelivered(err), "must be permanent: %v", err)
+			case maybe:
+				require.Error(t, err)
+				require.True(t, channels.IsMaybeDelivered(err), "must be maybe-delivered: %v", err)
+				require.False(t, channels.IsPermanent(err), "%v", err)
 			}
 			require.Len(t, s.requests(), 1)
 		})
@@ -257,7 +267,7 @@ func TestSendErrorClassification(t *testing.T) {
 }
 
 func TestSendTimeoutAndNetworkErrors(t *testing.T) {
-	t.Run("timeout is retryable", func(t *testing.T) {
+	t.Run("no answer to a request sent whole is maybe-delivered", func(t *testing.T) {
 		s := newStandIn(t)
 		release := make(chan struct{})
 		t.Cleanup(func() { close(release) })
@@ -267,6 +277,8 @@ func TestSendTimeoutAndNetworkErrors(t *testing.T) {
 		require.Error(t, err)
 		require.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 		require.False(t, channels.IsPermanent(err))
+		require.True(t, channels.IsMaybeDelivered(err), "Vonage may have sent it: %v", err)
+		require.Len(t, s.requests(), 1)
 	})
 	t.Run("connection refused is retryable", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -277,6 +289,7 @@ func TestSendTimeoutAndNetworkErrors(t *testing.T) {
 		_, err = c.SendSMS(context.Background(), channels.SMS{Key: "k", To: "+33612345678", Text: "hi"})
 		require.Error(t, err)
 		require.False(t, channels.IsPermanent(err))
+		require.False(t, channels.IsMaybeDelivered(err), "nothing went out: retry: %v", err)
 	})
 	t.Run("bad input is permanent and sends nothing", func(t *testing.T) {
 		s := newStandIn(t)
