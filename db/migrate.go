@@ -31,6 +31,18 @@ func migrations() []*gormigrate.Migration {
 				return nil
 			},
 		},
+		{
+			// The SMS send-rate window shared by every worker
+			// (sms.SQLLimiter): one row per provider account, holding the
+			// start instants of the last N requests.
+			ID: "202611230002_rate_limits",
+			Migrate: func(tx *gorm.DB) error {
+				return tx.Exec(`CREATE TABLE IF NOT EXISTS relance_rate_limits (name VARCHAR(64) PRIMARY KEY, starts TEXT NOT NULL)`).Error
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return tx.Exec(`DROP TABLE IF EXISTS relance_rate_limits`).Error
+			},
+		},
 	}
 }
 

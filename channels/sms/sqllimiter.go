@@ -30,8 +30,8 @@ func (l *slidingLimiter) Wait(ctx context.Context) error { return l.wait(ctx) }
 // workers, 8 SMS reached the stand-in within one second. The server's limit
 // keeps the average; this limiter keeps every one-second window.
 //
-// The window's starts are kept in one row (table relance_rate_limits,
-// created on first use), read and written under a row lock; on PostgreSQL
+// The window's starts are kept in one row (table relance_rate_limits, from
+// the schema migrations), read and written under a row lock; on PostgreSQL
 // the instants come from the database's clock, so workers on machines
 // whose clocks differ still agree.
 type SQLLimiter struct {
@@ -74,25 +74,10 @@ func (l *SQLLimiter) init(ctx context.Context) error {
 	if l.ready {
 		return nil
 	}
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sms: prepare the shared rate limit: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	if l.postgres {
-		// Workers starting together would race on CREATE TABLE.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7234500172)`); err != nil {
-			return fmt.Errorf("sms: prepare the shared rate limit: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS relance_rate_limits (name VARCHAR(64) PRIMARY KEY, starts TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("sms: prepare the shared rate limit: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, l.q(`INSERT INTO relance_rate_limits (name, starts) VALUES ($1, '') ON CONFLICT (name) DO NOTHING`), l.name); err != nil {
-		return fmt.Errorf("sms: prepare the shared rate limit: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sms: prepare the shared rate limit: %w", err)
+	// The table comes from the schema migrations (db/migrate.go); each
+	// account's row is created on first use.
+	if _, err := l.db.ExecContext(ctx, l.q(`INSERT INTO relance_rate_limits (name, starts) VALUES ($1, '') ON CONFLICT (name) DO NOTHING`), l.name); err != nil {
+		return fmt.Errorf("sms: prepare the shared rate limit (is the schema migrated?): %w", err)
 	}
 	l.ready = true
 	return nil
