@@ -7,54 +7,109 @@ import (
 	"time"
 )
 
-// windowMargin widens the limiter's one-second window. The limiter counts
-// when a request starts; the provider counts when it arrives, a little
-// later and with jitter. Without a margin, a request delayed on its way and
-// one sent exactly a second after it could land in the same provider-side
-// second together with the n-1 requests in between. The jitter is the
-// scheduling of a busy worker (measured: 20 ms was not enough on a loaded
-// two-core machine), so the margin is generous: the throughput stays within
-// 10% of the account's rate, and Vonage's throttling (status 1) is never hit.
-const windowMargin = 100 * time.Millisecond
+// Limiter decides when the next request to Vonage may start. Wait blocks
+// until it may, or returns ctx's error; on success the caller calls done
+// once the request's answer (or its failure) is in.
+//
+// The limiters count completions, not starts: a request may start only one
+// window after the n-th request before it completed. A request reaches the
+// provider after it started and before it completed, so no window of the
+// provider's clock ever holds more than n arrivals, however long a request
+// spent in a busy worker, a database commit or the network. A fixed margin
+// on start times cannot promise that (measured: a loaded two-core machine
+// delayed requests by more than 100 ms). The cost is throughput: n requests
+// per window plus one request's latency.
+type Limiter interface {
+	Wait(ctx context.Context) (done func(), err error)
+}
 
-// slidingLimiter lets at most n requests start in any window of the given
-// length: a request may start only once the n-th request before it started
-// at least one window ago. Unlike a token bucket it never allows a burst
-// above n in a window, which is what a provider counting per second checks.
+// MaxInFlight bounds how long a started request counts as in flight when its
+// done is never called (a worker killed mid-request): by then its request
+// timeout has long passed, so it cannot reach the provider any more.
+const MaxInFlight = 30 * time.Second
+
+// pollInFlight is how often a waiter looks again while the request it waits
+// for is still in flight.
+const pollInFlight = 10 * time.Millisecond
+
+// window is the limiters' window: the provider's one second.
+const window = time.Second
+
+// slot is one of the last n requests: when it started and, once done, when
+// it completed.
+type slot struct {
+	start, end time.Time
+	gen        uint64
+}
+
+// slidingLimiter is the in-process Limiter: at most n requests reach the
+// provider in any window (see Limiter).
 type slidingLimiter struct {
 	mu     sync.Mutex
 	window time.Duration
-	starts []time.Time // ring of the last n start times
-	next   int         // index of the oldest entry, overwritten next
+	slots  []slot // ring of the last n requests
+	next   int    // index of the oldest slot, reused next
+	gen    uint64
 	now    func() time.Time
 }
 
 func newSlidingLimiter(n int, window time.Duration) *slidingLimiter {
-	return &slidingLimiter{window: window, starts: make([]time.Time, n), now: time.Now}
+	return &slidingLimiter{window: window, slots: make([]slot, n), now: time.Now}
 }
 
-// wait blocks until a request may start and records its start, or returns
-// ctx's error if ctx ends first (the slot is then not used).
-func (l *slidingLimiter) wait(ctx context.Context) error {
+// readyAt is when a new request may start given the oldest of the last n:
+// one window after it completed; zero when it is still in flight.
+func readyAt(start, end time.Time, window time.Duration) time.Time {
+	switch {
+	case start.IsZero():
+		return start // unused slot
+	case !end.IsZero():
+		return end.Add(window)
+	}
+	return time.Time{}
+}
+
+// Wait implements Limiter.
+func (l *slidingLimiter) Wait(ctx context.Context) (func(), error) {
 	for {
 		l.mu.Lock()
 		now := l.now()
-		oldest := l.starts[l.next]
-		if oldest.IsZero() || now.Sub(oldest) >= l.window {
-			l.starts[l.next] = now
-			l.next = (l.next + 1) % len(l.starts)
-			l.mu.Unlock()
-			return nil
+		s := l.slots[l.next]
+		if !s.start.IsZero() && s.end.IsZero() && now.Sub(s.start) >= MaxInFlight {
+			s.end = s.start.Add(MaxInFlight) // its done never came
 		}
-		delay := l.window - now.Sub(oldest)
+		var delay time.Duration
+		switch ready := readyAt(s.start, s.end, l.window); {
+		case s.start.IsZero() || (!ready.IsZero() && !now.Before(ready)):
+			l.gen++
+			i, gen := l.next, l.gen
+			l.slots[i] = slot{start: now, gen: gen}
+			l.next = (l.next + 1) % len(l.slots)
+			l.mu.Unlock()
+			return func() { l.done(i, gen) }, nil
+		case ready.IsZero():
+			delay = pollInFlight
+		default:
+			delay = ready.Sub(now)
+		}
 		l.mu.Unlock()
 
 		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return fmt.Errorf("sms: waiting for the send rate limit: %w", ctx.Err())
+			return func() {}, fmt.Errorf("sms: waiting for the send rate limit: %w", ctx.Err())
 		case <-timer.C:
 		}
+	}
+}
+
+// done records that the request in slot i completed, unless the slot was
+// reused since.
+func (l *slidingLimiter) done(i int, gen uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.slots[i].gen == gen && l.slots[i].end.IsZero() {
+		l.slots[i].end = l.now()
 	}
 }

@@ -8,9 +8,10 @@
 //
 // Vonage accepts a limited number of requests per second per account (30 by
 // default for the SMS API) and answers status 1 ("throttled") above it. A
-// Client never starts more than Config.RatePerSecond requests in any one
-// second window. By default that holds for one process only; across workers
-// it needs Config.Limiter set to a SQLLimiter on the shared database. The
+// Client never lets more than Config.RatePerSecond requests reach Vonage in
+// any one-second window: it counts requests until their answer is in (see
+// Limiter). By default that holds for one process only; across workers it
+// needs Config.Limiter set to a SQLLimiter on the shared database. The
 // SMS task queue's TaskQueueActivitiesPerSecond (set by the workers) keeps
 // the average rate server-side but is a token bucket per task-queue
 // partition and lets bursts through (see SQLLimiter). A throttled answer
@@ -129,7 +130,7 @@ func New(cfg Config) *Client {
 		tr.MaxIdleConnsPerHost = cfg.RatePerSecond
 		hc = &http.Client{Transport: tr}
 	}
-	var limiter Limiter = newSlidingLimiter(cfg.RatePerSecond, time.Second+windowMargin)
+	var limiter Limiter = newSlidingLimiter(cfg.RatePerSecond, window)
 	if cfg.Limiter != nil {
 		limiter = cfg.Limiter
 	}
@@ -233,9 +234,12 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 		form.Set("client-ref", ClientRef(m.Key))
 	}
 
-	if err := c.limiter.Wait(ctx); err != nil {
+	done, err := c.limiter.Wait(ctx)
+	if err != nil {
 		return "", err
 	}
+	// The request counts against the rate until its answer is in.
+	defer done()
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	endpoint := c.cfg.BaseURL + "/sms/json"

@@ -2,6 +2,8 @@ package sms
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -11,18 +13,10 @@ import (
 	"time"
 )
 
-// Limiter decides when the next request to Vonage may start. Wait blocks
-// until it may, or returns ctx's error.
-type Limiter interface {
-	Wait(ctx context.Context) error
-}
-
-// Wait lets the in-process limiter serve as a Limiter.
-func (l *slidingLimiter) Wait(ctx context.Context) error { return l.wait(ctx) }
-
-// SQLLimiter is a sliding-window limiter shared by every process that uses
-// the same database: at most N requests start in any window of one second
-// (plus the provider-side margin), counted across all workers.
+// SQLLimiter is the Limiter shared by every process that uses the same
+// database: at most N requests reach the provider in any one-second window,
+// counted across all workers (see Limiter for how completions make that
+// hold at the provider).
 //
 // Why it exists: the SMS task queue's TaskQueueActivitiesPerSecond is a
 // token bucket per task-queue partition (four by default), whose burst is
@@ -52,7 +46,7 @@ func NewSQLLimiter(db *sql.DB, dialect, name string, n int) *SQLLimiter {
 	if n <= 0 {
 		n = DefaultRatePerSecond
 	}
-	return &SQLLimiter{db: db, postgres: dialect == "postgres", name: name, n: n, window: time.Second + windowMargin, now: time.Now}
+	return &SQLLimiter{db: db, postgres: dialect == "postgres", name: name, n: n, window: window, now: time.Now}
 }
 
 func (l *SQLLimiter) q(query string) string {
@@ -83,39 +77,36 @@ func (l *SQLLimiter) init(ctx context.Context) error {
 	return nil
 }
 
-// Wait blocks until a request may start and records its start.
-func (l *SQLLimiter) Wait(ctx context.Context) error {
+// Wait implements Limiter.
+func (l *SQLLimiter) Wait(ctx context.Context) (func(), error) {
+	noop := func() {}
 	if err := l.init(ctx); err != nil {
-		return err
+		return noop, err
 	}
 	for {
-		delay, err := l.try(ctx)
+		id, delay, err := l.try(ctx)
 		if err != nil {
-			return err
+			return noop, err
 		}
 		if delay <= 0 {
-			return nil
+			return func() { l.done(id) }, nil
 		}
 		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return fmt.Errorf("sms: waiting for the shared send rate limit: %w", ctx.Err())
+			return noop, fmt.Errorf("sms: waiting for the shared send rate limit: %w", ctx.Err())
 		case <-timer.C:
 		}
 	}
 }
 
-// try takes a slot if the window has one and returns 0, or returns how long
-// to wait before trying again.
-func (l *SQLLimiter) try(ctx context.Context) (time.Duration, error) {
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("sms: shared rate limit: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+// lockRow reads the account's row under lock, with the clock to use: the
+// database's on PostgreSQL, so that workers whose clocks differ agree.
+func (l *SQLLimiter) lockRow(ctx context.Context, tx *sql.Tx) ([]entry, int64, error) {
 	var starts string
 	var nowMicros int64
+	var err error
 	if l.postgres {
 		err = tx.QueryRowContext(ctx, `SELECT starts, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::bigint FROM relance_rate_limits WHERE name = $1 FOR UPDATE`, l.name).Scan(&starts, &nowMicros)
 	} else {
@@ -123,47 +114,115 @@ func (l *SQLLimiter) try(ctx context.Context) (time.Duration, error) {
 		nowMicros = l.now().UnixMicro()
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("sms: shared rate limit %q: row missing", l.name)
+		return nil, 0, fmt.Errorf("sms: shared rate limit %q: row missing", l.name)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("sms: shared rate limit: %w", err)
+		return nil, 0, fmt.Errorf("sms: shared rate limit: %w", err)
 	}
-	ring := parseStarts(starts)
-	windowMicros := l.window.Microseconds()
+	return parseEntries(starts), nowMicros, nil
+}
+
+func (l *SQLLimiter) store(ctx context.Context, tx *sql.Tx, ring []entry) error {
+	if _, err := tx.ExecContext(ctx, l.q(`UPDATE relance_rate_limits SET starts = $1 WHERE name = $2`), formatEntries(ring), l.name); err != nil {
+		return fmt.Errorf("sms: shared rate limit: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sms: shared rate limit: %w", err)
+	}
+	return nil
+}
+
+// try takes a slot if one is free and returns its id, or returns how long
+// to wait before trying again.
+func (l *SQLLimiter) try(ctx context.Context) (string, time.Duration, error) {
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", 0, fmt.Errorf("sms: shared rate limit: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	ring, now, err := l.lockRow(ctx, tx)
+	if err != nil {
+		return "", 0, err
+	}
 	if len(ring) >= l.n {
-		// ring is oldest first; the n-th start before this one.
-		oldest := ring[len(ring)-l.n]
-		if wait := oldest + windowMicros - nowMicros; wait > 0 {
-			return time.Duration(wait) * time.Microsecond, tx.Commit()
+		// ring is oldest first: the n-th request before this one.
+		e := ring[len(ring)-l.n]
+		end := e.end
+		if end == 0 && now-e.start >= MaxInFlight.Microseconds() {
+			end = e.start + MaxInFlight.Microseconds() // its done never came
+		}
+		if end == 0 {
+			return "", pollInFlight, tx.Commit()
+		}
+		if wait := end + l.window.Microseconds() - now; wait > 0 {
+			return "", time.Duration(wait) * time.Microsecond, tx.Commit()
 		}
 	}
-	ring = append(ring, nowMicros)
+	id := newEntryID()
+	ring = append(ring, entry{id: id, start: now})
 	if len(ring) > l.n {
 		ring = ring[len(ring)-l.n:]
 	}
-	if _, err := tx.ExecContext(ctx, l.q(`UPDATE relance_rate_limits SET starts = $1 WHERE name = $2`), formatStarts(ring), l.name); err != nil {
-		return 0, fmt.Errorf("sms: shared rate limit: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("sms: shared rate limit: %w", err)
-	}
-	return 0, nil
+	return id, 0, l.store(ctx, tx, ring)
 }
 
-func parseStarts(s string) []int64 {
-	var out []int64
+// done records the completion of request id. It runs after the request,
+// whatever became of the caller's context; if it fails, the entry expires
+// after MaxInFlight and the window is only slower meanwhile.
+func (l *SQLLimiter) done(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	ring, now, err := l.lockRow(ctx, tx)
+	if err != nil {
+		return
+	}
+	for i := range ring {
+		if ring[i].id == id && ring[i].end == 0 {
+			ring[i].end = now
+			_ = l.store(ctx, tx, ring)
+			return
+		}
+	}
+}
+
+// entry is one of the last n requests, as stored: "id:start:end" in
+// microseconds, end 0 while in flight.
+type entry struct {
+	id         string
+	start, end int64
+}
+
+func newEntryID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func parseEntries(s string) []entry {
+	var out []entry
 	for _, f := range strings.Split(s, ",") {
-		if v, err := strconv.ParseInt(f, 10, 64); err == nil {
-			out = append(out, v)
+		p := strings.Split(f, ":")
+		if len(p) != 3 {
+			continue // empty, or an older format: forget it
+		}
+		start, err1 := strconv.ParseInt(p[1], 10, 64)
+		end, err2 := strconv.ParseInt(p[2], 10, 64)
+		if err1 == nil && err2 == nil {
+			out = append(out, entry{id: p[0], start: start, end: end})
 		}
 	}
 	return out
 }
 
-func formatStarts(ring []int64) string {
+func formatEntries(ring []entry) string {
 	parts := make([]string, len(ring))
-	for i, v := range ring {
-		parts[i] = strconv.FormatInt(v, 10)
+	for i, e := range ring {
+		parts[i] = e.id + ":" + strconv.FormatInt(e.start, 10) + ":" + strconv.FormatInt(e.end, 10)
 	}
 	return strings.Join(parts, ",")
 }
