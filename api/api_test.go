@@ -31,15 +31,15 @@ import (
 // apiEnv is a real router on a real database, with a real Temporal dev
 // server and a worker running the real workflows.
 type apiEnv struct {
-	t       *testing.T
-	db      *gorm.DB
-	tc      client.Client
-	srv     *httptest.Server
-	keyA    string
-	keyB    string
-	admA    models.Administration
-	admB    models.Administration
-	custA   models.Customer
+	t     *testing.T
+	db    *gorm.DB
+	tc    client.Client
+	srv   *httptest.Server
+	keyA  string
+	keyB  string
+	admA  models.Administration
+	admB  models.Administration
+	custA models.Customer
 }
 
 func newAPIEnv(t *testing.T, gdb *gorm.DB, tc client.Client) *apiEnv {

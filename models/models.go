@@ -186,18 +186,18 @@ type Invoice struct {
 	OpenMinor        int64         `gorm:"not null" json:"open_minor"`
 	Status           InvoiceStatus `gorm:"size:16;not null;default:open;index" json:"status"`
 	// Stage mirrors the journey's stage (kept by the sending activity) so lists can filter on it.
-	Stage       string     `gorm:"size:32;not null;default:scheduled;index" json:"stage"`
-	WorkflowID  string     `gorm:"size:255;not null" json:"workflow_id"`
-	CaseID      *int64     `json:"case_id,omitempty"`
-	Disputed    bool       `gorm:"not null" json:"disputed"`
+	Stage      string `gorm:"size:32;not null;default:scheduled;index" json:"stage"`
+	WorkflowID string `gorm:"size:255;not null" json:"workflow_id"`
+	CaseID     *int64 `json:"case_id,omitempty"`
+	Disputed   bool   `gorm:"not null" json:"disputed"`
 	// AttentionReason is set when a step could not go out (e.g. no_channel):
 	// the invoice is listed for an admin's attention.
-	AttentionReason string `gorm:"size:255" json:"attention_reason,omitempty"`
-	PausedAt    *time.Time `json:"paused_at,omitempty"`
-	PausedUntil *time.Time `json:"paused_until,omitempty"`
-	PauseReason string     `gorm:"size:255" json:"pause_reason,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	AttentionReason string     `gorm:"size:255" json:"attention_reason,omitempty"`
+	PausedAt        *time.Time `json:"paused_at,omitempty"`
+	PausedUntil     *time.Time `json:"paused_until,omitempty"`
+	PauseReason     string     `gorm:"size:255" json:"pause_reason,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 // Payment is money received against an invoice, registered through the API.
