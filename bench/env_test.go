@@ -39,7 +39,7 @@ func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // devServer starts a real Temporal dev server for one benchmark and returns
 // a client of it that does not log.
-func devServer(b *testing.B) client.Client {
+func devServer(b testing.TB) client.Client {
 	b.Helper()
 	srv, _ := testkit.DevServer(b)
 	tc, err := client.Dial(client.Options{

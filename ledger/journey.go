@@ -31,6 +31,9 @@ func StartOptions(adm *models.Administration, cust *models.Customer, inv *models
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without it the SDK answers a running duplicate with that run, and
+		// StartJourney could not tell a start from a no-op.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrAdministration.ValueSet(workflows.AdministrationKey(adm.ID)),
 			workflows.AttrCustomer.ValueSet(cust.ExternalRef),
