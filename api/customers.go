@@ -277,14 +277,8 @@ func (p CustomerPatch) apply(cust *models.Customer) (map[string]any, error) {
 }
 
 func (s *Server) patchCustomer(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var p CustomerPatch
-	if err := decode(c, &p); err != nil {
-		fail(c, err)
+	id, p, ok := idAndBody[CustomerPatch](c)
+	if !ok {
 		return
 	}
 	cust, err := s.customer(c, id)
@@ -340,14 +334,8 @@ func signalFailure(err error) error {
 }
 
 func (s *Server) pauseCustomer(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req PauseRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	id, req, ok := idAndBody[PauseRequest](c)
+	if !ok {
 		return
 	}
 	cust, err := s.customer(c, id)
@@ -444,14 +432,8 @@ func (n NullableID) MarshalJSON() ([]byte, error) {
 }
 
 func (s *Server) assignCustomerJourney(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req AssignJourneyRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	id, req, ok := idAndBody[AssignJourneyRequest](c)
+	if !ok {
 		return
 	}
 	if !req.JourneyID.Set {

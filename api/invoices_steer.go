@@ -59,14 +59,8 @@ func (r PauseRequest) parse(now time.Time) (*time.Time, string, error) {
 // pauseInvoice pauses the invoice's journey: the database keeps the pause
 // for lists and filters, the workflow stops sending until the date or a resume.
 func (s *Server) pauseInvoice(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req PauseRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	id, req, ok := idAndBody[PauseRequest](c)
+	if !ok {
 		return
 	}
 	inv, err := s.invoice(c, id)

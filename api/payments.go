@@ -140,14 +140,8 @@ func (s *Server) listPayments(c *gin.Context) {
 // journey; a journey that cannot be told is reported in journey_error, the
 // payment stands (a repeat would pay twice).
 func (s *Server) registerPayment(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req PaymentRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	id, req, ok := idAndBody[PaymentRequest](c)
+	if !ok {
 		return
 	}
 	inv, err := s.invoice(c, id)
@@ -179,14 +173,8 @@ func (s *Server) registerPayment(c *gin.Context) {
 // creditInvoice credits the whole open amount: the invoice is credited and
 // its journey ends.
 func (s *Server) creditInvoice(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req ReasonRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	id, req, ok := idAndBody[ReasonRequest](c)
+	if !ok {
 		return
 	}
 	reason, err := req.reason(true)

@@ -167,3 +167,18 @@ func (s *Server) customer(c *gin.Context, id int64) (*models.Customer, error) {
 	}
 	return &cu, nil
 }
+
+// idAndBody reads the {id} path parameter and the JSON body of a request
+// about one object. When either is bad it has answered with the problem and
+// ok is false.
+func idAndBody[T any](c *gin.Context) (id int64, body T, ok bool) {
+	id, err := pathID(c, "id")
+	if err == nil {
+		err = decode(c, &body)
+	}
+	if err != nil {
+		fail(c, err)
+		return 0, body, false
+	}
+	return id, body, true
+}

@@ -189,14 +189,8 @@ type CustomerSendSettingsView struct {
 }
 
 func (s *Server) patchCustomerSendSettings(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var p CustomerSendSettingsPatch
-	if err := decode(c, &p); err != nil {
-		fail(c, err)
+	id, p, ok := idAndBody[CustomerSendSettingsPatch](c)
+	if !ok {
 		return
 	}
 	cust, err := s.customer(c, id)
