@@ -24,6 +24,7 @@ func init() {
 		g.GET("/administrations/:id/customers", s.listCustomers)
 		g.GET("/customers/:id", s.getCustomer)
 		g.PATCH("/customers/:id", s.patchCustomer)
+		g.POST("/customers/:id/provided-email", s.submitProvidedEmail)
 		g.POST("/customers/:id/provided-email/accept", s.acceptProvidedEmail)
 		g.POST("/customers/:id/provided-email/dismiss", s.dismissProvidedEmail)
 		g.POST("/customers/:id/pause", s.pauseCustomer)
@@ -298,6 +299,41 @@ func (s *Server) patchCustomer(c *gin.Context) {
 		}
 	}
 	s.respondCustomer(c, cust, nil)
+}
+
+// ProvidedEmailRequest is an address the customer gave, to be verified.
+type ProvidedEmailRequest struct {
+	Email string `json:"email"`
+}
+
+// submitProvidedEmail records an address the customer gave by phone or
+// letter, exactly as the portal will: it waits in "to verify" and the
+// customer's running journeys record it (email-submitted).
+func (s *Server) submitProvidedEmail(c *gin.Context) {
+	id, req, ok := idAndBody[ProvidedEmailRequest](c)
+	if !ok {
+		return
+	}
+	email, err := validEmail("email", req.Email)
+	if err == nil && email == "" {
+		err = badInput("email", "is required")
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	cust, err := s.customer(c, id)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	n, err := ledger.SubmitProvidedEmail(c.Request.Context(), s.DB, s.Temporal, cust, email, s.now())
+	if err != nil {
+		fail(c, signalFailure(err))
+		return
+	}
+	logger(c).Info("provided email recorded", "customer_id", cust.ID, "journeys", n)
+	s.respondCustomer(c, cust, &n)
 }
 
 func (s *Server) acceptProvidedEmail(c *gin.Context) {

@@ -308,6 +308,38 @@ func testProvidedEmail(t *testing.T, e *apiEnv) {
 	r = e.call("PATCH", fmt.Sprintf("/api/v1/customers/%d", p.ID), e.keyA, map[string]any{"email": "typed@patch.example"})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Empty(t, e.customerRefs(t, adm, "to_verify=email_provided"))
+
+	// An address the customer gives (by phone here, the portal later) waits
+	// to be verified, and the customer's running journeys record it.
+	g := e.newCustomer(t, adm, "E-4", "Given BV", "")
+	inv := e.newInvoice(t, adm, g, time.Now().AddDate(0, 0, 30), 5000)
+	path := fmt.Sprintf("/api/v1/customers/%d/provided-email", g.ID)
+	r = e.call("POST", path, e.keyA, map[string]any{"email": "boekhouding@given.example"})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	v = api.CustomerView{}
+	r.json(t, &v)
+	require.True(t, v.ToVerify)
+	require.Equal(t, "boekhouding@given.example", v.ProvidedEmail)
+	require.Empty(t, v.Email, "not used before it is verified")
+	require.NotNil(t, v.JourneysSignalled)
+	require.Equal(t, 1, *v.JourneysSignalled)
+	st := e.journeyState(t, inv.WorkflowID, func(s workflows.JourneyState) bool { return s.ProvidedEmail != "" })
+	require.Equal(t, "boekhouding@given.example", st.ProvidedEmail)
+	require.NotNil(t, st.EmailSubmittedAt)
+	require.Equal(t, []string{"E-4"}, e.customerRefs(t, adm, "to_verify=email_provided"))
+	// Bad input and another tenant change nothing.
+	e.call("POST", path, e.keyA, map[string]any{"email": "not an address"}).problem(t, http.StatusBadRequest)
+	e.call("POST", path, e.keyA, map[string]any{}).problem(t, http.StatusBadRequest)
+	e.call("POST", path, e.keyB, map[string]any{"email": "x@evil.example"}).problem(t, http.StatusNotFound)
+	got = models.Customer{} // First adds a loaded struct's primary key to the query
+	require.NoError(t, e.db.First(&got, g.ID).Error)
+	require.Equal(t, "boekhouding@given.example", got.ProvidedEmail)
+	// The verified address itself is nothing to verify.
+	r = e.call("POST", fmt.Sprintf("/api/v1/customers/%d/provided-email", d.ID), e.keyA, map[string]any{"email": "Kept@dismiss.example"})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	v = api.CustomerView{}
+	r.json(t, &v)
+	require.False(t, v.ToVerify)
 }
 
 // journeyState waits until the invoice's journey answers a state that ok accepts.

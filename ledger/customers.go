@@ -205,6 +205,31 @@ func AcceptProvidedEmail(ctx context.Context, db *gorm.DB, cust *models.Customer
 	return nil
 }
 
+// SubmitProvidedEmail records an address the customer gave (through the
+// portal, or to an admin who types it in) as the customer's provided email,
+// to be verified (seed 001), and tells the customer's running journeys
+// (signal email-submitted). Channel choice keeps using the verified email
+// unless the administration's use_provided_email is on. An address equal to
+// the verified email changes nothing: there is nothing to verify. It returns
+// the number of journeys told; a failure to tell them wraps ErrNotSignalled
+// (the address is stored; repeating the call tells them).
+func SubmitProvidedEmail(ctx context.Context, db *gorm.DB, tc client.Client, cust *models.Customer, email string, now time.Time) (int, error) {
+	if sameEmail(email, cust.Email) {
+		return 0, nil
+	}
+	at := now.UTC()
+	if err := db.WithContext(ctx).Model(&models.Customer{}).Where("id = ?", cust.ID).
+		Updates(map[string]any{"provided_email": email, "provided_email_at": at}).Error; err != nil {
+		return 0, fmt.Errorf("record provided email of customer %d: %w", cust.ID, err)
+	}
+	cust.ProvidedEmail, cust.ProvidedEmailAt = email, &at
+	ids, err := OpenJourneys(ctx, db, cust.ID)
+	if err != nil {
+		return 0, err
+	}
+	return SignalAll(ctx, tc, ids, workflows.SignalEmailSubmitted, workflows.EmailSubmittedSignal{Email: email})
+}
+
 // DismissProvidedEmail drops the address the customer gave in the portal.
 func DismissProvidedEmail(ctx context.Context, db *gorm.DB, cust *models.Customer) error {
 	if cust.ProvidedEmail == "" {
