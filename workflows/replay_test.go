@@ -3,6 +3,7 @@ package workflows
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,7 +20,8 @@ import (
 // committedHistories are the journey shapes recorded from a real server
 // that every change to the workflow must keep replaying. The first was
 // recorded by `go test ./e2e -record-history` before any GetVersion gate;
-// the others by `RELANCE_WRITE_HISTORIES=1 go test -run TestJourneysOnARealServer ./workflows`.
+// the others by `RELANCE_WRITE_HISTORIES=1 go test -run TestJourneysOnARealServer ./workflows`
+// (it overwrites the files of that name: keep the older ones, add the new).
 var committedHistories = []string{
 	"journey_paused_to_collection.json",
 	"journey_paid_mid_journey.json",
@@ -28,6 +30,11 @@ var committedHistories = []string{
 	"journey_changed.json",
 	"journey_continue_as_new_first_run.json",
 	"journey_continue_as_new_last_run.json",
+	// Recorded after ChangeRenderClock (same generator, renamed so that the
+	// histories of the earlier code stay).
+	"journey_changed_render_clock.json",
+	"journey_dispute_resolved_render_clock.json",
+	"journey_paid_mid_journey_render_clock.json",
 }
 
 // TestReplayCommittedHistories replays every history under testdata: a
@@ -77,7 +84,12 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 		}
 		require.True(t, changes[ChangeHistoryLimit], "%s lacks the %s marker", name, ChangeHistoryLimit)
 		require.True(t, changes[ChangeReplanKeepsPlan], "%s lacks the %s marker", name, ChangeReplanKeepsPlan)
+		if strings.HasSuffix(name, "_render_clock.json") {
+			require.True(t, changes[ChangeRenderClock], "%s lacks the %s marker", name, ChangeRenderClock)
+		}
+		seen["marker:"+ChangeRenderClock] = seen["marker:"+ChangeRenderClock] || changes[ChangeRenderClock]
 	}
+	require.True(t, seen["marker:"+ChangeRenderClock], "no committed history runs the newest code")
 	for _, want := range []string{"signal:" + SignalPause, "signal:" + SignalResume, "signal:" + SignalInvoiceUpdated,
 		"signal:" + SignalDispute, "signal:" + SignalDisputeResolved, "signal:" + SignalJourneyChanged, "continued-as-new"} {
 		require.True(t, seen[want], "no committed history has %s", want)
