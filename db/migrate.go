@@ -43,6 +43,19 @@ func migrations() []*gormigrate.Migration {
 				return tx.Exec(`DROP TABLE IF EXISTS relance_rate_limits`).Error
 			},
 		},
+		{
+			// invoices.revision orders the journey's invoice-updated signals.
+			ID: "202611230003_invoice_revision",
+			Migrate: func(tx *gorm.DB) error {
+				if tx.Migrator().HasColumn(&models.Invoice{}, "Revision") {
+					return nil // created by the baseline of a newer binary
+				}
+				return tx.Migrator().AddColumn(&models.Invoice{}, "Revision")
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return tx.Migrator().DropColumn(&models.Invoice{}, "Revision")
+			},
+		},
 	}
 }
 

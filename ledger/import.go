@@ -687,14 +687,19 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	}
 	setInvoice(&fresh, changes)
 	res.invOut = invUpdated
-	if res.start || fresh.WorkflowID == "" {
-		return nil
-	}
 	_, openChanged := changes["open_minor"]
 	_, statusChanged := changes["status"]
 	if openChanged || statusChanged {
-		res.signals = append(res.signals, pendingSignal{workflows.SignalInvoiceUpdated,
-			workflows.InvoiceUpdatedSignal{OpenMinor: fresh.OpenMinor, Status: string(fresh.Status)}})
+		var err error
+		if fresh.Revision, err = bumpRevision(tx, fresh.ID); err != nil {
+			return err
+		}
+	}
+	if res.start || fresh.WorkflowID == "" {
+		return nil
+	}
+	if openChanged || statusChanged {
+		res.signals = append(res.signals, pendingSignal{workflows.SignalInvoiceUpdated, updatedSignal(&fresh)})
 	}
 	_, dueChanged := changes["due_date"]
 	if dueChanged && fresh.Status == models.InvoiceOpen {
@@ -766,12 +771,22 @@ func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSi
 // closeAbsent marks an open invoice that a full snapshot no longer lists as
 // paid, unless something else closed it meanwhile, and signals its journey.
 func (r *importRun) closeAbsent(inv models.Invoice) (*importTask, error) {
-	res := r.db.Model(&models.Invoice{}).Where("id = ? AND status = ?", inv.ID, models.InvoiceOpen).
-		Updates(map[string]any{"open_minor": 0, "status": models.InvoicePaid, "stage": string(workflows.StagePaid)})
-	if res.Error != nil {
-		return nil, fmt.Errorf("close invoice %s absent from the snapshot: %w", inv.Number, res.Error)
+	closed := false
+	err := r.db.Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.Invoice{}).Where("id = ? AND status = ?", inv.ID, models.InvoiceOpen).
+			Updates(map[string]any{"open_minor": 0, "status": models.InvoicePaid, "stage": string(workflows.StagePaid)})
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		closed = true
+		var err error
+		inv.Revision, err = bumpRevision(tx, inv.ID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("close invoice %s absent from the snapshot: %w", inv.Number, err)
 	}
-	if res.RowsAffected == 0 {
+	if !closed {
 		return nil, nil
 	}
 	r.mu.Lock()
@@ -781,8 +796,7 @@ func (r *importRun) closeAbsent(inv models.Invoice) (*importTask, error) {
 		return nil, nil
 	}
 	inv.OpenMinor, inv.Status = 0, models.InvoicePaid
-	return r.signalTask(0, inv, []pendingSignal{{workflows.SignalInvoiceUpdated,
-		workflows.InvoiceUpdatedSignal{OpenMinor: 0, Status: workflows.StatusPaid}}}), nil
+	return r.signalTask(0, inv, []pendingSignal{{workflows.SignalInvoiceUpdated, updatedSignal(&inv)}}), nil
 }
 
 // setCustomer applies written columns to the struct that stands for the row.

@@ -111,6 +111,9 @@ func RegisterPayment(ctx context.Context, db *gorm.DB, tc client.Client, invoice
 			return fmt.Errorf("lower open amount of invoice %s: %w", inv.Number, err)
 		}
 		setInvoice(inv, upd)
+		if inv.Revision, err = bumpRevision(tx, inv.ID); err != nil {
+			return err
+		}
 		res.Invoice = *inv
 		return nil
 	})
@@ -135,6 +138,9 @@ func CreditInvoice(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID
 			return fmt.Errorf("credit invoice %s: %w", inv.Number, err)
 		}
 		setInvoice(inv, upd)
+		if inv.Revision, err = bumpRevision(tx, inv.ID); err != nil {
+			return err
+		}
 		out = *inv
 		return nil
 	})
@@ -152,8 +158,7 @@ func signalUpdated(ctx context.Context, tc client.Client, inv *models.Invoice, s
 	if inv.WorkflowID == "" {
 		return nil
 	}
-	err := Signal(ctx, tc, inv.WorkflowID, workflows.SignalInvoiceUpdated,
-		workflows.InvoiceUpdatedSignal{OpenMinor: inv.OpenMinor, Status: string(inv.Status)})
+	err := Signal(ctx, tc, inv.WorkflowID, workflows.SignalInvoiceUpdated, updatedSignal(inv))
 	switch {
 	case err == nil:
 		*signalled = true
@@ -207,4 +212,24 @@ func setDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.
 	}
 	inv.Disputed = disputed
 	return nil
+}
+
+// bumpRevision counts one more change of the invoice's open amount or
+// status, within tx: the row lock (SQLite's write lock) that tx holds orders
+// the revisions as the changes are ordered. It returns the new revision.
+func bumpRevision(tx *gorm.DB, invoiceID int64) (int64, error) {
+	if err := tx.Model(&models.Invoice{}).Where("id = ?", invoiceID).
+		UpdateColumn("revision", gorm.Expr("revision + 1")).Error; err != nil {
+		return 0, fmt.Errorf("count the change of invoice %d: %w", invoiceID, err)
+	}
+	var rev int64
+	if err := tx.Model(&models.Invoice{}).Where("id = ?", invoiceID).Select("revision").Scan(&rev).Error; err != nil {
+		return 0, fmt.Errorf("read the revision of invoice %d: %w", invoiceID, err)
+	}
+	return rev, nil
+}
+
+// updatedSignal is the invoice-updated signal of inv's current state.
+func updatedSignal(inv *models.Invoice) workflows.InvoiceUpdatedSignal {
+	return workflows.InvoiceUpdatedSignal{OpenMinor: inv.OpenMinor, Status: string(inv.Status), Revision: inv.Revision}
 }

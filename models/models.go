@@ -196,8 +196,12 @@ type Invoice struct {
 	PausedAt        *time.Time `json:"paused_at,omitempty"`
 	PausedUntil     *time.Time `json:"paused_until,omitempty"`
 	PauseReason     string     `gorm:"size:255" json:"pause_reason,omitempty"`
-	CreatedAt       time.Time  `json:"created_at"`
-	UpdatedAt       time.Time  `json:"updated_at"`
+	// Revision counts the changes of open amount and status. The journey's
+	// invoice-updated signal carries it: signals sent after concurrent
+	// changes may arrive out of order, and a journey ignores a stale one.
+	Revision  int64     `gorm:"not null;default:0" json:"revision"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Payment is money received against an invoice, registered through the API.

@@ -77,6 +77,8 @@ type journey struct {
 	keepPlanOnError bool
 	// sendAnchor: sends carry the anchor (ChangeRenderClock).
 	sendAnchor bool
+	// orderedUpdates: stale invoice-updated signals are ignored (ChangeOrderedUpdates).
+	orderedUpdates bool
 
 	pause, resume, email, updated, dispute, resolved, changed workflow.ReceiveChannel
 }
@@ -130,6 +132,7 @@ func (j *journey) versions(ctx workflow.Context) {
 	}
 	j.keepPlanOnError = workflow.GetVersion(ctx, ChangeReplanKeepsPlan, workflow.DefaultVersion, 1) >= 1
 	j.sendAnchor = workflow.GetVersion(ctx, ChangeRenderClock, workflow.DefaultVersion, 1) >= 1
+	j.orderedUpdates = workflow.GetVersion(ctx, ChangeOrderedUpdates, workflow.DefaultVersion, 1) >= 1
 }
 
 // renderAnchor is the anchor sends carry (zero for runs before the change).
@@ -495,6 +498,13 @@ func (j *journey) addSignals(ctx workflow.Context, sel workflow.Selector) {
 	sel.AddReceive(j.updated, func(c workflow.ReceiveChannel, _ bool) {
 		var s InvoiceUpdatedSignal
 		c.Receive(ctx, &s)
+		if j.orderedUpdates && s.Revision > 0 {
+			if s.Revision <= j.st.Revision {
+				j.logger.Info("stale invoice update ignored", "revision", s.Revision, "applied", j.st.Revision)
+				return
+			}
+			j.st.Revision = s.Revision
+		}
 		j.st.OpenMinor = s.OpenMinor
 		switch {
 		case s.Status == StatusPaid || s.Status == StatusCredited:

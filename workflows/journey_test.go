@@ -240,6 +240,31 @@ func TestJourneyPaidMidJourney(t *testing.T) {
 	require.Equal(t, []string{"invoiced", "reminded", "paid"}, f.stageAttr())
 }
 
+// TestJourneyIgnoresStaleInvoiceUpdates: concurrent payments signal after
+// their commits, so their signals may arrive out of order; the invoice's
+// revision keeps a late "still open" from undoing the payment that closed it.
+func TestJourneyIgnoresStaleInvoiceUpdates(t *testing.T) {
+	f := newJourneyFixture(t, defaultSteps())
+	f.signal(22*day, SignalInvoiceUpdated, InvoiceUpdatedSignal{OpenMinor: 4000, Status: StatusOpen, Revision: 2})
+	f.signal(22*day+time.Minute, SignalInvoiceUpdated, InvoiceUpdatedSignal{OpenMinor: 7000, Status: StatusOpen, Revision: 1})
+	f.env.RegisterDelayedCallback(func() {
+		st := f.state()
+		require.Equal(t, int64(4000), st.OpenMinor, "revision 1 came late: ignored")
+		require.EqualValues(t, 2, st.Revision)
+	}, 23*day)
+	// Same instant: the paid update (revision 4) and a stale open one (3).
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(SignalInvoiceUpdated, InvoiceUpdatedSignal{OpenMinor: 0, Status: StatusPaid, Revision: 4})
+		f.env.SignalWorkflow(SignalInvoiceUpdated, InvoiceUpdatedSignal{OpenMinor: 1000, Status: StatusOpen, Revision: 3})
+	}, 24*day)
+	res := f.run()
+	require.Equal(t, OutcomePaid, res.Outcome)
+	require.Equal(t, 24*day, f.env.Now().Sub(start))
+	st := f.state()
+	require.Equal(t, StatusPaid, st.Status)
+	require.Zero(t, st.OpenMinor)
+}
+
 func TestJourneyCreditedEndsIt(t *testing.T) {
 	f := newJourneyFixture(t, defaultSteps())
 	f.signal(22*day, SignalInvoiceUpdated, InvoiceUpdatedSignal{OpenMinor: 0, Status: StatusCredited})

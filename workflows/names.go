@@ -51,6 +51,9 @@ const (
 	// ChangeRenderClock: sends carry the journey's anchor, so that with a
 	// scaled day (demos) messages are dated on the journey's clock.
 	ChangeRenderClock = "render-on-journey-clock"
+	// ChangeOrderedUpdates: an invoice-updated signal older than the last
+	// one applied (by the invoice's revision) is ignored.
+	ChangeOrderedUpdates = "ordered-invoice-updates"
 )
 
 // Search attributes, registered by `relance dev` and the compose setup.

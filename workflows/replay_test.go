@@ -30,8 +30,8 @@ var committedHistories = []string{
 	"journey_changed.json",
 	"journey_continue_as_new_first_run.json",
 	"journey_continue_as_new_last_run.json",
-	// Recorded after ChangeRenderClock (same generator, renamed so that the
-	// histories of the earlier code stay).
+	// Recorded with ChangeRenderClock and ChangeOrderedUpdates (same
+	// generator, renamed so that the histories of the earlier code stay).
 	"journey_changed_render_clock.json",
 	"journey_dispute_resolved_render_clock.json",
 	"journey_paid_mid_journey_render_clock.json",
@@ -86,6 +86,7 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 		require.True(t, changes[ChangeReplanKeepsPlan], "%s lacks the %s marker", name, ChangeReplanKeepsPlan)
 		if strings.HasSuffix(name, "_render_clock.json") {
 			require.True(t, changes[ChangeRenderClock], "%s lacks the %s marker", name, ChangeRenderClock)
+			require.True(t, changes[ChangeOrderedUpdates], "%s lacks the %s marker", name, ChangeOrderedUpdates)
 		}
 		seen["marker:"+ChangeRenderClock] = seen["marker:"+ChangeRenderClock] || changes[ChangeRenderClock]
 	}

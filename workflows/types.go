@@ -169,6 +169,8 @@ type JourneyState struct {
 	ReplanPending bool `json:"replan_pending,omitempty"`
 	Manual        int  `json:"manual,omitempty"`
 	SentCount     int  `json:"sent_count"`
+	// Revision is the invoice revision of the last invoice-updated applied.
+	Revision int64 `json:"revision,omitempty"`
 
 	// Sent and Planned are filled in query answers only (never carried over):
 	// the steps that reached the customer, and the steps still to come, in order.
@@ -197,6 +199,10 @@ type EmailSubmittedSignal struct {
 type InvoiceUpdatedSignal struct {
 	OpenMinor int64  `json:"open_minor"`
 	Status    string `json:"status"`
+	// Revision is the invoice's revision after the change (models.Invoice):
+	// a journey ignores an update no newer than one it applied, since the
+	// signals of concurrent changes may arrive out of order. 0: unordered.
+	Revision int64 `json:"revision,omitempty"`
 }
 
 // DisputeSignal opens a dispute; the journey pauses until it is resolved.
