@@ -62,6 +62,9 @@ type SMTP struct {
 	Timeout  time.Duration `env:"TIMEOUT" envDefault:"30s"`
 	// From is the sender used when an administration has no sender email.
 	From string `env:"FROM" envDefault:"relance@localhost"`
+	// BounceSecret authenticates the MTA that posts bounce reports (DSNs) to
+	// /webhooks/email/bounce; empty turns that webhook off (404).
+	BounceSecret string `env:"BOUNCE_SECRET"`
 }
 
 // Vonage is the SMS provider account.

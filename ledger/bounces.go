@@ -1,0 +1,187 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/relance/relance/channels/email"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
+)
+
+// AttentionEmailBounced flags an invoice one of whose emails bounced after
+// it was sent (a DSN with Action failed): the customer's address needs
+// checking before the next message goes to it.
+const AttentionEmailBounced = "email_bounced"
+
+// Delivery statuses an email row gets from a DSN (models.Message.DeliveryStatus).
+const (
+	DeliveryBounced   = "bounced"
+	DeliveryDelayed   = "delayed"
+	DeliveryDelivered = "delivered"
+)
+
+// ErrUnknownEmail: a bounce report names no email in the outbox (a message
+// sent by another system through the same mailbox, a purged row, or a
+// report without the original Message-ID). The webhook answers 200 for it:
+// no retry of the MTA can make it known.
+var ErrUnknownEmail = errors.New("no email in the outbox has the bounced Message-ID")
+
+// BounceOutcome is what RecordBounce did.
+type BounceOutcome struct {
+	// Message is the outbox row after the update.
+	Message models.Message
+	// Recipient is the DSN recipient block that was applied.
+	Recipient email.DSNRecipient
+	// Updated is false when the report changed nothing: the row already
+	// said so (the same DSN again), a final verdict outranks it (a delay
+	// after a bounce), or its action means nothing for the row.
+	Updated bool
+	// Duplicate is true when the row already had the report's verdict (the
+	// MTA posted the same DSN again).
+	Duplicate bool
+	// Flagged is true when the invoice was flagged AttentionEmailBounced.
+	Flagged bool
+}
+
+// deliveryRank orders a DSN's verdicts so that a late or repeated report
+// never hides a more telling one: a bounce wins over delivered, delivered
+// over delayed.
+func deliveryRank(status string) int {
+	switch status {
+	case DeliveryBounced:
+		return 3
+	case DeliveryDelivered:
+		return 2
+	case DeliveryDelayed:
+		return 1
+	}
+	return 0
+}
+
+// deliveryStatusOf maps a DSN action to the row's delivery status; "" for
+// an action that says nothing about delivery.
+func deliveryStatusOf(action string) string {
+	switch action {
+	case email.ActionFailed:
+		return DeliveryBounced
+	case email.ActionDelayed:
+		return DeliveryDelayed
+	case email.ActionDelivered, email.ActionRelayed, email.ActionExpanded:
+		return DeliveryDelivered
+	}
+	return ""
+}
+
+// RecordBounce applies a delivery status notification to the email it is
+// about, found by its Message-ID (the row's provider_id, with or without
+// angle brackets). Action failed makes the row failed, whatever Relance
+// thought before (sent or uncertain: the recipient's side has now said no),
+// with delivery status "bounced", delivery_at now and the reason "bounced:
+// <status> <diagnostic>", and flags the invoice AttentionEmailBounced;
+// delayed sets the delivery status "delayed" and delivered, relayed or
+// expanded "delivered", leaving the state alone. A report that changes
+// nothing (the same DSN twice, a delay after a bounce) writes nothing. A
+// report naming no known email returns ErrUnknownEmail.
+func RecordBounce(ctx context.Context, db *gorm.DB, dsn email.DSN, now time.Time) (BounceOutcome, error) {
+	var out BounceOutcome
+	id := strings.Trim(strings.TrimSpace(dsn.MessageID), "<>")
+	if id == "" {
+		return out, fmt.Errorf("bounce report without the original Message-ID: %w", ErrUnknownEmail)
+	}
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var msg models.Message
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("channel = ? AND provider_id IN ?", string(policy.ChannelEmail), []string{"<" + id + ">", id}).
+			Order("id").Take(&msg).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("bounce of <%s>: %w", id, ErrUnknownEmail)
+		}
+		if err != nil {
+			return fmt.Errorf("find email <%s>: %w", id, err)
+		}
+		out.Message = msg
+		rcpt := recipientFor(dsn.Recipients, msg.Recipient)
+		out.Recipient = rcpt
+		status := deliveryStatusOf(rcpt.Action)
+		if status == "" || deliveryRank(status) < deliveryRank(msg.DeliveryStatus) {
+			return nil
+		}
+		upd := map[string]any{}
+		if status != msg.DeliveryStatus {
+			upd["delivery_status"], upd["delivery_at"] = status, now.UTC()
+		}
+		if status == DeliveryBounced && msg.State != models.MessageFailed {
+			upd["state"] = models.MessageFailed
+		}
+		if status == DeliveryBounced && len(upd) > 0 {
+			upd["reason"] = bounceReason(rcpt)
+		}
+		if len(upd) == 0 {
+			out.Duplicate = true
+			return nil
+		}
+		if err := tx.Model(&models.Message{}).Where("id = ?", msg.ID).Updates(upd).Error; err != nil {
+			return fmt.Errorf("record bounce on email %s: %w", msg.Key, err)
+		}
+		if status == DeliveryBounced && msg.InvoiceID != nil {
+			if err := tx.Model(&models.Invoice{}).Where("id = ?", *msg.InvoiceID).
+				Update("attention_reason", AttentionEmailBounced).Error; err != nil {
+				return fmt.Errorf("flag invoice %d for attention: %w", *msg.InvoiceID, err)
+			}
+			out.Flagged = true
+		}
+		if err := tx.First(&out.Message, msg.ID).Error; err != nil {
+			return fmt.Errorf("reload email %d: %w", msg.ID, err)
+		}
+		out.Updated = true
+		return nil
+	})
+	return out, err
+}
+
+// recipientFor picks the recipient block about the row's recipient (Relance
+// sends each email to one address); when none names it (an alias rewrote
+// the address), the most telling block.
+func recipientFor(rcpts []email.DSNRecipient, address string) email.DSNRecipient {
+	for _, r := range rcpts {
+		if address != "" && (strings.EqualFold(r.FinalRecipient, address) || strings.EqualFold(r.OriginalRecipient, address)) {
+			return r
+		}
+	}
+	var best email.DSNRecipient
+	for i, r := range rcpts {
+		if i == 0 || deliveryRank(deliveryStatusOf(r.Action)) > deliveryRank(deliveryStatusOf(best.Action)) {
+			best = r
+		}
+	}
+	return best
+}
+
+// bounceReason is the row's reason for a bounce: "bounced: 5.1.1 550 …",
+// cut to the column's 255 bytes on a character boundary (PostgreSQL refuses
+// a half character).
+func bounceReason(r email.DSNRecipient) string {
+	s := strings.Join(strings.Fields("bounced: "+r.Status+" "+strings.ToValidUTF8(r.DiagnosticCode, "\uFFFD")), " ")
+	s = strings.Map(func(c rune) rune {
+		if c < ' ' || c == 0x7f {
+			return -1
+		}
+		return c
+	}, s)
+	if len(s) <= 255 {
+		return s
+	}
+	cut := 255
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
