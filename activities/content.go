@@ -61,7 +61,7 @@ func CustomerPolicy(c *models.Customer) policy.CustomerSettings {
 		mobile = c.Phone
 	}
 	return policy.CustomerSettings{
-		Email: c.Email, ProvidedEmail: c.ProvidedEmail,
+		Email: c.Email, ProvidedEmail: c.ProvidedEmail, BouncedEmail: c.BouncedEmail,
 		SendInvoicesByEmail: c.SendInvoicesByEmail, SendRemindersByEmail: c.SendRemindersByEmail,
 		SendByPost: c.SendByPost, SendSMS: c.SendSMS, HasPostalAddress: c.HasPostalAddress(),
 		Mobile: mobile, Country: c.Country,

@@ -20,6 +20,7 @@ import (
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/api"
 	"github.com/relance/relance/channels/email"
+	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/devsink"
 	"github.com/relance/relance/internal/testkit"
@@ -198,6 +199,7 @@ func TestEmailBounceWebhook(t *testing.T) {
 		t.Run("failed overrides uncertain; provider ID without brackets", func(t *testing.T) { testBounceUncertain(t, e) })
 		t.Run("delayed, then failed, then a late delay", func(t *testing.T) { testBounceDelayed(t, e) })
 		t.Run("delivered and relayed", func(t *testing.T) { testBounceDelivered(t, e) })
+		t.Run("a delivery report confirms an uncertain email", func(t *testing.T) { testReportConfirmsUncertain(t, e) })
 		t.Run("not a DSN, unknown message, wrong type, too big", func(t *testing.T) { testBounceRefusals(t, e) })
 	})
 }
@@ -435,5 +437,54 @@ func TestEmailBounceEndToEnd(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, res)
 		require.Equal(t, "duplicate", result(t, res))
 		require.Equal(t, got, e.message(row.ID))
+
+		// The address is dead: the next reminder goes by post, and the
+		// timeline says why not by email. A new address is used again.
+		var cust models.Customer
+		require.NoError(t, gdb.First(&cust, e.cust.ID).Error)
+		require.Equal(t, e.cust.Email, cust.BouncedEmail)
+		acts.Letters = letter.FolderProvider{Dir: t.TempDir()}
+		next := in
+		next.Step = activities.StepRef{Position: 2, OffsetDays: 17, Kind: policy.StepReminder, Template: "default"}
+		next.Key = inv.WorkflowID + "/17/reminder"
+		val, err = env.ExecuteActivity(acts.SendStep, next)
+		require.NoError(t, err)
+		sent = activities.SendResult{}
+		require.NoError(t, val.Get(&sent))
+		require.True(t, sent.Sent)
+		outcomes := map[policy.Channel]activities.ChannelOutcome{}
+		for _, o := range sent.Outcomes {
+			outcomes[o.Channel] = o
+		}
+		require.Equal(t, string(models.MessageSkipped), outcomes[policy.ChannelEmail].State)
+		require.Equal(t, string(policy.ReasonEmailBounced), outcomes[policy.ChannelEmail].Reason)
+		require.Equal(t, string(models.MessageSent), outcomes[policy.ChannelPost].State)
+		require.Len(t, sink.Messages(), 1, "no second email to the dead address")
+
+		require.NoError(t, gdb.Model(&cust).Update("email", "compta@client-durand.example").Error)
+		third := in
+		third.Step = activities.StepRef{Position: 3, OffsetDays: 24, Kind: policy.StepReminder, Template: "default"}
+		third.Key = inv.WorkflowID + "/24/reminder"
+		val, err = env.ExecuteActivity(acts.SendStep, third)
+		require.NoError(t, err)
+		sent = activities.SendResult{}
+		require.NoError(t, val.Get(&sent))
+		require.True(t, sent.Sent)
+		require.Len(t, sink.Messages(), 2)
+		require.Equal(t, []string{"compta@client-durand.example"}, sink.Messages()[1].EnvelopeTo)
 	})
+}
+
+// testReportConfirmsUncertain: an email whose SMTP reply was lost is
+// uncertain; a delivered or delayed report proves the mail system had it.
+func testReportConfirmsUncertain(t *testing.T, e *bounceEnv) {
+	for _, action := range []string{"delivered", "delayed"} {
+		m, inv := e.sentEmail(models.MessageUncertain)
+		code, res := e.post(dsn(m.ProviderID, e.cust.Email, action, "2.0.0", "250 ok", nil))
+		require.Equal(t, http.StatusOK, code, res)
+		got := e.message(m.ID)
+		require.Equal(t, models.MessageSent, got.State, action)
+		require.Equal(t, "confirmed by a delivery status notification", got.Reason)
+		require.Empty(t, e.attention(inv.ID))
+	}
 }

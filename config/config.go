@@ -65,6 +65,10 @@ type SMTP struct {
 	// BounceSecret authenticates the MTA that posts bounce reports (DSNs) to
 	// /webhooks/email/bounce; empty turns that webhook off (404).
 	BounceSecret string `env:"BOUNCE_SECRET"`
+	// ReturnPath is the envelope sender of every email (SMTP MAIL FROM): the
+	// bounce mailbox. Empty: the message's From, so bounces go to the
+	// administration's own mailbox.
+	ReturnPath string `env:"RETURN_PATH"`
 }
 
 // Vonage is the SMS provider account.

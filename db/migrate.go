@@ -56,6 +56,19 @@ func migrations() []*gormigrate.Migration {
 				return tx.Migrator().DropColumn(&models.Invoice{}, "Revision")
 			},
 		},
+		{
+			// customers.bounced_email keeps a hard-bounced address from use.
+			ID: "202611230004_customer_bounced_email",
+			Migrate: func(tx *gorm.DB) error {
+				if tx.Migrator().HasColumn(&models.Customer{}, "BouncedEmail") {
+					return nil
+				}
+				return tx.Migrator().AddColumn(&models.Customer{}, "BouncedEmail")
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return tx.Migrator().DropColumn(&models.Customer{}, "BouncedEmail")
+			},
+		},
 	}
 }
 

@@ -121,6 +121,10 @@ func RecordBounce(ctx context.Context, db *gorm.DB, dsn email.DSN, now time.Time
 		if status == DeliveryBounced && msg.State != models.MessageFailed {
 			upd["state"] = models.MessageFailed
 		}
+		if status != DeliveryBounced && msg.State == models.MessageUncertain {
+			// A mail system reports on it: the message was handed over.
+			upd["state"], upd["reason"] = models.MessageSent, "confirmed by a delivery status notification"
+		}
 		if status == DeliveryBounced && len(upd) > 0 {
 			upd["reason"] = bounceReason(rcpt)
 		}
@@ -130,6 +134,14 @@ func RecordBounce(ctx context.Context, db *gorm.DB, dsn email.DSN, now time.Time
 		}
 		if err := tx.Model(&models.Message{}).Where("id = ?", msg.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("record bounce on email %s: %w", msg.Key, err)
+		}
+		if status == DeliveryBounced && msg.Recipient != "" {
+			// The address is dead: the next steps go by post (policy), until
+			// an import or an admin brings another address.
+			if err := tx.Model(&models.Customer{}).Where("id = ?", msg.CustomerID).
+				Update("bounced_email", msg.Recipient).Error; err != nil {
+				return fmt.Errorf("record bounced address of customer %d: %w", msg.CustomerID, err)
+			}
 		}
 		if status == DeliveryBounced && msg.InvoiceID != nil {
 			if err := tx.Model(&models.Invoice{}).Where("id = ?", *msg.InvoiceID).

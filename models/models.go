@@ -116,7 +116,11 @@ type Customer struct {
 	// not used until accepted (or use_provided_email is on), seed 001.
 	ProvidedEmail   string     `gorm:"size:255;index" json:"provided_email,omitempty"`
 	ProvidedEmailAt *time.Time `json:"provided_email_at,omitempty"`
-	Phone           string     `gorm:"size:64" json:"phone"`
+	// BouncedEmail is the last address of the customer's that hard-bounced:
+	// channel choice does not use an address equal to it, so the next
+	// message goes by post; a new address (import, admin) is used again.
+	BouncedEmail string `gorm:"size:255" json:"bounced_email,omitempty"`
+	Phone        string `gorm:"size:64" json:"phone"`
 	// Mobile is Phone parsed in the customer's country, E.164, empty when not a mobile.
 	Mobile string `gorm:"size:20" json:"mobile"`
 

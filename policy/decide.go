@@ -132,17 +132,24 @@ func emailAllowed(kind StepKind, adm AdministrationSettings, cust CustomerSettin
 		candidates = []string{provided, verified}
 	}
 
-	seen := false
+	seen, bounced := false, false
 	for _, c := range candidates {
 		if c == "" {
 			continue
 		}
 		seen = true
+		if cust.BouncedEmail != "" && strings.EqualFold(c, strings.TrimSpace(cust.BouncedEmail)) {
+			bounced = true
+			continue
+		}
 		if ValidEmail(c) {
 			return c, ""
 		}
 	}
-	if seen {
+	switch {
+	case bounced:
+		return "", ReasonEmailBounced
+	case seen:
 		return "", ReasonEmailInvalid
 	}
 	return "", ReasonEmailMissing

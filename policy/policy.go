@@ -76,6 +76,9 @@ const (
 	// ReasonEmailInvalid: the customer has an address, but it is not a valid
 	// bare email address (see ValidEmail).
 	ReasonEmailInvalid SkipReason = "email_invalid"
+	// ReasonEmailBounced: mail to the customer's address came back for good
+	// (a hard bounce); it is not used again until the address changes.
+	ReasonEmailBounced SkipReason = "email_bounced"
 
 	// ReasonPostDisabledForCustomer: the customer's send_by_post toggle is off,
 	// which means no letter, ever.
@@ -142,6 +145,9 @@ type CustomerSettings struct {
 	// ProvidedEmail is the address the customer gave in the portal, not yet
 	// verified; used only when the administration allows it.
 	ProvidedEmail string
+	// BouncedEmail is the last address that hard-bounced: an address equal
+	// to it (case-insensitively) is not used.
+	BouncedEmail string
 	// SendInvoicesByEmail is the email toggle for StepInvoice.
 	SendInvoicesByEmail bool
 	// SendRemindersByEmail is the email toggle for every other kind.

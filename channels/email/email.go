@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	netmail "net/mail"
 	"net/textproto"
 	"slices"
 	"strings"
@@ -58,6 +59,10 @@ type Config struct {
 	Timeout time.Duration
 	// HeloName is the name given in EHLO; empty uses the machine's host name.
 	HeloName string
+	// ReturnPath is the envelope sender (SMTP MAIL FROM), where mail systems
+	// send bounces: a mailbox whose mail is piped to /webhooks/email/bounce.
+	// Empty uses each message's From.
+	ReturnPath string
 	// TLSConfig optionally replaces the TLS settings (private CA, tests);
 	// nil verifies the relay's certificate against the system roots.
 	TLSConfig *tls.Config
@@ -76,6 +81,11 @@ var _ channels.EmailSender = (*Sender)(nil)
 func New(cfg Config) (*Sender, error) {
 	if cfg.Host == "" {
 		return nil, errors.New("email: config: Host is required")
+	}
+	if cfg.ReturnPath != "" {
+		if a, err := netmail.ParseAddress(cfg.ReturnPath); err != nil || a.Address != cfg.ReturnPath {
+			return nil, fmt.Errorf("email: config: return path %q is not a bare email address", cfg.ReturnPath)
+		}
 	}
 	if cfg.TLS == "" {
 		cfg.TLS = TLSStartTLS
@@ -246,6 +256,11 @@ func (s *Sender) buildMessage(m channels.Email) (*mail.Msg, string, error) {
 	if m.ReplyTo != "" {
 		if err := msg.ReplyTo(m.ReplyTo); err != nil {
 			return nil, "", fmt.Errorf("email: message %s: invalid Reply-To %q: %w", m.Key, m.ReplyTo, err)
+		}
+	}
+	if s.cfg.ReturnPath != "" {
+		if err := msg.EnvelopeFrom(s.cfg.ReturnPath); err != nil {
+			return nil, "", fmt.Errorf("email: invalid return path %q: %w", s.cfg.ReturnPath, err)
 		}
 	}
 	msg.Subject(m.Subject)

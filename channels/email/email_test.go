@@ -459,3 +459,22 @@ func TestStartTLSIsRequiredWhenConfigured(t *testing.T) {
 	require.Error(t, err, "never falls back to clear text")
 	require.Empty(t, sink.Messages())
 }
+
+// TestReturnPathIsTheEnvelopeSender: bounces go to the return path (the
+// bounce mailbox), while the customer sees the administration's From.
+func TestReturnPathIsTheEnvelopeSender(t *testing.T) {
+	sink := startSink(t, nil)
+	sender := newSender(t, sink.Addr(), func(c *email.Config) { c.ReturnPath = "bounces@relance.example" })
+	m := reminder("invoice:3:INV-12/step-3/email")
+	_, err := sender.SendEmail(context.Background(), m)
+	require.NoError(t, err)
+	msgs := sink.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, "bounces@relance.example", msgs[0].EnvelopeFrom)
+	p := decodeMessage(t, msgs[0].Raw)
+	require.Contains(t, p.header.Get("From"), m.From)
+	require.NotContains(t, string(msgs[0].Raw), "EnvelopeFrom", "not a header of the message")
+
+	_, err = email.New(email.Config{Host: "smtp.example", ReturnPath: "Bounces <b@x.example>"})
+	require.Error(t, err, "a bare address only")
+}

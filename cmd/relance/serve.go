@@ -52,7 +52,7 @@ func portalLinks(cfg config.Config) portal.Links {
 func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activities.Activities, error) {
 	mail, err := email.New(email.Config{
 		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
-		TLS: cfg.SMTP.TLS, Timeout: cfg.SMTP.Timeout,
+		TLS: cfg.SMTP.TLS, Timeout: cfg.SMTP.Timeout, ReturnPath: cfg.SMTP.ReturnPath,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("configure SMTP: %w", err)
