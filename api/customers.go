@@ -395,17 +395,9 @@ func (s *Server) pauseCustomer(c *gin.Context) {
 }
 
 func (s *Server) resumeCustomer(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
+	id, req, ok := idAndMaybeBody[ResumeRequest](c, false)
+	if !ok {
 		return
-	}
-	var req ResumeRequest
-	if c.Request.ContentLength != 0 {
-		if err := decode(c, &req); err != nil {
-			fail(c, err)
-			return
-		}
 	}
 	cust, err := s.customer(c, id)
 	if err != nil {

@@ -98,17 +98,9 @@ func (s *Server) pauseInvoice(c *gin.Context) {
 }
 
 func (s *Server) resumeInvoice(c *gin.Context) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
+	id, req, ok := idAndMaybeBody[ResumeRequest](c, false)
+	if !ok {
 		return
-	}
-	var req ResumeRequest
-	if c.Request.ContentLength != 0 {
-		if err := decode(c, &req); err != nil {
-			fail(c, err)
-			return
-		}
 	}
 	inv, err := s.invoice(c, id)
 	if err != nil {

@@ -212,17 +212,9 @@ func (s *Server) resolveDispute(c *gin.Context) {
 // dispute opens or resolves a dispute: the journey is told first, so when
 // Temporal is down nothing is recorded (503) and the request can be repeated.
 func (s *Server) dispute(c *gin.Context, open bool) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
+	id, req, ok := idAndMaybeBody[ReasonRequest](c, open)
+	if !ok {
 		return
-	}
-	var req ReasonRequest
-	if open || c.Request.ContentLength != 0 {
-		if err := decode(c, &req); err != nil {
-			fail(c, err)
-			return
-		}
 	}
 	reason, err := req.reason(open)
 	if err != nil {

@@ -172,8 +172,14 @@ func (s *Server) customer(c *gin.Context, id int64) (*models.Customer, error) {
 // about one object. When either is bad it has answered with the problem and
 // ok is false.
 func idAndBody[T any](c *gin.Context) (id int64, body T, ok bool) {
+	return idAndMaybeBody[T](c, true)
+}
+
+// idAndMaybeBody is idAndBody for an action whose body may be left out
+// (a resume without a reason) unless required: an empty body is the zero T.
+func idAndMaybeBody[T any](c *gin.Context, required bool) (id int64, body T, ok bool) {
 	id, err := pathID(c, "id")
-	if err == nil {
+	if err == nil && (required || c.Request.ContentLength != 0) {
 		err = decode(c, &body)
 	}
 	if err != nil {
