@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -502,21 +501,6 @@ func testBadContactData(t *testing.T, e *sendEnv) {
 	require.Equal(t, lettersBefore, lettersAfter)
 }
 
-// maxInWindow is the largest number of instants in any half-open window
-// [t, t+window).
-func maxInWindow(times []time.Time, window time.Duration) int {
-	sorted := append([]time.Time(nil), times...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Before(sorted[j]) })
-	best := 0
-	for i := range sorted {
-		n := sort.Search(len(sorted), func(j int) bool { return !sorted[j].Before(sorted[i].Add(window)) }) - i
-		if n > best {
-			best = n
-		}
-	}
-	return best
-}
-
 // TestSMSRateThroughSendStep pushes three times the rate of SMS steps
 // through SendStep at once, with one shared client as in a worker process;
 // the stand-in must never see more than the rate in any one-second window.
@@ -555,7 +539,7 @@ func TestSMSRateThroughSendStep(t *testing.T) {
 		arrivals = append(arrivals, m.Received)
 	}
 	require.Len(t, arrivals, total)
-	got := maxInWindow(arrivals, time.Second)
+	got := testkit.MaxInWindow(arrivals, time.Second)
 	t.Logf("max SMS in a one-second window at the stand-in: %d (rate %d)", got, rate)
 	require.LessOrEqual(t, got, rate)
 }
@@ -641,7 +625,7 @@ func TestSMSRateAcrossWorkers(t *testing.T) {
 		arrivals = append(arrivals, m.Received)
 	}
 	require.Len(t, arrivals, total)
-	got := maxInWindow(arrivals, time.Second)
+	got := testkit.MaxInWindow(arrivals, time.Second)
 	t.Logf("max SMS in a one-second window at the stand-in, two workers: %d (rate %d)", got, rate)
 	require.LessOrEqual(t, got, rate)
 }

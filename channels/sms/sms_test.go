@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/internal/testkit"
 )
 
 // standIn is a loopback Vonage SMS endpoint that checks the wire format of
@@ -311,21 +311,6 @@ func TestSendTimeoutAndNetworkErrors(t *testing.T) {
 	})
 }
 
-// maxInWindow is the largest number of instants in any half-open window
-// [t, t+window).
-func maxInWindow(times []time.Time, window time.Duration) int {
-	sorted := append([]time.Time(nil), times...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Before(sorted[j]) })
-	best := 0
-	for i := range sorted {
-		n := sort.Search(len(sorted), func(j int) bool { return !sorted[j].Before(sorted[i].Add(window)) }) - i
-		if n > best {
-			best = n
-		}
-	}
-	return best
-}
-
 // TestRateLimitOneProcess pushes three times the rate through one client
 // from many goroutines at once; the stand-in must never see more than the
 // rate in any one-second window. (An upper bound only: no timing lower
@@ -353,10 +338,10 @@ func TestRateLimitOneProcess(t *testing.T) {
 	s.mu.Lock()
 	arrivals := append([]time.Time(nil), s.arrivals...)
 	s.mu.Unlock()
-	got := maxInWindow(arrivals, time.Second)
+	got := testkit.MaxInWindow(arrivals, time.Second)
 	t.Logf("max requests in a one-second window: %d (rate %d)", got, rate)
 	require.LessOrEqual(t, got, rate)
-	require.Equal(t, rate, maxInWindow(arrivals[:rate], time.Hour), "sanity: the window counter counts")
+	require.Equal(t, rate, testkit.MaxInWindow(arrivals[:rate], time.Hour), "sanity: the window counter counts")
 }
 
 func TestRateLimitWaitHonoursContext(t *testing.T) {

@@ -56,7 +56,7 @@ func TestSQLLimiterAcrossProcesses(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.Len(t, starts, total)
-		got := maxInWindow(starts, time.Second)
+		got := testkit.MaxInWindow(starts, time.Second)
 		t.Logf("max starts in a one-second window: %d (limit %d)", got, n)
 		require.LessOrEqual(t, got, n)
 
