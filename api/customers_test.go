@@ -94,19 +94,26 @@ func (e *apiEnv) newInvoice(t *testing.T, adm models.Administration, cust models
 	return v
 }
 
-// customerRefs lists a page of customers by reference, sorted.
-func (e *apiEnv) customerRefs(t *testing.T, adm models.Administration, query string) []string {
+// pageKeys GETs a page of a list endpoint and returns one key per item, sorted.
+func pageKeys[T any](t *testing.T, e *apiEnv, path string, key func(T) string) []string {
 	t.Helper()
-	r := e.call("GET", fmt.Sprintf("/api/v1/administrations/%d/customers?%s", adm.ID, query), e.keyA, nil)
+	r := e.call("GET", path, e.keyA, nil)
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
-	var p api.Page[api.CustomerView]
+	var p api.Page[T]
 	r.json(t, &p)
 	out := []string{}
-	for _, c := range p.Data {
-		out = append(out, c.ExternalRef)
+	for _, v := range p.Data {
+		out = append(out, key(v))
 	}
 	sort.Strings(out)
 	return out
+}
+
+// customerRefs lists a page of customers by reference, sorted.
+func (e *apiEnv) customerRefs(t *testing.T, adm models.Administration, query string) []string {
+	t.Helper()
+	return pageKeys(t, e, fmt.Sprintf("/api/v1/administrations/%d/customers?%s", adm.ID, query),
+		func(c api.CustomerView) string { return c.ExternalRef })
 }
 
 func (e *apiEnv) getCustomer(t *testing.T, id int64) api.CustomerView {

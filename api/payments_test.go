@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -193,16 +192,8 @@ func testDispute(t *testing.T, e *apiEnv) {
 // invoiceNumbers lists a page of invoices by number, sorted.
 func (e *apiEnv) invoiceNumbers(t *testing.T, adm models.Administration, query string) []string {
 	t.Helper()
-	r := e.call("GET", fmt.Sprintf("/api/v1/administrations/%d/invoices?%s", adm.ID, query), e.keyA, nil)
-	require.Equal(t, http.StatusOK, r.status, string(r.body))
-	var p api.Page[api.InvoiceView]
-	r.json(t, &p)
-	out := []string{}
-	for _, v := range p.Data {
-		out = append(out, v.Number)
-	}
-	sort.Strings(out)
-	return out
+	return pageKeys(t, e, fmt.Sprintf("/api/v1/administrations/%d/invoices?%s", adm.ID, query),
+		func(v api.InvoiceView) string { return v.Number })
 }
 
 func testInvoiceList(t *testing.T, e *apiEnv) {
