@@ -298,23 +298,21 @@ func CustomersQuery(db *gorm.DB, administrationID int64, f CustomerFilter) *gorm
 	if f.ProvidedEmail {
 		q = q.Where("customers.provided_email <> ''")
 	}
-	if f.Paused != nil {
-		held := "(customers.paused_at IS NOT NULL AND (customers.paused_until IS NULL OR customers.paused_until > ?))"
-		if *f.Paused {
-			q = q.Where(held, f.Now)
-		} else {
-			q = q.Where("NOT "+held, f.Now)
-		}
-	}
-	if f.OpenInvoices != nil {
-		open := "EXISTS (SELECT 1 FROM invoices WHERE invoices.customer_id = customers.id AND invoices.status = ? AND invoices.open_minor > 0)"
-		if *f.OpenInvoices {
-			q = q.Where(open, models.InvoiceOpen)
-		} else {
-			q = q.Where("NOT "+open, models.InvoiceOpen)
-		}
-	}
+	q = whereIf(q, f.Paused, "(customers.paused_at IS NOT NULL AND (customers.paused_until IS NULL OR customers.paused_until > ?))", f.Now)
+	q = whereIf(q, f.OpenInvoices, "EXISTS (SELECT 1 FROM invoices WHERE invoices.customer_id = customers.id AND invoices.status = ? AND invoices.open_minor > 0)", models.InvoiceOpen)
 	return q
+}
+
+// whereIf applies a yes/no list filter: nil leaves q alone, true keeps the
+// rows where cond holds, false the rows where it does not.
+func whereIf(q *gorm.DB, want *bool, cond string, args ...any) *gorm.DB {
+	switch {
+	case want == nil:
+		return q
+	case *want:
+		return q.Where(cond, args...)
+	}
+	return q.Where("NOT "+cond, args...)
 }
 
 // OpenInvoiceCounts counts the open invoices of each of the customers.

@@ -36,24 +36,10 @@ func InvoicesQuery(db *gorm.DB, administrationID int64, f InvoiceFilter) *gorm.D
 	if f.CustomerID > 0 {
 		q = q.Where("customer_id = ?", f.CustomerID)
 	}
-	if f.Overdue != nil {
-		// Due dates are calendar dates at 00:00 UTC: due yesterday is overdue today.
-		today := f.Now.UTC().Truncate(24 * time.Hour)
-		overdue := "(status = ? AND open_minor > 0 AND due_date < ?)"
-		if *f.Overdue {
-			q = q.Where(overdue, models.InvoiceOpen, today)
-		} else {
-			q = q.Where("NOT "+overdue, models.InvoiceOpen, today)
-		}
-	}
-	if f.Paused != nil {
-		held := "(paused_at IS NOT NULL AND (paused_until IS NULL OR paused_until > ?))"
-		if *f.Paused {
-			q = q.Where(held, f.Now)
-		} else {
-			q = q.Where("NOT "+held, f.Now)
-		}
-	}
+	// Due dates are calendar dates at 00:00 UTC: due yesterday is overdue today.
+	today := f.Now.UTC().Truncate(24 * time.Hour)
+	q = whereIf(q, f.Overdue, "(status = ? AND open_minor > 0 AND due_date < ?)", models.InvoiceOpen, today)
+	q = whereIf(q, f.Paused, "(paused_at IS NOT NULL AND (paused_until IS NULL OR paused_until > ?))", f.Now)
 	if f.Disputed != nil {
 		q = q.Where("disputed = ?", *f.Disputed)
 	}
