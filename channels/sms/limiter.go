@@ -57,40 +57,31 @@ func newSlidingLimiter(n int, window time.Duration) *slidingLimiter {
 	return &slidingLimiter{window: window, slots: make([]slot, n), now: time.Now}
 }
 
-// readyAt is when a new request may start given the oldest of the last n:
-// one window after it completed; zero when it is still in flight.
-func readyAt(start, end time.Time, window time.Duration) time.Time {
-	switch {
-	case start.IsZero():
-		return start // unused slot
-	case !end.IsZero():
-		return end.Add(window)
-	}
-	return time.Time{}
-}
-
 // Wait implements Limiter.
 func (l *slidingLimiter) Wait(ctx context.Context) (func(), error) {
 	for {
 		l.mu.Lock()
 		now := l.now()
-		s := l.slots[l.next]
-		if !s.start.IsZero() && s.end.IsZero() && now.Sub(s.start) >= MaxInFlight {
-			s.end = s.start.Add(MaxInFlight) // its done never came
-		}
+		s := l.slots[l.next] // the n-th request before this one
 		var delay time.Duration
-		switch ready := readyAt(s.start, s.end, l.window); {
-		case s.start.IsZero() || (!ready.IsZero() && !now.Before(ready)):
+		switch {
+		case s.start.IsZero(): // fewer than n requests so far
+		case s.end.IsZero() && now.Sub(s.start) < MaxInFlight:
+			delay = pollInFlight // still waiting for its answer
+		default:
+			end := s.end
+			if end.IsZero() {
+				end = s.start.Add(MaxInFlight) // its done never came
+			}
+			delay = end.Add(l.window).Sub(now)
+		}
+		if delay <= 0 {
 			l.gen++
 			i, gen := l.next, l.gen
 			l.slots[i] = slot{start: now, gen: gen}
 			l.next = (l.next + 1) % len(l.slots)
 			l.mu.Unlock()
 			return func() { l.done(i, gen) }, nil
-		case ready.IsZero():
-			delay = pollInFlight
-		default:
-			delay = ready.Sub(now)
 		}
 		l.mu.Unlock()
 
