@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/importer"
@@ -255,8 +254,12 @@ func (s *Server) listImports(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("administration_id = ?", adm.ID), c,
-		func(r models.ImportRun) int64 { return r.ID })
+	p, err := pageRequest(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	page, err := s.App.ImportRuns(c.Request.Context(), adm.ID, p)
 	if err != nil {
 		fail(c, err)
 		return
@@ -279,18 +282,12 @@ func (s *Server) getImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var run models.ImportRun
-	db := s.DB.WithContext(c.Request.Context())
-	err = ownedAdministrations(c, db).Where("id = ?", id).First(&run).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		fail(c, notFound(fmt.Sprintf("import %d", id)))
-		return
-	}
+	run, err := s.App.ImportRun(c.Request.Context(), orgID(c), id)
 	if err != nil {
-		fail(c, fmt.Errorf("load import %d: %w", id, err))
+		fail(c, err)
 		return
 	}
-	v, err := importRunView(run, true)
+	v, err := importRunView(*run, true)
 	if err != nil {
 		fail(c, err)
 		return

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -62,16 +61,9 @@ func (s *Server) listInvoices(c *gin.Context) {
 			return
 		}
 	}
-	page, err := paginate(s.App.InvoicesQuery(adm.ID, f), c,
-		func(inv models.Invoice) int64 { return inv.ID })
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := Page[InvoiceView]{Next: page.Next, Data: make([]InvoiceView, 0, len(page.Data))}
-	for _, inv := range page.Data {
-		out.Data = append(out.Data, InvoiceView{Invoice: inv,
-			Paused: inv.PausedAt != nil && (inv.PausedUntil == nil || inv.PausedUntil.After(now))})
-	}
-	c.JSON(http.StatusOK, out)
+	listPage(c, func(p app.PageRequest) (app.Page[models.Invoice], error) {
+		return s.App.Invoices(c.Request.Context(), adm.ID, f, p)
+	}, func(inv *models.Invoice) InvoiceView {
+		return InvoiceView{Invoice: *inv, Paused: inv.PausedAt != nil && (inv.PausedUntil == nil || inv.PausedUntil.After(now))}
+	})
 }

@@ -22,10 +22,26 @@ type PaymentRequest struct {
 	Reference string `json:"reference,omitempty"`
 }
 
+// Payment is a payment registered on an invoice, as the API serves it.
+type Payment struct {
+	ID          int64     `json:"id"`
+	InvoiceID   int64     `json:"invoice_id"`
+	AmountMinor int64     `json:"amount_minor"`
+	Currency    string    `json:"currency"`
+	PaidAt      time.Time `json:"paid_at"`
+	Reference   string    `json:"reference"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func paymentView(p *models.Payment) Payment {
+	return Payment{ID: p.ID, InvoiceID: p.InvoiceID, AmountMinor: p.AmountMinor, Currency: p.Currency,
+		PaidAt: p.PaidAt, Reference: p.Reference, CreatedAt: p.CreatedAt}
+}
+
 // PaymentView is a registered payment with the invoice as it now stands.
 type PaymentView struct {
-	Payment models.Payment `json:"payment"`
-	Invoice InvoiceView    `json:"invoice"`
+	Payment Payment     `json:"payment"`
+	Invoice InvoiceView `json:"invoice"`
 }
 
 // ReasonRequest is the body of credit, dispute and dispute-resolved.
@@ -117,13 +133,9 @@ func (s *Server) listPayments(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("invoice_id = ?", inv.ID), c,
-		func(p models.Payment) int64 { return p.ID })
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	listPage(c, func(p app.PageRequest) (app.Page[models.Payment], error) {
+		return s.App.Payments(c.Request.Context(), inv.ID, p)
+	}, paymentView)
 }
 
 // registerPayment lowers the open amount in the database, then tells the
@@ -149,7 +161,7 @@ func (s *Server) registerPayment(c *gin.Context) {
 		fail(c, appError(err))
 		return
 	}
-	view := PaymentView{Payment: res.Payment, Invoice: s.invoiceView(c, &res.Invoice)}
+	view := PaymentView{Payment: paymentView(&res.Payment), Invoice: s.invoiceView(c, &res.Invoice)}
 	if err != nil {
 		logger(c).Warn("payment registered, journey not told", "invoice_id", inv.ID, "error", err)
 		view.Invoice.JourneyError = err.Error()
@@ -222,9 +234,6 @@ func (s *Server) dispute(c *gin.Context, open bool) {
 		err = s.App.ResolveDispute(c.Request.Context(), inv, reason)
 	}
 	if err != nil {
-		if errors.Is(err, app.ErrUnreachable) {
-			err = errors.Join(ErrUnavailable, err)
-		}
 		fail(c, appError(err))
 		return
 	}

@@ -23,10 +23,10 @@ type InvoiceFilter struct {
 	Now time.Time
 }
 
-// InvoicesQuery is the query of an administration's invoices matching f,
+// invoicesQuery is the query of an administration's invoices matching f,
 // unordered and unpaginated: the caller pages it by ID.
-func (s *Service) InvoicesQuery(administrationID int64, f InvoiceFilter) *gorm.DB {
-	q := s.db.Model(&models.Invoice{}).Where("administration_id = ?", administrationID)
+func invoicesQuery(db *gorm.DB, administrationID int64, f InvoiceFilter) *gorm.DB {
+	q := db.Model(&models.Invoice{}).Where("administration_id = ?", administrationID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
 	}

@@ -70,7 +70,8 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended
-// answers ErrJourneyEnded.
+// answers ErrJourneyEnded, a Temporal service that does not answer
+// ErrUnavailable.
 func (s *Service) Signal(ctx context.Context, workflowID, name string, payload any) error {
 	err := s.temporal.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
@@ -79,6 +80,9 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
+	}
+	if temporalUnavailable(err) {
+		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, ErrUnavailable, err)
 	}
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }

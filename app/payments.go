@@ -27,9 +27,6 @@ var (
 	ErrPaymentAmount = errors.New("invalid payment amount")
 	// ErrPaymentCurrency: the payment's currency is not the invoice's.
 	ErrPaymentCurrency = errors.New("payment currency differs from the invoice's")
-	// ErrUnreachable: the journey could not be told (Temporal did not
-	// answer), so nothing was recorded; the call may be repeated.
-	ErrUnreachable = errors.New("journey unreachable")
 )
 
 // PaymentInput is money received against an invoice.
@@ -204,7 +201,7 @@ func (s *Service) setDispute(ctx context.Context, inv *models.Invoice, disputed,
 			return err
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrUnreachable, err)
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
 	res := s.db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, !disputed).Update("disputed", disputed)
