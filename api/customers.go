@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -68,7 +68,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	f := app.CustomerFilter{Query: c.Query("q"), Now: s.now()}
+	f := domain.CustomerFilter{Query: c.Query("q"), Now: s.now()}
 	if len(f.Query) > 255 {
 		fail(c, badInput("q", "is longer than 255 characters"))
 		return
@@ -167,7 +167,7 @@ func (s *Server) patchCustomer(c *gin.Context) {
 	}
 	cust, err := s.customer(c, id)
 	if err == nil {
-		err = s.App.PatchCustomer(c.Request.Context(), cust, app.CustomerPatch(p))
+		err = s.App.PatchCustomer(c.Request.Context(), cust, domain.CustomerPatch(p))
 	}
 	if err != nil {
 		fail(c, err)
@@ -189,7 +189,7 @@ func (s *Server) submitProvidedEmail(c *gin.Context) {
 	if !ok {
 		return
 	}
-	email, err := app.ValidEmail("email", req.Email)
+	email, err := domain.ValidEmail("email", req.Email)
 	if err == nil && email == "" {
 		err = badInput("email", "is required")
 	}
@@ -226,7 +226,7 @@ func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, cus
 		return
 	}
 	if err := act(c.Request.Context(), cust); err != nil {
-		if errors.Is(err, app.ErrNoProvidedEmail) {
+		if errors.Is(err, domain.ErrNoProvidedEmail) {
 			err = conflict("customer %d has no provided email to verify", cust.ID)
 		}
 		fail(c, err)
@@ -238,7 +238,7 @@ func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, cus
 // signalFailure answers a customer-wide change whose journeys could not all
 // be told: the change is stored, the request may be repeated.
 func signalFailure(err error) error {
-	if errors.Is(err, app.ErrNotSignalled) {
+	if errors.Is(err, domain.ErrNotSignalled) {
 		return errors.Join(ErrUnavailable, fmt.Errorf("the change is saved, but some running journeys could not be told; repeat the request: %w", err))
 	}
 	return err

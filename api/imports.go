@@ -16,7 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/models"
 )
@@ -28,22 +28,22 @@ const multipartSlack = 64 << 10
 // ImportRunView is a stored import run. Report is the whole report on
 // GET /imports/{id}; lists carry only its counts (Summary).
 type ImportRunView struct {
-	ID               int64             `json:"id"`
-	AdministrationID int64             `json:"administration_id"`
-	FileSHA256       string            `json:"file_sha256"`
-	Format           string            `json:"format"`
-	FullSnapshot     bool              `json:"full_snapshot"`
-	CreatedAt        time.Time         `json:"created_at"`
-	Summary          ImportSummary     `json:"summary"`
-	Report           *app.ImportReport `json:"report,omitempty"`
+	ID               int64                `json:"id"`
+	AdministrationID int64                `json:"administration_id"`
+	FileSHA256       string               `json:"file_sha256"`
+	Format           string               `json:"format"`
+	FullSnapshot     bool                 `json:"full_snapshot"`
+	CreatedAt        time.Time            `json:"created_at"`
+	Summary          ImportSummary        `json:"summary"`
+	Report           *domain.ImportReport `json:"report,omitempty"`
 }
 
 // ImportSummary is the counts of an import report, without its row lists.
 type ImportSummary struct {
-	Rows            int                      `json:"rows"`
-	Customers       app.ImportCustomerCounts `json:"customers"`
-	Invoices        app.ImportInvoiceCounts  `json:"invoices"`
-	JourneysStarted int                      `json:"journeys_started"`
+	Rows            int                         `json:"rows"`
+	Customers       domain.ImportCustomerCounts `json:"customers"`
+	Invoices        domain.ImportInvoiceCounts  `json:"invoices"`
+	JourneysStarted int                         `json:"journeys_started"`
 }
 
 // upload is an import file as the request carried it.
@@ -58,9 +58,9 @@ type upload struct {
 func importFormat(mediaType string) (format string, ok bool) {
 	switch mediaType {
 	case "text/csv", "application/csv", "text/comma-separated-values":
-		return app.FormatCSV, true
+		return domain.FormatCSV, true
 	case "application/json":
-		return app.FormatJSON, true
+		return domain.FormatJSON, true
 	}
 	return "", false
 }
@@ -68,7 +68,7 @@ func importFormat(mediaType string) (format string, ok bool) {
 // tooLarge turns any over-the-limit read into the 413 of the file limit.
 func (s *Server) tooLarge(err error) error {
 	var mb *http.MaxBytesError
-	if errors.Is(err, app.ErrTooLarge) || errors.As(err, &mb) {
+	if errors.Is(err, domain.ErrTooLarge) || errors.As(err, &mb) {
 		return &http.MaxBytesError{Limit: s.Config.MaxImportBytes}
 	}
 	return err
@@ -95,7 +95,7 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 	}
 	if f, ok := importFormat(mt); ok {
 		up.format = f
-		up.data, err = app.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
+		up.data, err = domain.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
 		return up, s.tooLarge(err)
 	}
 	if mt != "multipart/form-data" {
@@ -125,12 +125,12 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 			}
 			gotFile = true
 			up.format = partFormat(part)
-			up.data, err = app.ReadLimited(part, s.Config.MaxImportBytes)
+			up.data, err = domain.ReadLimited(part, s.Config.MaxImportBytes)
 			if err != nil {
 				return up, s.tooLarge(err)
 			}
 		case "full_snapshot":
-			v, err := app.ReadLimited(part, 16)
+			v, err := domain.ReadLimited(part, 16)
 			if err != nil {
 				return up, badInput("full_snapshot", "must be true or false")
 			}
@@ -163,9 +163,9 @@ func partFormat(p *multipart.Part) string {
 	}
 	switch strings.ToLower(filepath.Ext(p.FileName())) {
 	case ".json":
-		return app.FormatJSON
+		return domain.FormatJSON
 	case ".csv":
-		return app.FormatCSV
+		return domain.FormatCSV
 	}
 	return ""
 }
@@ -211,13 +211,13 @@ func (s *Server) createImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	parsed, err := app.ParseFile(up.data, up.format, adm)
+	parsed, err := domain.ParseFile(up.data, up.format, adm)
 	if err != nil {
 		fail(c, fileError(err))
 		return
 	}
 	ctx := context.WithoutCancel(c.Request.Context())
-	rep, err := s.App.Import(ctx, adm, parsed.Result, app.ImportOptions{
+	rep, err := s.App.Import(ctx, adm, parsed.Result, domain.ImportOptions{
 		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c),
 	})
 	if err != nil {
@@ -232,7 +232,7 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 	v := ImportRunView{ID: run.ID, AdministrationID: run.AdministrationID, FileSHA256: run.FileSHA256,
 		Format: run.Format, FullSnapshot: run.FullSnapshot, CreatedAt: run.CreatedAt}
 	if full {
-		var rep app.ImportReport
+		var rep domain.ImportReport
 		if err := json.Unmarshal([]byte(run.Report), &rep); err != nil {
 			return v, fmt.Errorf("decode report of import %d: %w", run.ID, err)
 		}

@@ -10,9 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/currency"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
-	"github.com/relance/relance/workflows"
 )
 
 // CreateInvoiceRequest is the body of POST /administrations/{id}/invoices.
@@ -29,9 +28,9 @@ type CreateInvoiceRequest struct {
 // InvoiceView is an invoice with its journey's live state.
 type InvoiceView struct {
 	models.Invoice
-	Journey      *workflows.JourneyState `json:"journey,omitempty"`
-	JourneyError string                  `json:"journey_error,omitempty"`
-	Paused       bool                    `json:"paused"`
+	Journey      *InvoiceJourneyView `json:"journey,omitempty"`
+	JourneyError string              `json:"journey_error,omitempty"`
+	Paused       bool                `json:"paused"`
 }
 
 const dateLayout = "2006-01-02"
@@ -128,7 +127,7 @@ func (s *Server) createInvoice(c *gin.Context) {
 		return
 	}
 	cust, err := s.App.CustomerOf(c.Request.Context(), adm.ID, req.CustomerID)
-	if errors.Is(err, app.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		err = ruleBroken("customer_id", "customer %d is not a customer of administration %d", req.CustomerID, adm.ID)
 	}
 	if err != nil {
@@ -136,7 +135,7 @@ func (s *Server) createInvoice(c *gin.Context) {
 		return
 	}
 	if err := s.App.CreateInvoice(c.Request.Context(), adm, cust, inv); err != nil {
-		if errors.Is(err, app.ErrDuplicate) {
+		if errors.Is(err, domain.ErrDuplicate) {
 			err = conflict("%v", err)
 		}
 		fail(c, err)
@@ -177,6 +176,6 @@ func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 		v.JourneyError = err.Error()
 		return v
 	}
-	v.Journey = &st
+	v.Journey = invoiceJourneyView(st)
 	return v
 }

@@ -6,37 +6,37 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
-	"github.com/relance/relance/journeys"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
 // JourneyRequest is the body of POST /administrations/{id}/journeys and PUT /journeys/{id}.
 type JourneyRequest struct {
-	Name       string          `json:"name"`
-	MinGapDays *int            `json:"min_gap_days"`
-	Steps      []journeys.Step `json:"steps"`
+	Name       string           `json:"name"`
+	MinGapDays *int             `json:"min_gap_days"`
+	Steps      []StepDefinition `json:"steps"`
 }
 
 // JourneyView is a journey with its steps in order.
 type JourneyView struct {
-	ID               int64           `json:"id"`
-	AdministrationID int64           `json:"administration_id"`
-	Name             string          `json:"name"`
-	MinGapDays       int             `json:"min_gap_days"`
-	Default          bool            `json:"default"`
-	Steps            []journeys.Step `json:"steps"`
+	ID               int64            `json:"id"`
+	AdministrationID int64            `json:"administration_id"`
+	Name             string           `json:"name"`
+	MinGapDays       int              `json:"min_gap_days"`
+	Default          bool             `json:"default"`
+	Steps            []StepDefinition `json:"steps"`
 }
 
 func journeyView(j models.Journey, adm *models.Administration) JourneyView {
 	return JourneyView{
 		ID: j.ID, AdministrationID: j.AdministrationID, Name: j.Name, MinGapDays: j.MinGapDays,
-		Default: adm.DefaultJourneyID != nil && *adm.DefaultJourneyID == j.ID, Steps: j.StepList(),
+		Default: adm.DefaultJourneyID != nil && *adm.DefaultJourneyID == j.ID, Steps: stepDefinitions(j.StepList()),
 	}
 }
 
-func (r JourneyRequest) input() app.JourneyInput {
-	return app.JourneyInput{Name: r.Name, MinGapDays: r.MinGapDays, Steps: r.Steps}
+func (r JourneyRequest) input() (domain.JourneyInput, error) {
+	steps, err := journeySteps(r.Steps)
+	return domain.JourneyInput{Name: r.Name, MinGapDays: r.MinGapDays, Steps: steps}, err
 }
 
 func (s *Server) listJourneys(c *gin.Context) {
@@ -45,7 +45,7 @@ func (s *Server) listJourneys(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	listPage(c, func(p app.PageRequest) (app.Page[models.Journey], error) {
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.Journey], error) {
 		return s.App.Journeys(c.Request.Context(), adm.ID, p)
 	}, func(j *models.Journey) JourneyView { return journeyView(*j, adm) })
 }
@@ -61,7 +61,12 @@ func (s *Server) createJourney(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	j, err := s.App.CreateJourney(c.Request.Context(), adm, req.input())
+	in, err := req.input()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	j, err := s.App.CreateJourney(c.Request.Context(), adm, in)
 	if err != nil {
 		fail(c, err)
 		return
@@ -102,7 +107,12 @@ func (s *Server) updateJourney(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	n, err := s.App.UpdateJourney(c.Request.Context(), adm, j, req.input())
+	in, err := req.input()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	n, err := s.App.UpdateJourney(c.Request.Context(), adm, j, in)
 	if err != nil {
 		fail(c, err)
 		return

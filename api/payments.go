@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -49,8 +49,8 @@ type ReasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (r PaymentRequest) toInput(now time.Time) (app.PaymentInput, error) {
-	in := app.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
+func (r PaymentRequest) toInput(now time.Time) (domain.PaymentInput, error) {
+	in := domain.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
 	if r.AmountMinor == nil {
 		return in, badInput("amount_minor", "is required (integer, minor units)")
 	}
@@ -105,12 +105,12 @@ func (r ReasonRequest) reason(required bool) (string, error) {
 func appError(err error) error {
 	var ruleField string
 	switch {
-	case errors.Is(err, app.ErrInvoiceClosed), errors.Is(err, app.ErrDisputeState),
-		errors.Is(err, app.ErrDuplicatePayment), errors.Is(err, app.ErrJourneyEnded):
+	case errors.Is(err, domain.ErrInvoiceClosed), errors.Is(err, domain.ErrDisputeState),
+		errors.Is(err, domain.ErrDuplicatePayment), errors.Is(err, domain.ErrJourneyEnded):
 		return conflict("%v", err)
-	case errors.Is(err, app.ErrPaymentAmount):
+	case errors.Is(err, domain.ErrPaymentAmount):
 		ruleField = "amount_minor"
-	case errors.Is(err, app.ErrPaymentCurrency):
+	case errors.Is(err, domain.ErrPaymentCurrency):
 		ruleField = "currency"
 	default:
 		return err
@@ -133,7 +133,7 @@ func (s *Server) listPayments(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	listPage(c, func(p app.PageRequest) (app.Page[models.Payment], error) {
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.Payment], error) {
 		return s.App.Payments(c.Request.Context(), inv.ID, p)
 	}, paymentView)
 }
@@ -157,7 +157,7 @@ func (s *Server) registerPayment(c *gin.Context) {
 		return
 	}
 	res, err := s.App.RegisterPayment(c.Request.Context(), inv.ID, in)
-	if err != nil && !errors.Is(err, app.ErrNotSignalled) {
+	if err != nil && !errors.Is(err, domain.ErrNotSignalled) {
 		fail(c, appError(err))
 		return
 	}
@@ -190,7 +190,7 @@ func (s *Server) creditInvoice(c *gin.Context) {
 		return
 	}
 	out, _, err := s.App.CreditInvoice(c.Request.Context(), inv.ID)
-	if err != nil && !errors.Is(err, app.ErrNotSignalled) {
+	if err != nil && !errors.Is(err, domain.ErrNotSignalled) {
 		fail(c, appError(err))
 		return
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 
 	"github.com/relance/relance/models"
 )
@@ -97,14 +98,14 @@ func pageParams(c *gin.Context) (limit int, cursor int64, err error) {
 }
 
 // pageRequest reads ?limit and ?cursor into the application's page request.
-func pageRequest(c *gin.Context) (app.PageRequest, error) {
+func pageRequest(c *gin.Context) (domain.PageRequest, error) {
 	limit, cursor, err := pageParams(c)
-	return app.PageRequest{Limit: limit, Cursor: cursor}, err
+	return domain.PageRequest{Limit: limit, Cursor: cursor}, err
 }
 
 // listPage answers one page of a list: list runs with the page request,
 // view turns each row into its wire form.
-func listPage[T, V any](c *gin.Context, list func(app.PageRequest) (app.Page[T], error), view func(*T) V) {
+func listPage[T, V any](c *gin.Context, list func(domain.PageRequest) (domain.Page[T], error), view func(*T) V) {
 	p, err := pageRequest(c)
 	if err != nil {
 		fail(c, err)
@@ -158,3 +159,6 @@ func idAndMaybeBody[T any](c *gin.Context, required bool) (id int64, body T, ok 
 	}
 	return id, body, true
 }
+
+// fieldf names a field inside a list, e.g. steps[2].kind.
+func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -12,17 +12,15 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
-	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/portal"
 )
 
 // Deps are the API's injected dependencies.
 type Deps struct {
 	// App owns every change of state; Inbound records the providers' events.
-	App     *app.Service
-	Inbound *inbound.Recorder
+	App     Application
+	Inbound ProviderEvents
 	Config  config.Config
 	Logger  *slog.Logger
 	Portal  portal.Links

@@ -5,12 +5,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
 func (s *Server) listAdministrations(c *gin.Context) {
-	listPage(c, func(p app.PageRequest) (app.Page[models.Administration], error) {
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.Administration], error) {
 		return s.App.Administrations(c.Request.Context(), orgID(c), p)
 	}, func(a *models.Administration) models.Administration { return *a })
 }
@@ -58,7 +58,7 @@ func (s *Server) patchAdministrationSettings(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if err := s.App.PatchAdministrationSettings(c.Request.Context(), adm, app.AdministrationSettingsPatch(p)); err != nil {
+	if err := s.App.PatchAdministrationSettings(c.Request.Context(), adm, domain.AdministrationSettingsPatch(p)); err != nil {
 		fail(c, err)
 		return
 	}
@@ -92,7 +92,7 @@ func (s *Server) patchCustomerSendSettings(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if err := s.App.PatchCustomerSendSettings(c.Request.Context(), cust, app.CustomerSendSettingsPatch(p)); err != nil {
+	if err := s.App.PatchCustomerSendSettings(c.Request.Context(), cust, domain.CustomerSendSettingsPatch(p)); err != nil {
 		fail(c, err)
 		return
 	}

@@ -17,20 +17,6 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// ErrNoProvidedEmail is returned when a provided email is accepted or
-// dismissed but the customer has none (anymore).
-var ErrNoProvidedEmail = errors.New("customer has no provided email")
-
-// ErrNotSignalled wraps the failure to tell running journeys about a change
-// that the database already holds. The change stands (the sending activity
-// re-reads the database before every message); the call is idempotent and
-// may be repeated to deliver the signals.
-var ErrNotSignalled = errors.New("journeys not signalled")
-
-// ErrInvalidPhone is a phone an admin typed that is not a phone number in
-// the customer's country.
-var ErrInvalidPhone = errors.New("not a valid phone number")
-
 // NewPortalToken returns the random part of a new customer's portal link:
 // 16 random bytes, hex-encoded, so links cannot be guessed.
 func NewPortalToken() string {
@@ -286,21 +272,6 @@ func ContactMobile(phone, country string) (string, error) {
 		return "", fmt.Errorf("%w: %q in country %s", ErrInvalidPhone, phone, country)
 	}
 	return "", nil
-}
-
-// CustomerFilter selects customers for the admin list; zero values do not filter.
-type CustomerFilter struct {
-	// Query matches a part of the name, reference or email, ignoring case.
-	Query string
-	// ProvidedEmail lists the customers "to verify": they gave an email
-	// address in the portal that no one accepted or dismissed (seed 001).
-	ProvidedEmail bool
-	// Paused: true lists paused customers, false the others.
-	Paused *bool
-	// OpenInvoices: true lists customers with an open invoice, false the others.
-	OpenInvoices *bool
-	// Now decides whether a pause with an end date still holds.
-	Now time.Time
 }
 
 // customersQuery is the query of an administration's customers matching f,

@@ -16,9 +16,6 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// ErrJourneyEnded is returned when a signal reaches a journey that already ended.
-var ErrJourneyEnded = errors.New("journey has ended")
-
 // StartOptions are the start options of an invoice's journey: a readable ID,
 // reject-duplicate so that an import run twice starts nothing twice, the
 // search attributes, and a summary that makes the UI's list read like a ledger.
