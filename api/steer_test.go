@@ -247,7 +247,8 @@ func testInvalidJourneyUpdate(t *testing.T, e *apiEnv) {
 	var got api.JourneyView
 	r.json(t, &got)
 	require.Len(t, got.Steps, 2, "a refused update leaves the journey as it was")
-	require.Equal(t, 10, got.Steps[1].OffsetDays)
+	require.NotNil(t, got.Steps[1].OffsetDays)
+	require.Equal(t, 10, *got.Steps[1].OffsetDays)
 }
 
 // stepsIn lists the journey's steps whose status is one of statuses.

@@ -72,11 +72,13 @@ func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in Payme
 		if err := tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("lower open amount of invoice %s: %w", inv.Number, err)
 		}
-		setInvoice(inv, upd)
-		if inv.Revision, err = bumpRevision(tx, inv.ID); err != nil {
+		if _, err = bumpRevision(tx, inv.ID); err != nil {
 			return err
 		}
-		res.Invoice = *inv
+		// Read back: the answer shows the stored row (updated_at included).
+		if err := tx.First(&res.Invoice, inv.ID).Error; err != nil {
+			return fmt.Errorf("read invoice %s back: %w", inv.Number, err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -99,11 +101,12 @@ func (s *Service) CreditInvoice(ctx context.Context, invoiceID int64) (models.In
 		if err := tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("credit invoice %s: %w", inv.Number, err)
 		}
-		setInvoice(inv, upd)
-		if inv.Revision, err = bumpRevision(tx, inv.ID); err != nil {
+		if _, err = bumpRevision(tx, inv.ID); err != nil {
 			return err
 		}
-		out = *inv
+		if err := tx.First(&out, inv.ID).Error; err != nil {
+			return fmt.Errorf("read invoice %s back: %w", inv.Number, err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -174,8 +177,7 @@ func (s *Service) setDispute(ctx context.Context, inv *models.Invoice, disputed,
 	if res.Error != nil {
 		return fmt.Errorf("record dispute of invoice %s: %w", inv.Number, res.Error)
 	}
-	inv.Disputed = disputed
-	return nil
+	return storeErr(s.db.WithContext(ctx).First(inv, inv.ID).Error, "read invoice %s back", inv.Number)
 }
 
 // bumpRevision counts one more change of the invoice's open amount or
