@@ -172,20 +172,9 @@ func (s *Service) AssignJourney(ctx context.Context, adm *models.Administration,
 	if err != nil {
 		return 0, err
 	}
-	return s.SignalAll(ctx, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: EffectiveJourneyID(adm, cust)})
+	return s.SignalAll(ctx, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: cust.EffectiveJourneyID(adm)})
 }
 
-// EffectiveJourneyID is the journey that applies to a customer: its own,
-// else the administration's default, else 0 (the shipped default).
-func EffectiveJourneyID(adm *models.Administration, cust *models.Customer) int64 {
-	switch {
-	case cust.JourneyID != nil:
-		return *cust.JourneyID
-	case adm.DefaultJourneyID != nil:
-		return *adm.DefaultJourneyID
-	}
-	return 0
-}
 
 // AcceptProvidedEmail makes the address the customer gave in the portal its
 // email (seed 001). The update is conditional on the provided email still

@@ -612,7 +612,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	if dueChanged && fresh.Status == models.InvoiceOpen {
 		// The steps are counted from the due date: re-plan the future ones.
 		res.signals = append(res.signals, pendingSignal{workflows.SignalJourneyChanged,
-			workflows.JourneyChangedSignal{JourneyID: EffectiveJourneyID(r.adm, res.cust)}})
+			workflows.JourneyChangedSignal{JourneyID: res.cust.EffectiveJourneyID(r.adm)}})
 	}
 	return nil
 }

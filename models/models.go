@@ -442,3 +442,15 @@ func (j *Journey) StepList() []journeys.Step {
 	}
 	return out
 }
+
+// EffectiveJourneyID is the journey that applies to the customer: its own,
+// else the administration's default, else 0 (the shipped default journey).
+func (c *Customer) EffectiveJourneyID(adm *Administration) int64 {
+	switch {
+	case c.JourneyID != nil:
+		return *c.JourneyID
+	case adm.DefaultJourneyID != nil:
+		return *adm.DefaultJourneyID
+	}
+	return 0
+}
