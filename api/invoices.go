@@ -106,19 +106,8 @@ func (r CreateInvoiceRequest) toInvoice(defaultCurrency string) (*models.Invoice
 }
 
 func (s *Server) createInvoice(c *gin.Context) {
-	admID, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req CreateInvoiceRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	adm, err := s.administration(c, admID)
-	if err != nil {
-		fail(c, err)
+	adm, req, ok := objectAndBody[*models.Administration, CreateInvoiceRequest](c, s.administration, true)
+	if !ok {
 		return
 	}
 	inv, err := req.toInvoice(adm.Currency)
