@@ -157,7 +157,6 @@ func (s *Server) customer(c *gin.Context, id int64) (*models.Customer, error) {
 	return s.App.Customer(c.Request.Context(), orgID(c), id)
 }
 
-
 // fieldf names a field inside a list, e.g. steps[2].kind.
 func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
