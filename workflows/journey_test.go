@@ -75,7 +75,9 @@ func defaultSteps() []stepAt {
 	}
 }
 
-func newJourneyFixture(t *testing.T, steps []stepAt) *journeyFixture {
+// newJourneyFixture builds the fixture; first registers mocks that must be
+// matched before the fixture's catch-all ones (e.g. a slow send of one kind).
+func newJourneyFixture(t *testing.T, steps []stepAt, first ...func(f *journeyFixture)) *journeyFixture {
 	var suite testsuite.WorkflowTestSuite
 	f := &journeyFixture{t: t, env: suite.NewTestWorkflowEnvironment(), steps: steps, input: JourneyInput{
 		AdministrationID: 1, CustomerID: 2, CustomerRef: "C-1", InvoiceID: 3, InvoiceNumber: "INV-1",
@@ -85,6 +87,9 @@ func newJourneyFixture(t *testing.T, steps []stepAt) *journeyFixture {
 	f.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: InvoiceWorkflowID(1, "INV-1")})
 	f.env.RegisterWorkflowWithOptions(InvoiceJourney, workflow.RegisterOptions{Name: InvoiceJourneyName})
 	f.env.RegisterActivity(a)
+	for _, fn := range first {
+		fn(f)
+	}
 	f.env.OnActivity(a.PlanJourney, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.PlanInput) (activities.PlanResult, error) {
 			f.mu.Lock()
@@ -106,12 +111,7 @@ func newJourneyFixture(t *testing.T, steps []stepAt) *journeyFixture {
 		func(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			f.sends = append(f.sends, sendCall{at: f.env.Now().UTC(), pos: in.Step.Position, kind: in.Step.Kind, key: in.Key, anchor: in.Anchor})
-			if f.sendResult != nil {
-				return f.sendResult(in), nil
-			}
-			return activities.SendResult{Sent: true, InvoiceStatus: StatusOpen, OpenMinor: 10000,
-				Outcomes: []activities.ChannelOutcome{{Channel: policy.ChannelEmail, State: "sent"}}}, nil
+			return f.recordSend(in), nil
 		})
 	f.env.OnActivity(a.RecordSkipped, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RecordSkippedInput) (activities.RecordSkippedResult, error) {
@@ -134,6 +134,29 @@ func newJourneyFixture(t *testing.T, steps []stepAt) *journeyFixture {
 		f.mu.Unlock()
 	})
 	return f
+}
+
+// recordSend is the fake SendStep: it records the call and answers.
+// Callers hold f.mu.
+func (f *journeyFixture) recordSend(in activities.SendInput) activities.SendResult {
+	f.sends = append(f.sends, sendCall{at: f.env.Now().UTC(), pos: in.Step.Position, kind: in.Step.Kind, key: in.Key, anchor: in.Anchor})
+	if f.sendResult != nil {
+		return f.sendResult(in)
+	}
+	return activities.SendResult{Sent: true, InvoiceStatus: StatusOpen, OpenMinor: 10000,
+		Outcomes: []activities.ChannelOutcome{{Channel: policy.ChannelEmail, State: "sent"}}}
+}
+
+// slowSend makes the sends that match take d on the workflow's clock.
+func slowSend(d time.Duration, match func(in activities.SendInput) bool) func(f *journeyFixture) {
+	return func(f *journeyFixture) {
+		f.env.OnActivity(a.SendStep, mock.Anything, mock.MatchedBy(match)).After(d).Return(
+			func(_ context.Context, in activities.SendInput) (activities.SendResult, error) {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				return f.recordSend(in), nil
+			})
+	}
 }
 
 // pausedAttr lists the RelancePaused values upserted, with their day.
