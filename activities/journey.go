@@ -12,6 +12,11 @@ import (
 // cannot be planned: the workflow keeps retrying, an admin should look.
 const AttentionPlanFailed = "plan_failed"
 
+// AttentionReplanFailed is the attention reason of an invoice whose journey
+// could not apply a changed journey definition: it goes on with its current
+// plan and keeps retrying.
+const AttentionReplanFailed = "replan_failed"
+
 // FlagInvoiceInput raises (Reason set) or clears (Reason empty) a journey's
 // problem on its invoice: the attention reason lists it for an admin.
 type FlagInvoiceInput struct {
