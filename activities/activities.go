@@ -33,6 +33,8 @@ type Activities struct {
 	// OnFlag, when set, counts each journey problem raised on an invoice
 	// (FlagInvoice), by reason: the metrics hook.
 	OnFlag func(reason string)
+	// Reconcile is the reconciler's pass (ReconcileJourneys activity).
+	Reconcile ReconcileFunc
 }
 
 func (a *Activities) now() time.Time {

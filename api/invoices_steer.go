@@ -9,8 +9,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/relance/relance/app"
-	"github.com/relance/relance/models"
-	"github.com/relance/relance/workflows"
 )
 
 // PauseRequest pauses a journey until a date (RFC 3339 or YYYY-MM-DD) or until resumed.
@@ -67,23 +65,8 @@ func (s *Server) pauseInvoice(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if inv.Status != models.InvoiceOpen {
-		fail(c, conflict("invoice %s is %s: its journey has ended", inv.Number, inv.Status))
-		return
-	}
-	err = s.App.Signal(c.Request.Context(), inv.WorkflowID, workflows.SignalPause, workflows.PauseSignal{Until: until, Reason: reason})
-	if errors.Is(err, app.ErrJourneyEnded) {
-		fail(c, conflict("the journey of invoice %s has ended", inv.Number))
-		return
-	}
-	if err != nil {
-		fail(c, errors.Join(ErrUnavailable, err))
-		return
-	}
-	if err := s.DB.WithContext(c.Request.Context()).Model(inv).Updates(map[string]any{
-		"paused_at": now, "paused_until": until, "pause_reason": reason,
-	}).Error; err != nil {
-		fail(c, err)
+	if err := s.App.PauseInvoice(c.Request.Context(), inv, until, reason); err != nil {
+		fail(c, steerError(err))
 		return
 	}
 	logger(c).Info("invoice paused", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "until", until)
@@ -100,28 +83,23 @@ func (s *Server) resumeInvoice(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if inv.Status != models.InvoiceOpen {
-		fail(c, conflict("invoice %s is %s: its journey has ended", inv.Number, inv.Status))
+	if err := s.App.ResumeInvoice(c.Request.Context(), inv, req.Reason); err != nil {
+		fail(c, steerError(err))
 		return
 	}
-	if inv.PausedAt == nil || (inv.PausedUntil != nil && !inv.PausedUntil.After(s.now())) {
-		fail(c, conflict("invoice %s is not paused", inv.Number))
-		return
-	}
-	err = s.App.Signal(c.Request.Context(), inv.WorkflowID, workflows.SignalResume, workflows.ResumeSignal{Reason: req.Reason})
-	if errors.Is(err, app.ErrJourneyEnded) {
-		fail(c, conflict("the journey of invoice %s has ended", inv.Number))
-		return
-	}
-	if err != nil {
-		fail(c, errors.Join(ErrUnavailable, err))
-		return
-	}
-	if err := s.DB.WithContext(c.Request.Context()).Model(inv).Updates(map[string]any{
-		"paused_at": nil, "paused_until": nil, "pause_reason": "",
-	}).Error; err != nil {
-		fail(c, err)
-		return
-	}
+	logger(c).Info("invoice resumed", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID)
 	c.JSON(http.StatusOK, s.invoiceView(c, inv))
+}
+
+// steerError maps the app's steering errors: a refusal, a closed invoice
+// or an ended journey is a conflict, Temporal down is 503.
+func steerError(err error) error {
+	switch {
+	case errors.Is(err, app.ErrRefused), errors.Is(err, app.ErrInvoiceClosed), errors.Is(err, app.ErrJourneyEnded),
+		errors.Is(err, app.ErrDisputeState):
+		return conflict("%v", err)
+	case errors.Is(err, app.ErrUnreachable):
+		return errors.Join(ErrUnavailable, err)
+	}
+	return err
 }

@@ -225,6 +225,9 @@ func (s *Server) dispute(c *gin.Context, open bool) {
 		if errors.Is(err, app.ErrUnreachable) {
 			err = errors.Join(ErrUnavailable, err)
 		}
+		if errors.Is(err, app.ErrRefused) {
+			err = conflict("%v", err)
+		}
 		fail(c, appError(err))
 		return
 	}

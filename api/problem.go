@@ -9,6 +9,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"gorm.io/gorm"
+
+	"github.com/relance/relance/app"
 )
 
 // Problem is an RFC 9457 problem document; Field names the input at fault.
@@ -91,8 +93,11 @@ func fail(c *gin.Context, err error) {
 		status, title = http.StatusConflict, "Conflict"
 	case errors.Is(err, ErrUnauthorized):
 		status, title = http.StatusUnauthorized, "Unauthorized"
-	case errors.Is(err, ErrUnavailable):
+	case errors.Is(err, ErrUnavailable), errors.Is(err, app.ErrUnreachable):
 		status, title = http.StatusServiceUnavailable, "Service unavailable"
+		// Temporal (or the database) is down: nothing was written, the
+		// same request may be repeated once it is back.
+		c.Header("Retry-After", retryAfterSeconds)
 	default:
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -108,6 +113,10 @@ func fail(c *gin.Context, err error) {
 	}
 	writeProblem(c, Problem{Status: status, Title: title, Detail: detail, Field: field})
 }
+
+// retryAfterSeconds is the Retry-After of a 503: Temporal restarts within
+// seconds, a cluster failover within a minute.
+const retryAfterSeconds = "30"
 
 func writeProblem(c *gin.Context, p Problem) {
 	if p.Type == "" {

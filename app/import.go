@@ -23,9 +23,6 @@ import (
 // open invoice at the time of the import.
 const ReasonNoOpenInvoice = "customer has no open invoice"
 
-// AttentionReopened flags an invoice that an import reopened after its
-// journey had ended: nothing will be sent for it until an admin acts.
-const AttentionReopened = "reopened_after_journey_ended"
 
 // DefaultImportConcurrency is how many journey starts and signals an import
 // has in flight at once: enough to keep the Temporal frontend busy while the
@@ -64,6 +61,10 @@ type ImportReport struct {
 	Invoices  ImportInvoiceCounts  `json:"invoices"`
 	// JourneysStarted counts the journeys this import started.
 	JourneysStarted int `json:"journeys_started"`
+	// JourneysDeferred counts the journeys that could not be started
+	// (Temporal down): their invoices are stored, and the reconciler starts
+	// them once Temporal answers again.
+	JourneysDeferred int `json:"journeys_deferred,omitempty"`
 	// Rejected lists every problem of every rejected row (a row may have
 	// several); rejected rows change nothing.
 	Rejected []ImportRowError `json:"rejected"`
@@ -644,6 +645,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 			inv.Status, inv.Stage = models.InvoicePaid, string(workflows.StagePaid)
 		} else {
 			inv.WorkflowID = workflows.InvoiceWorkflowID(r.adm.ID, ir.Number)
+			inv.JourneyCycle = 1
 		}
 		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(inv)
 		if ins.Error != nil {
@@ -672,6 +674,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	if reopened && fresh.WorkflowID == "" {
 		// Stored paid by an earlier import, never had a journey: start it now.
 		changes["workflow_id"] = workflows.InvoiceWorkflowID(r.adm.ID, fresh.Number)
+		changes["journey_cycle"], changes["journey_started"] = 1, false
 		res.start, res.prior = true, &prior
 		if fresh.CustomerID != res.cust.ID {
 			var owner models.Customer
@@ -710,27 +713,20 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 }
 
 // startTask starts the journey of a new (or reopened) invoice. When the
-// start fails, the row is undone, so that importing the file again creates
-// and starts it, instead of finding an open invoice without a journey.
+// start fails (Temporal down), the row stays with JourneyStarted false: the
+// file's data is stored, and the reconciler starts the journey once
+// Temporal answers (an import cannot ask for one row to be sent again).
 func (r *importRun) startTask(line int, res rowResult) *importTask {
-	cust, inv, prior := *res.cust, *res.inv, res.prior
+	cust, inv := *res.cust, *res.inv
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		ok, err := r.svc.StartJourney(ctx, r.adm, &cust, &inv)
 		if err != nil {
-			undo := r.db.WithContext(context.WithoutCancel(ctx))
-			var uerr error
-			if prior == nil {
-				uerr = undo.Delete(&models.Invoice{}, inv.ID).Error
-			} else {
-				uerr = undo.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(map[string]any{
-					"status": prior.Status, "stage": prior.Stage, "open_minor": prior.OpenMinor, "amount_minor": prior.AmountMinor,
-					"workflow_id": prior.WorkflowID, "due_date": prior.DueDate, "issue_date": prior.IssueDate, "currency": prior.Currency,
-				}).Error
-			}
-			if uerr != nil {
-				uerr = fmt.Errorf("undo invoice %s: %w", inv.Number, uerr)
-			}
-			return errors.Join(err, uerr)
+			r.mu.Lock()
+			r.rep.JourneysDeferred++
+			r.mu.Unlock()
+			r.log.Warn("journey not started; the reconciler will start it", "invoice_id", inv.ID,
+				"workflow_id", inv.WorkflowID, "error", err)
+			return nil
 		}
 		if ok {
 			r.mu.Lock()
@@ -743,19 +739,24 @@ func (r *importRun) startTask(line int, res rowResult) *importTask {
 }
 
 // signalTask tells a running journey what changed. A journey that already
-// ended is fine for a paid invoice; a reopened one is flagged for attention,
-// since its journey cannot start again.
+// ended is fine for a paid invoice; an invoice the import reopened gets a
+// journey of the next cycle (see Service.NextJourneyCycle).
 func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSignal) *importTask {
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		for _, s := range signals {
 			err := r.svc.Signal(ctx, inv.WorkflowID, s.name, s.payload)
 			if errors.Is(err, ErrJourneyEnded) {
-				if inv.Status == models.InvoiceOpen {
-					if err := r.db.WithContext(context.WithoutCancel(ctx)).Model(&models.Invoice{}).Where("id = ?", inv.ID).
-						Update("attention_reason", AttentionReopened).Error; err != nil {
-						return fmt.Errorf("flag invoice %s for attention: %w", inv.Number, err)
-					}
-					r.log.Warn("open invoice whose journey has ended", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID)
+				if inv.Status != models.InvoiceOpen {
+					return nil
+				}
+				started, err := r.svc.NextJourneyCycle(ctx, &inv)
+				if err != nil {
+					return err
+				}
+				if started {
+					r.mu.Lock()
+					r.rep.JourneysStarted++
+					r.mu.Unlock()
 				}
 				return nil
 			}
@@ -851,6 +852,10 @@ func setInvoice(inv *models.Invoice, ch map[string]any) {
 			inv.Stage = v.(string)
 		case "workflow_id":
 			inv.WorkflowID = v.(string)
+		case "journey_cycle":
+			inv.JourneyCycle = v.(int)
+		case "journey_started":
+			inv.JourneyStarted = v.(bool)
 		}
 	}
 }

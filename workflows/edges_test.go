@@ -241,3 +241,16 @@ func TestJourneyPauseSignalIsRecordedOnTheInvoice(t *testing.T) {
 	require.Equal(t, "from the UI", f.steers[0].PauseReason)
 	require.False(t, f.steers[1].Paused, "the pause ended by itself at its date")
 }
+
+// TestJourneyEndsWhenTheInvoiceIsGone: the one plan failure that is not
+// retried: the invoice no longer exists.
+func TestJourneyEndsWhenTheInvoiceIsGone(t *testing.T) {
+	f := newJourneyFixture(t, defaultSteps())
+	f.planErr = temporal.NewNonRetryableApplicationError("invoice 3 not found", activities.ErrTypeInvoiceGone, nil)
+	f.planFailFrom = 1
+	f.env.ExecuteWorkflow(InvoiceJourney, f.input)
+	require.True(t, f.env.IsWorkflowCompleted())
+	require.ErrorContains(t, f.env.GetWorkflowError(), "invoice 3 not found")
+	require.Equal(t, 1, f.plans)
+	require.Empty(t, f.sends)
+}

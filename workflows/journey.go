@@ -49,7 +49,7 @@ var (
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
 			MaximumInterval:        time.Minute,
-			NonRetryableErrorTypes: []string{activities.ErrTypePermanent},
+			NonRetryableErrorTypes: []string{activities.ErrTypePermanent, activities.ErrTypeInvoiceGone},
 		},
 	}
 	// recordOptions write the journey's bookkeeping on the invoice row: they
@@ -251,6 +251,8 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 				}
 			case errors.As(err, &canceled):
 				return JourneyResult{}, err
+			case j.v2 && invoiceGone(err):
+				return JourneyResult{}, err
 			case j.v2:
 				j.planFailed(ctx, err)
 			case !j.keepPlanOnError:
@@ -380,6 +382,12 @@ func (j *journey) plan(ctx workflow.Context) error {
 	return nil
 }
 
+// invoiceGone: the plan failed because the invoice no longer exists.
+func invoiceGone(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == activities.ErrTypeInvoiceGone
+}
+
 // planRetryAfter is the wait before the n-th retry of a failed plan: one
 // minute, doubling, at most an hour.
 func planRetryAfter(failures int) time.Duration {
@@ -391,9 +399,9 @@ func planRetryAfter(failures int) time.Duration {
 }
 
 // planFailed schedules the next try of a failed plan: planning never gives
-// up (an admin may fix the journey, the database may come back). The first
-// failure of a streak flags the invoice (attention reason, error log, the
-// metric); a re-plan keeps the plan the journey had meanwhile.
+// up (an admin may fix the journey, the database may come back). Each
+// failure flags the invoice (attention reason, error log, the metric); a
+// re-plan keeps the plan the journey had meanwhile.
 func (j *journey) planFailed(ctx workflow.Context, err error) {
 	j.st.ReplanPending = false
 	j.st.PlanFailures++
@@ -404,10 +412,10 @@ func (j *journey) planFailed(ctx workflow.Context, err error) {
 		reason = activities.AttentionReplanFailed
 	}
 	j.logger.Error("planning failed; it will be tried again", "failures", j.st.PlanFailures, "retry_at", at, "error", err)
-	if j.st.PlanFailures == 1 {
-		j.st.PlanProblem = reason
-		j.flag(ctx, activities.FlagInvoiceInput{Reason: reason, Error: err.Error(), Failures: j.st.PlanFailures})
-	}
+	// Flagged at every failure (a minute apart at least, hourly at most):
+	// a step sent meanwhile with the old plan clears the attention reason.
+	j.st.PlanProblem = reason
+	j.flag(ctx, activities.FlagInvoiceInput{Reason: reason, Error: err.Error(), Failures: j.st.PlanFailures})
 }
 
 // planRecovered clears the flag of a failing plan once a plan worked.

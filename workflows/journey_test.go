@@ -707,6 +707,8 @@ func TestJourneyReplanFailureKeepsThePlan(t *testing.T) {
 	require.Equal(t, OutcomeCollection, res.Outcome)
 	require.Greater(t, f.plans, 2, "the re-plan is tried again")
 	require.Equal(t, defaultSteps(), f.sent())
-	require.Len(t, f.flags, 1, "flagged once for the whole streak")
-	require.Equal(t, activities.AttentionReplanFailed, f.flags[0].Reason)
+	require.Greater(t, len(f.flags), 1, "flagged at each failure")
+	for _, fl := range f.flags {
+		require.Equal(t, activities.AttentionReplanFailed, fl.Reason)
+	}
 }

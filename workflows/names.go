@@ -23,6 +23,12 @@ const (
 	InvoiceJourneyName = "InvoiceJourney"
 	// CollectionCaseName is the registered name of the collection workflow.
 	CollectionCaseName = "CollectionCase"
+	// ReconcileJourneysName is the registered name of ReconcileJourneys;
+	// ReconcileScheduleID the Schedule that runs it and ReconcileWorkflowID
+	// the ID prefix of its runs.
+	ReconcileJourneysName = "ReconcileJourneys"
+	ReconcileScheduleID   = "relance-reconcile-journeys"
+	ReconcileWorkflowID   = "reconcile-journeys"
 )
 
 // Signal, query and update names.
@@ -44,7 +50,7 @@ const (
 	UpdateResume         = "resume-journey"
 	UpdateDispute        = "open-dispute"
 	UpdateResolveDispute = "resolve-dispute"
-	attrPrefix            = "Relance" // shared by every search attribute below
+	attrPrefix           = "Relance" // shared by every search attribute below
 )
 
 // Change IDs for workflow.GetVersion. Every change to the journey's logic
