@@ -23,7 +23,6 @@ import (
 // open invoice at the time of the import.
 const ReasonNoOpenInvoice = "customer has no open invoice"
 
-
 // DefaultImportConcurrency is how many journey starts and signals an import
 // has in flight at once: enough to keep the Temporal frontend busy while the
 // database work of the next rows goes on.

@@ -213,7 +213,7 @@ type Invoice struct {
 	JourneyCycle   int       `gorm:"not null;default:0" json:"journey_cycle"`
 	JourneyStarted bool      `gorm:"not null;default:false;index" json:"journey_started"`
 	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Payment is money received against an invoice, registered through the API.

@@ -327,9 +327,9 @@ func (s *liveStack) replaceSteps(t *testing.T, journeyID int64, steps []journeys
 
 // liveCase is one invoice, its customer (with its own journey) and its workflow.
 type liveCase struct {
-	s         *liveStack
-	cust      models.Customer
-	inv       models.Invoice
+	s          *liveStack
+	cust       models.Customer
+	inv        models.Invoice
 	journeyID  int64
 	firstRun   string
 	maxHistory int

@@ -153,22 +153,26 @@ func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("register update %s: %w", UpdateSendNow, err)
 	}
-	for name, reg := range map[string]func() error{
-		UpdatePause: func() error {
+	steering := []struct {
+		name string
+		reg  func() error
+	}{
+		{UpdatePause, func() error {
 			return workflow.SetUpdateHandlerWithOptions(ctx, UpdatePause, j.pauseUpdate, workflow.UpdateHandlerOptions{Validator: j.validatePause})
-		},
-		UpdateResume: func() error {
+		}},
+		{UpdateResume, func() error {
 			return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResume, j.resumeUpdate, workflow.UpdateHandlerOptions{Validator: j.validateResume})
-		},
-		UpdateDispute: func() error {
+		}},
+		{UpdateDispute, func() error {
 			return workflow.SetUpdateHandlerWithOptions(ctx, UpdateDispute, j.disputeUpdate, workflow.UpdateHandlerOptions{Validator: j.validateDispute})
-		},
-		UpdateResolveDispute: func() error {
+		}},
+		{UpdateResolveDispute, func() error {
 			return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResolveDispute, j.resolveUpdate, workflow.UpdateHandlerOptions{Validator: j.validateResolve})
-		},
-	} {
-		if err := reg(); err != nil {
-			return nil, fmt.Errorf("register update %s: %w", name, err)
+		}},
+	}
+	for _, u := range steering {
+		if err := u.reg(); err != nil {
+			return nil, fmt.Errorf("register update %s: %w", u.name, err)
 		}
 	}
 	return j, nil
