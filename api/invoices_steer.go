@@ -1,14 +1,11 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/relance/relance/app"
 )
 
 // PauseRequest pauses a journey until a date (RFC 3339 or YYYY-MM-DD) or until resumed.
@@ -22,8 +19,8 @@ type ResumeRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// parse validates the pause against now: a date in the past breaks a rule.
-func (r PauseRequest) parse(now time.Time) (*time.Time, string, error) {
+// parse reads the pause: a reason, and an end date or none.
+func (r PauseRequest) parse() (*time.Time, string, error) {
 	reason := strings.TrimSpace(r.Reason)
 	if reason == "" {
 		return nil, "", badInput("reason", "is required: say why the journey pauses")
@@ -41,32 +38,26 @@ func (r PauseRequest) parse(now time.Time) (*time.Time, string, error) {
 		}
 	}
 	t = t.UTC()
-	if !t.After(now) {
-		return nil, "", ruleBroken("until", "%s is in the past", t.Format(time.RFC3339))
-	}
 	return &t, reason, nil
 }
 
-// pauseInvoice pauses the invoice's journey: the database keeps the pause
-// for lists and filters, the workflow stops sending until the date or a resume.
+// pauseInvoice pauses the invoice's journey until the date or a resume.
 func (s *Server) pauseInvoice(c *gin.Context) {
 	id, req, ok := idAndBody[PauseRequest](c)
 	if !ok {
 		return
 	}
+	until, reason, err := req.parse()
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	inv, err := s.invoice(c, id)
+	if err == nil {
+		err = s.App.PauseInvoice(c.Request.Context(), inv, until, reason)
+	}
 	if err != nil {
 		fail(c, err)
-		return
-	}
-	now := s.now()
-	until, reason, err := req.parse(now)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if err := s.App.PauseInvoice(c.Request.Context(), inv, until, reason); err != nil {
-		fail(c, steerError(err))
 		return
 	}
 	logger(c).Info("invoice paused", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "until", until)
@@ -79,27 +70,12 @@ func (s *Server) resumeInvoice(c *gin.Context) {
 		return
 	}
 	inv, err := s.invoice(c, id)
+	if err == nil {
+		err = s.App.ResumeInvoice(c.Request.Context(), inv, strings.TrimSpace(req.Reason))
+	}
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if err := s.App.ResumeInvoice(c.Request.Context(), inv, req.Reason); err != nil {
-		fail(c, steerError(err))
-		return
-	}
-	logger(c).Info("invoice resumed", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID)
 	c.JSON(http.StatusOK, s.invoiceView(c, inv))
-}
-
-// steerError maps the app's steering errors: a refusal, a closed invoice
-// or an ended journey is a conflict, Temporal down is 503.
-func steerError(err error) error {
-	switch {
-	case errors.Is(err, app.ErrRefused), errors.Is(err, app.ErrInvoiceClosed), errors.Is(err, app.ErrJourneyEnded),
-		errors.Is(err, app.ErrDisputeState):
-		return conflict("%v", err)
-	case errors.Is(err, app.ErrUnreachable):
-		return errors.Join(ErrUnavailable, err)
-	}
-	return err
 }

@@ -10,13 +10,10 @@ import (
 	"github.com/relance/relance/models"
 )
 
-// ErrDuplicate is returned when an invoice number is already used in the administration.
-var ErrDuplicate = errors.New("duplicate")
-
 // CreateInvoice stores an open invoice and starts its journey. The row is
 // committed before the start (the journey's first activity reads it); if
 // the start fails (Temporal down) the row is removed again and the error
-// wraps ErrUnreachable: the API answers 503 and nothing is written, so the
+// wraps ErrUnavailable: the API answers 503 and nothing is written, so the
 // caller repeats the request. (An import, which cannot ask its file to be
 // repeated row by row, keeps its rows and leaves their journeys to the
 // reconciler; the reconciler leaves rows younger than ReconcileGrace alone,
@@ -38,7 +35,10 @@ func (s *Service) CreateInvoice(ctx context.Context, adm *models.Administration,
 		if cleanup != nil {
 			cleanup = fmt.Errorf("remove invoice %s again: %w", inv.Number, cleanup)
 		}
-		return errors.Join(fmt.Errorf("%w: %w", ErrUnreachable, err), cleanup)
+		if !errors.Is(err, ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return errors.Join(err, cleanup)
 	}
 	return nil
 }

@@ -11,13 +11,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/render"
 	"github.com/relance/relance/workflows"
 )
-
-// ErrJourneyEnded is returned when a signal reaches a journey that already ended.
-var ErrJourneyEnded = errors.New("journey has ended")
 
 // journeyEnded recognises, by its type, the answer of Temporal to a signal,
 // update or query for a workflow that is not running (it ended, or never
@@ -84,6 +82,8 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &exists):
+	case temporalUnavailable(err):
+		return false, fmt.Errorf("start journey of invoice %s: %w: %w", inv.Number, domain.ErrUnavailable, err)
 	case err != nil:
 		return false, fmt.Errorf("start journey of invoice %s: %w", inv.Number, err)
 	default:
@@ -106,7 +106,8 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended
-// answers ErrJourneyEnded.
+// answers ErrJourneyEnded, a Temporal service that does not answer
+// ErrUnavailable.
 func (s *Service) Signal(ctx context.Context, workflowID, name string, payload any) error {
 	err := s.temporal.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
@@ -114,6 +115,9 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 	}
 	if journeyEnded(err) {
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
+	}
+	if temporalUnavailable(err) {
+		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, ErrUnavailable, err)
 	}
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }

@@ -57,7 +57,7 @@ func TestCreateInvoiceWhileTemporalIsDown(t *testing.T) {
 			Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000}
 		err := svc.CreateInvoice(ctx, adm, cust, inv)
 		require.Error(t, err)
-		require.True(t, errors.Is(err, app.ErrUnreachable), "%v", err)
+		require.True(t, errors.Is(err, app.ErrUnavailable), "%v", err)
 		var n int64
 		require.NoError(t, gdb.Model(&models.Invoice{}).Where("administration_id = ?", adm.ID).Count(&n).Error)
 		require.Zero(t, n, "nothing written")
