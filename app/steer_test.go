@@ -43,12 +43,14 @@ func TestSteeringKeepsRowAndJourneyTogether(t *testing.T) {
 	require.NoError(t, svc.CreateInvoice(ctx, adm, cust, inv))
 	require.True(t, inv.JourneyStarted)
 
-	past := time.Now().UTC().Add(-time.Hour)
-	err := svc.PauseInvoice(ctx, inv, &past, "typo")
-	require.ErrorIs(t, err, app.ErrRefused)
-	require.Nil(t, inv.PausedAt, "nothing written")
-	err = svc.ResumeInvoice(ctx, inv, "")
-	require.ErrorIs(t, err, app.ErrRefused, "not paused")
+	err := svc.ResumeInvoice(ctx, inv, "")
+	require.ErrorIs(t, err, app.ErrRefused, "not paused: the journey's validator refuses")
+	require.ErrorIs(t, err, app.ErrConflict)
+	err = svc.PauseInvoice(ctx, inv, nil, " ")
+	require.ErrorIs(t, err, app.ErrRefused, "a pause without a reason")
+	var row models.Invoice
+	require.NoError(t, gdb.First(&row, inv.ID).Error)
+	require.Nil(t, row.PausedAt, "nothing written")
 
 	until := time.Now().UTC().AddDate(0, 0, 7).Truncate(time.Second)
 	require.NoError(t, svc.PauseInvoice(ctx, inv, &until, "promise to pay"))

@@ -147,11 +147,10 @@ func TestJourneysOnARealServer(t *testing.T) {
 		svc := app.New(app.Options{DB: s.db, Temporal: s.tc})
 		ctx := context.Background()
 		inv := c.row(t)
+		require.ErrorIs(t, svc.ResumeInvoice(ctx, &inv, ""), app.ErrRefused, "not paused: the validator refuses")
 		until := time.Now().UTC().Add(30 * s.day)
 		require.NoError(t, svc.PauseInvoice(ctx, &inv, &until, "promise to pay"))
 		require.NotNil(t, inv.PausedAt, "the journey recorded the pause on the row")
-		past := time.Now().UTC().Add(-time.Hour)
-		require.ErrorIs(t, svc.PauseInvoice(ctx, &inv, &past, "typo"), app.ErrRefused)
 		c.signal(t, workflows.SignalEmailSubmitted, workflows.EmailSubmittedSignal{Email: "given@customer.example"})
 		c.await(t, func(st workflows.JourneyState) bool { return st.ProvidedEmail == "given@customer.example" })
 		h, err := s.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: inv.WorkflowID, UpdateName: workflows.UpdateSendNow,
