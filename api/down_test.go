@@ -24,7 +24,7 @@ func TestCreateInvoiceWhileTemporalIsDown(t *testing.T) {
 		e := newAPIEnv(t, gdb, dead)
 		r := e.call("POST", fmt.Sprintf("/api/v1/administrations/%d/invoices", e.admA.ID), e.keyA, e.invoiceBody("DOWN-1"))
 		r.problem(t, http.StatusServiceUnavailable)
-		require.Equal(t, "30", r.header.Get("Retry-After"))
+		require.NotEmpty(t, r.header.Get("Retry-After"))
 		var n int64
 		require.NoError(t, gdb.Model(&models.Invoice{}).Where("administration_id = ?", e.admA.ID).Count(&n).Error)
 		require.Zero(t, n, "nothing written")
