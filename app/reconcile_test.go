@@ -12,6 +12,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
@@ -154,4 +155,66 @@ func TestReconcilerStartsJourneysOnceTemporalIsBack(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, time.Minute, d.Schedule.Spec.Intervals[0].Every, "a later start brings it to its interval")
 	})
+}
+
+// TestImportReopensAnEndedJourneyInTheNextCycle: an invoice paid by an
+// import (its journey ends paid) and brought open again by a later import
+// gets a journey of the next cycle under the same workflow ID, whose outbox
+// keys carry the cycle.
+func TestImportReopensAnEndedJourneyInTheNextCycle(t *testing.T) {
+	gdb := testkit.SQLite(t)
+	_, tc := testkit.DevServer(t)
+	quiet := slog.New(slog.DiscardHandler)
+	acts := &activities.Activities{DB: gdb, Day: 24 * time.Hour, Logger: quiet,
+		Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(wctx, tc, acts, worker.Options{Logger: quiet}) }()
+	t.Cleanup(func() { stop(); <-done })
+	adm, _ := reconcileFixture(t, gdb)
+	svc := app.New(app.Options{DB: gdb, Temporal: tc, Logger: quiet})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	importRow := func(open string) app.ImportReport {
+		csv := "Factuurnummer;Debiteurnummer;Naam;Land;Taal;E-mail;Factuurdatum;Vervaldatum;Valuta;Bedrag;Openstaand\n" +
+			"C-1;D9;Klant Negen;NL;nl;negen@klant.example;01-11-2026;01-12-2026;EUR;100,00;" + open + "\n"
+		parsed, err := importer.ParseCSV(bytes.NewReader([]byte(csv)), importer.Options{DefaultCurrency: "EUR", DefaultCountry: "NL", DefaultLanguage: "nl"})
+		require.NoError(t, err)
+		rep, err := svc.Import(ctx, adm, parsed, app.ImportOptions{FileSHA256: "cycle-" + open, Format: "csv"})
+		require.NoError(t, err)
+		return rep
+	}
+	require.Equal(t, 1, importRow("100,00").JourneysStarted)
+	var inv models.Invoice
+	require.NoError(t, gdb.Where("administration_id = ? AND number = ?", adm.ID, "C-1").First(&inv).Error)
+	require.Equal(t, 1, inv.JourneyCycle)
+	require.True(t, inv.JourneyStarted)
+	first, err := tc.DescribeWorkflowExecution(ctx, inv.WorkflowID, "")
+	require.NoError(t, err)
+
+	importRow("0,00") // paid: the journey ends
+	var res workflows.JourneyResult
+	require.NoError(t, tc.GetWorkflow(ctx, inv.WorkflowID, first.GetWorkflowExecutionInfo().GetExecution().GetRunId()).Get(ctx, &res))
+	require.Equal(t, workflows.OutcomePaid, res.Outcome)
+
+	rep := importRow("100,00") // open again
+	require.Equal(t, 1, rep.JourneysStarted, "the reopened invoice got a journey")
+	require.NoError(t, gdb.First(&inv, inv.ID).Error)
+	require.Equal(t, 2, inv.JourneyCycle)
+	require.True(t, inv.JourneyStarted)
+	require.Empty(t, inv.AttentionReason)
+	second, err := tc.DescribeWorkflowExecution(ctx, inv.WorkflowID, "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, second.GetWorkflowExecutionInfo().GetStatus())
+	require.NotEqual(t, first.GetWorkflowExecutionInfo().GetExecution().GetRunId(), second.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+	// The new run is of cycle 2 (its input), so its outbox keys carry the
+	// cycle (workflows.TestJourneyCycleInTheOutboxKey).
+	it := tc.GetWorkflowHistory(ctx, inv.WorkflowID, second.GetWorkflowExecutionInfo().GetExecution().GetRunId(), false,
+		enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	ev, err := it.Next()
+	require.NoError(t, err)
+	var in workflows.JourneyInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in))
+	require.Equal(t, 2, in.Cycle)
+	require.Contains(t, in.Summary, "C-1")
 }
