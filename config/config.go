@@ -82,6 +82,9 @@ type Vonage struct {
 	From            string `env:"FROM" envDefault:"Relance"`
 	// RatePerSecond is the account's throughput, enforced across all workers.
 	RatePerSecond int `env:"RATE_PER_SECOND" envDefault:"30"`
+	// Timeout bounds one request to the SMS API; a request never answered
+	// holds one slot of the rate until then (plus one second).
+	Timeout time.Duration `env:"TIMEOUT" envDefault:"10s"`
 }
 
 // Letters chooses the postal letter provider.
@@ -131,6 +134,9 @@ func (c Config) Validate() error {
 	}
 	if c.Vonage.RatePerSecond <= 0 {
 		return errors.New("VONAGE_RATE_PER_SECOND must be positive")
+	}
+	if c.Vonage.Timeout <= 0 {
+		return errors.New("VONAGE_TIMEOUT must be positive")
 	}
 	return nil
 }
