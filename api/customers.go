@@ -13,25 +13,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/language"
-	"gorm.io/gorm"
 
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/models"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.GET("/administrations/:id/customers", s.listCustomers)
-		g.GET("/customers/:id", s.getCustomer)
-		g.PATCH("/customers/:id", s.patchCustomer)
-		g.POST("/customers/:id/provided-email", s.submitProvidedEmail)
-		g.POST("/customers/:id/provided-email/accept", s.acceptProvidedEmail)
-		g.POST("/customers/:id/provided-email/dismiss", s.dismissProvidedEmail)
-		g.POST("/customers/:id/pause", s.pauseCustomer)
-		g.POST("/customers/:id/resume", s.resumeCustomer)
-		g.PUT("/customers/:id/journey", s.assignCustomerJourney)
-	})
-}
 
 // CustomerView is a customer as the admin list and page show it.
 type CustomerView struct {
@@ -49,7 +34,7 @@ type CustomerView struct {
 }
 
 func (s *Server) customerView(c *gin.Context, cust *models.Customer) (CustomerView, error) {
-	n, err := ledger.OpenInvoiceCounts(c.Request.Context(), s.DB, []int64{cust.ID})
+	n, err := s.App.OpenInvoiceCounts(c.Request.Context(), []int64{cust.ID})
 	if err != nil {
 		return CustomerView{}, err
 	}
@@ -85,7 +70,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	f := ledger.CustomerFilter{Query: c.Query("q"), Now: s.now()}
+	f := app.CustomerFilter{Query: c.Query("q"), Now: s.now()}
 	if len(f.Query) > 255 {
 		fail(c, badInput("q", "is longer than 255 characters"))
 		return
@@ -106,7 +91,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	page, err := paginate(ledger.CustomersQuery(s.DB.WithContext(c.Request.Context()), adm.ID, f), c,
+	page, err := paginate(s.App.CustomersQuery(adm.ID, f), c,
 		func(cu models.Customer) int64 { return cu.ID })
 	if err != nil {
 		fail(c, err)
@@ -116,7 +101,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 	for i, cu := range page.Data {
 		ids[i] = cu.ID
 	}
-	open, err := ledger.OpenInvoiceCounts(c.Request.Context(), s.DB, ids)
+	open, err := s.App.OpenInvoiceCounts(c.Request.Context(), ids)
 	if err != nil {
 		fail(c, err)
 		return
@@ -263,7 +248,7 @@ func (p CustomerPatch) apply(cust *models.Customer) (map[string]any, error) {
 	}
 	if p.Phone != nil || p.Country != nil {
 		// SMS goes only to Mobile: parse the phone in the (new) country.
-		m, err := ledger.ContactMobile(next.Phone, next.Country)
+		m, err := app.ContactMobile(next.Phone, next.Country)
 		if err != nil {
 			field := "phone"
 			if p.Phone == nil {
@@ -327,7 +312,7 @@ func (s *Server) submitProvidedEmail(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	n, err := ledger.SubmitProvidedEmail(c.Request.Context(), s.DB, s.Temporal, cust, email, s.now())
+	n, err := s.App.SubmitProvidedEmail(c.Request.Context(), cust, email)
 	if err != nil {
 		fail(c, signalFailure(err))
 		return
@@ -337,21 +322,21 @@ func (s *Server) submitProvidedEmail(c *gin.Context) {
 }
 
 func (s *Server) acceptProvidedEmail(c *gin.Context) {
-	s.providedEmail(c, ledger.AcceptProvidedEmail)
+	s.providedEmail(c, s.App.AcceptProvidedEmail)
 }
 
 func (s *Server) dismissProvidedEmail(c *gin.Context) {
-	s.providedEmail(c, ledger.DismissProvidedEmail)
+	s.providedEmail(c, s.App.DismissProvidedEmail)
 }
 
-func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, db *gorm.DB, cust *models.Customer) error) {
+func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, cust *models.Customer) error) {
 	cust, err := s.pathCustomer(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if err := act(c.Request.Context(), s.DB, cust); err != nil {
-		if errors.Is(err, ledger.ErrNoProvidedEmail) {
+	if err := act(c.Request.Context(), cust); err != nil {
+		if errors.Is(err, app.ErrNoProvidedEmail) {
 			err = conflict("customer %d has no provided email to verify", cust.ID)
 		}
 		fail(c, err)
@@ -363,7 +348,7 @@ func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, db 
 // signalFailure answers a customer-wide change whose journeys could not all
 // be told: the change is stored, the request may be repeated.
 func signalFailure(err error) error {
-	if errors.Is(err, ledger.ErrNotSignalled) {
+	if errors.Is(err, app.ErrNotSignalled) {
 		return errors.Join(ErrUnavailable, fmt.Errorf("the change is saved, but some running journeys could not be told; repeat the request: %w", err))
 	}
 	return err
@@ -385,7 +370,7 @@ func (s *Server) pauseCustomer(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	n, err := ledger.PauseCustomer(c.Request.Context(), s.DB, s.Temporal, cust, until, reason, now)
+	n, err := s.App.PauseCustomer(c.Request.Context(), cust, until, reason)
 	if err != nil {
 		fail(c, signalFailure(err))
 		return
@@ -414,7 +399,7 @@ func (s *Server) resumeCustomer(c *gin.Context) {
 		fail(c, conflict("customer %d is not paused, nor any of its open invoices", cust.ID))
 		return
 	}
-	n, err := ledger.ResumeCustomer(c.Request.Context(), s.DB, s.Temporal, cust, strings.TrimSpace(req.Reason))
+	n, err := s.App.ResumeCustomer(c.Request.Context(), cust, strings.TrimSpace(req.Reason))
 	if err != nil {
 		fail(c, signalFailure(err))
 		return
@@ -490,7 +475,7 @@ func (s *Server) assignCustomerJourney(c *gin.Context) {
 			return
 		}
 	}
-	n, err := ledger.AssignJourney(c.Request.Context(), s.DB, s.Temporal, adm, cust, req.JourneyID.ID)
+	n, err := s.App.AssignJourney(c.Request.Context(), adm, cust, req.JourneyID.ID)
 	if err != nil {
 		fail(c, signalFailure(err))
 		return

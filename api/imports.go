@@ -17,47 +17,34 @@ import (
 	"github.com/gin-gonic/gin"
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/importer"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 )
-
-// importPath is the upload route; it bounds its body with MaxImportBytes
-// instead of the /api/v1 group's MaxBodyBytes.
-const importPath = "/administrations/:id/imports"
 
 // multipartSlack is what a multipart envelope may add around a file of
 // MaxImportBytes: part headers, boundaries and the small form fields.
 const multipartSlack = 64 << 10
 
-func init() {
-	ownBodyLimit[http.MethodPost+" /api/v1"+importPath] = true
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.POST(importPath, capBody(s.Config.MaxImportBytes+multipartSlack), s.createImport)
-		g.GET("/administrations/:id/imports", s.listImports)
-		g.GET("/imports/:id", s.getImport)
-	})
-}
-
 // ImportRunView is a stored import run. Report is the whole report on
 // GET /imports/{id}; lists carry only its counts (Summary).
 type ImportRunView struct {
-	ID               int64                `json:"id"`
-	AdministrationID int64                `json:"administration_id"`
-	FileSHA256       string               `json:"file_sha256"`
-	Format           string               `json:"format"`
-	FullSnapshot     bool                 `json:"full_snapshot"`
-	CreatedAt        time.Time            `json:"created_at"`
-	Summary          ImportSummary        `json:"summary"`
-	Report           *ledger.ImportReport `json:"report,omitempty"`
+	ID               int64             `json:"id"`
+	AdministrationID int64             `json:"administration_id"`
+	FileSHA256       string            `json:"file_sha256"`
+	Format           string            `json:"format"`
+	FullSnapshot     bool              `json:"full_snapshot"`
+	CreatedAt        time.Time         `json:"created_at"`
+	Summary          ImportSummary     `json:"summary"`
+	Report           *app.ImportReport `json:"report,omitempty"`
 }
 
 // ImportSummary is the counts of an import report, without its row lists.
 type ImportSummary struct {
-	Rows            int                         `json:"rows"`
-	Customers       ledger.ImportCustomerCounts `json:"customers"`
-	Invoices        ledger.ImportInvoiceCounts  `json:"invoices"`
-	JourneysStarted int                         `json:"journeys_started"`
+	Rows            int                      `json:"rows"`
+	Customers       app.ImportCustomerCounts `json:"customers"`
+	Invoices        app.ImportInvoiceCounts  `json:"invoices"`
+	JourneysStarted int                      `json:"journeys_started"`
 }
 
 // upload is an import file as the request carried it.
@@ -72,9 +59,9 @@ type upload struct {
 func importFormat(mediaType string) (format string, ok bool) {
 	switch mediaType {
 	case "text/csv", "application/csv", "text/comma-separated-values":
-		return ledger.FormatCSV, true
+		return app.FormatCSV, true
 	case "application/json":
-		return ledger.FormatJSON, true
+		return app.FormatJSON, true
 	}
 	return "", false
 }
@@ -82,7 +69,7 @@ func importFormat(mediaType string) (format string, ok bool) {
 // tooLarge turns any over-the-limit read into the 413 of the file limit.
 func (s *Server) tooLarge(err error) error {
 	var mb *http.MaxBytesError
-	if errors.Is(err, ledger.ErrTooLarge) || errors.As(err, &mb) {
+	if errors.Is(err, app.ErrTooLarge) || errors.As(err, &mb) {
 		return &http.MaxBytesError{Limit: s.Config.MaxImportBytes}
 	}
 	return err
@@ -109,7 +96,7 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 	}
 	if f, ok := importFormat(mt); ok {
 		up.format = f
-		up.data, err = ledger.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
+		up.data, err = app.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
 		return up, s.tooLarge(err)
 	}
 	if mt != "multipart/form-data" {
@@ -139,12 +126,12 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 			}
 			gotFile = true
 			up.format = partFormat(part)
-			up.data, err = ledger.ReadLimited(part, s.Config.MaxImportBytes)
+			up.data, err = app.ReadLimited(part, s.Config.MaxImportBytes)
 			if err != nil {
 				return up, s.tooLarge(err)
 			}
 		case "full_snapshot":
-			v, err := ledger.ReadLimited(part, 16)
+			v, err := app.ReadLimited(part, 16)
 			if err != nil {
 				return up, badInput("full_snapshot", "must be true or false")
 			}
@@ -177,9 +164,9 @@ func partFormat(p *multipart.Part) string {
 	}
 	switch strings.ToLower(filepath.Ext(p.FileName())) {
 	case ".json":
-		return ledger.FormatJSON
+		return app.FormatJSON
 	case ".csv":
-		return ledger.FormatCSV
+		return app.FormatCSV
 	}
 	return ""
 }
@@ -225,13 +212,13 @@ func (s *Server) createImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	parsed, err := ledger.ParseFile(up.data, up.format, adm)
+	parsed, err := app.ParseFile(up.data, up.format, adm)
 	if err != nil {
 		fail(c, fileError(err))
 		return
 	}
 	ctx := context.WithoutCancel(c.Request.Context())
-	rep, err := ledger.Import(ctx, s.DB, s.Temporal, adm, parsed.Result, ledger.ImportOptions{
+	rep, err := s.App.Import(ctx, adm, parsed.Result, app.ImportOptions{
 		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c),
 	})
 	if err != nil {
@@ -246,7 +233,7 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 	v := ImportRunView{ID: run.ID, AdministrationID: run.AdministrationID, FileSHA256: run.FileSHA256,
 		Format: run.Format, FullSnapshot: run.FullSnapshot, CreatedAt: run.CreatedAt}
 	if full {
-		var rep ledger.ImportReport
+		var rep app.ImportReport
 		if err := json.Unmarshal([]byte(run.Report), &rep); err != nil {
 			return v, fmt.Errorf("decode report of import %d: %w", run.ID, err)
 		}

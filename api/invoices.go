@@ -11,18 +11,11 @@ import (
 	"golang.org/x/text/currency"
 
 	"github.com/relance/relance/activities"
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.POST("/administrations/:id/invoices", s.createInvoice)
-		g.GET("/invoices/:id", s.getInvoice)
-	})
-}
 
 // CreateInvoiceRequest is the body of POST /administrations/{id}/invoices.
 type CreateInvoiceRequest struct {
@@ -141,8 +134,8 @@ func (s *Server) createInvoice(c *gin.Context) {
 		fail(c, &RuleError{Field: "customer_id", Reason: fmt.Sprintf("customer %d is not a customer of administration %d", req.CustomerID, adm.ID)})
 		return
 	}
-	if err := ledger.CreateInvoice(c.Request.Context(), s.DB, s.Temporal, adm, &cust, inv); err != nil {
-		if errors.Is(err, ledger.ErrDuplicate) {
+	if err := s.App.CreateInvoice(c.Request.Context(), adm, &cust, inv); err != nil {
+		if errors.Is(err, app.ErrDuplicate) {
 			err = conflict("%v", err)
 		}
 		fail(c, err)
@@ -178,7 +171,7 @@ func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 	if inv.WorkflowID == "" || s.Temporal == nil {
 		return v
 	}
-	st, err := ledger.State(c.Request.Context(), s.Temporal, inv.WorkflowID)
+	st, err := s.App.JourneyState(c.Request.Context(), inv.WorkflowID)
 	if err != nil {
 		v.JourneyError = err.Error()
 		return v

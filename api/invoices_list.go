@@ -6,16 +6,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.GET("/administrations/:id/invoices", s.listInvoices)
-	})
-}
 
 // validStage reports whether v is a journey stage (workflows.Stage).
 func validStage(v string) bool {
@@ -36,7 +30,7 @@ func (s *Server) listInvoices(c *gin.Context) {
 		return
 	}
 	now := s.now()
-	f := ledger.InvoiceFilter{Now: now}
+	f := app.InvoiceFilter{Now: now}
 	if v := c.Query("status"); v != "" {
 		if !models.InvoiceStatus(v).Valid() {
 			fail(c, badInput("status", "must be open, paid or credited, got %q", v))
@@ -68,7 +62,7 @@ func (s *Server) listInvoices(c *gin.Context) {
 			return
 		}
 	}
-	page, err := paginate(ledger.InvoicesQuery(s.DB.WithContext(c.Request.Context()), adm.ID, f), c,
+	page, err := paginate(s.App.InvoicesQuery(adm.ID, f), c,
 		func(inv models.Invoice) int64 { return inv.ID })
 	if err != nil {
 		fail(c, err)

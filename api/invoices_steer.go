@@ -8,17 +8,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.POST("/invoices/:id/pause", s.pauseInvoice)
-		g.POST("/invoices/:id/resume", s.resumeInvoice)
-	})
-}
 
 // PauseRequest pauses a journey until a date (RFC 3339 or YYYY-MM-DD) or until resumed.
 type PauseRequest struct {
@@ -78,8 +71,8 @@ func (s *Server) pauseInvoice(c *gin.Context) {
 		fail(c, conflict("invoice %s is %s: its journey has ended", inv.Number, inv.Status))
 		return
 	}
-	err = ledger.Signal(c.Request.Context(), s.Temporal, inv.WorkflowID, workflows.SignalPause, workflows.PauseSignal{Until: until, Reason: reason})
-	if errors.Is(err, ledger.ErrJourneyEnded) {
+	err = s.App.Signal(c.Request.Context(), inv.WorkflowID, workflows.SignalPause, workflows.PauseSignal{Until: until, Reason: reason})
+	if errors.Is(err, app.ErrJourneyEnded) {
 		fail(c, conflict("the journey of invoice %s has ended", inv.Number))
 		return
 	}
@@ -115,8 +108,8 @@ func (s *Server) resumeInvoice(c *gin.Context) {
 		fail(c, conflict("invoice %s is not paused", inv.Number))
 		return
 	}
-	err = ledger.Signal(c.Request.Context(), s.Temporal, inv.WorkflowID, workflows.SignalResume, workflows.ResumeSignal{Reason: req.Reason})
-	if errors.Is(err, ledger.ErrJourneyEnded) {
+	err = s.App.Signal(c.Request.Context(), inv.WorkflowID, workflows.SignalResume, workflows.ResumeSignal{Reason: req.Reason})
+	if errors.Is(err, app.ErrJourneyEnded) {
 		fail(c, conflict("the journey of invoice %s has ended", inv.Number))
 		return
 	}

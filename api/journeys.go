@@ -11,22 +11,11 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/journeys"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.GET("/administrations/:id/journeys", s.listJourneys)
-		g.POST("/administrations/:id/journeys", s.createJourney)
-		g.PUT("/administrations/:id/default-journey", s.setDefaultJourney)
-		g.GET("/journeys/:id", s.getJourney)
-		g.PUT("/journeys/:id", s.updateJourney)
-		g.DELETE("/journeys/:id", s.deleteJourney)
-	})
-}
 
 // JourneyRequest is the body of POST /administrations/{id}/journeys and PUT /journeys/{id}.
 type JourneyRequest struct {
@@ -294,8 +283,8 @@ func (s *Server) notifyJourneyChanged(ctx context.Context, adm *models.Administr
 	}
 	n := 0
 	for _, id := range ids {
-		err := ledger.Signal(ctx, s.Temporal, id, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: journeyID})
-		if err != nil && !errors.Is(err, ledger.ErrJourneyEnded) {
+		err := s.App.Signal(ctx, id, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: journeyID})
+		if err != nil && !errors.Is(err, app.ErrJourneyEnded) {
 			s.Logger.Error("signal journey change", "workflow_id", id, "error", err)
 			continue
 		}

@@ -9,19 +9,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/models"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.GET("/invoices/:id/payments", s.listPayments)
-		g.POST("/invoices/:id/payments", s.registerPayment)
-		g.POST("/invoices/:id/credit", s.creditInvoice)
-		g.POST("/invoices/:id/dispute", s.disputeInvoice)
-		g.POST("/invoices/:id/dispute-resolved", s.resolveDispute)
-	})
-}
 
 // PaymentRequest registers money received against an invoice.
 type PaymentRequest struct {
@@ -43,8 +33,8 @@ type ReasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (r PaymentRequest) toInput(now time.Time) (ledger.PaymentInput, error) {
-	in := ledger.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
+func (r PaymentRequest) toInput(now time.Time) (app.PaymentInput, error) {
+	in := app.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
 	if r.AmountMinor == nil {
 		return in, badInput("amount_minor", "is required (integer, minor units)")
 	}
@@ -96,15 +86,15 @@ func (r ReasonRequest) reason(required bool) (string, error) {
 }
 
 // ledgerError maps the ledger's payment and dispute errors to the edge's.
-func ledgerError(err error) error {
+func appError(err error) error {
 	var ruleField string
 	switch {
-	case errors.Is(err, ledger.ErrInvoiceClosed), errors.Is(err, ledger.ErrDisputeState),
-		errors.Is(err, ledger.ErrDuplicatePayment), errors.Is(err, ledger.ErrJourneyEnded):
+	case errors.Is(err, app.ErrInvoiceClosed), errors.Is(err, app.ErrDisputeState),
+		errors.Is(err, app.ErrDuplicatePayment), errors.Is(err, app.ErrJourneyEnded):
 		return conflict("%v", err)
-	case errors.Is(err, ledger.ErrPaymentAmount):
+	case errors.Is(err, app.ErrPaymentAmount):
 		ruleField = "amount_minor"
-	case errors.Is(err, ledger.ErrPaymentCurrency):
+	case errors.Is(err, app.ErrPaymentCurrency):
 		ruleField = "currency"
 	default:
 		return err
@@ -154,9 +144,9 @@ func (s *Server) registerPayment(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res, err := ledger.RegisterPayment(c.Request.Context(), s.DB, s.Temporal, inv.ID, in)
-	if err != nil && !errors.Is(err, ledger.ErrNotSignalled) {
-		fail(c, ledgerError(err))
+	res, err := s.App.RegisterPayment(c.Request.Context(), inv.ID, in)
+	if err != nil && !errors.Is(err, app.ErrNotSignalled) {
+		fail(c, appError(err))
 		return
 	}
 	view := PaymentView{Payment: res.Payment, Invoice: s.invoiceView(c, &res.Invoice)}
@@ -187,9 +177,9 @@ func (s *Server) creditInvoice(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	out, _, err := ledger.CreditInvoice(c.Request.Context(), s.DB, s.Temporal, inv.ID)
-	if err != nil && !errors.Is(err, ledger.ErrNotSignalled) {
-		fail(c, ledgerError(err))
+	out, _, err := s.App.CreditInvoice(c.Request.Context(), inv.ID)
+	if err != nil && !errors.Is(err, app.ErrNotSignalled) {
+		fail(c, appError(err))
 		return
 	}
 	view := s.invoiceView(c, &out)
@@ -227,15 +217,15 @@ func (s *Server) dispute(c *gin.Context, open bool) {
 		return
 	}
 	if open {
-		err = ledger.OpenDispute(c.Request.Context(), s.DB, s.Temporal, inv, reason)
+		err = s.App.OpenDispute(c.Request.Context(), inv, reason)
 	} else {
-		err = ledger.ResolveDispute(c.Request.Context(), s.DB, s.Temporal, inv, reason)
+		err = s.App.ResolveDispute(c.Request.Context(), inv, reason)
 	}
 	if err != nil {
-		if errors.Is(err, ledger.ErrUnreachable) {
+		if errors.Is(err, app.ErrUnreachable) {
 			err = errors.Join(ErrUnavailable, err)
 		}
-		fail(c, ledgerError(err))
+		fail(c, appError(err))
 		return
 	}
 	logger(c).Info("invoice dispute", "invoice_id", inv.ID, "disputed", open, "reason", reason)

@@ -12,15 +12,6 @@ import (
 	"github.com/relance/relance/schedule"
 )
 
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.GET("/administrations", s.listAdministrations)
-		g.GET("/administrations/:id", s.getAdministration)
-		g.PATCH("/administrations/:id/settings", s.patchAdministrationSettings)
-		g.PATCH("/customers/:id/send-settings", s.patchCustomerSendSettings)
-	})
-}
-
 func (s *Server) listAdministrations(c *gin.Context) {
 	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("organization_id = ?", orgID(c)), c,
 		func(a models.Administration) int64 { return a.ID })

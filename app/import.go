@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -123,10 +122,10 @@ type ImportSkippedCustomer struct {
 // lock. A database or Temporal failure aborts the import with an error naming
 // the line; the rows applied before it stay, and importing the file again
 // completes the work.
-func Import(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
+func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
 	started := time.Now()
 	r := &importRun{
-		ctx: ctx, db: db.WithContext(ctx), tc: tc, adm: adm, opt: opt,
+		ctx: ctx, db: s.db.WithContext(ctx), svc: s, adm: adm, opt: opt,
 		log:       opt.Logger,
 		customers: map[string]*models.Customer{},
 		invoices:  map[string]*models.Invoice{},
@@ -226,7 +225,7 @@ func Import(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Admi
 type importRun struct {
 	ctx context.Context
 	db  *gorm.DB
-	tc  client.Client
+	svc *Service
 	adm *models.Administration
 	opt ImportOptions
 	log *slog.Logger
@@ -716,7 +715,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 func (r *importRun) startTask(line int, res rowResult) *importTask {
 	cust, inv, prior := *res.cust, *res.inv, res.prior
 	return &importTask{line: line, run: func(ctx context.Context) error {
-		ok, err := StartJourney(ctx, r.tc, r.adm, &cust, &inv)
+		ok, err := r.svc.StartJourney(ctx, r.adm, &cust, &inv)
 		if err != nil {
 			undo := r.db.WithContext(context.WithoutCancel(ctx))
 			var uerr error
@@ -749,7 +748,7 @@ func (r *importRun) startTask(line int, res rowResult) *importTask {
 func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSignal) *importTask {
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		for _, s := range signals {
-			err := Signal(ctx, r.tc, inv.WorkflowID, s.name, s.payload)
+			err := r.svc.Signal(ctx, inv.WorkflowID, s.name, s.payload)
 			if errors.Is(err, ErrJourneyEnded) {
 				if inv.Status == models.InvoiceOpen {
 					if err := r.db.WithContext(context.WithoutCancel(ctx)).Model(&models.Invoice{}).Where("id = ?", inv.ID).
