@@ -3,6 +3,7 @@ package activities_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
@@ -176,4 +179,57 @@ func TestSlowSendHeartbeats(t *testing.T) {
 	}
 	require.Len(t, slowMail.Messages(), 1)
 	require.Len(t, slowSMS.Messages(), 1)
+}
+
+// TestReceiptDuringSendSettlesIt: Vonage takes the SMS, its delivery receipt
+// is recorded while the send attempt still waits for the HTTP answer, and
+// the answer is then lost. The receipt proves Vonage had it: the row ends
+// sent (before, the attempt's own outcome overwrote it with uncertain), and
+// a retry sends nothing again.
+func TestReceiptDuringSendSettlesIt(t *testing.T) {
+	testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) {
+		e := newSendEnv(t, gdb)
+		c, inv := e.customer(func(c *models.Customer) { c.Mobile = "+33633333333" })
+		in := e.input(c, inv, policy.StepSMS)
+		key := in.Key + "/sms"
+		rec := inbound.NewRecorder(gdb, nil)
+		var requests atomic.Int32
+		seen := make(chan error, 10) // what the stand-in saw, checked by the test
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			var m models.Message
+			err := gdb.First(&m, "key = ?", key).Error
+			if err == nil && m.State != models.MessageSending {
+				err = fmt.Errorf("the row is %s while the request is made, want sending", m.State)
+			}
+			if err == nil {
+				var out inbound.ReceiptOutcome
+				out, err = rec.RecordDeliveryReceipt(r.Context(), sms.DeliveryReceipt{MessageID: "0B00000001", ClientRef: sms.ClientRef(key),
+					To: "33633333333", Status: sms.ReceiptDelivered, ErrCode: "0", Timestamp: time.Now().UTC()})
+				if err == nil && !out.Updated {
+					err = errors.New("the receipt was not recorded")
+				}
+			}
+			seen <- err
+			panic(http.ErrAbortHandler) // the answer is lost
+		}))
+		defer srv.Close()
+		e.acts.SMS = sms.New(sms.Config{BaseURL: srv.URL, APIKey: "key", APISecret: "secret", From: "Relance", Timeout: 5 * time.Second})
+
+		res, err := e.send(in)
+		require.NoError(t, err)
+		require.NoError(t, <-seen)
+		require.True(t, res.Sent)
+		require.Equal(t, string(models.MessageSent), res.Outcomes[0].State, res.Outcomes[0].Reason)
+		row := e.rows(in)["sms"]
+		require.Equal(t, models.MessageSent, row.State, row.Reason)
+		require.Equal(t, sms.ReceiptDelivered, row.DeliveryStatus)
+		require.Equal(t, "0B00000001", row.ProviderID)
+		require.NotNil(t, row.SentAt)
+
+		res, err = e.send(in)
+		require.NoError(t, err)
+		require.Equal(t, string(models.MessageSent), res.Outcomes[0].State)
+		require.EqualValues(t, 1, requests.Load(), "sent once")
+	})
 }

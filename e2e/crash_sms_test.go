@@ -13,10 +13,10 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/internal/testkit"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
@@ -112,7 +112,7 @@ func TestCrashSMSQueuedBehindRate(t *testing.T) {
 
 	w1 := startWorker(t, bin, env, "worker-1")
 	for _, inv := range f.invoices {
-		started, err := ledger.StartJourney(context.Background(), tc, &f.adm, f.customer(inv), &inv)
+		started, err := app.New(app.Options{Temporal: tc}).StartJourney(context.Background(), &f.adm, f.customer(inv), &inv)
 		require.NoError(t, err)
 		require.True(t, started)
 	}
@@ -182,7 +182,7 @@ func TestCrashSMSReceiptDuringSend(t *testing.T) {
 	env := smsCrashEnv(t, dbURL, dev, mailSrv, vonage, 30, 5*time.Minute)
 
 	w1 := startWorker(t, bin, env, "worker-1")
-	started, err := ledger.StartJourney(context.Background(), tc, &f.adm, f.customer(inv), &inv)
+	started, err := app.New(app.Options{Temporal: tc}).StartJourney(context.Background(), &f.adm, f.customer(inv), &inv)
 	require.NoError(t, err)
 	require.True(t, started)
 	vonage.answerLater.waitHeld(t, ref)
@@ -198,7 +198,7 @@ func TestCrashSMSReceiptDuringSend(t *testing.T) {
 	// The retry (after the heartbeat timeout) finds the row sent and
 	// reports it so: the journey's step reads sent.
 	require.Eventually(t, func() bool {
-		st, err := ledger.State(context.Background(), tc, inv.WorkflowID)
+		st, err := app.New(app.Options{Temporal: tc}).JourneyState(context.Background(), inv.WorkflowID)
 		if err != nil || len(st.Steps) == 0 {
 			return false
 		}
@@ -237,7 +237,7 @@ func TestCrashSMSHangingRequests(t *testing.T) {
 	startWorker(t, bin, env, "worker-1")
 	startWorker(t, bin, env, "worker-2")
 	for _, inv := range f.invoices {
-		started, err := ledger.StartJourney(context.Background(), tc, &f.adm, f.customer(inv), &inv)
+		started, err := app.New(app.Options{Temporal: tc}).StartJourney(context.Background(), &f.adm, f.customer(inv), &inv)
 		require.NoError(t, err)
 		require.True(t, started)
 	}
