@@ -11,22 +11,19 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/sdk/client"
-	"gorm.io/gorm"
 
-	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
-	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/portal"
 )
 
 // Deps are the API's injected dependencies.
 type Deps struct {
-	DB       *gorm.DB
-	Temporal client.Client
-	Config   config.Config
-	Logger   *slog.Logger
-	Portal   portal.Links
+	// App owns every change of state; Inbound records the providers' events.
+	App     Application
+	Inbound ProviderEvents
+	Config  config.Config
+	Logger  *slog.Logger
+	Portal  portal.Links
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Extra mounts more routes (the dev outbox page) on the same engine.
@@ -36,9 +33,6 @@ type Deps struct {
 // Server holds the dependencies every handler uses.
 type Server struct {
 	Deps
-	// App owns every change of state; Inbound records the providers' events.
-	App     *app.Service
-	Inbound *inbound.Recorder
 }
 
 func (s *Server) now() time.Time {
@@ -54,10 +48,7 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &Server{Deps: d,
-		App:     app.New(app.Options{DB: d.DB, Temporal: d.Temporal, Now: d.Now, Logger: d.Logger}),
-		Inbound: inbound.NewRecorder(d.DB, d.Now),
-	}
+	s := &Server{Deps: d}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
@@ -136,27 +127,16 @@ func (s *Server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz answers 200 only when the database and Temporal both answer.
+// readyz answers 200 only when the database, Temporal and the namespace's
+// search attributes are all ready.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
-	checks := gin.H{}
-	ok := true
-	if sqlDB, err := s.DB.DB(); err != nil || sqlDB.PingContext(ctx) != nil {
-		checks["database"], ok = "unavailable", false
-	} else {
-		checks["database"] = "ok"
-	}
-	if s.Temporal == nil {
-		checks["temporal"], ok = "not configured", false
-	} else if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ok = "unavailable", false
-	} else {
-		checks["temporal"] = "ok"
-	}
-	if !ok {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
+	r := s.App.Ready(ctx)
+	if !r.OK {
+		c.Header("Retry-After", retryAfter)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": r.Checks})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": r.Checks})
 }

@@ -16,9 +16,6 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// ErrJourneyEnded is returned when a signal reaches a journey that already ended.
-var ErrJourneyEnded = errors.New("journey has ended")
-
 // StartOptions are the start options of an invoice's journey: a readable ID,
 // reject-duplicate so that an import run twice starts nothing twice, the
 // search attributes, and a summary that makes the UI's list read like a ledger.
@@ -70,7 +67,8 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended
-// answers ErrJourneyEnded.
+// answers ErrJourneyEnded, a Temporal service that does not answer
+// ErrUnavailable.
 func (s *Service) Signal(ctx context.Context, workflowID, name string, payload any) error {
 	err := s.temporal.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
@@ -79,6 +77,9 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
+	}
+	if temporalUnavailable(err) {
+		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, ErrUnavailable, err)
 	}
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }

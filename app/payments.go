@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -13,42 +12,6 @@ import (
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
-
-// Errors of payments, credits and disputes; the API maps them to 409 (the
-// invoice's state forbids the action) and 422 (the amount breaks a rule).
-var (
-	// ErrInvoiceClosed: the invoice is paid or credited, its journey is over.
-	ErrInvoiceClosed = errors.New("invoice is closed")
-	// ErrDisputeState: a dispute is opened twice, or resolved when none is open.
-	ErrDisputeState = errors.New("dispute state")
-	// ErrDuplicatePayment: a payment with this reference is already registered on the invoice.
-	ErrDuplicatePayment = errors.New("payment already registered")
-	// ErrPaymentAmount: the amount is not positive or more than the open amount.
-	ErrPaymentAmount = errors.New("invalid payment amount")
-	// ErrPaymentCurrency: the payment's currency is not the invoice's.
-	ErrPaymentCurrency = errors.New("payment currency differs from the invoice's")
-	// ErrUnreachable: the journey could not be told (Temporal did not
-	// answer), so nothing was recorded; the call may be repeated.
-	ErrUnreachable = errors.New("journey unreachable")
-)
-
-// PaymentInput is money received against an invoice.
-type PaymentInput struct {
-	AmountMinor int64
-	Currency    string
-	PaidAt      time.Time
-	Reference   string
-}
-
-// PaymentResult is a registered payment with the invoice as it now stands.
-type PaymentResult struct {
-	Payment models.Payment
-	Invoice models.Invoice
-	// Signalled is false when the journey could not be told (it had ended,
-	// or Temporal did not answer): the database stays the truth, and the
-	// sending activity re-reads it before every message.
-	Signalled bool
-}
 
 // lockOpenInvoice re-reads an invoice under a row lock (PostgreSQL; SQLite
 // serialises writers anyway) and checks it is still open, so that two
@@ -204,7 +167,7 @@ func (s *Service) setDispute(ctx context.Context, inv *models.Invoice, disputed,
 			return err
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrUnreachable, err)
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
 	res := s.db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, !disputed).Update("disputed", disputed)
