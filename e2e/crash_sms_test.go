@@ -16,6 +16,7 @@ import (
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
@@ -170,7 +171,7 @@ func TestCrashSMSReceiptDuringSend(t *testing.T) {
 	mailSrv := startCountingSMTP(t)
 	vonage := newCountingVonage(t)
 	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: crashDay, PortalSecret: "crash-test-portal-secret"}
-	apiSrv := httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg}))
+	apiSrv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg}))
 	t.Cleanup(apiSrv.Close)
 	vonage.sink.CallbackURL = apiSrv.URL + "/webhooks/vonage/status"
 	vonage.sink.ReceiptDelay = 10 * time.Millisecond
