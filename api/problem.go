@@ -65,6 +65,11 @@ func fail(c *gin.Context, err error) {
 	case errors.As(err, &tooBig):
 		status, title = http.StatusRequestEntityTooLarge, "Request body too large"
 		detail = fmt.Sprintf("the request body exceeds the limit of %d bytes", tooBig.Limit)
+		if l, ok := c.Get(ctxBodyLimit); ok {
+			if l, ok := l.(bodyLimit); ok {
+				detail = fmt.Sprintf("the request body exceeds the limit of %d bytes (%s)", l.bytes, l.setting)
+			}
+		}
 	case errors.Is(err, ErrNotFound):
 		status, title = http.StatusNotFound, "Not found"
 	case errors.Is(err, ErrConflict):

@@ -18,7 +18,7 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// Import applies a parsed file to an administration (DESIGN.md §1.3, §1.4):
+// Import applies a parsed file to an administration (docs/domain.md §1.3, §1.4):
 // it upserts customers by reference and invoices by number, starts the
 // journeys of new open invoices, tells running journeys about changed
 // amounts, and, for a full snapshot, closes the open invoices the file no
@@ -612,7 +612,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	if dueChanged && fresh.Status == models.InvoiceOpen {
 		// The steps are counted from the due date: re-plan the future ones.
 		res.signals = append(res.signals, pendingSignal{workflows.SignalJourneyChanged,
-			workflows.JourneyChangedSignal{JourneyID: EffectiveJourneyID(r.adm, res.cust)}})
+			workflows.JourneyChangedSignal{JourneyID: res.cust.EffectiveJourneyID(r.adm)}})
 	}
 	return nil
 }
