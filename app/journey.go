@@ -123,7 +123,10 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 }
 
 // JourneyState queries a journey's state; ok is false when the journey cannot be
-// queried (it has not started, or its history is gone).
+// queried (it has not started, or its history is gone). The handled steps'
+// message outcomes are the outbox rows' as they are now, after receipts and
+// bounces (see overlayOutcomes); a Service without a database reports them
+// as the workflow does.
 func (s *Service) JourneyState(ctx context.Context, workflowID string) (workflows.JourneyState, error) {
 	var st workflows.JourneyState
 	v, err := s.temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
@@ -132,6 +135,11 @@ func (s *Service) JourneyState(ctx context.Context, workflowID string) (workflow
 	}
 	if err := v.Get(&st); err != nil {
 		return st, fmt.Errorf("decode state of %s: %w", workflowID, err)
+	}
+	if s.db != nil {
+		if err := s.overlayOutcomes(ctx, workflowID, &st); err != nil {
+			return st, err
+		}
 	}
 	return st, nil
 }

@@ -274,6 +274,17 @@ func TestJourneyEndToEnd(t *testing.T) {
 	final := s.invoice(v.ID)
 	require.Equal(t, "collection", final.Stage)
 
+	// Then the invoice email bounces: the journey as the API serves it says so
+	// (the workflow still remembers email:sent).
+	var invMail models.Message
+	require.NoError(t, s.db.Where("workflow_id = ? AND channel = ?", wf, "email").First(&invMail).Error)
+	_, err := inbound.NewRecorder(s.db, nil).RecordBounce(context.Background(), email.DSN{MessageID: invMail.ProviderID,
+		Recipients: []email.DSNRecipient{{FinalRecipient: s.cust.Email, Action: "failed", Status: "5.1.1", DiagnosticCode: "550 5.1.1 User unknown"}}})
+	require.NoError(t, err)
+	st = s.invoice(v.ID).Journey // a closed journey still answers its query
+	require.NotNil(t, st)
+	require.Equal(t, []string{"email:failed"}, st.Steps[0].Channels)
+
 	if *recordHistory {
 		// journey_paused_to_collection.json is the history recorded before the
 		// GetVersion gates: it stays, and this one is recorded beside it.
