@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -29,8 +30,17 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			fail(c, err)
 			return
 		}
+		if k.ReadOnly && !safeMethod(c.Request.Method) {
+			fail(c, fmt.Errorf("%w: this API key is read-only; %s needs a key that may write", ErrForbidden, c.Request.Method))
+			return
+		}
 		auth.Touch(c.Request.Context(), s.DB, k, s.now())
 		c.Set(ctxOrg, k.OrganizationID)
 		c.Next()
 	}
+}
+
+// safeMethod reports the methods a read-only key may use: they change nothing.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }

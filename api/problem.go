@@ -9,6 +9,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"gorm.io/gorm"
+
+	"github.com/relance/relance/app"
 )
 
 // Problem is an RFC 9457 problem document; Field names the input at fault.
@@ -28,6 +30,8 @@ var (
 	ErrConflict     = errors.New("conflict")
 	ErrUnavailable  = errors.New("service unavailable")
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden is a valid key that may not do this (a read-only key's write).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // InputError is bad input (400): Field names the JSON field or parameter.
@@ -77,7 +81,12 @@ func fail(c *gin.Context, err error) {
 	var in *InputError
 	var rule *RuleError
 	var tooBig *http.MaxBytesError
+	var appField *app.FieldError
 	switch {
+	case errors.As(err, &appField) && appField.Rule:
+		status, title, field, detail = http.StatusUnprocessableEntity, "Rule violated", appField.Field, appField.Error()
+	case errors.As(err, &appField):
+		status, title, field, detail = http.StatusBadRequest, "Bad request", appField.Field, appField.Error()
 	case errors.As(err, &in):
 		status, title, field, detail = http.StatusBadRequest, "Bad request", in.Field, in.Error()
 	case errors.As(err, &rule):
@@ -85,12 +94,14 @@ func fail(c *gin.Context, err error) {
 	case errors.As(err, &tooBig):
 		status, title = http.StatusRequestEntityTooLarge, "Request body too large"
 		detail = fmt.Sprintf("the request body exceeds the limit of %d bytes", tooBig.Limit)
-	case errors.Is(err, ErrNotFound), errors.Is(err, gorm.ErrRecordNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, app.ErrNotFound), errors.Is(err, gorm.ErrRecordNotFound):
 		status, title = http.StatusNotFound, "Not found"
-	case errors.Is(err, ErrConflict), errors.Is(err, gorm.ErrDuplicatedKey):
+	case errors.Is(err, ErrConflict), errors.Is(err, gorm.ErrDuplicatedKey), errors.Is(err, app.ErrDuplicate), errors.Is(err, app.ErrArchived):
 		status, title = http.StatusConflict, "Conflict"
 	case errors.Is(err, ErrUnauthorized):
 		status, title = http.StatusUnauthorized, "Unauthorized"
+	case errors.Is(err, ErrForbidden):
+		status, title = http.StatusForbidden, "Forbidden"
 	case errors.Is(err, ErrUnavailable):
 		status, title = http.StatusServiceUnavailable, "Service unavailable"
 	default:

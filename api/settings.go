@@ -12,16 +12,6 @@ import (
 	"github.com/relance/relance/schedule"
 )
 
-func (s *Server) listAdministrations(c *gin.Context) {
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("organization_id = ?", orgID(c)), c,
-		func(a models.Administration) int64 { return a.ID })
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
-}
-
 func (s *Server) getAdministration(c *gin.Context) {
 	adm, err := s.pathAdministration(c)
 	if err != nil {

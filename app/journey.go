@@ -52,8 +52,12 @@ func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invo
 }
 
 // StartJourney starts the invoice's journey. A journey that already exists
-// (running or ended) is not started again: the call is then a no-op.
+// (running or ended) is not started again: the call is then a no-op. An
+// archived administration starts none (ErrArchived).
 func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
+	if adm.ArchivedAt != nil {
+		return false, fmt.Errorf("start journey of invoice %s: administration %d: %w", inv.Number, adm.ID, ErrArchived)
+	}
 	in := workflows.JourneyInput{
 		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
 		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,

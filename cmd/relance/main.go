@@ -6,6 +6,8 @@
 //	relance migrate             bring the database schema up to date
 //	relance import FILE --administration ID   import customers and invoices
 //	relance apikey create --organization ID --name NAME
+//	relance org create --name NAME      a tenant and its first API key
+//	relance temporal setup              the namespace and search attributes on any Temporal cluster
 //	relance healthcheck [URL]   for container health checks
 package main
 
@@ -31,6 +33,8 @@ Usage:
   relance migrate
   relance import FILE --administration ID [--full-snapshot] [--format csv|json]
   relance apikey create --organization ID [--name NAME]
+  relance org create --name NAME [--key-name NAME]   prints the organization's ID and first API key
+  relance temporal setup [--retention 720h]          registers the namespace and search attributes (idempotent)
   relance healthcheck [URL]   exit 0 when URL (default http://127.0.0.1:8080/readyz) answers 2xx
 
 Configuration comes from environment variables (see README.md).
@@ -76,6 +80,10 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return runImport(ctx, cfg, log, args)
 	case "apikey":
 		return runAPIKey(ctx, cfg, args)
+	case "org":
+		return runOrg(ctx, cfg, log, args, os.Stdout)
+	case "temporal":
+		return runTemporal(ctx, cfg, log, args, os.Stdout)
 	}
 	return errors.New("unknown command " + cmd + "\n\n" + usage)
 }

@@ -1,0 +1,67 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/auth"
+	"github.com/relance/relance/models"
+)
+
+// CreateAPIKey creates another key of orgID and returns its plaintext,
+// shown once: only its hash is stored. A read-only key may read but not
+// change anything.
+func (s *Service) CreateAPIKey(ctx context.Context, orgID int64, name string, readOnly bool) (models.APIKey, string, error) {
+	name, err := singleLine("name", name, 255, true)
+	if err != nil {
+		return models.APIKey{}, "", err
+	}
+	plain, k, err := auth.NewKey(orgID, name)
+	if err != nil {
+		return models.APIKey{}, "", err
+	}
+	k.ReadOnly = readOnly
+	if err := s.db.WithContext(ctx).Create(&k).Error; err != nil {
+		return models.APIKey{}, "", fmt.Errorf("store API key: %w", err)
+	}
+	s.log.Info("API key created", "organization_id", orgID, "api_key_id", k.ID, "read_only", readOnly)
+	return k, plain, nil
+}
+
+// ListAPIKeys returns up to limit keys of orgID with an ID above after, by
+// ID, revoked ones included (they say when).
+func (s *Service) ListAPIKeys(ctx context.Context, orgID, after int64, limit int) ([]models.APIKey, error) {
+	var out []models.APIKey
+	err := s.db.WithContext(ctx).Where("organization_id = ? AND id > ?", orgID, after).Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("list API keys of organization %d: %w", orgID, err)
+	}
+	return out, nil
+}
+
+// RevokeAPIKey revokes a key of orgID: from the next request on it answers
+// 401 (keys are looked up on every request, nothing caches them). Revoking
+// a revoked key is a no-op.
+func (s *Service) RevokeAPIKey(ctx context.Context, orgID, id int64) (models.APIKey, error) {
+	var k models.APIKey
+	err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", id, orgID).First(&k).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return k, fmt.Errorf("API key %d %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return k, fmt.Errorf("load API key %d: %w", id, err)
+	}
+	if k.RevokedAt != nil {
+		return k, nil
+	}
+	now := s.Now()
+	if err := s.db.WithContext(ctx).Model(&models.APIKey{}).Where("id = ? AND revoked_at IS NULL", k.ID).Update("revoked_at", now).Error; err != nil {
+		return k, fmt.Errorf("revoke API key %d: %w", id, err)
+	}
+	k.RevokedAt = &now
+	s.log.Info("API key revoked", "organization_id", orgID, "api_key_id", k.ID)
+	return k, nil
+}
