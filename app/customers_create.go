@@ -70,10 +70,11 @@ func (n NewCustomer) customer(adm *models.Administration) (*models.Customer, err
 	}
 	c.Country = adm.Country
 	if cc := strings.ToUpper(strings.TrimSpace(n.Country)); cc != "" {
-		if r, err := language.ParseRegion(cc); len(cc) != 2 || err != nil || !r.IsCountry() {
+		r, err := language.ParseRegion(cc)
+		if len(cc) != 2 || err != nil || !r.IsCountry() {
 			return nil, badField("country", "%q is not an ISO 3166 country code", n.Country)
 		}
-		c.Country = cc
+		c.Country = r.Canonicalize().String() // UK → GB
 	}
 	if e := strings.TrimSpace(n.Email); e != "" {
 		if !policy.ValidEmail(e) {

@@ -169,9 +169,11 @@ func (in AdministrationInput) apply(adm *models.Administration) (detailsChanged 
 	}
 	if in.Country != nil {
 		cc := strings.ToUpper(strings.TrimSpace(*in.Country))
-		if r, err := language.ParseRegion(cc); len(cc) != 2 || err != nil || !r.IsCountry() {
+		r, err := language.ParseRegion(cc)
+		if len(cc) != 2 || err != nil || !r.IsCountry() {
 			return false, badField("country", "%q is not an ISO 3166 country code", *in.Country)
 		}
+		cc = r.Canonicalize().String() // UK → GB
 		if !schedule.HasHolidayCalendar(cc) {
 			return false, ruleField("country", "%s has no holiday calendar here (NL, BE, FR, DE, GB)", cc)
 		}
