@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
@@ -51,7 +52,7 @@ func TestSendStepHeldForMissingDetails(t *testing.T) {
 		// the next step is sent.
 		bank, phone := "IBAN FR76 3000 6000 0112 3456 7890 189", "+33 1 23 45 67 89"
 		_, err = app.New(app.Options{DB: gdb}).UpdateAdministration(context.Background(), e.adm.OrganizationID, e.adm.ID,
-			app.AdministrationInput{BankDetails: &bank, UserPhone: &phone})
+			domain.AdministrationInput{BankDetails: &bank, UserPhone: &phone})
 		require.NoError(t, err)
 		require.NoError(t, gdb.First(&adm, e.adm.ID).Error)
 		require.Empty(t, adm.DetailsMissing)

@@ -5,14 +5,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
 // createAdministration creates an administration of the caller's
 // organization, with its settings, company details and the default journey.
 func (s *Server) createAdministration(c *gin.Context) {
-	var in app.AdministrationInput
+	var in domain.AdministrationInput
 	if err := decode(c, &in); err != nil {
 		fail(c, err)
 		return
@@ -28,8 +28,13 @@ func (s *Server) createAdministration(c *gin.Context) {
 
 // updateAdministration changes any field GET shows; absent fields stay.
 func (s *Server) updateAdministration(c *gin.Context) {
-	id, in, ok := idAndBody[app.AdministrationInput](c)
-	if !ok {
+	id, err := pathID(c, "id")
+	var in domain.AdministrationInput
+	if err == nil {
+		err = decode(c, &in)
+	}
+	if err != nil {
+		fail(c, err)
 		return
 	}
 	adm, err := s.App.UpdateAdministration(c.Request.Context(), orgID(c), id, in)
@@ -66,12 +71,7 @@ func (s *Server) listAdministrations(c *gin.Context) {
 		return
 	}
 	all := archived != nil && *archived
-	page, err := listPage(c, func(after int64, limit int) ([]models.Administration, error) {
-		return s.App.ListAdministrations(c.Request.Context(), orgID(c), all, after, limit)
-	}, func(a models.Administration) int64 { return a.ID })
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.Administration], error) {
+		return s.App.Administrations(c.Request.Context(), orgID(c), all, p)
+	}, func(a *models.Administration) models.Administration { return *a })
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -21,14 +22,9 @@ type CreatedAPIKey struct {
 }
 
 func (s *Server) listAPIKeys(c *gin.Context) {
-	page, err := listPage(c, func(after int64, limit int) ([]models.APIKey, error) {
-		return s.App.ListAPIKeys(c.Request.Context(), orgID(c), after, limit)
-	}, func(k models.APIKey) int64 { return k.ID })
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.APIKey], error) {
+		return s.App.APIKeys(c.Request.Context(), orgID(c), p)
+	}, func(k *models.APIKey) models.APIKey { return *k })
 }
 
 func (s *Server) createAPIKey(c *gin.Context) {

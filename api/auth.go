@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/auth"
+	"github.com/relance/relance/domain"
 )
 
 // authenticate accepts "Authorization: Bearer <api key>" and scopes the
@@ -21,8 +21,8 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			fail(c, fmt.Errorf("%w: missing bearer API key: send Authorization: Bearer <key>", ErrUnauthorized))
 			return
 		}
-		k, err := auth.Lookup(c.Request.Context(), s.DB, strings.TrimSpace(token))
-		if errors.Is(err, auth.ErrInvalidKey) {
+		caller, err := s.App.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+		if errors.Is(err, domain.ErrInvalidKey) {
 			fail(c, fmt.Errorf("%w: %w", ErrUnauthorized, err))
 			return
 		}
@@ -30,12 +30,11 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			fail(c, err)
 			return
 		}
-		if k.ReadOnly && !safeMethod(c.Request.Method) {
-			fail(c, fmt.Errorf("%w: this API key is read-only; %s needs a key that may write", ErrForbidden, c.Request.Method))
+		if caller.ReadOnly && !safeMethod(c.Request.Method) {
+			fail(c, fmt.Errorf("%w: %w: %s needs a key that may write", ErrForbidden, domain.ErrReadOnly, c.Request.Method))
 			return
 		}
-		auth.Touch(c.Request.Context(), s.DB, k, s.now())
-		c.Set(ctxOrg, k.OrganizationID)
+		c.Set(ctxOrg, caller.OrganizationID)
 		c.Next()
 	}
 }

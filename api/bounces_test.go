@@ -19,6 +19,7 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/config"
@@ -60,7 +61,7 @@ func newBounceEnv(t *testing.T, gdb *gorm.DB) *bounceEnv {
 	serve := func(secret string) *httptest.Server {
 		cfg := config.Config{MaxBodyBytes: 4096, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "test-secret-test-secret"}
 		cfg.SMTP.BounceSecret = secret
-		srv := httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
+		srv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
 		t.Cleanup(srv.Close)
 		return srv
 	}

@@ -1,23 +1,20 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
+	"github.com/relance/relance/models"
 )
 
 // createCustomer creates a customer of an administration of the caller's
 // organization; change it later with PATCH /customers/{id}.
 func (s *Server) createCustomer(c *gin.Context) {
-	id, in, ok := idAndBody[app.NewCustomer](c)
+	adm, in, ok := objectAndBody[*models.Administration, domain.NewCustomer](c, s.administration, true)
 	if !ok {
-		return
-	}
-	adm, err := s.App.Administration(c.Request.Context(), orgID(c), id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	cust, err := s.App.CreateCustomer(c.Request.Context(), adm, in)
@@ -25,6 +22,7 @@ func (s *Server) createCustomer(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	v := s.customerViewWith(cust, 0)
-	c.JSON(http.StatusCreated, v)
+	logger(c).Info("customer created", "administration_id", adm.ID, "customer_id", cust.ID)
+	c.Header("Location", fmt.Sprintf("/api/v1/customers/%d", cust.ID))
+	c.JSON(http.StatusCreated, s.customerViewWith(cust, 0))
 }

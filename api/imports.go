@@ -15,9 +15,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/models"
 )
@@ -29,22 +28,22 @@ const multipartSlack = 64 << 10
 // ImportRunView is a stored import run. Report is the whole report on
 // GET /imports/{id}; lists carry only its counts (Summary).
 type ImportRunView struct {
-	ID               int64             `json:"id"`
-	AdministrationID int64             `json:"administration_id"`
-	FileSHA256       string            `json:"file_sha256"`
-	Format           string            `json:"format"`
-	FullSnapshot     bool              `json:"full_snapshot"`
-	CreatedAt        time.Time         `json:"created_at"`
-	Summary          ImportSummary     `json:"summary"`
-	Report           *app.ImportReport `json:"report,omitempty"`
+	ID               int64                `json:"id"`
+	AdministrationID int64                `json:"administration_id"`
+	FileSHA256       string               `json:"file_sha256"`
+	Format           string               `json:"format"`
+	FullSnapshot     bool                 `json:"full_snapshot"`
+	CreatedAt        time.Time            `json:"created_at"`
+	Summary          ImportSummary        `json:"summary"`
+	Report           *domain.ImportReport `json:"report,omitempty"`
 }
 
 // ImportSummary is the counts of an import report, without its row lists.
 type ImportSummary struct {
-	Rows            int                      `json:"rows"`
-	Customers       app.ImportCustomerCounts `json:"customers"`
-	Invoices        app.ImportInvoiceCounts  `json:"invoices"`
-	JourneysStarted int                      `json:"journeys_started"`
+	Rows            int                         `json:"rows"`
+	Customers       domain.ImportCustomerCounts `json:"customers"`
+	Invoices        domain.ImportInvoiceCounts  `json:"invoices"`
+	JourneysStarted int                         `json:"journeys_started"`
 }
 
 // upload is an import file as the request carried it.
@@ -59,9 +58,9 @@ type upload struct {
 func importFormat(mediaType string) (format string, ok bool) {
 	switch mediaType {
 	case "text/csv", "application/csv", "text/comma-separated-values":
-		return app.FormatCSV, true
+		return domain.FormatCSV, true
 	case "application/json":
-		return app.FormatJSON, true
+		return domain.FormatJSON, true
 	}
 	return "", false
 }
@@ -69,7 +68,7 @@ func importFormat(mediaType string) (format string, ok bool) {
 // tooLarge turns any over-the-limit read into the 413 of the file limit.
 func (s *Server) tooLarge(err error) error {
 	var mb *http.MaxBytesError
-	if errors.Is(err, app.ErrTooLarge) || errors.As(err, &mb) {
+	if errors.Is(err, domain.ErrTooLarge) || errors.As(err, &mb) {
 		return &http.MaxBytesError{Limit: s.Config.MaxImportBytes}
 	}
 	return err
@@ -96,7 +95,7 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 	}
 	if f, ok := importFormat(mt); ok {
 		up.format = f
-		up.data, err = app.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
+		up.data, err = domain.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
 		return up, s.tooLarge(err)
 	}
 	if mt != "multipart/form-data" {
@@ -126,12 +125,12 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 			}
 			gotFile = true
 			up.format = partFormat(part)
-			up.data, err = app.ReadLimited(part, s.Config.MaxImportBytes)
+			up.data, err = domain.ReadLimited(part, s.Config.MaxImportBytes)
 			if err != nil {
 				return up, s.tooLarge(err)
 			}
 		case "full_snapshot":
-			v, err := app.ReadLimited(part, 16)
+			v, err := domain.ReadLimited(part, 16)
 			if err != nil {
 				return up, badInput("full_snapshot", "must be true or false")
 			}
@@ -164,9 +163,9 @@ func partFormat(p *multipart.Part) string {
 	}
 	switch strings.ToLower(filepath.Ext(p.FileName())) {
 	case ".json":
-		return app.FormatJSON
+		return domain.FormatJSON
 	case ".csv":
-		return app.FormatCSV
+		return domain.FormatCSV
 	}
 	return ""
 }
@@ -197,9 +196,8 @@ func fileError(err error) error {
 // on when the client disconnects, so that a long upload's import is not cut
 // in the middle; its run can be read afterwards.
 func (s *Server) createImport(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	up, err := s.readUpload(c)
@@ -212,13 +210,13 @@ func (s *Server) createImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	parsed, err := app.ParseFile(up.data, up.format, adm)
+	parsed, err := domain.ParseFile(up.data, up.format, adm)
 	if err != nil {
 		fail(c, fileError(err))
 		return
 	}
 	ctx := context.WithoutCancel(c.Request.Context())
-	rep, err := s.App.Import(ctx, adm, parsed.Result, app.ImportOptions{
+	rep, err := s.App.Import(ctx, adm, parsed.Result, domain.ImportOptions{
 		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c),
 	})
 	if err != nil {
@@ -233,7 +231,7 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 	v := ImportRunView{ID: run.ID, AdministrationID: run.AdministrationID, FileSHA256: run.FileSHA256,
 		Format: run.Format, FullSnapshot: run.FullSnapshot, CreatedAt: run.CreatedAt}
 	if full {
-		var rep app.ImportReport
+		var rep domain.ImportReport
 		if err := json.Unmarshal([]byte(run.Report), &rep); err != nil {
 			return v, fmt.Errorf("decode report of import %d: %w", run.ID, err)
 		}
@@ -250,13 +248,16 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 }
 
 func (s *Server) listImports(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
+	adm, ok := object(c, s.administration)
+	if !ok {
+		return
+	}
+	p, err := pageRequest(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("administration_id = ?", adm.ID), c,
-		func(r models.ImportRun) int64 { return r.ID })
+	page, err := s.App.ImportRuns(c.Request.Context(), adm.ID, p)
 	if err != nil {
 		fail(c, err)
 		return
@@ -279,18 +280,12 @@ func (s *Server) getImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var run models.ImportRun
-	db := s.DB.WithContext(c.Request.Context())
-	err = ownedAdministrations(c, db).Where("id = ?", id).First(&run).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		fail(c, notFound(fmt.Sprintf("import %d", id)))
-		return
-	}
+	run, err := s.App.ImportRun(c.Request.Context(), orgID(c), id)
 	if err != nil {
-		fail(c, fmt.Errorf("load import %d: %w", id, err))
+		fail(c, err)
 		return
 	}
-	v, err := importRunView(run, true)
+	v, err := importRunView(*run, true)
 	if err != nil {
 		fail(c, err)
 		return

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -22,10 +22,26 @@ type PaymentRequest struct {
 	Reference string `json:"reference,omitempty"`
 }
 
+// Payment is a payment registered on an invoice, as the API serves it.
+type Payment struct {
+	ID          int64     `json:"id"`
+	InvoiceID   int64     `json:"invoice_id"`
+	AmountMinor int64     `json:"amount_minor"`
+	Currency    string    `json:"currency"`
+	PaidAt      time.Time `json:"paid_at"`
+	Reference   string    `json:"reference"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func paymentView(p *models.Payment) Payment {
+	return Payment{ID: p.ID, InvoiceID: p.InvoiceID, AmountMinor: p.AmountMinor, Currency: p.Currency,
+		PaidAt: p.PaidAt, Reference: p.Reference, CreatedAt: p.CreatedAt}
+}
+
 // PaymentView is a registered payment with the invoice as it now stands.
 type PaymentView struct {
-	Payment models.Payment `json:"payment"`
-	Invoice InvoiceView    `json:"invoice"`
+	Payment Payment     `json:"payment"`
+	Invoice InvoiceView `json:"invoice"`
 }
 
 // ReasonRequest is the body of credit, dispute and dispute-resolved.
@@ -33,8 +49,8 @@ type ReasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (r PaymentRequest) toInput(now time.Time) (app.PaymentInput, error) {
-	in := app.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
+func (r PaymentRequest) toInput(now time.Time) (domain.PaymentInput, error) {
+	in := domain.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
 	if r.AmountMinor == nil {
 		return in, badInput("amount_minor", "is required (integer, minor units)")
 	}
@@ -89,12 +105,12 @@ func (r ReasonRequest) reason(required bool) (string, error) {
 func appError(err error) error {
 	var ruleField string
 	switch {
-	case errors.Is(err, app.ErrInvoiceClosed), errors.Is(err, app.ErrDisputeState),
-		errors.Is(err, app.ErrDuplicatePayment), errors.Is(err, app.ErrJourneyEnded):
+	case errors.Is(err, domain.ErrInvoiceClosed), errors.Is(err, domain.ErrDisputeState),
+		errors.Is(err, domain.ErrDuplicatePayment), errors.Is(err, domain.ErrJourneyEnded):
 		return conflict("%v", err)
-	case errors.Is(err, app.ErrPaymentAmount):
+	case errors.Is(err, domain.ErrPaymentAmount):
 		ruleField = "amount_minor"
-	case errors.Is(err, app.ErrPaymentCurrency):
+	case errors.Is(err, domain.ErrPaymentCurrency):
 		ruleField = "currency"
 	default:
 		return err
@@ -102,41 +118,22 @@ func appError(err error) error {
 	return ruleBroken(ruleField, "%v", err)
 }
 
-// pathInvoice loads the invoice of the :id path parameter, of the caller's organization.
-func (s *Server) pathInvoice(c *gin.Context) (*models.Invoice, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return s.invoice(c, id)
-}
-
 func (s *Server) listPayments(c *gin.Context) {
-	inv, err := s.pathInvoice(c)
-	if err != nil {
-		fail(c, err)
+	inv, ok := object(c, s.invoice)
+	if !ok {
 		return
 	}
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("invoice_id = ?", inv.ID), c,
-		func(p models.Payment) int64 { return p.ID })
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.Payment], error) {
+		return s.App.Payments(c.Request.Context(), inv.ID, p)
+	}, paymentView)
 }
 
 // registerPayment lowers the open amount in the database, then tells the
 // journey; a journey that cannot be told is reported in journey_error, the
 // payment stands (a repeat would pay twice).
 func (s *Server) registerPayment(c *gin.Context) {
-	id, req, ok := idAndBody[PaymentRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, PaymentRequest](c, s.invoice, true)
 	if !ok {
-		return
-	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	in, err := req.toInput(s.now())
@@ -145,11 +142,11 @@ func (s *Server) registerPayment(c *gin.Context) {
 		return
 	}
 	res, err := s.App.RegisterPayment(c.Request.Context(), inv.ID, in)
-	if err != nil && !errors.Is(err, app.ErrNotSignalled) {
+	if err != nil && !errors.Is(err, domain.ErrNotSignalled) {
 		fail(c, appError(err))
 		return
 	}
-	view := PaymentView{Payment: res.Payment, Invoice: s.invoiceView(c, &res.Invoice)}
+	view := PaymentView{Payment: paymentView(&res.Payment), Invoice: s.invoiceView(c, &res.Invoice)}
 	if err != nil {
 		logger(c).Warn("payment registered, journey not told", "invoice_id", inv.ID, "error", err)
 		view.Invoice.JourneyError = err.Error()
@@ -163,7 +160,7 @@ func (s *Server) registerPayment(c *gin.Context) {
 // creditInvoice credits the whole open amount: the invoice is credited and
 // its journey ends.
 func (s *Server) creditInvoice(c *gin.Context) {
-	id, req, ok := idAndBody[ReasonRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, true)
 	if !ok {
 		return
 	}
@@ -172,13 +169,8 @@ func (s *Server) creditInvoice(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
 	out, _, err := s.App.CreditInvoice(c.Request.Context(), inv.ID)
-	if err != nil && !errors.Is(err, app.ErrNotSignalled) {
+	if err != nil && !errors.Is(err, domain.ErrNotSignalled) {
 		fail(c, appError(err))
 		return
 	}
@@ -202,16 +194,11 @@ func (s *Server) resolveDispute(c *gin.Context) {
 // dispute opens or resolves a dispute: the journey is told first, so when
 // Temporal is down nothing is recorded (503) and the request can be repeated.
 func (s *Server) dispute(c *gin.Context, open bool) {
-	id, req, ok := idAndMaybeBody[ReasonRequest](c, open)
+	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, open)
 	if !ok {
 		return
 	}
 	reason, err := req.reason(open)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	inv, err := s.invoice(c, id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -222,9 +209,6 @@ func (s *Server) dispute(c *gin.Context, open bool) {
 		err = s.App.ResolveDispute(c.Request.Context(), inv, reason)
 	}
 	if err != nil {
-		if errors.Is(err, app.ErrUnreachable) {
-			err = errors.Join(ErrUnavailable, err)
-		}
 		fail(c, appError(err))
 		return
 	}

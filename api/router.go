@@ -11,22 +11,19 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/sdk/client"
-	"gorm.io/gorm"
 
-	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
-	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/portal"
 )
 
 // Deps are the API's injected dependencies.
 type Deps struct {
-	DB       *gorm.DB
-	Temporal client.Client
-	Config   config.Config
-	Logger   *slog.Logger
-	Portal   portal.Links
+	// App owns every change of state; Inbound records the providers' events.
+	App     Application
+	Inbound ProviderEvents
+	Config  config.Config
+	Logger  *slog.Logger
+	Portal  portal.Links
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Extra mounts more routes (the dev outbox page) on the same engine.
@@ -36,9 +33,6 @@ type Deps struct {
 // Server holds the dependencies every handler uses.
 type Server struct {
 	Deps
-	// App owns every change of state; Inbound records the providers' events.
-	App     *app.Service
-	Inbound *inbound.Recorder
 }
 
 func (s *Server) now() time.Time {
@@ -54,14 +48,11 @@ func NewRouter(d Deps) *gin.Engine {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	s := &Server{Deps: d,
-		App:     app.New(app.Options{DB: d.DB, Temporal: d.Temporal, Now: d.Now, Logger: d.Logger}),
-		Inbound: inbound.NewRecorder(d.DB, d.Now),
-	}
+	s := &Server{Deps: d}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestID(), accessLog(d.Logger), recovery())
+	r.Use(requestID(), accessLog(d.Logger), recovery(), cleanInput())
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("route "+c.Request.Method+" "+c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, Problem{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
@@ -75,6 +66,23 @@ func NewRouter(d Deps) *gin.Engine {
 	return r
 }
 
+// paging are the query parameters of every list.
+var paging = []string{"limit", "cursor"}
+
+// queryParams are the query parameters each /api/v1 route reads ("METHOD
+// path" as routes registers it); any other parameter is refused with 400,
+// so that a misspelt filter never silently lists everything.
+var queryParams = map[string][]string{
+	"GET /api/v1/administrations":               append([]string{"archived"}, paging...),
+	"GET /api/v1/api-keys":                      paging,
+	"GET /api/v1/administrations/:id/customers": append([]string{"q", "to_verify", "paused", "open_invoices"}, paging...),
+	"GET /api/v1/administrations/:id/invoices":  append([]string{"status", "stage", "customer_id", "overdue", "paused", "disputed"}, paging...),
+	"GET /api/v1/invoices/:id/payments":         paging,
+	"GET /api/v1/administrations/:id/imports":   paging,
+	"POST /api/v1/administrations/:id/imports":  {"full_snapshot"},
+	"GET /api/v1/administrations/:id/journeys":  paging,
+}
+
 // routes lists every route Relance serves, in one place. The OpenAPI test
 // checks them against the document. Bodies are bounded by MaxBodyBytes,
 // except the import upload and the bounce webhook, which bound theirs with
@@ -84,9 +92,9 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/readyz", s.readyz)
 	r.GET("/api/v1/openapi.json", serveOpenAPI)
 
-	v1 := r.Group("/api/v1", s.authenticate())
-	v1.POST("/administrations/:id/imports", capBody(s.Config.MaxImportBytes+multipartSlack), s.createImport)
-	g := v1.Group("", capBody(s.Config.MaxBodyBytes))
+	v1 := r.Group("/api/v1", s.authenticate(), strictQuery(queryParams))
+	v1.POST("/administrations/:id/imports", capBody(s.Config.MaxImportBytes, "RELANCE_MAX_IMPORT_BYTES", multipartSlack), s.createImport)
+	g := v1.Group("", capBody(s.Config.MaxBodyBytes, "RELANCE_MAX_BODY_BYTES", 0))
 	g.GET("/administrations", s.listAdministrations)
 	g.GET("/administrations/:id", s.getAdministration)
 	g.PATCH("/administrations/:id/settings", s.patchAdministrationSettings)
@@ -132,8 +140,8 @@ func (s *Server) routes(r *gin.Engine) {
 	g.DELETE("/journeys/:id", s.deleteJourney)
 
 	wh := r.Group("/webhooks")
-	wh.POST("/email/bounce", capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes)), s.emailBounce)
-	hooks := wh.Group("", capBody(s.Config.MaxBodyBytes))
+	wh.POST("/email/bounce", capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes), "RELANCE_MAX_BODY_BYTES (at least 10 MiB for bounces)", 0), s.emailBounce)
+	hooks := wh.Group("", capBody(s.Config.MaxBodyBytes, "RELANCE_MAX_BODY_BYTES", 0))
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		hooks.Handle(m, "/vonage/status", s.vonageStatus)
 		hooks.Handle(m, "/vonage/inbound", s.vonageInbound)
@@ -144,27 +152,16 @@ func (s *Server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz answers 200 only when the database and Temporal both answer.
+// readyz answers 200 only when the database, Temporal and the namespace's
+// search attributes are all ready.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
-	checks := gin.H{}
-	ok := true
-	if sqlDB, err := s.DB.DB(); err != nil || sqlDB.PingContext(ctx) != nil {
-		checks["database"], ok = "unavailable", false
-	} else {
-		checks["database"] = "ok"
-	}
-	if s.Temporal == nil {
-		checks["temporal"], ok = "not configured", false
-	} else if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ok = "unavailable", false
-	} else {
-		checks["temporal"] = "ok"
-	}
-	if !ok {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
+	r := s.App.Ready(ctx)
+	if !r.OK {
+		c.Header("Retry-After", retryAfter)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": r.Checks})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": r.Checks})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/relance/relance/api"
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/portal"
@@ -34,7 +35,7 @@ func newTenantEnv(t *testing.T, gdb *gorm.DB) *apiEnv {
 	_, e.keyB, err = svc.CreateOrganization(ctx, "Tenant B", "first key")
 	require.NoError(t, err)
 	cfg := config.Config{MaxBodyBytes: 8192, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "test-secret-test-secret"}
-	e.srv = httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
+	e.srv = httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
 	t.Cleanup(e.srv.Close)
 	return e
 }

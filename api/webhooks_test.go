@@ -16,10 +16,12 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/portal"
@@ -67,7 +69,7 @@ func newWHEnv(t *testing.T, gdb *gorm.DB) *whEnv {
 	serve := func(secret string) *httptest.Server {
 		cfg := config.Config{MaxBodyBytes: 4096, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "test-secret-test-secret"}
 		cfg.Vonage.SignatureSecret, cfg.Vonage.SignatureMethod = secret, sms.SignatureSHA256
-		srv := httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
+		srv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
 		t.Cleanup(srv.Close)
 		return srv
 	}

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/auth"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -31,15 +32,11 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID int64, name string, re
 	return k, plain, nil
 }
 
-// ListAPIKeys returns up to limit keys of orgID with an ID above after, by
-// ID, revoked ones included (they say when).
-func (s *Service) ListAPIKeys(ctx context.Context, orgID, after int64, limit int) ([]models.APIKey, error) {
-	var out []models.APIKey
-	err := s.db.WithContext(ctx).Where("organization_id = ? AND id > ?", orgID, after).Order("id").Limit(limit).Find(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("list API keys of organization %d: %w", orgID, err)
-	}
-	return out, nil
+// APIKeys lists the keys of organization org, revoked ones included (they
+// say when).
+func (s *Service) APIKeys(ctx context.Context, org int64, p PageRequest) (Page[models.APIKey], error) {
+	out, err := page(s.db.WithContext(ctx).Where("organization_id = ?", org), p, func(k models.APIKey) int64 { return k.ID })
+	return out, storeErr(err, "list API keys of organization %d", org)
 }
 
 // RevokeAPIKey revokes a key of orgID: from the next request on it answers
@@ -49,7 +46,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, orgID, id int64) (models.API
 	var k models.APIKey
 	err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", id, orgID).First(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return k, fmt.Errorf("API key %d %w", id, ErrNotFound)
+		return k, fmt.Errorf("API key %d %w", id, domain.ErrNotFound)
 	}
 	if err != nil {
 		return k, fmt.Errorf("load API key %d: %w", id, err)

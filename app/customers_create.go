@@ -9,35 +9,13 @@ import (
 	"golang.org/x/text/language"
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
 
-// NewCustomer is a customer created through the API: the fields an import
-// writes, validated as strictly as a person typing them can be asked to
-// (a bad email or phone is refused here, where an import only warns). The
-// send toggles are optional: every channel is on by default.
-type NewCustomer struct {
-	ExternalRef  string `json:"external_ref"`
-	Name         string `json:"name"`
-	LegalID      string `json:"legal_id"`
-	Language     string `json:"language"`
-	Email        string `json:"email"`
-	Phone        string `json:"phone"`
-	AddressLine1 string `json:"address_line1"`
-	AddressLine2 string `json:"address_line2"`
-	PostalCode   string `json:"postal_code"`
-	City         string `json:"city"`
-	Country      string `json:"country"`
-
-	SendInvoicesByEmail  *bool `json:"send_invoices_by_email"`
-	SendRemindersByEmail *bool `json:"send_reminders_by_email"`
-	SendByPost           *bool `json:"send_by_post"`
-	SendSMS              *bool `json:"send_sms"`
-}
-
 // customer validates n for administration adm and returns the row to store.
-func (n NewCustomer) customer(adm *models.Administration) (*models.Customer, error) {
+func newAPICustomer(n domain.NewCustomer, adm *models.Administration) (*models.Customer, error) {
 	c := &models.Customer{AdministrationID: adm.ID, CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: NewPortalToken()}
 	for _, f := range []struct {
 		field    string
@@ -63,7 +41,7 @@ func (n NewCustomer) customer(adm *models.Administration) (*models.Customer, err
 	}
 	c.Language = adm.Language
 	if l := strings.TrimSpace(n.Language); l != "" {
-		if !supportedLanguage(l) {
+		if !domain.ValidLanguage(l) {
 			return nil, badField("language", "must be one of nl, fr, en, de")
 		}
 		c.Language = l
@@ -104,14 +82,14 @@ func (n NewCustomer) customer(adm *models.Administration) (*models.Customer, err
 // CreateCustomer creates a customer of adm. Its reference must be new in
 // the administration (ErrDuplicate): the next import updates the customer
 // it names, so API and import stay one record.
-func (s *Service) CreateCustomer(ctx context.Context, adm *models.Administration, n NewCustomer) (*models.Customer, error) {
-	c, err := n.customer(adm)
+func (s *Service) CreateCustomer(ctx context.Context, adm *models.Administration, n domain.NewCustomer) (*models.Customer, error) {
+	c, err := newAPICustomer(n, adm)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.db.WithContext(ctx).Create(c).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return nil, fmt.Errorf("customer reference %q already exists in administration %d: %w", c.ExternalRef, adm.ID, ErrDuplicate)
+			return nil, fmt.Errorf("customer reference %q already exists in administration %d: %w: %w", c.ExternalRef, adm.ID, domain.ErrDuplicate, domain.ErrConflict)
 		}
 		return nil, fmt.Errorf("create customer %q: %w", c.ExternalRef, err)
 	}

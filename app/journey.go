@@ -11,13 +11,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/render"
 	"github.com/relance/relance/workflows"
 )
-
-// ErrJourneyEnded is returned when a signal reaches a journey that already ended.
-var ErrJourneyEnded = errors.New("journey has ended")
 
 // StartOptions are the start options of an invoice's journey: a readable ID,
 // reject-duplicate so that an import run twice starts nothing twice, the
@@ -56,7 +54,7 @@ func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invo
 // archived administration starts none (ErrArchived).
 func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
 	if adm.ArchivedAt != nil {
-		return false, fmt.Errorf("start journey of invoice %s: administration %d: %w", inv.Number, adm.ID, ErrArchived)
+		return false, fmt.Errorf("start journey of invoice %s: administration %d: %w", inv.Number, adm.ID, domain.ErrArchived)
 	}
 	in := workflows.JourneyInput{
 		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
@@ -67,6 +65,9 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 	if errors.As(err, &exists) {
 		return false, nil
 	}
+	if temporalUnavailable(err) {
+		return false, fmt.Errorf("start journey of invoice %s: %w: %w", inv.Number, domain.ErrUnavailable, err)
+	}
 	if err != nil {
 		return false, fmt.Errorf("start journey of invoice %s: %w", inv.Number, err)
 	}
@@ -74,7 +75,8 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended
-// answers ErrJourneyEnded.
+// answers ErrJourneyEnded, a Temporal service that does not answer
+// ErrUnavailable.
 func (s *Service) Signal(ctx context.Context, workflowID, name string, payload any) error {
 	err := s.temporal.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
@@ -83,6 +85,9 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
+	}
+	if temporalUnavailable(err) {
+		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, ErrUnavailable, err)
 	}
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }

@@ -19,12 +19,16 @@ type Service struct {
 	temporal client.Client
 	clock    func() time.Time
 	log      *slog.Logger
+	// namespace is the Temporal namespace of the client.
+	namespace string
 }
 
 // Options are the Service's dependencies.
 type Options struct {
 	DB       *gorm.DB
 	Temporal client.Client
+	// Namespace is the Temporal client's namespace; "" means "default".
+	Namespace string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Logger receives the service's log lines; nil means slog.Default().
@@ -33,7 +37,10 @@ type Options struct {
 
 // New returns the application service over its dependencies.
 func New(o Options) *Service {
-	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger}
+	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace}
+	if s.namespace == "" {
+		s.namespace = "default"
+	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}

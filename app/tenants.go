@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -14,37 +13,16 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/auth"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/schedule"
 )
 
-// ErrNotFound is an object that does not exist or belongs to another
-// organization: the two are not told apart (DESIGN.md §3).
-var ErrNotFound = errors.New("not found")
+func badField(field, format string, args ...any) error { return domain.Invalid(field, format, args...) }
 
-// ErrArchived is returned when a journey would start in an archived administration.
-var ErrArchived = errors.New("administration is archived")
-
-// FieldError is input refused by the application layer, naming the field at
-// fault. Rule is false for malformed input (the edge answers 400) and true
-// for well-formed input that breaks a domain rule (422).
-type FieldError struct {
-	Field  string
-	Reason string
-	Rule   bool
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
-func badField(field, format string, args ...any) error {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
-}
-
-func ruleField(field, format string, args ...any) error {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...), Rule: true}
-}
+func ruleField(field, format string, args ...any) error { return domain.RuleBroken(field, format, args...) }
 
 // CreateOrganization creates a tenant and its first API key, in one
 // transaction, and returns the key's plaintext: it is shown once.
@@ -78,74 +56,6 @@ func (s *Service) CreateOrganization(ctx context.Context, name, keyName string) 
 	return org, plain, nil
 }
 
-// Administration loads an administration of organization orgID; another
-// organization's is ErrNotFound.
-func (s *Service) Administration(ctx context.Context, orgID, id int64) (*models.Administration, error) {
-	var a models.Administration
-	err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", id, orgID).First(&a).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fmt.Errorf("administration %d %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load administration %d: %w", id, err)
-	}
-	return &a, nil
-}
-
-// ListAdministrations returns up to limit administrations of orgID with an
-// ID above after, by ID. Archived ones are left out unless archived is true.
-func (s *Service) ListAdministrations(ctx context.Context, orgID int64, archived bool, after int64, limit int) ([]models.Administration, error) {
-	q := s.db.WithContext(ctx).Where("organization_id = ? AND id > ?", orgID, after)
-	if !archived {
-		q = q.Where("archived_at IS NULL")
-	}
-	var out []models.Administration
-	if err := q.Order("id").Limit(limit).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list administrations of organization %d: %w", orgID, err)
-	}
-	return out, nil
-}
-
-// AdministrationInput creates or changes an administration: every field
-// GET shows, absent (nil) fields unchanged (on create: the defaults of the
-// country, then of Relance).
-type AdministrationInput struct {
-	Name     *string `json:"name"`
-	Country  *string `json:"country"`
-	TimeZone *string `json:"time_zone"`
-	Currency *string `json:"currency"`
-	Language *string `json:"language"`
-
-	PostalEnabled             *bool `json:"postal_enabled"`
-	FinalReminderByPost       *bool `json:"final_reminder_by_post"`
-	SMSEnabled                *bool `json:"sms_enabled"`
-	CollectionSMSEnabled      *bool `json:"collection_sms_enabled"`
-	StatementSMSEnabled       *bool `json:"statement_sms_enabled"`
-	UseProvidedEmail          *bool `json:"use_provided_email"`
-	AskEmailOnInvoiceLetters  *bool `json:"ask_email_on_invoice_letters"`
-	AskEmailOnReminderLetters *bool `json:"ask_email_on_reminder_letters"`
-	CustomerMinGapDays        *int  `json:"customer_min_gap_days"`
-	SendWindowStart           *int  `json:"send_window_start"`
-	SendWindowEnd             *int  `json:"send_window_end"`
-
-	CompanyName     *string `json:"company_name"`
-	CompanyAddress  *string `json:"company_address"`
-	CompanyPhone    *string `json:"company_phone"`
-	CompanyEmail    *string `json:"company_email"`
-	CompanyWebsite  *string `json:"company_website"`
-	CompanyLogoURL  *string `json:"company_logo_url"`
-	LegalID         *string `json:"legal_id"`
-	BankDetails     *string `json:"bank_details"`
-	LatePenaltyRate *string `json:"late_penalty_rate"`
-	SenderName      *string `json:"sender_name"`
-	SenderEmail     *string `json:"sender_email"`
-	ReplyToEmail    *string `json:"reply_to_email"`
-	SMSSender       *string `json:"sms_sender"`
-	UserName        *string `json:"user_name"`
-	UserEmail       *string `json:"user_email"`
-	UserPhone       *string `json:"user_phone"`
-}
-
 // countryDefaults are a new administration's time zone, currency and
 // language when only its country is given.
 var countryDefaults = map[string]struct{ tz, cur, lang string }{
@@ -158,7 +68,7 @@ var countryDefaults = map[string]struct{ tz, cur, lang string }{
 
 // apply validates in against adm and changes adm only when all of it is
 // valid. It reports whether a company detail changed.
-func (in AdministrationInput) apply(adm *models.Administration) (detailsChanged bool, err error) {
+func applyAdministration(in domain.AdministrationInput, adm *models.Administration) (detailsChanged bool, err error) {
 	next := *adm
 	if in.Name != nil {
 		v, err := singleLine("name", *in.Name, 255, true)
@@ -194,7 +104,7 @@ func (in AdministrationInput) apply(adm *models.Administration) (detailsChanged 
 		next.Currency = cur
 	}
 	if in.Language != nil {
-		if !supportedLanguage(*in.Language) {
+		if !domain.ValidLanguage(*in.Language) {
 			return false, badField("language", "must be one of nl, fr, en, de")
 		}
 		next.Language = *in.Language
@@ -323,18 +233,11 @@ func singleLine(field, v string, max int, required bool) (string, error) {
 	return t, nil
 }
 
-func supportedLanguage(l string) bool {
-	switch l {
-	case "nl", "fr", "en", "de":
-		return true
-	}
-	return false
-}
 
 // CreateAdministration creates an administration of orgID with the default
 // journey, so that invoices can be added at once. Name and country are
 // required; time zone, currency and language default to the country's.
-func (s *Service) CreateAdministration(ctx context.Context, orgID int64, in AdministrationInput) (*models.Administration, error) {
+func (s *Service) CreateAdministration(ctx context.Context, orgID int64, in domain.AdministrationInput) (*models.Administration, error) {
 	if in.Name == nil {
 		return nil, badField("name", "is required")
 	}
@@ -342,7 +245,7 @@ func (s *Service) CreateAdministration(ctx context.Context, orgID int64, in Admi
 		return nil, badField("country", "is required (NL, BE, FR, DE or GB)")
 	}
 	adm := &models.Administration{OrganizationID: orgID, AdministrationSettings: models.DefaultAdministrationSettings()}
-	if _, err := in.apply(adm); err != nil {
+	if _, err := applyAdministration(in, adm); err != nil {
 		return nil, err
 	}
 	def := countryDefaults[adm.Country]
@@ -379,12 +282,12 @@ func (s *Service) CreateAdministration(ctx context.Context, orgID int64, in Admi
 // UpdateAdministration changes an administration of orgID; absent fields
 // stay. Settings apply from the next step sent; changed company details
 // clear the missing-details flag (the next send checks again).
-func (s *Service) UpdateAdministration(ctx context.Context, orgID, id int64, in AdministrationInput) (*models.Administration, error) {
+func (s *Service) UpdateAdministration(ctx context.Context, orgID, id int64, in domain.AdministrationInput) (*models.Administration, error) {
 	adm, err := s.Administration(ctx, orgID, id)
 	if err != nil {
 		return nil, err
 	}
-	changed, err := in.apply(adm)
+	changed, err := applyAdministration(in, adm)
 	if err != nil {
 		return nil, err
 	}

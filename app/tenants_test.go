@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
@@ -55,16 +56,16 @@ func TestAdministrationInputApply(t *testing.T) {
 		{`{"late_penalty_rate":"` + strings.Repeat("9", 33) + `"}`, "late_penalty_rate", false},
 	} {
 		t.Run(c.json, func(t *testing.T) {
-			var in AdministrationInput
+			var in domain.AdministrationInput
 			require.NoError(t, json.Unmarshal([]byte(c.json), &in))
 			adm := validAdministration()
 			before := adm
-			_, err := in.apply(&adm)
+			_, err := applyAdministration(in, &adm)
 			if c.field == "" {
 				require.NoError(t, err)
 				return
 			}
-			var fe *FieldError
+			var fe *domain.FieldError
 			require.True(t, errors.As(err, &fe), "%v", err)
 			require.Equal(t, c.field, fe.Field)
 			require.Equal(t, c.rule, fe.Rule)
@@ -76,10 +77,10 @@ func TestAdministrationInputApply(t *testing.T) {
 func TestCountryIsCanonical(t *testing.T) {
 	adm := validAdministration()
 	uk := "uk"
-	_, err := AdministrationInput{Country: &uk}.apply(&adm)
+	_, err := applyAdministration(domain.AdministrationInput{Country: &uk}, &adm)
 	require.NoError(t, err)
 	require.Equal(t, "GB", adm.Country)
-	c, err := NewCustomer{ExternalRef: "D", Name: "N", Country: "UK"}.customer(&adm)
+	c, err := newAPICustomer(domain.NewCustomer{ExternalRef: "D", Name: "N", Country: "UK"}, &adm)
 	require.NoError(t, err)
 	require.Equal(t, "GB", c.Country)
 }
@@ -87,14 +88,14 @@ func TestCountryIsCanonical(t *testing.T) {
 func TestDetailsChangedClearsTheFlag(t *testing.T) {
 	adm := validAdministration()
 	bank := "IBAN NL91"
-	changed, err := AdministrationInput{BankDetails: &bank}.apply(&adm)
+	changed, err := applyAdministration(domain.AdministrationInput{BankDetails: &bank}, &adm)
 	require.NoError(t, err)
 	require.True(t, changed)
-	changed, err = AdministrationInput{BankDetails: &bank}.apply(&adm)
+	changed, err = applyAdministration(domain.AdministrationInput{BankDetails: &bank}, &adm)
 	require.NoError(t, err)
 	require.False(t, changed, "the same value is no change")
 	on := true
-	changed, err = AdministrationInput{SMSEnabled: &on}.apply(&adm)
+	changed, err = applyAdministration(domain.AdministrationInput{SMSEnabled: &on}, &adm)
 	require.NoError(t, err)
 	require.False(t, changed, "a send setting is not a company detail")
 }
@@ -107,14 +108,14 @@ func FuzzAdministrationInput(f *testing.F) {
 	f.Add(`{"time_zone":"Europe/Paris","send_window_start":8,"send_window_end":18}`)
 	f.Add(`{"sender_email":"a@b.example","sms_sender":"Zuid","company_address":"x\ny"}`)
 	f.Fuzz(func(t *testing.T, body string) {
-		var in AdministrationInput
+		var in domain.AdministrationInput
 		if json.Unmarshal([]byte(body), &in) != nil {
 			return
 		}
 		adm := validAdministration()
 		before := adm
-		if _, err := in.apply(&adm); err != nil {
-			var fe *FieldError
+		if _, err := applyAdministration(in, &adm); err != nil {
+			var fe *domain.FieldError
 			require.True(t, errors.As(err, &fe))
 			require.NotEmpty(t, fe.Field)
 			require.Equal(t, before, adm)
@@ -140,13 +141,13 @@ func FuzzNewCustomer(f *testing.F) {
 	f.Add(`{"external_ref":"D-2","name":"X","phone":"+32 470 12 34 56","language":"fr"}`)
 	adm := validAdministration()
 	f.Fuzz(func(t *testing.T, body string) {
-		var n NewCustomer
+		var n domain.NewCustomer
 		if json.Unmarshal([]byte(body), &n) != nil {
 			return
 		}
-		c, err := n.customer(&adm)
+		c, err := newAPICustomer(n, &adm)
 		if err != nil {
-			var fe *FieldError
+			var fe *domain.FieldError
 			require.True(t, errors.As(err, &fe), "%v", err)
 			return
 		}
@@ -154,7 +155,7 @@ func FuzzNewCustomer(f *testing.F) {
 		require.NotEmpty(t, c.Name)
 		require.True(t, c.Email == "" || policy.ValidEmail(c.Email), c.Email)
 		require.True(t, c.Mobile == "" || strings.HasPrefix(c.Mobile, "+"), c.Mobile)
-		require.True(t, supportedLanguage(c.Language), c.Language)
+		require.True(t, domain.ValidLanguage(c.Language), c.Language)
 		require.Len(t, c.Country, 2)
 		require.LessOrEqual(t, utf8.RuneCountInString(c.Name), 255)
 	})
@@ -176,7 +177,7 @@ func TestCreateOrganization(t *testing.T) {
 		require.False(t, k.ReadOnly)
 
 		_, _, err = s.CreateOrganization(ctx, strings.Repeat("x", 256), "k")
-		var fe *FieldError
+		var fe *domain.FieldError
 		require.ErrorAs(t, err, &fe)
 		var orgs, keys int64
 		require.NoError(t, gdb.Model(&models.Organization{}).Count(&orgs).Error)
@@ -188,13 +189,13 @@ func TestCreateOrganization(t *testing.T) {
 		other, _, err := s.CreateOrganization(ctx, "Other", "k")
 		require.NoError(t, err)
 		name, country := "Zuid", "BE"
-		adm, err := s.CreateAdministration(ctx, org.ID, AdministrationInput{Name: &name, Country: &country})
+		adm, err := s.CreateAdministration(ctx, org.ID, domain.AdministrationInput{Name: &name, Country: &country})
 		require.NoError(t, err)
 		_, err = s.Administration(ctx, other.ID, adm.ID)
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, domain.ErrNotFound)
 		_, err = s.ArchiveAdministration(ctx, other.ID, adm.ID, true)
-		require.ErrorIs(t, err, ErrNotFound)
-		_, err = s.UpdateAdministration(ctx, other.ID, adm.ID, AdministrationInput{Name: &name})
-		require.ErrorIs(t, err, ErrNotFound)
+		require.ErrorIs(t, err, domain.ErrNotFound)
+		_, err = s.UpdateAdministration(ctx, other.ID, adm.ID, domain.AdministrationInput{Name: &name})
+		require.ErrorIs(t, err, domain.ErrNotFound)
 	})
 }

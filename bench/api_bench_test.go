@@ -21,6 +21,7 @@ import (
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
@@ -31,7 +32,7 @@ var (
 	apiRequests = flag.Int("bench.requests", 4000, "requests BenchmarkAPIInvoiceUnderLoad sends per iteration")
 )
 
-// BenchmarkAPIInvoiceUnderLoad measures GET /api/v1/invoices/{id} (DESIGN.md
+// BenchmarkAPIInvoiceUnderLoad measures GET /api/v1/invoices/{id} (docs/domain.md
 // §4 "API latency under load"): the in-process API on PostgreSQL, its
 // journey state answered by a real worker through the `state` query, with
 // -bench.clients clients sending requests back to back over 200 invoices
@@ -65,7 +66,7 @@ func BenchmarkAPIInvoiceUnderLoad(b *testing.B) {
 	require.NoError(b, err)
 	links := portal.Links{BaseURL: "http://portal.bench", Secret: []byte("bench-secret")}
 	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "bench-secret-bench-secret"}
-	srv := httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg, Portal: links, Logger: quiet()}))
+	srv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links, Logger: quiet()}))
 	b.Cleanup(srv.Close)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *apiClients}}
 

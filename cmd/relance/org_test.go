@@ -18,8 +18,10 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 )
@@ -80,7 +82,7 @@ func TestOrgCreateCommand(t *testing.T) {
 			require.NoError(t, gdb.Model(&models.Organization{}).Count(&after).Error)
 			require.Equal(t, n, after)
 
-			srv := httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Config: config.Config{MaxBodyBytes: 8192}}))
+			srv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb}), Inbound: inbound.NewRecorder(gdb, nil), Config: config.Config{MaxBodyBytes: 8192}}))
 			defer srv.Close()
 			call := func(method, path, key, body string) int {
 				req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
