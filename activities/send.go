@@ -51,6 +51,9 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 		logger.Info("step skipped", "reason", res.Reason)
 		return res, nil
 	}
+	if held, err := a.holdForMissingDetails(ctx, in, d, dec, &res); held || err != nil {
+		return res, err
+	}
 
 	var retry error
 	for _, ch := range dec.Channels {

@@ -9,12 +9,6 @@ import (
 	"github.com/relance/relance/models"
 )
 
-func (s *Server) listAdministrations(c *gin.Context) {
-	listPage(c, func(p domain.PageRequest) (domain.Page[models.Administration], error) {
-		return s.App.Administrations(c.Request.Context(), orgID(c), p)
-	}, func(a *models.Administration) models.Administration { return *a })
-}
-
 func (s *Server) getAdministration(c *gin.Context) {
 	adm, ok := object(c, s.administration)
 	if !ok {

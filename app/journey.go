@@ -69,8 +69,12 @@ const startTimeout = 10 * time.Second
 // StartJourney starts the journey of the invoice's current cycle and marks
 // it started on the row (JourneyStarted). A journey that runs already is not
 // started again: the call is then a no-op (started false) that marks it too.
-// Callers start a journey only when the row says its cycle has none.
+// Callers start a journey only when the row says its cycle has none. An
+// archived administration starts none (ErrArchived).
 func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
+	if adm.ArchivedAt != nil {
+		return false, fmt.Errorf("start journey of invoice %s: administration %d: %w", inv.Number, adm.ID, domain.ErrArchived)
+	}
 	in := workflows.JourneyInput{
 		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
 		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,

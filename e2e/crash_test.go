@@ -324,7 +324,8 @@ func seedJourney(t *testing.T, gdb *gorm.DB, n int, steps []models.JourneyStep) 
 	settings.SMSEnabled = true
 	f.adm = models.Administration{OrganizationID: org.ID, Name: "Crash BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: settings,
-		CompanyDetails: models.CompanyDetails{CompanyName: "Crash BV", SenderEmail: crashFrom, CompanyAddress: "Main 1\n1000 AA Amsterdam"}}
+		CompanyDetails: models.CompanyDetails{CompanyName: "Crash BV", SenderEmail: crashFrom, CompanyAddress: "Main 1\n1000 AA Amsterdam",
+			BankDetails: "IBAN NL91 ABNA 0417 1643 00", LatePenaltyRate: "8%", UserName: "Sanne Jansen", UserEmail: "sanne@example.com", UserPhone: "+31 20 123 4568"}}
 	require.NoError(t, gdb.Create(&f.adm).Error)
 	j := models.Journey{AdministrationID: f.adm.ID, Name: "Crash", MinGapDays: 1, Steps: steps}
 	require.NoError(t, gdb.Create(&j).Error)

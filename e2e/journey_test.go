@@ -91,7 +91,8 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	settings.SMSEnabled = true
 	s.adm = models.Administration{OrganizationID: org.ID, Name: "E2E BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: settings,
-		CompanyDetails: models.CompanyDetails{CompanyName: "E2E BV", SenderEmail: "ar@e2e.example", CompanyAddress: "Main 1\n1000 AA Amsterdam"}}
+		CompanyDetails: models.CompanyDetails{CompanyName: "E2E BV", SenderEmail: "ar@e2e.example", CompanyAddress: "Main 1\n1000 AA Amsterdam",
+			BankDetails: "IBAN NL91 ABNA 0417 1643 00", LatePenaltyRate: "8%", UserName: "Sanne Jansen", UserEmail: "sanne@example.com", UserPhone: "+31 20 123 4568"}}
 	require.NoError(t, gdb.Create(&s.adm).Error)
 	s.cust = models.Customer{AdministrationID: s.adm.ID, ExternalRef: "E2E-1", Name: "Customer One", Language: "en",
 		Email: "one@customer.example", Phone: "06 12345678", Mobile: "+31612345678", AddressLine1: "Street 1", PostalCode: "1234 AB",

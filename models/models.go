@@ -41,7 +41,9 @@ type APIKey struct {
 	Hash           string     `gorm:"size:64;not null" json:"-"`
 	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
 	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
+	// ReadOnly keys may read but not change anything (403 on writes).
+	ReadOnly  bool      `gorm:"not null;default:false" json:"read_only"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Administration is one ledger of an organization, with its send settings
@@ -59,9 +61,17 @@ type Administration struct {
 	AdministrationSettings `gorm:"embedded"`
 	CompanyDetails         `gorm:"embedded"`
 
-	DefaultJourneyID *int64    `json:"default_journey_id,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	DefaultJourneyID *int64 `json:"default_journey_id,omitempty"`
+	// ArchivedAt is set when the administration is archived: it starts no
+	// more journeys and lists leave it out unless asked.
+	ArchivedAt *time.Time `json:"archived_at,omitempty"`
+	// DetailsMissing flags an administration whose templates need company
+	// details it lacks (comma-separated field names, as the sending activity
+	// found them): the steps that need them are held, not sent blank.
+	// Changing the company details clears it.
+	DetailsMissing string    `gorm:"size:512" json:"details_missing,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // AdministrationSettings are the administration-wide send settings; they are
