@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/schedule"
 )
 
@@ -61,6 +62,10 @@ type AdministrationSettingsPatch struct {
 	SenderEmail               *string `json:"sender_email"`
 	ReplyToEmail              *string `json:"reply_to_email"`
 	SMSSender                 *string `json:"sms_sender"`
+	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
+	// its journey (see models.AdministrationSettings).
+	LateEntry        *models.LateEntry `json:"late_entry"`
+	LateEntryMaxStep *string           `json:"late_entry_max_step"`
 }
 
 func (p AdministrationSettingsPatch) apply(adm *models.Administration) (map[string]any, error) {
@@ -85,6 +90,18 @@ func (p AdministrationSettingsPatch) apply(adm *models.Administration) (map[stri
 			return nil, ruleBroken("customer_min_gap_days", "must be between 0 and 90")
 		}
 		st.CustomerMinGapDays, upd["customer_min_gap_days"] = *v, *v
+	}
+	if p.LateEntry != nil {
+		if !p.LateEntry.Valid() {
+			return nil, badInput("late_entry", "must be %q or %q", models.LateEntryCapped, models.LateEntryLatestDue)
+		}
+		st.LateEntry, upd["late_entry"] = *p.LateEntry, *p.LateEntry
+	}
+	if p.LateEntryMaxStep != nil {
+		if !policy.LateEntryStep(policy.StepKind(*p.LateEntryMaxStep)) {
+			return nil, badInput("late_entry_max_step", "must be one of invoice, reminder, final_reminder, collection")
+		}
+		st.LateEntryMaxStep, upd["late_entry_max_step"] = *p.LateEntryMaxStep, *p.LateEntryMaxStep
 	}
 	if p.SendWindowStart != nil {
 		st.SendWindowStart, upd["send_window_start"] = *p.SendWindowStart, *p.SendWindowStart

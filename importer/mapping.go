@@ -140,6 +140,9 @@ func compileMapping(m Mapping) (compiled, error) {
 // field names, and are not accepted here: a mapping says plainly what it
 // maps.
 func fieldByName(name string) (colID, bool) {
+	if c, ok := canonical[name]; ok {
+		return c, true
+	}
 	n := normalizeName(name)
 	for i, c := range columns {
 		if c.Name == n {
@@ -148,6 +151,15 @@ func fieldByName(name string) (colID, bool) {
 	}
 	return 0, false
 }
+
+// canonical maps each canonical field name to its column.
+var canonical = func() map[string]colID {
+	m := make(map[string]colID, numCols)
+	for i, c := range columns {
+		m[c.Name] = colID(i)
+	}
+	return m
+}()
 
 // ColumnUse says which column of the file fed a field, and how it was
 // recognised, for the import report.
