@@ -92,18 +92,7 @@ func (a *Activities) journeyFor(ctx context.Context, adm *models.Administration,
 	if err != nil {
 		return nil, j, notFound("journey", *id, err)
 	}
-	return JourneySteps(j), j, nil
-}
-
-// JourneySteps converts stored steps, ordered by position.
-func JourneySteps(j models.Journey) []journeys.Step {
-	out := make([]journeys.Step, len(j.Steps))
-	for _, s := range j.Steps {
-		if s.Position >= 0 && s.Position < len(out) {
-			out[s.Position] = journeys.Step{OffsetDays: s.OffsetDays, Kind: policy.StepKind(s.Kind), Template: s.Template}
-		}
-	}
-	return out
+	return j.StepList(), j, nil
 }
 
 // civil reads a stored date (00:00 UTC) as the same calendar date in loc.

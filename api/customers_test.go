@@ -15,8 +15,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/internal/testkit"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
@@ -76,7 +76,7 @@ func (e *apiEnv) newAdministration(t *testing.T) models.Administration {
 func (e *apiEnv) newCustomer(t *testing.T, adm models.Administration, ref, name, email string) models.Customer {
 	t.Helper()
 	c := models.Customer{AdministrationID: adm.ID, ExternalRef: ref, Name: name, Language: "nl", Email: email, Country: "NL",
-		CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: ledger.NewPortalToken()}
+		CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: app.NewPortalToken()}
 	require.NoError(t, e.db.Create(&c).Error)
 	return c
 }
@@ -356,7 +356,7 @@ func (e *apiEnv) journeyState(t *testing.T, workflowID string, ok func(workflows
 	var err error
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if st, err = ledger.State(context.Background(), e.tc, workflowID); err == nil && ok(st) {
+		if st, err = app.New(app.Options{Temporal: e.tc}).JourneyState(context.Background(), workflowID); err == nil && ok(st) {
 			return st
 		}
 		time.Sleep(100 * time.Millisecond)

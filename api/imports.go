@@ -15,51 +15,35 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/importer"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 )
-
-// importPath is the upload route; it bounds its body with MaxImportBytes
-// instead of the /api/v1 group's MaxBodyBytes.
-const importPath = "/administrations/:id/imports"
 
 // multipartSlack is what a multipart envelope may add around a file of
 // MaxImportBytes: part headers, boundaries and the small form fields.
 const multipartSlack = 64 << 10
 
-func init() {
-	ownBodyLimit[http.MethodPost+" /api/v1"+importPath] = true
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.POST(importPath, capBody(s.Config.MaxImportBytes+multipartSlack), s.createImport)
-		g.GET("/administrations/:id/imports", s.listImports)
-		g.GET("/imports/:id", s.getImport)
-		g.GET("/administrations/:id/import-mapping", s.getImportMapping)
-		g.PUT("/administrations/:id/import-mapping", s.putImportMapping)
-	})
-}
-
 // ImportRunView is a stored import run. Report is the whole report on
 // GET /imports/{id}; lists carry only its counts (Summary).
 type ImportRunView struct {
-	ID               int64                `json:"id"`
-	AdministrationID int64                `json:"administration_id"`
-	FileSHA256       string               `json:"file_sha256"`
-	Format           string               `json:"format"`
-	FullSnapshot     bool                 `json:"full_snapshot"`
-	CreatedAt        time.Time            `json:"created_at"`
-	Summary          ImportSummary        `json:"summary"`
-	Report           *ledger.ImportReport `json:"report,omitempty"`
+	ID               int64             `json:"id"`
+	AdministrationID int64             `json:"administration_id"`
+	FileSHA256       string            `json:"file_sha256"`
+	Format           string            `json:"format"`
+	FullSnapshot     bool              `json:"full_snapshot"`
+	CreatedAt        time.Time         `json:"created_at"`
+	Summary          ImportSummary     `json:"summary"`
+	Report           *app.ImportReport `json:"report,omitempty"`
 }
 
 // ImportSummary is the counts of an import report, without its row lists.
 type ImportSummary struct {
-	Rows            int                         `json:"rows"`
-	Customers       ledger.ImportCustomerCounts `json:"customers"`
-	Invoices        ledger.ImportInvoiceCounts  `json:"invoices"`
-	JourneysStarted int                         `json:"journeys_started"`
+	Rows            int                      `json:"rows"`
+	Customers       app.ImportCustomerCounts `json:"customers"`
+	Invoices        app.ImportInvoiceCounts  `json:"invoices"`
+	JourneysStarted int                      `json:"journeys_started"`
 }
 
 // upload is an import file as the request carried it.
@@ -74,11 +58,11 @@ type upload struct {
 func importFormat(mediaType string) (format string, ok bool) {
 	switch mediaType {
 	case "text/csv", "application/csv", "text/comma-separated-values":
-		return ledger.FormatCSV, true
+		return app.FormatCSV, true
 	case "application/json":
-		return ledger.FormatJSON, true
+		return app.FormatJSON, true
 	case xlsxMediaType:
-		return ledger.FormatXLSX, true
+		return app.FormatXLSX, true
 	}
 	return "", false
 }
@@ -89,7 +73,7 @@ const xlsxMediaType = "application/vnd.openxmlformats-officedocument.spreadsheet
 // tooLarge turns any over-the-limit read into the 413 of the file limit.
 func (s *Server) tooLarge(err error) error {
 	var mb *http.MaxBytesError
-	if errors.Is(err, ledger.ErrTooLarge) || errors.As(err, &mb) {
+	if errors.Is(err, app.ErrTooLarge) || errors.As(err, &mb) {
 		return &http.MaxBytesError{Limit: s.Config.MaxImportBytes}
 	}
 	return err
@@ -116,7 +100,7 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 	}
 	if f, ok := importFormat(mt); ok {
 		up.format = f
-		up.data, err = ledger.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
+		up.data, err = app.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
 		return up, s.tooLarge(err)
 	}
 	if mt != "multipart/form-data" {
@@ -146,12 +130,12 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 			}
 			gotFile = true
 			up.format = partFormat(part)
-			up.data, err = ledger.ReadLimited(part, s.Config.MaxImportBytes)
+			up.data, err = app.ReadLimited(part, s.Config.MaxImportBytes)
 			if err != nil {
 				return up, s.tooLarge(err)
 			}
 		case "full_snapshot":
-			v, err := ledger.ReadLimited(part, 16)
+			v, err := app.ReadLimited(part, 16)
 			if err != nil {
 				return up, badInput("full_snapshot", "must be true or false")
 			}
@@ -184,11 +168,11 @@ func partFormat(p *multipart.Part) string {
 	}
 	switch strings.ToLower(filepath.Ext(p.FileName())) {
 	case ".json":
-		return ledger.FormatJSON
+		return app.FormatJSON
 	case ".csv":
-		return ledger.FormatCSV
+		return app.FormatCSV
 	case ".xlsx":
-		return ledger.FormatXLSX
+		return app.FormatXLSX
 	}
 	return ""
 }
@@ -200,13 +184,13 @@ func (e *mediaTypeError) Error() string {
 	return fmt.Sprintf("content type %q: send text/csv, application/json, %s or multipart/form-data with a file part", e.got, xlsxMediaType)
 }
 
-// fileError maps a file-level problem of an import file: not a CSV or JSON
-// file is bad input (400), a well-formed file that cannot be imported as a
-// whole (header, no rows, too many rows) breaks a rule (422). Either way
-// nothing was imported.
+// fileError maps a file-level problem of an import file: not a CSV, JSON
+// or XLSX file is bad input (400), a well-formed file that cannot be
+// imported as a whole (header, no rows, too many rows, a saved mapping that
+// does not fit) breaks a rule (422). Either way nothing was imported.
 func fileError(err error) error {
 	switch {
-	case errors.Is(err, importer.ErrNotCSV), errors.Is(err, importer.ErrNotJSON), errors.Is(err, importer.ErrNotXLSX), errors.Is(err, ledger.ErrFormat):
+	case errors.Is(err, importer.ErrNotCSV), errors.Is(err, importer.ErrNotJSON), errors.Is(err, importer.ErrNotXLSX), errors.Is(err, app.ErrFormat):
 		return badInput("file", "%v; nothing was imported", err)
 	case errors.Is(err, importer.ErrMapping):
 		return ruleBroken("import-mapping", "%v; fix the administration's column mapping; nothing was imported", err)
@@ -237,13 +221,13 @@ func reportAsCSV(c *gin.Context) (bool, error) {
 }
 
 // writeReport answers an import report as JSON or, when asked, as CSV.
-func writeReport(c *gin.Context, status int, rep ledger.ImportReport, asCSV bool) {
+func writeReport(c *gin.Context, status int, rep app.ImportReport, asCSV bool) {
 	if !asCSV {
 		c.JSON(status, rep)
 		return
 	}
 	var b strings.Builder
-	if err := ledger.WriteReportCSV(&b, rep); err != nil {
+	if err := app.WriteReportCSV(&b, rep); err != nil {
 		fail(c, err)
 		return
 	}
@@ -290,18 +274,18 @@ func (s *Server) createImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	mapping, err := ledger.ImportMappingOf(c.Request.Context(), s.DB, adm.ID)
+	mapping, err := s.App.ImportMapping(c.Request.Context(), adm.ID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	parsed, err := ledger.ParseFile(up.data, up.format, adm, mapping)
+	parsed, err := app.ParseFile(up.data, up.format, adm, mapping)
 	if err != nil {
 		fail(c, fileError(err))
 		return
 	}
 	ctx := context.WithoutCancel(c.Request.Context())
-	rep, err := ledger.Import(ctx, s.DB, s.Temporal, adm, parsed.Result, ledger.ImportOptions{
+	rep, err := s.App.Import(ctx, adm, parsed.Result, app.ImportOptions{
 		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c), DryRun: dryRun,
 	})
 	if err != nil {
@@ -320,7 +304,7 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 	v := ImportRunView{ID: run.ID, AdministrationID: run.AdministrationID, FileSHA256: run.FileSHA256,
 		Format: run.Format, FullSnapshot: run.FullSnapshot, CreatedAt: run.CreatedAt}
 	if full {
-		var rep ledger.ImportReport
+		var rep app.ImportReport
 		if err := json.Unmarshal([]byte(run.Report), &rep); err != nil {
 			return v, fmt.Errorf("decode report of import %d: %w", run.ID, err)
 		}
@@ -342,8 +326,12 @@ func (s *Server) listImports(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("administration_id = ?", adm.ID), c,
-		func(r models.ImportRun) int64 { return r.ID })
+	p, err := pageRequest(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	page, err := s.App.ImportRuns(c.Request.Context(), adm.ID, p)
 	if err != nil {
 		fail(c, err)
 		return
@@ -371,18 +359,12 @@ func (s *Server) getImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var run models.ImportRun
-	db := s.DB.WithContext(c.Request.Context())
-	err = ownedAdministrations(c, db).Where("id = ?", id).First(&run).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		fail(c, notFound(fmt.Sprintf("import %d", id)))
-		return
-	}
+	run, err := s.App.ImportRun(c.Request.Context(), orgID(c), id)
 	if err != nil {
-		fail(c, fmt.Errorf("load import %d: %w", id, err))
+		fail(c, err)
 		return
 	}
-	v, err := importRunView(run, true)
+	v, err := importRunView(*run, true)
 	if err != nil {
 		fail(c, err)
 		return
@@ -406,7 +388,7 @@ func (s *Server) getImportMapping(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	m, err := ledger.ImportMappingOf(c.Request.Context(), s.DB, adm.ID)
+	m, err := s.App.ImportMapping(c.Request.Context(), adm.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -436,17 +418,16 @@ func (s *Server) putImportMapping(c *gin.Context) {
 		fail(c, badInput("columns", `is required: {"columns": {"field": "Column", ...}}`))
 		return
 	}
-	if err := ledger.SaveImportMapping(c.Request.Context(), s.DB, adm.ID, body.Columns); err != nil {
+	if err := s.App.SaveImportMapping(c.Request.Context(), adm.ID, body.Columns); err != nil {
 		var me *importer.MappingError
 		if errors.As(err, &me) {
-			p := me.Problems[0]
 			for _, q := range me.Problems {
 				if q.Unknown {
 					fail(c, badInput("columns."+q.Field, "%v", me))
 					return
 				}
 			}
-			fail(c, ruleBroken("columns."+p.Field, "%v", me))
+			fail(c, ruleBroken("columns."+me.Problems[0].Field, "%v", me))
 			return
 		}
 		fail(c, err)

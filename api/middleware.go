@@ -65,25 +65,6 @@ func recovery() gin.HandlerFunc {
 	}
 }
 
-// ownBodyLimit holds the routes ("METHOD /full/path", as c.FullPath) that
-// bound their body themselves with a larger limit than their group's (import
-// uploads): the group's limitBody lets them through to their own capBody.
-// It is filled by init functions only.
-var ownBodyLimit = map[string]bool{}
-
-// limitBody bounds request bodies, except on the routes of ownBodyLimit;
-// reading past the limit fails with *http.MaxBytesError, which fail maps to 413.
-func limitBody(limit int64) gin.HandlerFunc {
-	bound := capBody(limit)
-	return func(c *gin.Context) {
-		if ownBodyLimit[c.Request.Method+" "+c.FullPath()] {
-			c.Next()
-			return
-		}
-		bound(c)
-	}
-}
-
 // capBody bounds a request body to limit bytes: a declared length above it
 // is refused before anything is read, a chunked body is cut off at it.
 func capBody(limit int64) gin.HandlerFunc {

@@ -3,14 +3,14 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
+
+	"github.com/relance/relance/app"
 
 	"github.com/relance/relance/models"
 )
@@ -96,76 +96,46 @@ func pageParams(c *gin.Context) (limit int, cursor int64, err error) {
 	return limit, cursor, nil
 }
 
-// paginate applies keyset pagination on id and returns the page.
-func paginate[T any](q *gorm.DB, c *gin.Context, id func(T) int64) (Page[T], error) {
+// pageRequest reads ?limit and ?cursor into the application's page request.
+func pageRequest(c *gin.Context) (app.PageRequest, error) {
 	limit, cursor, err := pageParams(c)
+	return app.PageRequest{Limit: limit, Cursor: cursor}, err
+}
+
+// listPage answers one page of a list: list runs with the page request,
+// view turns each row into its wire form.
+func listPage[T, V any](c *gin.Context, list func(app.PageRequest) (app.Page[T], error), view func(*T) V) {
+	p, err := pageRequest(c)
 	if err != nil {
-		return Page[T]{}, err
+		fail(c, err)
+		return
 	}
-	var rows []T
-	if cursor > 0 {
-		q = q.Where("id > ?", cursor)
+	rows, err := list(p)
+	if err != nil {
+		fail(c, err)
+		return
 	}
-	if err := q.Order("id").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return Page[T]{}, fmt.Errorf("list: %w", err)
+	out := Page[V]{Next: rows.Next, Data: make([]V, 0, len(rows.Data))}
+	for i := range rows.Data {
+		out.Data = append(out.Data, view(&rows.Data[i]))
 	}
-	p := Page[T]{Data: rows}
-	if len(rows) > limit {
-		p.Data = rows[:limit]
-		p.Next = id(rows[limit-1])
-	}
-	if p.Data == nil {
-		p.Data = []T{}
-	}
-	return p, nil
+	c.JSON(http.StatusOK, out)
 }
 
 // administration loads an administration of the caller's organization;
 // another organization's is not found.
 func (s *Server) administration(c *gin.Context, id int64) (*models.Administration, error) {
-	var a models.Administration
-	err := s.DB.WithContext(c.Request.Context()).Where("id = ? AND organization_id = ?", id, orgID(c)).First(&a).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("administration %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load administration %d: %w", id, err)
-	}
-	return &a, nil
-}
-
-// ownedAdministrations scopes a query to the caller's organization's administrations.
-func ownedAdministrations(c *gin.Context, db *gorm.DB) *gorm.DB {
-	return db.Where("administration_id IN (?)", db.Session(&gorm.Session{NewDB: true}).
-		Model(&models.Administration{}).Select("id").Where("organization_id = ?", orgID(c)))
+	return s.App.Administration(c.Request.Context(), orgID(c), id)
 }
 
 // invoice loads an invoice of the caller's organization.
 func (s *Server) invoice(c *gin.Context, id int64) (*models.Invoice, error) {
-	var inv models.Invoice
-	db := s.DB.WithContext(c.Request.Context())
-	err := ownedAdministrations(c, db).Where("id = ?", id).First(&inv).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("invoice %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load invoice %d: %w", id, err)
-	}
-	return &inv, nil
+	return s.App.Invoice(c.Request.Context(), orgID(c), id)
 }
 
 // customer loads a customer of the caller's organization.
 func (s *Server) customer(c *gin.Context, id int64) (*models.Customer, error) {
-	var cu models.Customer
-	db := s.DB.WithContext(c.Request.Context())
-	err := ownedAdministrations(c, db).Where("id = ?", id).First(&cu).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("customer %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load customer %d: %w", id, err)
-	}
-	return &cu, nil
+	return s.App.Customer(c.Request.Context(), orgID(c), id)
 }
 
 // idAndBody reads the {id} path parameter and the JSON body of a request

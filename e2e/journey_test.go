@@ -28,12 +28,14 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
@@ -99,7 +101,7 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	require.NoError(t, err)
 
 	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: day, PortalSecret: "e2e-secret-e2e-secret"}
-	s.api = httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg, Portal: links}))
+	s.api = httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links}))
 	t.Cleanup(s.api.Close)
 	return s
 }

@@ -13,13 +13,12 @@ import (
 	"strings"
 
 	"github.com/schollz/progressbar/v3"
-	"go.temporal.io/sdk/client"
 	"golang.org/x/term"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
 	"github.com/relance/relance/importer"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 )
 
@@ -66,8 +65,7 @@ func readMappingFile(path string) (importer.Mapping, error) {
 		}
 		return m, nil
 	}
-	var f mapFlag
-	f.m = importer.Mapping{}
+	m := importer.Mapping{}
 	for i, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -77,9 +75,9 @@ func readMappingFile(path string) (importer.Mapping, error) {
 		if !ok || strings.TrimSpace(field) == "" {
 			return nil, fmt.Errorf("mapping file %s, line %d: write field=Column", path, i+1)
 		}
-		f.m[strings.TrimSpace(field)] = strings.TrimSpace(column)
+		m[strings.TrimSpace(field)] = strings.TrimSpace(column)
 	}
-	return f.m, nil
+	return m, nil
 }
 
 // runImport is `relance import FILE --administration ID`: the same import as
@@ -116,11 +114,11 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if *format == "" {
 		switch strings.ToLower(filepath.Ext(file)) {
 		case ".json":
-			*format = ledger.FormatJSON
+			*format = app.FormatJSON
 		case ".csv", ".txt":
-			*format = ledger.FormatCSV
+			*format = app.FormatCSV
 		case ".xlsx":
-			*format = ledger.FormatXLSX
+			*format = app.FormatXLSX
 		}
 	}
 	given := importer.Mapping{}
@@ -147,7 +145,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		return fmt.Errorf("open import file: %w", err)
 	}
 	defer f.Close()
-	data, err := ledger.ReadLimited(f, cfg.MaxImportBytes)
+	data, err := app.ReadLimited(f, cfg.MaxImportBytes)
 	if err != nil {
 		return fmt.Errorf("%s: %w (raise RELANCE_MAX_IMPORT_BYTES to import it)", file, err)
 	}
@@ -162,7 +160,8 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		return fmt.Errorf("administration %d: %w", *admID, err)
 	}
 	// The saved mapping, with this import's pairs over it.
-	mapping, err := ledger.ImportMappingOf(ctx, gdb, adm.ID)
+	svc := app.New(app.Options{DB: gdb, Logger: log})
+	mapping, err := svc.ImportMapping(ctx, adm.ID)
 	if err != nil {
 		return err
 	}
@@ -172,25 +171,27 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	for k, v := range given {
 		mapping[k] = v
 	}
-	parsed, err := ledger.ParseFile(data, *format, &adm, mapping)
+	parsed, err := app.ParseFile(data, *format, &adm, mapping)
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was imported", file, err)
 	}
 	if *saveMapping && !*dryRun {
-		if err := ledger.SaveImportMapping(ctx, gdb, adm.ID, mapping); err != nil {
+		if err := svc.SaveImportMapping(ctx, adm.ID, mapping); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "column mapping saved for administration %d: later imports use it\n", adm.ID)
 	}
-	var tc client.Client
 	if !*dryRun {
-		if tc, err = dialTemporal(ctx, cfg, log); err != nil {
+		// A dry run writes nothing and starts nothing: it needs no Temporal.
+		tc, err := dialTemporal(ctx, cfg, log)
+		if err != nil {
 			return err
 		}
 		defer tc.Close()
+		svc = app.New(app.Options{DB: gdb, Temporal: tc, Logger: log})
 	}
 
-	opt := ledger.ImportOptions{FullSnapshot: *full, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: log, DryRun: *dryRun}
+	opt := app.ImportOptions{FullSnapshot: *full, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: log, DryRun: *dryRun}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		bar := progressbar.NewOptions(len(parsed.Result.Rows),
 			progressbar.OptionSetWriter(os.Stderr),
@@ -204,13 +205,13 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		opt.Progress = func(done, _ int) { _ = bar.Set(done) }
 		defer func() { _ = bar.Finish() }()
 	}
-	rep, err := ledger.Import(ctx, gdb, tc, &adm, parsed.Result, opt)
+	rep, err := svc.Import(ctx, &adm, parsed.Result, opt)
 	if err != nil {
 		return err
 	}
 	var out bytes.Buffer
 	if strings.EqualFold(filepath.Ext(*report), ".csv") {
-		if err := ledger.WriteReportCSV(&out, rep); err != nil {
+		if err := app.WriteReportCSV(&out, rep); err != nil {
 			return err
 		}
 	} else {
@@ -232,7 +233,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if rep.DryRun {
 		what, started = "dry run (nothing written)", fmt.Sprintf("%d journeys would start", rep.JourneysToStart)
 	}
-	fmt.Fprintf(os.Stderr, "%s: %d rows; invoices %d created, %d updated, %d unchanged, %d rejected, %d kept as paid in Relance; customers %d created, %d updated, %d skipped; %d warnings, %d ignored columns; %s\n",
+	fmt.Fprintf(os.Stderr, "%s: %d rows; invoices %d created, %d updated, %d unchanged, %d rejected, %d kept at the open amount recorded in Relance; customers %d created, %d updated, %d skipped; %d warnings, %d ignored columns; %s\n",
 		what, rep.Rows, rep.Invoices.Created, rep.Invoices.Updated, rep.Invoices.Unchanged, rep.Invoices.Rejected, rep.Invoices.KeptRelancePayment,
 		rep.Customers.Created, rep.Customers.Updated, rep.Customers.Skipped, len(rep.Warnings), len(rep.Ignored), started)
 	return nil

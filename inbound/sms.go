@@ -1,4 +1,9 @@
-package ledger
+// Package inbound records what the providers tell Relance after a message
+// left: SMS delivery receipts and inbound SMS (Vonage webhooks) and email
+// bounce reports (DSNs piped by the MTA). These are changes of state that
+// come from outside; the Recorder applies them to the outbox, the customers,
+// the invoices and the inbox.
+package inbound
 
 import (
 	"context"
@@ -66,9 +71,9 @@ var hashedRef = regexp.MustCompile(`^(.*)~[0-9a-f]{40}$`)
 // Relance did and the delivery status what the network did; the one state a
 // receipt changes is uncertain: any receipt proves Vonage had the message,
 // so the row becomes sent.
-func RecordDeliveryReceipt(ctx context.Context, db *gorm.DB, r sms.DeliveryReceipt, now time.Time) (ReceiptOutcome, error) {
+func (rec *Recorder) RecordDeliveryReceipt(ctx context.Context, r sms.DeliveryReceipt) (ReceiptOutcome, error) {
 	var out ReceiptOutcome
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		msg, err := findReceiptMessage(tx, r)
 		if err != nil {
 			return err
@@ -76,7 +81,7 @@ func RecordDeliveryReceipt(ctx context.Context, db *gorm.DB, r sms.DeliveryRecei
 		out.Message = msg
 		at := r.Timestamp
 		if at.IsZero() {
-			at = now
+			at = rec.clock().UTC()
 		}
 		upd := map[string]any{}
 		if msg.State == models.MessageUncertain {
@@ -189,7 +194,7 @@ const SMSConversationSubject = "SMS"
 // webhook records nothing twice. The parts of a long SMS are kept as they
 // come and replaced by one message with the whole text once all are there.
 // An unknown number returns ErrUnknownSender.
-func RecordInboundSMS(ctx context.Context, db *gorm.DB, in sms.Inbound, now time.Time) (InboundOutcome, error) {
+func (rec *Recorder) RecordInboundSMS(ctx context.Context, in sms.Inbound) (InboundOutcome, error) {
 	var out InboundOutcome
 	from := inboundE164(in.From)
 	if from == "" {
@@ -197,10 +202,10 @@ func RecordInboundSMS(ctx context.Context, db *gorm.DB, in sms.Inbound, now time
 	}
 	at := in.Timestamp
 	if at.IsZero() {
-		at = now
+		at = rec.clock().UTC()
 	}
 	at = at.UTC()
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		cust, invoiceID, n, err := inboundCustomer(tx, from)
 		if err != nil {
 			return fmt.Errorf("inbound SMS %s: %w", in.MessageID, err)

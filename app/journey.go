@@ -1,7 +1,4 @@
-// Package ledger is the domain service between the edges (API, import, CLI)
-// and the journeys: it creates invoices and starts, signals and queries
-// their workflows, so every edge follows the same rules.
-package ledger
+package app
 
 import (
 	"context"
@@ -56,12 +53,12 @@ func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invo
 
 // StartJourney starts the invoice's journey. A journey that already exists
 // (running or ended) is not started again: the call is then a no-op.
-func StartJourney(ctx context.Context, tc client.Client, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
+func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
 	in := workflows.JourneyInput{
 		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
 		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,
 	}
-	_, err = tc.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
+	_, err = s.temporal.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &exists) {
 		return false, nil
@@ -73,9 +70,10 @@ func StartJourney(ctx context.Context, tc client.Client, adm *models.Administrat
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended
-// answers ErrJourneyEnded.
-func Signal(ctx context.Context, tc client.Client, workflowID, name string, payload any) error {
-	err := tc.SignalWorkflow(ctx, workflowID, "", name, payload)
+// answers ErrJourneyEnded, a Temporal service that does not answer
+// ErrUnavailable.
+func (s *Service) Signal(ctx context.Context, workflowID, name string, payload any) error {
+	err := s.temporal.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
 		return nil
 	}
@@ -83,14 +81,17 @@ func Signal(ctx context.Context, tc client.Client, workflowID, name string, payl
 	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
 	}
+	if temporalUnavailable(err) {
+		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, ErrUnavailable, err)
+	}
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }
 
-// State queries a journey's state; ok is false when the journey cannot be
+// JourneyState queries a journey's state; ok is false when the journey cannot be
 // queried (it has not started, or its history is gone).
-func State(ctx context.Context, tc client.Client, workflowID string) (workflows.JourneyState, error) {
+func (s *Service) JourneyState(ctx context.Context, workflowID string) (workflows.JourneyState, error) {
 	var st workflows.JourneyState
-	v, err := tc.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	v, err := s.temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
 	if err != nil {
 		return st, fmt.Errorf("query state of %s: %w", workflowID, err)
 	}

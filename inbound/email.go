@@ -1,11 +1,10 @@
-package ledger
+package inbound
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -90,13 +89,13 @@ func deliveryStatusOf(action string) string {
 // expanded "delivered", leaving the state alone. A report that changes
 // nothing (the same DSN twice, a delay after a bounce) writes nothing. A
 // report naming no known email returns ErrUnknownEmail.
-func RecordBounce(ctx context.Context, db *gorm.DB, dsn email.DSN, now time.Time) (BounceOutcome, error) {
+func (rec *Recorder) RecordBounce(ctx context.Context, dsn email.DSN) (BounceOutcome, error) {
 	var out BounceOutcome
 	id := strings.Trim(strings.TrimSpace(dsn.MessageID), "<>")
 	if id == "" {
 		return out, fmt.Errorf("bounce report without the original Message-ID: %w", ErrUnknownEmail)
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var msg models.Message
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
 			Where("channel = ? AND provider_id IN ?", string(policy.ChannelEmail), []string{"<" + id + ">", id}).
@@ -116,7 +115,7 @@ func RecordBounce(ctx context.Context, db *gorm.DB, dsn email.DSN, now time.Time
 		}
 		upd := map[string]any{}
 		if status != msg.DeliveryStatus {
-			upd["delivery_status"], upd["delivery_at"] = status, now.UTC()
+			upd["delivery_status"], upd["delivery_at"] = status, rec.clock().UTC()
 		}
 		if status == DeliveryBounced && msg.State != models.MessageFailed {
 			upd["state"] = models.MessageFailed

@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	"github.com/relance/relance/models"
 )
 
-// ImportMappingOf returns the column mapping administration admID saved, or
+// ImportMapping returns the column mapping administration admID saved, or
 // nil when it saved none.
-func ImportMappingOf(ctx context.Context, db *gorm.DB, admID int64) (importer.Mapping, error) {
+func (s *Service) ImportMapping(ctx context.Context, admID int64) (importer.Mapping, error) {
 	var row models.ImportMapping
-	err := db.WithContext(ctx).Where("administration_id = ?", admID).Take(&row).Error
+	err := s.db.WithContext(ctx).Where("administration_id = ?", admID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, nil
 	}
@@ -36,11 +36,11 @@ func ImportMappingOf(ctx context.Context, db *gorm.DB, admID int64) (importer.Ma
 // without a column, one column for two fields) returns an error wrapping
 // importer.ErrMapping (an *importer.MappingError) and writes nothing. An
 // empty mapping removes it.
-func SaveImportMapping(ctx context.Context, db *gorm.DB, admID int64, m importer.Mapping) error {
+func (s *Service) SaveImportMapping(ctx context.Context, admID int64, m importer.Mapping) error {
 	if err := importer.CheckMapping(m); err != nil {
 		return err
 	}
-	db = db.WithContext(ctx)
+	db := s.db.WithContext(ctx)
 	if len(m) == 0 {
 		if err := db.Where("administration_id = ?", admID).Delete(&models.ImportMapping{}).Error; err != nil {
 			return fmt.Errorf("remove import mapping of administration %d: %w", admID, err)

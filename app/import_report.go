@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"encoding/csv"

@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"context"
@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -178,17 +177,20 @@ type ImportSkippedCustomer struct {
 // lock. A database or Temporal failure aborts the import with an error naming
 // the line; the rows applied before it stay, and importing the file again
 // completes the work.
-func Import(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
+func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
 	if !opt.DryRun {
-		return doImport(ctx, db, tc, adm, parsed, opt)
+		return s.doImport(ctx, adm, parsed, opt)
 	}
 	// A dry run applies the file inside one transaction and rolls it back:
 	// the report comes from the same code as a real import, and nothing
-	// stays (each row's transaction is a savepoint inside it).
+	// stays (each row's transaction is a savepoint inside it). The copy of
+	// the service it runs on has no Temporal client: nothing is started.
 	var rep ImportReport
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		dry := *s
+		dry.db, dry.temporal = tx, nil
 		var err error
-		if rep, err = doImport(ctx, tx, nil, adm, parsed, opt); err != nil {
+		if rep, err = dry.doImport(ctx, adm, parsed, opt); err != nil {
 			return err
 		}
 		return errDryRun
@@ -202,10 +204,10 @@ func Import(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Admi
 // errDryRun rolls a dry run's transaction back.
 var errDryRun = errors.New("dry run: rolled back")
 
-func doImport(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
+func (s *Service) doImport(ctx context.Context, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
 	started := time.Now()
 	r := &importRun{
-		ctx: ctx, db: db.WithContext(ctx), tc: tc, adm: adm, opt: opt,
+		ctx: ctx, db: s.db.WithContext(ctx), svc: s, adm: adm, opt: opt,
 		log:       opt.Logger,
 		customers: map[string]*models.Customer{},
 		invoices:  map[string]*models.Invoice{},
@@ -326,7 +328,7 @@ func doImport(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Ad
 type importRun struct {
 	ctx context.Context
 	db  *gorm.DB
-	tc  client.Client
+	svc *Service
 	adm *models.Administration
 	opt ImportOptions
 	log *slog.Logger
@@ -909,7 +911,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 func (r *importRun) startTask(line int, res rowResult) *importTask {
 	cust, inv, prior := *res.cust, *res.inv, res.prior
 	return &importTask{line: line, run: func(ctx context.Context) error {
-		ok, err := StartJourney(ctx, r.tc, r.adm, &cust, &inv)
+		ok, err := r.svc.StartJourney(ctx, r.adm, &cust, &inv)
 		if err != nil {
 			undo := r.db.WithContext(context.WithoutCancel(ctx))
 			var uerr error
@@ -942,7 +944,7 @@ func (r *importRun) startTask(line int, res rowResult) *importTask {
 func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSignal) *importTask {
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		for _, s := range signals {
-			err := Signal(ctx, r.tc, inv.WorkflowID, s.name, s.payload)
+			err := r.svc.Signal(ctx, inv.WorkflowID, s.name, s.payload)
 			if errors.Is(err, ErrJourneyEnded) {
 				if inv.Status == models.InvoiceOpen {
 					if err := r.db.WithContext(context.WithoutCancel(ctx)).Model(&models.Invoice{}).Where("id = ?", inv.ID).

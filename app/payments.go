@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -28,9 +27,6 @@ var (
 	ErrPaymentAmount = errors.New("invalid payment amount")
 	// ErrPaymentCurrency: the payment's currency is not the invoice's.
 	ErrPaymentCurrency = errors.New("payment currency differs from the invoice's")
-	// ErrUnreachable: the journey could not be told (Temporal did not
-	// answer), so nothing was recorded; the call may be repeated.
-	ErrUnreachable = errors.New("journey unreachable")
 )
 
 // PaymentInput is money received against an invoice.
@@ -72,14 +68,14 @@ func lockOpenInvoice(tx *gorm.DB, id int64) (*models.Invoice, error) {
 // amounts the next messages show, a full one ends the journey (DESIGN.md
 // §1.4). Nothing is written when the payment breaks a rule. A failed signal
 // is logged by the caller, not undone: see PaymentResult.Signalled.
-func RegisterPayment(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID int64, in PaymentInput) (PaymentResult, error) {
+func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in PaymentInput) (PaymentResult, error) {
 	var res PaymentResult
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
 	in.Reference = strings.TrimSpace(in.Reference)
 	if in.AmountMinor <= 0 {
 		return res, fmt.Errorf("%w: %d is not a positive amount", ErrPaymentAmount, in.AmountMinor)
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		inv, err := lockOpenInvoice(tx, invoiceID)
 		if err != nil {
 			return err
@@ -120,15 +116,15 @@ func RegisterPayment(ctx context.Context, db *gorm.DB, tc client.Client, invoice
 	if err != nil {
 		return res, err
 	}
-	return res, signalUpdated(ctx, tc, &res.Invoice, &res.Signalled)
+	return res, s.signalUpdated(ctx, &res.Invoice, &res.Signalled)
 }
 
 // CreditInvoice credits the whole open amount (a credit note): the invoice
 // is credited, its open amount 0, and its journey ends. The bool says
 // whether the journey was told (see PaymentResult.Signalled).
-func CreditInvoice(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID int64) (models.Invoice, bool, error) {
+func (s *Service) CreditInvoice(ctx context.Context, invoiceID int64) (models.Invoice, bool, error) {
 	var out models.Invoice
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		inv, err := lockOpenInvoice(tx, invoiceID)
 		if err != nil {
 			return err
@@ -148,17 +144,17 @@ func CreditInvoice(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID
 		return out, false, err
 	}
 	var signalled bool
-	return out, signalled, signalUpdated(ctx, tc, &out, &signalled)
+	return out, signalled, s.signalUpdated(ctx, &out, &signalled)
 }
 
 // signalUpdated tells the journey the invoice's new open amount and status.
 // A journey that has ended is fine (nothing left to steer); another failure
 // is returned wrapped in ErrNotSignalled, after the database change.
-func signalUpdated(ctx context.Context, tc client.Client, inv *models.Invoice, signalled *bool) error {
+func (s *Service) signalUpdated(ctx context.Context, inv *models.Invoice, signalled *bool) error {
 	if inv.WorkflowID == "" {
 		return nil
 	}
-	err := Signal(ctx, tc, inv.WorkflowID, workflows.SignalInvoiceUpdated, updatedSignal(inv))
+	err := s.Signal(ctx, inv.WorkflowID, workflows.SignalInvoiceUpdated, updatedSignal(inv))
 	switch {
 	case err == nil:
 		*signalled = true
@@ -173,40 +169,42 @@ func signalUpdated(ctx context.Context, tc client.Client, inv *models.Invoice, s
 // (dispute signal) until it is resolved. The journey is told first: when
 // Temporal cannot be reached nothing is written, and a journey that has
 // ended answers ErrJourneyEnded.
-func OpenDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, reason string) error {
+func (s *Service) OpenDispute(ctx context.Context, inv *models.Invoice, reason string) error {
 	if inv.Status != models.InvoiceOpen {
 		return fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, ErrInvoiceClosed)
 	}
 	if inv.Disputed {
 		return fmt.Errorf("invoice %s is already disputed: %w", inv.Number, ErrDisputeState)
 	}
-	return setDispute(ctx, db, tc, inv, true, workflows.SignalDispute, workflows.DisputeSignal{Reason: reason})
+	return s.setDispute(ctx, inv, true, true, workflows.SignalDispute, workflows.DisputeSignal{Reason: reason})
 }
 
 // ResolveDispute closes an invoice's dispute; its journey resumes (unless a
 // pause still holds it).
-func ResolveDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, reason string) error {
+func (s *Service) ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error {
 	if !inv.Disputed {
 		return fmt.Errorf("invoice %s is not disputed: %w", inv.Number, ErrDisputeState)
 	}
 	if inv.Status != models.InvoiceOpen {
 		// The journey is over; only the row still says disputed.
-		return setDispute(ctx, db, nil, inv, false, "", nil)
+		return s.setDispute(ctx, inv, false, false, "", nil)
 	}
-	return setDispute(ctx, db, tc, inv, false, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: reason})
+	return s.setDispute(ctx, inv, false, true, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: reason})
 }
 
-func setDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, disputed bool, signal string, payload any) error {
-	if tc != nil && inv.WorkflowID != "" {
-		err := Signal(ctx, tc, inv.WorkflowID, signal, payload)
+// setDispute records the dispute state; tell says whether the journey is
+// told first (not once the journey is over).
+func (s *Service) setDispute(ctx context.Context, inv *models.Invoice, disputed, tell bool, signal string, payload any) error {
+	if tell && inv.WorkflowID != "" {
+		err := s.Signal(ctx, inv.WorkflowID, signal, payload)
 		if errors.Is(err, ErrJourneyEnded) {
 			return err
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrUnreachable, err)
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
-	res := db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, !disputed).Update("disputed", disputed)
+	res := s.db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, !disputed).Update("disputed", disputed)
 	if res.Error != nil {
 		return fmt.Errorf("record dispute of invoice %s: %w", inv.Number, res.Error)
 	}

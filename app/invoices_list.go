@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"time"
@@ -23,9 +23,9 @@ type InvoiceFilter struct {
 	Now time.Time
 }
 
-// InvoicesQuery is the query of an administration's invoices matching f,
+// invoicesQuery is the query of an administration's invoices matching f,
 // unordered and unpaginated: the caller pages it by ID.
-func InvoicesQuery(db *gorm.DB, administrationID int64, f InvoiceFilter) *gorm.DB {
+func invoicesQuery(db *gorm.DB, administrationID int64, f InvoiceFilter) *gorm.DB {
 	q := db.Model(&models.Invoice{}).Where("administration_id = ?", administrationID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)
