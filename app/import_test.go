@@ -38,7 +38,7 @@ import (
 // impNamespaces are pre-created on the dev server: each database of each
 // test gets its own, so that its worker (bound to that database) only ever
 // runs its own journeys.
-var impNamespaces = []string{"imp0", "imp1", "imp2", "imp3", "imp4", "imp5", "imp6", "imp7"}
+var impNamespaces = []string{"imp0", "imp1", "imp2", "imp3", "imp4", "imp5", "imp6", "imp7", "imp8", "imp9", "imp10", "imp11"}
 
 var impNext atomic.Int32
 
@@ -186,6 +186,12 @@ func TestImport(t *testing.T) {
 	})
 	t.Run("full snapshot", func(t *testing.T) {
 		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportSnapshot(t, impSetup(t, srv, gdb, true)) })
+	})
+	t.Run("exports of accounting packages", func(t *testing.T) {
+		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportPackages(t, impSetup(t, srv, gdb, true)) })
+	})
+	t.Run("mapping, dry run, payments, languages", func(t *testing.T) {
+		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportRules(t, impSetup(t, srv, gdb, false)) })
 	})
 	t.Run("two imports of one file at once", func(t *testing.T) {
 		testImportConcurrent(t, impSetup(t, srv, testkit.Postgres(t), false))

@@ -57,7 +57,7 @@ const (
 var columns = [numCols]ColumnDoc{
 	colInvoiceNumber: {
 		Name:        "invoice_number",
-		Aliases:     []string{"factuurnummer", "factuurnr", "factuur_nr", "factuur", "boekstuknummer", "boekstuk", "numero_facture", "numero_de_facture", "n_facture", "no_facture", "num_facture", "facture", "n_piece", "numero_piece", "numero_de_piece", "num_piece", "piece", "rechnungsnummer", "rechnungsnr", "rechnung_nr", "re_nr", "belegnummer", "belegnr", "belegfeld_1", "invoice", "invoice_no", "invoice_nr", "document_number"},
+		Aliases:     []string{"factuurnummer", "factuurnr", "factuur_nr", "factuur", "numero_facture", "numero_de_facture", "n_facture", "no_facture", "num_facture", "facture", "n_piece", "numero_piece", "numero_de_piece", "num_piece", "piece", "rechnungsnummer", "rechnungsnr", "rechnungs_nr", "rechnung_nr", "re_nr", "belegnummer", "belegnr", "belegfeld_1", "invoice", "invoice_no", "invoice_nr", "document_number"},
 		Required:    true,
 		Description: "Invoice number, unique within the file; a number found on several rows rejects all of them.",
 		Example:     "F2026-0042",

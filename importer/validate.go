@@ -68,10 +68,19 @@ func finish(set settings, raws []rawRow, h header) Result {
 	checkConflicts(raws, rows)
 
 	res := Result{Total: len(raws), Rows: make([]Row, 0, len(raws)), Ignored: h.ignored, Columns: h.uses}
+	// A customer's contact data repeats on each of its rows: its warning is
+	// listed once, on the first row that has it.
+	warned := map[[3]string]bool{}
 	for i := range rows {
 		if len(rows[i].errs) == 0 {
 			res.Rows = append(res.Rows, rows[i].row)
-			res.Warnings = append(res.Warnings, rows[i].warns...)
+			for _, w := range rows[i].warns {
+				key := [3]string{rows[i].row.Customer.Ref, w.Field, w.Value}
+				if !warned[key] {
+					warned[key] = true
+					res.Warnings = append(res.Warnings, w)
+				}
+			}
 			continue
 		}
 		res.Rejected = append(res.Rejected, rows[i].errs...)

@@ -29,7 +29,8 @@ const xlsxUnzipLimit = 512 << 20
 const maxExcelSerial = 2958465
 
 // ParseXLSX reads an Excel .xlsx export: the first sheet that holds data,
-// whose first non-blank row is the header, then one invoice per row, with
+// whose header is its first row that names every required field (title
+// rows above it, up to ten, are skipped), then one invoice per row, with
 // the columns of [Columns] as for [ParseCSV]. Cells are read as stored, not
 // as displayed: a number cell in an amount column is read with a decimal
 // point (like a JSON number, so 1.234 is never taken for 1234) and a date
@@ -72,19 +73,39 @@ func ParseXLSX(r io.Reader, opt Options) (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("%w: sheet %q: %v", ErrNotXLSX, sheet, err)
 		}
-		hdrAt := -1
-		for i, row := range rows {
-			if !blankCells(row) {
-				hdrAt = i
-				break
-			}
-		}
+		hdrAt := headerRow(&set.mapping, rows)
 		if hdrAt < 0 {
 			continue // an empty sheet: try the next
 		}
 		return parseSheet(set, f, sheet, rows, hdrAt, date1904)
 	}
 	return Result{}, fmt.Errorf("%w: no sheet of the workbook holds data", ErrEmpty)
+}
+
+// maxTitleRows bounds the rows above the header that a workbook may have
+// (a report title, the date of the export, a blank line).
+const maxTitleRows = 10
+
+// headerRow finds the header of a sheet: the first of its first non-blank
+// rows in which every required field is found, else the first non-blank
+// row (whose problems the header error then names); -1 for an empty sheet.
+func headerRow(cm *compiled, rows [][]string) int {
+	first, seen := -1, 0
+	for i, row := range rows {
+		if blankCells(row) {
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		if _, err := cm.resolve(headerNames(record{fields: row}), i+1, "column"); err == nil {
+			return i
+		}
+		if seen++; seen > maxTitleRows {
+			break
+		}
+	}
+	return first
 }
 
 func blankCells(row []string) bool {
