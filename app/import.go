@@ -683,7 +683,11 @@ func customerChanges(c *models.Customer, cr importer.CustomerRow, given importer
 	ch := map[string]any{}
 	if update {
 		set := func(col, stored, file string) {
-			if stored != file && given.Has(col) {
+			field := col
+			if col == "name" {
+				field = "customer_name"
+			}
+			if stored != file && given.Has(field) {
 				ch[col] = file
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -182,9 +183,10 @@ func testImportPackages(t *testing.T, e *impEnv) {
 		for _, inv := range invs {
 			require.Equal(t, models.InvoiceOpen, inv.Status)
 			require.NotEmpty(t, inv.WorkflowID)
-			st, err := svc.JourneyState(context.Background(), inv.WorkflowID)
-			require.NoError(t, err, "the journey runs")
-			require.NotEmpty(t, st.Steps)
+			require.Eventually(t, func() bool {
+				st, err := svc.JourneyState(context.Background(), inv.WorkflowID)
+				return err == nil && len(st.Steps) > 0
+			}, 30*time.Second, 50*time.Millisecond, "the journey of %s runs and has planned its steps", inv.Number)
 		}
 		// The channel decision the sending activity makes for every step
 		// of the journey: the letter.

@@ -57,14 +57,14 @@ const (
 var columns = [numCols]ColumnDoc{
 	colInvoiceNumber: {
 		Name:        "invoice_number",
-		Aliases:     []string{"factuurnummer", "factuurnr", "factuur_nr", "factuur", "numero_facture", "numero_de_facture", "n_facture", "no_facture", "num_facture", "facture", "n_piece", "numero_piece", "numero_de_piece", "num_piece", "piece", "rechnungsnummer", "rechnungsnr", "rechnungs_nr", "rechnung_nr", "re_nr", "belegnummer", "belegnr", "belegfeld_1", "invoice", "invoice_no", "invoice_nr", "document_number"},
+		Aliases:     []string{"factuurnummer", "factuurnr", "factuur_nr", "factuur", "numero_facture", "numero_de_facture", "n_facture", "no_facture", "num_facture", "facture", "n_piece", "numero_piece", "numero_de_piece", "num_piece", "piece", "n_document", "numero_document", "no_document", "rechnungsnummer", "rechnungsnr", "rechnungs_nr", "rechnung_nr", "re_nr", "belegnummer", "belegnr", "belegfeld_1", "invoice", "invoice_no", "invoice_nr", "document_number"},
 		Required:    true,
 		Description: "Invoice number, unique within the file; a number found on several rows rejects all of them.",
 		Example:     "F2026-0042",
 	},
 	colCustomerRef: {
 		Name:        "customer_ref",
-		Aliases:     []string{"debiteurnummer", "debiteurnr", "debiteur", "debiteurcode", "code_debiteur", "relatiecode", "relatienummer", "relatienr", "relatie", "klantnummer", "klantnr", "klantcode", "code_client", "numero_client", "n_client", "compte_client", "code_tiers", "tiers", "compte_tiers", "numero_tiers", "debitorennummer", "debitorennr", "debitor", "debitorenkonto", "konto", "kontonummer", "kundennummer", "kundennr", "kunden_nr", "customer_id", "customer_number", "customer_code", "customer_no", "debtor_number", "debtor_code", "debtor", "relation_code", "account_code"},
+		Aliases:     []string{"debiteurnummer", "debiteurnr", "debiteur", "debiteurcode", "code_debiteur", "relatiecode", "relatienummer", "relatienr", "relatie", "klantnummer", "klantnr", "klantcode", "code_client", "numero_client", "n_client", "identifiant_client", "id_client", "reference_client", "ref_client", "compte_client", "code_tiers", "tiers", "compte_tiers", "numero_tiers", "debitorennummer", "debitorennr", "debitor", "debitorenkonto", "konto", "kontonummer", "kundennummer", "kundennr", "kunden_nr", "customer_id", "customer_number", "customer_code", "customer_no", "debtor_number", "debtor_code", "debtor", "relation_code", "account_code"},
 		Required:    true,
 		Description: "The customer's reference (debtor number) in the accounting software; rows with the same reference must carry the same customer data.",
 		Example:     "D10023",
