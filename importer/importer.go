@@ -10,11 +10,15 @@
 //
 // CSV: a header row, then one invoice per row; each row also carries its
 // customer (accounting exports are flat). See [Columns] for the column names
-// and their accepted Dutch, French and English aliases. Header names are
-// trimmed and matched case-insensitively, accents dropped and every run of
-// spaces or punctuation read as one underscore, so "Date d'échéance",
-// "E-mail" and "Reste à payer" are found as date_d_echeance, e_mail and
-// reste_a_payer.
+// and the aliases the accounting packages of the Netherlands, Belgium,
+// France and Germany write. Header names are trimmed and matched
+// case-insensitively, accents dropped and every run of spaces or
+// punctuation read as one underscore, so "Date d'échéance", "E-mail" and
+// "Reste à payer" are found as date_d_echeance, e_mail and reste_a_payer.
+// Columns that feed no field are ignored and listed in [Result.Ignored];
+// an administration's [Mapping] assigns names no package alias covers, and
+// [Result.Columns] says which column fed which field. Only a missing
+// required field, or two columns read as one field, fail the header.
 // The separator (";", "," or tab) is detected from the header line, quotes
 // respected; an Excel "sep=;" first line is honoured. Blank lines and lines
 // of separators only are skipped, empty fields after the last column
@@ -28,6 +32,8 @@
 // corrupt names and addresses silently. NUL and other control bytes, and
 // well-known binary signatures (PNG, PDF, ZIP/XLSX, XLS), are rejected with
 // [ErrNotCSV]; so is a JSON document given to [ParseCSV].
+//
+// XLSX: an Excel workbook, read by [ParseXLSX] with the same columns.
 //
 // JSON: one object {"rows": [ {...}, ... ]} whose rows are flat objects with
 // the same keys as the CSV columns. See [ParseJSON].
@@ -65,7 +71,9 @@
 // # Rows, errors and duplicates
 //
 // A problem with one row never stops the others: each problem becomes a
-// [RowError] and the row is left out of [Result.Rows]. A row may carry
+// [RowError] and the row is left out of [Result.Rows]. Bad contact data is
+// not such a problem: an email that is not one, or a phone that cannot
+// receive SMS, is a warning ([Result.Warnings]) and the row is kept. A row may carry
 // several errors (one per column at fault), so an admin fixes the file in
 // one go. Invoice numbers that occur on several rows reject all of those
 // rows (the importer cannot know which one is right). A customer reference
