@@ -110,9 +110,18 @@ func TestMappingInParse(t *testing.T) {
 
 	// An invalid mapping fails every parse, before the file is read.
 	for _, parse := range []func() error{
-		func() error { _, err := ParseCSV(strings.NewReader(in), Options{Mapping: Mapping{"x": "y"}}); return err },
-		func() error { _, err := ParseJSON(strings.NewReader(`{"rows": []}`), Options{Mapping: Mapping{"x": "y"}}); return err },
-		func() error { _, err := ParseXLSX(strings.NewReader("PK\x03\x04"), Options{Mapping: Mapping{"x": "y"}}); return err },
+		func() error {
+			_, err := ParseCSV(strings.NewReader(in), Options{Mapping: Mapping{"x": "y"}})
+			return err
+		},
+		func() error {
+			_, err := ParseJSON(strings.NewReader(`{"rows": []}`), Options{Mapping: Mapping{"x": "y"}})
+			return err
+		},
+		func() error {
+			_, err := ParseXLSX(strings.NewReader("PK\x03\x04"), Options{Mapping: Mapping{"x": "y"}})
+			return err
+		},
 	} {
 		require.ErrorIs(t, parse(), ErrMapping)
 	}
