@@ -80,17 +80,14 @@ func (a *Activities) PlanJourney(ctx context.Context, in PlanInput) (PlanResult,
 
 // journeyFor picks the customer's journey, the administration's default, or the shipped default.
 func (a *Activities) journeyFor(ctx context.Context, adm *models.Administration, cust *models.Customer) ([]journeys.Step, models.Journey, error) {
-	id := adm.DefaultJourneyID
-	if cust.JourneyID != nil {
-		id = cust.JourneyID
-	}
-	if id == nil {
+	id := cust.EffectiveJourneyID(adm)
+	if id == 0 {
 		return journeys.Default(), models.Journey{Name: "Default", MinGapDays: journeys.DefaultMinGapDays}, nil
 	}
 	var j models.Journey
-	err := a.DB.WithContext(ctx).Preload("Steps", func(db *gorm.DB) *gorm.DB { return db.Order("position") }).First(&j, "id = ? AND administration_id = ?", *id, adm.ID).Error
+	err := a.DB.WithContext(ctx).Preload("Steps", func(db *gorm.DB) *gorm.DB { return db.Order("position") }).First(&j, "id = ? AND administration_id = ?", id, adm.ID).Error
 	if err != nil {
-		return nil, j, notFound("journey", *id, err)
+		return nil, j, notFound("journey", id, err)
 	}
 	return j.StepList(), j, nil
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 )
 
 // authenticate accepts "Authorization: Bearer <api key>" and scopes the
@@ -21,7 +21,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			return
 		}
 		org, err := s.App.Authenticate(c.Request.Context(), strings.TrimSpace(token))
-		if errors.Is(err, app.ErrInvalidKey) {
+		if errors.Is(err, domain.ErrInvalidKey) {
 			fail(c, fmt.Errorf("%w: %w", ErrUnauthorized, err))
 			return
 		}

@@ -12,7 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/relance/relance/channels/email"
-	"github.com/relance/relance/inbound"
+	"github.com/relance/relance/domain"
 )
 
 // minBounceBodyBytes is the least body a bounce may have: a DSN often
@@ -54,7 +54,7 @@ func (s *Server) emailBounce(c *gin.Context) {
 	}
 	out, err := s.Inbound.RecordBounce(c.Request.Context(), dsn)
 	switch {
-	case errors.Is(err, inbound.ErrUnknownEmail):
+	case errors.Is(err, domain.ErrUnknownEmail):
 		logger(c).Warn("bounce for an unknown email", "message_id", dsn.MessageID, "reporting_mta", dsn.ReportingMTA)
 		c.JSON(http.StatusOK, WebhookAnswer{Result: "unknown_message"})
 		return

@@ -131,6 +131,7 @@ func testCustomerList(t *testing.T, e *apiEnv) {
 	jansen := e.newCustomer(t, adm, "K-100", "Bakkerij Jansen", "info@jansen.example")
 	e.newCustomer(t, adm, "K-200", "Garage de Vries", "post@devries.example")
 	verify := e.newCustomer(t, adm, "K-300", "Café 100% Lambert_", "")
+	e.newCustomer(t, adm, "K-301", "Café l'Étoile", "")
 	require.NoError(t, e.db.Model(&verify).Updates(map[string]any{"provided_email": "lambert@example.be", "provided_email_at": time.Now().UTC()}).Error)
 	paused := e.newCustomer(t, adm, "X-400", "Drukkerij Peeters", "")
 	past := e.newCustomer(t, adm, "X-500", "Pause ended", "")
@@ -147,7 +148,7 @@ func testCustomerList(t *testing.T, e *apiEnv) {
 	// Another administration's customer never shows.
 	e.newCustomer(t, e.newAdministration(t), "K-101", "Bakkerij Jansen elders", "")
 
-	all := []string{"K-100", "K-200", "K-300", "X-400", "X-500"}
+	all := []string{"K-100", "K-200", "K-300", "K-301", "X-400", "X-500"}
 	require.Equal(t, all, e.customerRefs(t, adm, ""))
 	for _, c := range []struct {
 		query string
@@ -155,17 +156,21 @@ func testCustomerList(t *testing.T, e *apiEnv) {
 	}{
 		{"q=JANSEN", []string{"K-100"}},
 		{"q=devries.example", []string{"K-200"}},
-		{"q=k-3", []string{"K-300"}},
+		{"q=k-3", []string{"K-300", "K-301"}},
+		{"q=" + url.QueryEscape("Étoile"), []string{"K-301"}},
+		{"q=" + url.QueryEscape("ÉTOILE"), []string{"K-301"}},
+		{"q=" + url.QueryEscape("étoile"), []string{"K-301"}},
+		{"q=" + url.QueryEscape("CAFÉ"), []string{"K-300", "K-301"}},
 		{"q=x-", []string{"X-400", "X-500"}},
 		{"q=" + url.QueryEscape("100%"), []string{"K-300"}},
 		{"q=" + url.QueryEscape("_"), []string{"K-300"}},
 		{"q=nobody", []string{}},
 		{"to_verify=email_provided", []string{"K-300"}},
 		{"paused=true", []string{"X-400"}},
-		{"paused=false", []string{"K-100", "K-200", "K-300", "X-500"}},
+		{"paused=false", []string{"K-100", "K-200", "K-300", "K-301", "X-500"}},
 		{"open_invoices=true", []string{"K-100"}},
-		{"open_invoices=false", []string{"K-200", "K-300", "X-400", "X-500"}},
-		{"q=k&paused=false&open_invoices=false", []string{"K-200", "K-300"}},
+		{"open_invoices=false", []string{"K-200", "K-300", "K-301", "X-400", "X-500"}},
+		{"q=k&paused=false&open_invoices=false", []string{"K-200", "K-300", "K-301"}},
 	} {
 		require.Equal(t, c.want, e.customerRefs(t, adm, c.query), c.query)
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/models"
 )
@@ -28,22 +28,22 @@ const multipartSlack = 64 << 10
 // ImportRunView is a stored import run. Report is the whole report on
 // GET /imports/{id}; lists carry only its counts (Summary).
 type ImportRunView struct {
-	ID               int64             `json:"id"`
-	AdministrationID int64             `json:"administration_id"`
-	FileSHA256       string            `json:"file_sha256"`
-	Format           string            `json:"format"`
-	FullSnapshot     bool              `json:"full_snapshot"`
-	CreatedAt        time.Time         `json:"created_at"`
-	Summary          ImportSummary     `json:"summary"`
-	Report           *app.ImportReport `json:"report,omitempty"`
+	ID               int64                `json:"id"`
+	AdministrationID int64                `json:"administration_id"`
+	FileSHA256       string               `json:"file_sha256"`
+	Format           string               `json:"format"`
+	FullSnapshot     bool                 `json:"full_snapshot"`
+	CreatedAt        time.Time            `json:"created_at"`
+	Summary          ImportSummary        `json:"summary"`
+	Report           *domain.ImportReport `json:"report,omitempty"`
 }
 
 // ImportSummary is the counts of an import report, without its row lists.
 type ImportSummary struct {
-	Rows            int                      `json:"rows"`
-	Customers       app.ImportCustomerCounts `json:"customers"`
-	Invoices        app.ImportInvoiceCounts  `json:"invoices"`
-	JourneysStarted int                      `json:"journeys_started"`
+	Rows            int                         `json:"rows"`
+	Customers       domain.ImportCustomerCounts `json:"customers"`
+	Invoices        domain.ImportInvoiceCounts  `json:"invoices"`
+	JourneysStarted int                         `json:"journeys_started"`
 }
 
 // upload is an import file as the request carried it.
@@ -58,11 +58,11 @@ type upload struct {
 func importFormat(mediaType string) (format string, ok bool) {
 	switch mediaType {
 	case "text/csv", "application/csv", "text/comma-separated-values":
-		return app.FormatCSV, true
+		return domain.FormatCSV, true
 	case "application/json":
-		return app.FormatJSON, true
+		return domain.FormatJSON, true
 	case xlsxMediaType:
-		return app.FormatXLSX, true
+		return domain.FormatXLSX, true
 	}
 	return "", false
 }
@@ -73,7 +73,7 @@ const xlsxMediaType = "application/vnd.openxmlformats-officedocument.spreadsheet
 // tooLarge turns any over-the-limit read into the 413 of the file limit.
 func (s *Server) tooLarge(err error) error {
 	var mb *http.MaxBytesError
-	if errors.Is(err, app.ErrTooLarge) || errors.As(err, &mb) {
+	if errors.Is(err, domain.ErrTooLarge) || errors.As(err, &mb) {
 		return &http.MaxBytesError{Limit: s.Config.MaxImportBytes}
 	}
 	return err
@@ -100,7 +100,7 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 	}
 	if f, ok := importFormat(mt); ok {
 		up.format = f
-		up.data, err = app.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
+		up.data, err = domain.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
 		return up, s.tooLarge(err)
 	}
 	if mt != "multipart/form-data" {
@@ -130,12 +130,12 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 			}
 			gotFile = true
 			up.format = partFormat(part)
-			up.data, err = app.ReadLimited(part, s.Config.MaxImportBytes)
+			up.data, err = domain.ReadLimited(part, s.Config.MaxImportBytes)
 			if err != nil {
 				return up, s.tooLarge(err)
 			}
 		case "full_snapshot":
-			v, err := app.ReadLimited(part, 16)
+			v, err := domain.ReadLimited(part, 16)
 			if err != nil {
 				return up, badInput("full_snapshot", "must be true or false")
 			}
@@ -168,11 +168,11 @@ func partFormat(p *multipart.Part) string {
 	}
 	switch strings.ToLower(filepath.Ext(p.FileName())) {
 	case ".json":
-		return app.FormatJSON
+		return domain.FormatJSON
 	case ".csv":
-		return app.FormatCSV
+		return domain.FormatCSV
 	case ".xlsx":
-		return app.FormatXLSX
+		return domain.FormatXLSX
 	}
 	return ""
 }
@@ -190,7 +190,7 @@ func (e *mediaTypeError) Error() string {
 // does not fit) breaks a rule (422). Either way nothing was imported.
 func fileError(err error) error {
 	switch {
-	case errors.Is(err, importer.ErrNotCSV), errors.Is(err, importer.ErrNotJSON), errors.Is(err, importer.ErrNotXLSX), errors.Is(err, app.ErrFormat):
+	case errors.Is(err, importer.ErrNotCSV), errors.Is(err, importer.ErrNotJSON), errors.Is(err, importer.ErrNotXLSX), errors.Is(err, domain.ErrFormat):
 		return badInput("file", "%v; nothing was imported", err)
 	case errors.Is(err, importer.ErrMapping):
 		return ruleBroken("import-mapping", "%v; fix the administration's column mapping; nothing was imported", err)
@@ -221,13 +221,13 @@ func reportAsCSV(c *gin.Context) (bool, error) {
 }
 
 // writeReport answers an import report as JSON or, when asked, as CSV.
-func writeReport(c *gin.Context, status int, rep app.ImportReport, asCSV bool) {
+func writeReport(c *gin.Context, status int, rep domain.ImportReport, asCSV bool) {
 	if !asCSV {
 		c.JSON(status, rep)
 		return
 	}
 	var b strings.Builder
-	if err := app.WriteReportCSV(&b, rep); err != nil {
+	if err := domain.WriteReportCSV(&b, rep); err != nil {
 		fail(c, err)
 		return
 	}
@@ -247,9 +247,8 @@ func writeReport(c *gin.Context, status int, rep app.ImportReport, asCSV bool) {
 // goes on when the client disconnects, so that a long upload's import is
 // not cut in the middle; its run can be read afterwards.
 func (s *Server) createImport(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	asCSV, err := reportAsCSV(c)
@@ -279,13 +278,13 @@ func (s *Server) createImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	parsed, err := app.ParseFile(up.data, up.format, adm, mapping)
+	parsed, err := domain.ParseFile(up.data, up.format, adm, mapping)
 	if err != nil {
 		fail(c, fileError(err))
 		return
 	}
 	ctx := context.WithoutCancel(c.Request.Context())
-	rep, err := s.App.Import(ctx, adm, parsed.Result, app.ImportOptions{
+	rep, err := s.App.Import(ctx, adm, parsed.Result, domain.ImportOptions{
 		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c), DryRun: dryRun,
 	})
 	if err != nil {
@@ -304,7 +303,7 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 	v := ImportRunView{ID: run.ID, AdministrationID: run.AdministrationID, FileSHA256: run.FileSHA256,
 		Format: run.Format, FullSnapshot: run.FullSnapshot, CreatedAt: run.CreatedAt}
 	if full {
-		var rep app.ImportReport
+		var rep domain.ImportReport
 		if err := json.Unmarshal([]byte(run.Report), &rep); err != nil {
 			return v, fmt.Errorf("decode report of import %d: %w", run.ID, err)
 		}
@@ -321,9 +320,8 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 }
 
 func (s *Server) listImports(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	p, err := pageRequest(c)
@@ -383,9 +381,8 @@ type ImportMappingView struct {
 }
 
 func (s *Server) getImportMapping(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	m, err := s.App.ImportMapping(c.Request.Context(), adm.ID)
@@ -404,9 +401,8 @@ func (s *Server) getImportMapping(c *gin.Context) {
 // field without a column, or two fields on one column, breaks a rule (422).
 // Nothing is saved then.
 func (s *Server) putImportMapping(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	var body ImportMappingView

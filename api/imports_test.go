@@ -326,7 +326,7 @@ func testImportTooLarge(t *testing.T, e *apiEnv) {
 		file.WriteString(csvRow(fmt.Sprintf("BIG-%d", i), "K1", "Klant Een", "EUR", "10.00"))
 	}
 	p := small.importFile(t, adm, "", "text/csv", []byte(file.String())).problem(t, http.StatusRequestEntityTooLarge)
-	require.Contains(t, p.Detail, fmt.Sprint(limit))
+	require.Contains(t, p.Detail, fmt.Sprintf("the limit of %d bytes (RELANCE_MAX_IMPORT_BYTES)", limit), "the limit as documented, without the multipart slack")
 	form, ct := multipartBody(t, "export.csv", "text/csv", []byte(file.String()), nil)
 	small.importFile(t, adm, "", ct, form).problem(t, http.StatusRequestEntityTooLarge)
 

@@ -10,9 +10,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/currency"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
-	"github.com/relance/relance/workflows"
 )
 
 // CreateInvoiceRequest is the body of POST /administrations/{id}/invoices.
@@ -29,9 +28,9 @@ type CreateInvoiceRequest struct {
 // InvoiceView is an invoice with its journey's live state.
 type InvoiceView struct {
 	models.Invoice
-	Journey      *workflows.JourneyState `json:"journey,omitempty"`
-	JourneyError string                  `json:"journey_error,omitempty"`
-	Paused       bool                    `json:"paused"`
+	Journey      *InvoiceJourneyView `json:"journey,omitempty"`
+	JourneyError string              `json:"journey_error,omitempty"`
+	Paused       bool                `json:"paused"`
 }
 
 const dateLayout = "2006-01-02"
@@ -107,19 +106,8 @@ func (r CreateInvoiceRequest) toInvoice(defaultCurrency string) (*models.Invoice
 }
 
 func (s *Server) createInvoice(c *gin.Context) {
-	admID, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req CreateInvoiceRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	adm, err := s.administration(c, admID)
-	if err != nil {
-		fail(c, err)
+	adm, req, ok := objectAndBody[*models.Administration, CreateInvoiceRequest](c, s.administration, true)
+	if !ok {
 		return
 	}
 	inv, err := req.toInvoice(adm.Currency)
@@ -128,7 +116,7 @@ func (s *Server) createInvoice(c *gin.Context) {
 		return
 	}
 	cust, err := s.App.CustomerOf(c.Request.Context(), adm.ID, req.CustomerID)
-	if errors.Is(err, app.ErrNotFound) {
+	if errors.Is(err, domain.ErrNotFound) {
 		err = ruleBroken("customer_id", "customer %d is not a customer of administration %d", req.CustomerID, adm.ID)
 	}
 	if err != nil {
@@ -136,7 +124,7 @@ func (s *Server) createInvoice(c *gin.Context) {
 		return
 	}
 	if err := s.App.CreateInvoice(c.Request.Context(), adm, cust, inv); err != nil {
-		if errors.Is(err, app.ErrDuplicate) {
+		if errors.Is(err, domain.ErrDuplicate) {
 			err = conflict("%v", err)
 		}
 		fail(c, err)
@@ -164,7 +152,7 @@ func (s *Server) getInvoice(c *gin.Context) {
 // invoiceView adds the journey's state from the `state` query; when the
 // journey cannot answer (Temporal down, history gone) the invoice is still
 // returned, with the reason. The planned steps carry the channel choice as
-// it would be made now (DESIGN.md §1.7).
+// it would be made now (docs/domain.md §1.7).
 func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 	v := InvoiceView{Invoice: *inv}
 	now := s.now()
@@ -177,6 +165,6 @@ func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 		v.JourneyError = err.Error()
 		return v
 	}
-	v.Journey = &st
+	v.Journey = invoiceJourneyView(st)
 	return v
 }

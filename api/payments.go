@@ -9,7 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -49,8 +49,8 @@ type ReasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (r PaymentRequest) toInput(now time.Time) (app.PaymentInput, error) {
-	in := app.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
+func (r PaymentRequest) toInput(now time.Time) (domain.PaymentInput, error) {
+	in := domain.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
 	if r.AmountMinor == nil {
 		return in, badInput("amount_minor", "is required (integer, minor units)")
 	}
@@ -105,12 +105,12 @@ func (r ReasonRequest) reason(required bool) (string, error) {
 func appError(err error) error {
 	var ruleField string
 	switch {
-	case errors.Is(err, app.ErrInvoiceClosed), errors.Is(err, app.ErrDisputeState),
-		errors.Is(err, app.ErrDuplicatePayment), errors.Is(err, app.ErrJourneyEnded):
+	case errors.Is(err, domain.ErrInvoiceClosed), errors.Is(err, domain.ErrDisputeState),
+		errors.Is(err, domain.ErrDuplicatePayment), errors.Is(err, domain.ErrJourneyEnded):
 		return conflict("%v", err)
-	case errors.Is(err, app.ErrPaymentAmount):
+	case errors.Is(err, domain.ErrPaymentAmount):
 		ruleField = "amount_minor"
-	case errors.Is(err, app.ErrPaymentCurrency):
+	case errors.Is(err, domain.ErrPaymentCurrency):
 		ruleField = "currency"
 	default:
 		return err
@@ -118,22 +118,12 @@ func appError(err error) error {
 	return ruleBroken(ruleField, "%v", err)
 }
 
-// pathInvoice loads the invoice of the :id path parameter, of the caller's organization.
-func (s *Server) pathInvoice(c *gin.Context) (*models.Invoice, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return s.invoice(c, id)
-}
-
 func (s *Server) listPayments(c *gin.Context) {
-	inv, err := s.pathInvoice(c)
-	if err != nil {
-		fail(c, err)
+	inv, ok := object(c, s.invoice)
+	if !ok {
 		return
 	}
-	listPage(c, func(p app.PageRequest) (app.Page[models.Payment], error) {
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.Payment], error) {
 		return s.App.Payments(c.Request.Context(), inv.ID, p)
 	}, paymentView)
 }
@@ -142,13 +132,8 @@ func (s *Server) listPayments(c *gin.Context) {
 // journey; a journey that cannot be told is reported in journey_error, the
 // payment stands (a repeat would pay twice).
 func (s *Server) registerPayment(c *gin.Context) {
-	id, req, ok := idAndBody[PaymentRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, PaymentRequest](c, s.invoice, true)
 	if !ok {
-		return
-	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	in, err := req.toInput(s.now())
@@ -157,7 +142,7 @@ func (s *Server) registerPayment(c *gin.Context) {
 		return
 	}
 	res, err := s.App.RegisterPayment(c.Request.Context(), inv.ID, in)
-	if err != nil && !errors.Is(err, app.ErrNotSignalled) {
+	if err != nil && !errors.Is(err, domain.ErrNotSignalled) {
 		fail(c, appError(err))
 		return
 	}
@@ -175,7 +160,7 @@ func (s *Server) registerPayment(c *gin.Context) {
 // creditInvoice credits the whole open amount: the invoice is credited and
 // its journey ends.
 func (s *Server) creditInvoice(c *gin.Context) {
-	id, req, ok := idAndBody[ReasonRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, true)
 	if !ok {
 		return
 	}
@@ -184,13 +169,8 @@ func (s *Server) creditInvoice(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
 	out, _, err := s.App.CreditInvoice(c.Request.Context(), inv.ID)
-	if err != nil && !errors.Is(err, app.ErrNotSignalled) {
+	if err != nil && !errors.Is(err, domain.ErrNotSignalled) {
 		fail(c, appError(err))
 		return
 	}
@@ -214,16 +194,11 @@ func (s *Server) resolveDispute(c *gin.Context) {
 // dispute opens or resolves a dispute: the journey is told first, so when
 // Temporal is down nothing is recorded (503) and the request can be repeated.
 func (s *Server) dispute(c *gin.Context, open bool) {
-	id, req, ok := idAndMaybeBody[ReasonRequest](c, open)
+	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, open)
 	if !ok {
 		return
 	}
 	reason, err := req.reason(open)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	inv, err := s.invoice(c, id)
 	if err != nil {
 		fail(c, err)
 		return

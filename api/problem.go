@@ -9,7 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 )
 
 // Problem is an RFC 9457 problem document; Field names the input at fault.
@@ -23,13 +23,13 @@ type Problem struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// Errors of the edge. The application's errors (app.ErrNotFound,
-// app.ErrConflict, app.ErrUnavailable, *app.FieldError) are mapped to HTTP
+// Errors of the edge. The application's errors (domain.ErrNotFound,
+// domain.ErrConflict, domain.ErrUnavailable, *domain.FieldError) are mapped to HTTP
 // statuses only here, in fail.
 var (
-	ErrNotFound     = app.ErrNotFound
-	ErrConflict     = app.ErrConflict
-	ErrUnavailable  = app.ErrUnavailable
+	ErrNotFound     = domain.ErrNotFound
+	ErrConflict     = domain.ErrConflict
+	ErrUnavailable  = domain.ErrUnavailable
 	ErrUnauthorized = errors.New("unauthorized")
 )
 
@@ -38,11 +38,11 @@ var (
 const retryAfter = "5"
 
 // badInput is malformed input (400) naming the field or parameter.
-func badInput(field, format string, args ...any) error { return app.Invalid(field, format, args...) }
+func badInput(field, format string, args ...any) error { return domain.Invalid(field, format, args...) }
 
 // ruleBroken is well-formed input that breaks a domain rule (422).
 func ruleBroken(field, format string, args ...any) error {
-	return app.RuleBroken(field, format, args...)
+	return domain.RuleBroken(field, format, args...)
 }
 
 func notFound(what string) error { return fmt.Errorf("%s %w", what, ErrNotFound) }
@@ -55,7 +55,7 @@ func conflict(format string, args ...any) error {
 func fail(c *gin.Context, err error) {
 	status, title, field := http.StatusInternalServerError, "Internal error", ""
 	detail := err.Error()
-	var in *app.FieldError
+	var in *domain.FieldError
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &in) && !in.Rule:
@@ -65,6 +65,11 @@ func fail(c *gin.Context, err error) {
 	case errors.As(err, &tooBig):
 		status, title = http.StatusRequestEntityTooLarge, "Request body too large"
 		detail = fmt.Sprintf("the request body exceeds the limit of %d bytes", tooBig.Limit)
+		if l, ok := c.Get(ctxBodyLimit); ok {
+			if l, ok := l.(bodyLimit); ok {
+				detail = fmt.Sprintf("the request body exceeds the limit of %d bytes (%s)", l.bytes, l.setting)
+			}
+		}
 	case errors.Is(err, ErrNotFound):
 		status, title = http.StatusNotFound, "Not found"
 	case errors.Is(err, ErrConflict):

@@ -12,17 +12,15 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
-	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/portal"
 )
 
 // Deps are the API's injected dependencies.
 type Deps struct {
 	// App owns every change of state; Inbound records the providers' events.
-	App     *app.Service
-	Inbound *inbound.Recorder
+	App     Application
+	Inbound ProviderEvents
 	Config  config.Config
 	Logger  *slog.Logger
 	Portal  portal.Links
@@ -54,7 +52,7 @@ func NewRouter(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestID(), accessLog(d.Logger), recovery())
+	r.Use(requestID(), accessLog(d.Logger), recovery(), cleanInput())
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("route "+c.Request.Method+" "+c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, Problem{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
@@ -68,6 +66,22 @@ func NewRouter(d Deps) *gin.Engine {
 	return r
 }
 
+// paging are the query parameters of every list.
+var paging = []string{"limit", "cursor"}
+
+// queryParams are the query parameters each /api/v1 route reads ("METHOD
+// path" as routes registers it); any other parameter is refused with 400,
+// so that a misspelt filter never silently lists everything.
+var queryParams = map[string][]string{
+	"GET /api/v1/administrations":               paging,
+	"GET /api/v1/administrations/:id/customers": append([]string{"q", "to_verify", "paused", "open_invoices"}, paging...),
+	"GET /api/v1/administrations/:id/invoices":  append([]string{"status", "stage", "customer_id", "overdue", "paused", "disputed"}, paging...),
+	"GET /api/v1/invoices/:id/payments":         paging,
+	"GET /api/v1/administrations/:id/imports":   paging,
+	"POST /api/v1/administrations/:id/imports":  {"full_snapshot"},
+	"GET /api/v1/administrations/:id/journeys":  paging,
+}
+
 // routes lists every route Relance serves, in one place. The OpenAPI test
 // checks them against the document. Bodies are bounded by MaxBodyBytes,
 // except the import upload and the bounce webhook, which bound theirs with
@@ -77,9 +91,9 @@ func (s *Server) routes(r *gin.Engine) {
 	r.GET("/readyz", s.readyz)
 	r.GET("/api/v1/openapi.json", serveOpenAPI)
 
-	v1 := r.Group("/api/v1", s.authenticate())
-	v1.POST("/administrations/:id/imports", capBody(s.Config.MaxImportBytes+multipartSlack), s.createImport)
-	g := v1.Group("", capBody(s.Config.MaxBodyBytes))
+	v1 := r.Group("/api/v1", s.authenticate(), strictQuery(queryParams))
+	v1.POST("/administrations/:id/imports", capBody(s.Config.MaxImportBytes, "RELANCE_MAX_IMPORT_BYTES", multipartSlack), s.createImport)
+	g := v1.Group("", capBody(s.Config.MaxBodyBytes, "RELANCE_MAX_BODY_BYTES", 0))
 	g.GET("/administrations", s.listAdministrations)
 	g.GET("/administrations/:id", s.getAdministration)
 	g.PATCH("/administrations/:id/settings", s.patchAdministrationSettings)
@@ -119,8 +133,8 @@ func (s *Server) routes(r *gin.Engine) {
 	g.DELETE("/journeys/:id", s.deleteJourney)
 
 	wh := r.Group("/webhooks")
-	wh.POST("/email/bounce", capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes)), s.emailBounce)
-	hooks := wh.Group("", capBody(s.Config.MaxBodyBytes))
+	wh.POST("/email/bounce", capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes), "RELANCE_MAX_BODY_BYTES (at least 10 MiB for bounces)", 0), s.emailBounce)
+	hooks := wh.Group("", capBody(s.Config.MaxBodyBytes, "RELANCE_MAX_BODY_BYTES", 0))
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		hooks.Handle(m, "/vonage/status", s.vonageStatus)
 		hooks.Handle(m, "/vonage/inbound", s.vonageInbound)

@@ -7,7 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/relance/relance/channels/sms"
-	"github.com/relance/relance/inbound"
+	"github.com/relance/relance/domain"
 )
 
 // The Vonage webhooks: delivery receipts and inbound SMS. Vonage calls them
@@ -68,7 +68,7 @@ func (s *Server) vonageStatus(c *gin.Context) {
 	}
 	out, err := s.Inbound.RecordDeliveryReceipt(c.Request.Context(), r)
 	switch {
-	case errors.Is(err, inbound.ErrUnknownMessage):
+	case errors.Is(err, domain.ErrUnknownMessage):
 		logger(c).Warn("vonage receipt for an unknown message", "message_id", r.MessageID, "client_ref", r.ClientRef, "status", r.Status)
 		c.JSON(http.StatusOK, WebhookAnswer{Result: "unknown_message"})
 		return
@@ -96,7 +96,7 @@ func (s *Server) vonageInbound(c *gin.Context) {
 	}
 	out, err := s.Inbound.RecordInboundSMS(c.Request.Context(), in)
 	switch {
-	case errors.Is(err, inbound.ErrUnknownSender):
+	case errors.Is(err, domain.ErrUnknownSender):
 		logger(c).Warn("inbound SMS from an unknown number", "message_id", in.MessageID, "from", in.From)
 		c.JSON(http.StatusOK, WebhookAnswer{Result: "unknown_sender"})
 		return

@@ -17,20 +17,6 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// ErrNoProvidedEmail is returned when a provided email is accepted or
-// dismissed but the customer has none (anymore).
-var ErrNoProvidedEmail = errors.New("customer has no provided email")
-
-// ErrNotSignalled wraps the failure to tell running journeys about a change
-// that the database already holds. The change stands (the sending activity
-// re-reads the database before every message); the call is idempotent and
-// may be repeated to deliver the signals.
-var ErrNotSignalled = errors.New("journeys not signalled")
-
-// ErrInvalidPhone is a phone an admin typed that is not a phone number in
-// the customer's country.
-var ErrInvalidPhone = errors.New("not a valid phone number")
-
 // NewPortalToken returns the random part of a new customer's portal link:
 // 16 random bytes, hex-encoded, so links cannot be guessed.
 func NewPortalToken() string {
@@ -40,7 +26,7 @@ func NewPortalToken() string {
 }
 
 // MobileOf is the E.164 mobile number of phone read in country, or "" when
-// phone is not a mobile number: SMS is only ever sent to Mobile (DESIGN.md §1.2).
+// phone is not a mobile number: SMS is only ever sent to Mobile (docs/domain.md §1.2).
 func MobileOf(phone, country string) string {
 	m, err := policy.NormalizeMobile(phone, country)
 	if err != nil {
@@ -105,7 +91,7 @@ func (s *Service) OpenJourneys(ctx context.Context, customerID int64) ([]string,
 }
 
 // PauseCustomer pauses a customer and every open invoice of it, until a date
-// or until resumed (DESIGN.md §1.4): the rows say so for lists and filters,
+// or until resumed (docs/domain.md §1.4): the rows say so for lists and filters,
 // and each running journey gets the pause signal. It is idempotent, so a
 // call that failed to reach Temporal can simply be repeated.
 func (s *Service) PauseCustomer(ctx context.Context, cust *models.Customer, until *time.Time, reason string) (int, error) {
@@ -170,7 +156,7 @@ func (s *Service) ResumeCustomer(ctx context.Context, cust *models.Customer, rea
 
 // AssignJourney gives the customer its own journey (nil: back to the
 // administration's default) and tells each running journey of the customer,
-// which re-plans its future steps (DESIGN.md §1.4). A journey of another
+// which re-plans its future steps (docs/domain.md §1.4). A journey of another
 // administration breaks a rule.
 func (s *Service) AssignJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error) {
 	if journeyID != nil {
@@ -186,19 +172,7 @@ func (s *Service) AssignJourney(ctx context.Context, adm *models.Administration,
 	if err != nil {
 		return 0, err
 	}
-	return s.SignalAll(ctx, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: EffectiveJourneyID(adm, cust)})
-}
-
-// EffectiveJourneyID is the journey that applies to a customer: its own,
-// else the administration's default, else 0 (the shipped default).
-func EffectiveJourneyID(adm *models.Administration, cust *models.Customer) int64 {
-	switch {
-	case cust.JourneyID != nil:
-		return *cust.JourneyID
-	case adm.DefaultJourneyID != nil:
-		return *adm.DefaultJourneyID
-	}
-	return 0
+	return s.SignalAll(ctx, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: cust.EffectiveJourneyID(adm)})
 }
 
 // AcceptProvidedEmail makes the address the customer gave in the portal its
@@ -286,21 +260,6 @@ func ContactMobile(phone, country string) (string, error) {
 		return "", fmt.Errorf("%w: %q in country %s", ErrInvalidPhone, phone, country)
 	}
 	return "", nil
-}
-
-// CustomerFilter selects customers for the admin list; zero values do not filter.
-type CustomerFilter struct {
-	// Query matches a part of the name, reference or email, ignoring case.
-	Query string
-	// ProvidedEmail lists the customers "to verify": they gave an email
-	// address in the portal that no one accepted or dismissed (seed 001).
-	ProvidedEmail bool
-	// Paused: true lists paused customers, false the others.
-	Paused *bool
-	// OpenInvoices: true lists customers with an open invoice, false the others.
-	OpenInvoices *bool
-	// Now decides whether a pause with an end date still holds.
-	Now time.Time
 }
 
 // customersQuery is the query of an administration's customers matching f,

@@ -9,45 +9,6 @@ import (
 	"gorm.io/gorm"
 )
 
-// Errors of the application layer; the API maps them to HTTP statuses at the
-// edge (404, 409, 503), and so does any other edge.
-var (
-	// ErrNotFound: the object does not exist, or belongs to another
-	// organization (which must not be told apart from not existing).
-	ErrNotFound = errors.New("not found")
-	// ErrConflict: the object's state forbids the change.
-	ErrConflict = errors.New("conflict")
-	// ErrUnavailable: a dependency (Temporal, the database) did not answer;
-	// nothing was changed and the call may be repeated.
-	ErrUnavailable = errors.New("temporarily unavailable")
-)
-
-// FieldError is input at fault, naming the field or parameter: either
-// malformed (Rule false; the API answers 400) or well-formed but breaking a
-// domain rule (Rule true; 422).
-type FieldError struct {
-	Field  string
-	Reason string
-	Rule   bool
-}
-
-func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return e.Reason
-	}
-	return e.Field + ": " + e.Reason
-}
-
-// Invalid is a FieldError for malformed input.
-func Invalid(field, format string, args ...any) error {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
-}
-
-// RuleBroken is a FieldError for input that breaks a domain rule.
-func RuleBroken(field, format string, args ...any) error {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...), Rule: true}
-}
-
 func notFound(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrNotFound)
 }

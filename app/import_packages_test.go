@@ -14,6 +14,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
@@ -153,7 +154,7 @@ func testImportPackages(t *testing.T, e *impEnv) {
 			}
 			require.Len(t, rep.Lines, pe.rows)
 			for _, l := range rep.Lines {
-				require.Equal(t, app.LineCreated, l.Outcome)
+				require.Equal(t, domain.LineCreated, l.Outcome)
 			}
 			var n int64
 			require.NoError(t, e.db.Model(&models.Invoice{}).Where("administration_id = ?", adm.ID).Count(&n).Error)
@@ -280,7 +281,7 @@ func testImportRules(t *testing.T, e *impEnv) {
 
 		rep := pkgImport(t, svc, adm, file, app.ImportOptions{})
 		require.Equal(t, app.ImportInvoiceCounts{Unchanged: 2, KeptRelancePayment: 1}, rep.Invoices)
-		require.Equal(t, app.ImportLine{Line: 2, InvoiceNumber: "P-1", CustomerRef: "K1", Outcome: app.LineKeptPayment, Customer: "unchanged", Note: app.NoteKeptPayment}, rep.Lines[0])
+		require.Equal(t, domain.ImportLine{Line: 2, InvoiceNumber: "P-1", CustomerRef: "K1", Outcome: domain.LineKeptPayment, Customer: "unchanged", Note: domain.NoteKeptPayment}, rep.Lines[0])
 		require.NoError(t, e.db.First(&inv, inv.ID).Error)
 		require.Equal(t, models.InvoicePaid, inv.Status, "not reopened")
 		require.Zero(t, inv.OpenMinor)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
@@ -354,7 +355,7 @@ func testImportExport(t *testing.T, e *impEnv) {
 	want.Invoices = app.ImportInvoiceCounts{Unchanged: 364, Rejected: 36}
 	want.JourneysStarted = 0
 	for _, l := range again.Lines {
-		require.Contains(t, []app.LineOutcome{app.LineUnchanged, app.LineRejected}, l.Outcome, "line %d", l.Line)
+		require.Contains(t, []domain.LineOutcome{domain.LineUnchanged, domain.LineRejected}, l.Outcome, "line %d", l.Line)
 	}
 	want.Lines = again.Lines
 	require.Equal(t, want, again)

@@ -10,9 +10,6 @@ import (
 	"github.com/relance/relance/models"
 )
 
-// ErrDuplicate is returned when an invoice number is already used in the administration.
-var ErrDuplicate = errors.New("duplicate")
-
 // CreateInvoice stores an open invoice and starts its journey. The row is
 // committed before the start (the journey's first activity reads it); if
 // the start fails the row is removed again, so nothing is left half-made.

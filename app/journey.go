@@ -11,13 +11,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/render"
 	"github.com/relance/relance/workflows"
 )
-
-// ErrJourneyEnded is returned when a signal reaches a journey that already ended.
-var ErrJourneyEnded = errors.New("journey has ended")
 
 // StartOptions are the start options of an invoice's journey: a readable ID,
 // reject-duplicate so that an import run twice starts nothing twice, the
@@ -62,6 +60,9 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &exists) {
 		return false, nil
+	}
+	if temporalUnavailable(err) {
+		return false, fmt.Errorf("start journey of invoice %s: %w: %w", inv.Number, domain.ErrUnavailable, err)
 	}
 	if err != nil {
 		return false, fmt.Errorf("start journey of invoice %s: %w", inv.Number, err)

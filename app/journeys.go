@@ -12,14 +12,6 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// JourneyInput is a journey as an admin writes it.
-type JourneyInput struct {
-	Name string
-	// MinGapDays nil means journeys.DefaultMinGapDays.
-	MinGapDays *int
-	Steps      []journeys.Step
-}
-
 // validJourney normalises in and checks it against adm's templates.
 func (s *Service) validJourney(ctx context.Context, adm *models.Administration, in *JourneyInput) error {
 	in.Name = strings.TrimSpace(in.Name)

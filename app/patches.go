@@ -2,72 +2,17 @@ package app
 
 import (
 	"context"
-	"net/mail"
 	"strings"
 	"time"
-
-	"golang.org/x/text/language"
 
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/schedule"
 )
 
-// CustomerPatch changes a customer's contact data; nil fields stay as they are.
-type CustomerPatch struct {
-	Name         *string
-	LegalID      *string
-	Language     *string
-	Email        *string
-	Phone        *string
-	AddressLine1 *string
-	AddressLine2 *string
-	PostalCode   *string
-	City         *string
-	Country      *string
-}
-
-// ValidCountry reads an ISO 3166-1 alpha-2 country code.
-func ValidCountry(field, v string) (string, error) {
-	cc := strings.ToUpper(strings.TrimSpace(v))
-	if len(cc) != 2 {
-		return "", Invalid(field, "%q is not a 2-letter ISO 3166 country code", v)
-	}
-	r, err := language.ParseRegion(cc)
-	if err != nil || !r.IsCountry() || r.String() != cc {
-		return "", Invalid(field, "unknown country code %q", v)
-	}
-	return cc, nil
-}
-
-// ValidEmail reads one bare address (no display name); "" clears it.
-func ValidEmail(field, v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return "", nil
-	}
-	a, err := mail.ParseAddress(v)
-	if err != nil || a.Address != v || a.Name != "" {
-		return "", Invalid(field, "%q is not an email address (name@example.com)", v)
-	}
-	if len(v) > 255 {
-		return "", Invalid(field, "is longer than 255 characters")
-	}
-	return v, nil
-}
-
-// ValidLanguage reports whether l is a language Relance writes in.
-func ValidLanguage(l string) bool {
-	switch l {
-	case "nl", "fr", "en", "de":
-		return true
-	}
-	return false
-}
-
 // apply validates the patch against cust and returns the columns to write;
 // cust is changed only when everything is valid.
-func (p CustomerPatch) apply(cust *models.Customer) (map[string]any, error) {
+func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any, error) {
 	upd := map[string]any{}
 	next := *cust
 	text := func(col string, v *string, dst *string, max int, required bool) error {
@@ -144,19 +89,11 @@ func (p CustomerPatch) apply(cust *models.Customer) (map[string]any, error) {
 // what the accounting software holds for customers with an open invoice
 // (seed 001). cust holds the stored row afterwards.
 func (s *Service) PatchCustomer(ctx context.Context, cust *models.Customer, p CustomerPatch) error {
-	upd, err := p.apply(cust)
+	upd, err := applyCustomerPatch(p, cust)
 	if err != nil {
 		return err
 	}
 	return s.saveCustomer(ctx, cust, upd)
-}
-
-// CustomerSendSettingsPatch changes a customer's channel toggles (seed 002).
-type CustomerSendSettingsPatch struct {
-	SendInvoicesByEmail  *bool
-	SendRemindersByEmail *bool
-	SendByPost           *bool
-	SendSMS              *bool
 }
 
 // PatchCustomerSendSettings applies p to cust; they apply from the next step sent.
@@ -185,34 +122,7 @@ func (s *Service) saveCustomer(ctx context.Context, cust *models.Customer, upd m
 	return storeErr(s.db.WithContext(ctx).First(cust, cust.ID).Error, "read customer %d back", cust.ID)
 }
 
-// AdministrationSettingsPatch changes an administration's send settings;
-// nil fields stay as they are. They apply from the next step sent.
-type AdministrationSettingsPatch struct {
-	PostalEnabled             *bool
-	FinalReminderByPost       *bool
-	SMSEnabled                *bool
-	CollectionSMSEnabled      *bool
-	StatementSMSEnabled       *bool
-	UseProvidedEmail          *bool
-	AskEmailOnInvoiceLetters  *bool
-	AskEmailOnReminderLetters *bool
-	CustomerMinGapDays        *int
-	SendWindowStart           *int
-	SendWindowEnd             *int
-	Country                   *string
-	TimeZone                  *string
-	Language                  *string
-	SenderName                *string
-	SenderEmail               *string
-	ReplyToEmail              *string
-	SMSSender                 *string
-	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
-	// its journey (see models.AdministrationSettings).
-	LateEntry        *models.LateEntry
-	LateEntryMaxStep *string
-}
-
-func (p AdministrationSettingsPatch) apply(adm *models.Administration) (map[string]any, error) {
+func applyAdministrationSettings(p AdministrationSettingsPatch, adm *models.Administration) (map[string]any, error) {
 	upd := map[string]any{}
 	next := *adm
 	set := func(col string, v *bool, dst *bool) {
@@ -303,7 +213,7 @@ func (p AdministrationSettingsPatch) apply(adm *models.Administration) (map[stri
 // PatchAdministrationSettings validates and applies p to adm; adm holds the
 // stored row afterwards.
 func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p AdministrationSettingsPatch) error {
-	upd, err := p.apply(adm)
+	upd, err := applyAdministrationSettings(p, adm)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -13,39 +12,6 @@ import (
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
-
-// Errors of payments, credits and disputes; the API maps them to 409 (the
-// invoice's state forbids the action) and 422 (the amount breaks a rule).
-var (
-	// ErrInvoiceClosed: the invoice is paid or credited, its journey is over.
-	ErrInvoiceClosed = errors.New("invoice is closed")
-	// ErrDisputeState: a dispute is opened twice, or resolved when none is open.
-	ErrDisputeState = errors.New("dispute state")
-	// ErrDuplicatePayment: a payment with this reference is already registered on the invoice.
-	ErrDuplicatePayment = errors.New("payment already registered")
-	// ErrPaymentAmount: the amount is not positive or more than the open amount.
-	ErrPaymentAmount = errors.New("invalid payment amount")
-	// ErrPaymentCurrency: the payment's currency is not the invoice's.
-	ErrPaymentCurrency = errors.New("payment currency differs from the invoice's")
-)
-
-// PaymentInput is money received against an invoice.
-type PaymentInput struct {
-	AmountMinor int64
-	Currency    string
-	PaidAt      time.Time
-	Reference   string
-}
-
-// PaymentResult is a registered payment with the invoice as it now stands.
-type PaymentResult struct {
-	Payment models.Payment
-	Invoice models.Invoice
-	// Signalled is false when the journey could not be told (it had ended,
-	// or Temporal did not answer): the database stays the truth, and the
-	// sending activity re-reads it before every message.
-	Signalled bool
-}
 
 // lockOpenInvoice re-reads an invoice under a row lock (PostgreSQL; SQLite
 // serialises writers anyway) and checks it is still open, so that two
@@ -65,7 +31,7 @@ func lockOpenInvoice(tx *gorm.DB, id int64) (*models.Invoice, error) {
 // RegisterPayment records a payment and lowers the invoice's open amount in
 // one transaction; a payment of the whole open amount marks the invoice paid.
 // Then the journey gets invoice-updated: a partial payment changes the
-// amounts the next messages show, a full one ends the journey (DESIGN.md
+// amounts the next messages show, a full one ends the journey (docs/domain.md
 // §1.4). Nothing is written when the payment breaks a rule. A failed signal
 // is logged by the caller, not undone: see PaymentResult.Signalled.
 func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in PaymentInput) (PaymentResult, error) {
@@ -106,11 +72,13 @@ func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in Payme
 		if err := tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("lower open amount of invoice %s: %w", inv.Number, err)
 		}
-		setInvoice(inv, upd)
-		if inv.Revision, err = bumpRevision(tx, inv.ID); err != nil {
+		if _, err = bumpRevision(tx, inv.ID); err != nil {
 			return err
 		}
-		res.Invoice = *inv
+		// Read back: the answer shows the stored row (updated_at included).
+		if err := tx.First(&res.Invoice, inv.ID).Error; err != nil {
+			return fmt.Errorf("read invoice %s back: %w", inv.Number, err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -133,11 +101,12 @@ func (s *Service) CreditInvoice(ctx context.Context, invoiceID int64) (models.In
 		if err := tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("credit invoice %s: %w", inv.Number, err)
 		}
-		setInvoice(inv, upd)
-		if inv.Revision, err = bumpRevision(tx, inv.ID); err != nil {
+		if _, err = bumpRevision(tx, inv.ID); err != nil {
 			return err
 		}
-		out = *inv
+		if err := tx.First(&out, inv.ID).Error; err != nil {
+			return fmt.Errorf("read invoice %s back: %w", inv.Number, err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -208,8 +177,7 @@ func (s *Service) setDispute(ctx context.Context, inv *models.Invoice, disputed,
 	if res.Error != nil {
 		return fmt.Errorf("record dispute of invoice %s: %w", inv.Number, res.Error)
 	}
-	inv.Disputed = disputed
-	return nil
+	return storeErr(s.db.WithContext(ctx).First(inv, inv.ID).Error, "read invoice %s back", inv.Number)
 }
 
 // bumpRevision counts one more change of the invoice's open amount or

@@ -8,20 +8,6 @@ import (
 	"github.com/relance/relance/models"
 )
 
-// PageRequest asks for one page of a list: at most Limit rows whose ID is
-// above Cursor (keyset pagination stays fast and stable while rows are added).
-type PageRequest struct {
-	Limit  int
-	Cursor int64
-}
-
-// Page is one page of a list: Next is the cursor of the following page, 0
-// on the last one.
-type Page[T any] struct {
-	Data []T
-	Next int64
-}
-
 // page runs q ordered by ID from p's cursor; id reads a row's ID.
 func page[T any](q *gorm.DB, p PageRequest, id func(T) int64) (Page[T], error) {
 	if p.Limit <= 0 {

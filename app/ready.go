@@ -12,13 +12,6 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// Readiness is what Ready found: one verdict per dependency ("ok", or why
-// not), and whether all of them are ok.
-type Readiness struct {
-	OK     bool
-	Checks map[string]string
-}
-
 // Ready checks that Relance can serve: the database answers, Temporal
 // answers, and the namespace has Relance's search attributes with their
 // types (without them every journey start fails).

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/relance/relance/auth"
+	"github.com/relance/relance/domain"
+	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
@@ -61,47 +63,76 @@ func (s *Service) saveInvoice(ctx context.Context, inv *models.Invoice, upd map[
 	return storeErr(s.db.WithContext(ctx).First(inv, inv.ID).Error, "read invoice %d back", inv.ID)
 }
 
-// InvoiceJourney is the live state of an invoice's journey (the workflow's
-// state query), with, for the next and every planned step, the channels
-// policy.Decide picks from the settings as they are now (DESIGN.md §1.7):
-// the workflow cannot, as its query handler reads no database, and the
+// InvoiceJourney is the journey of an invoice as it is now (docs/domain.md §1.7):
+// the workflow's state (its state query), with, for every planned step, the
+// channels policy.Decide picks from the settings as they are now. The
+// workflow cannot add them, as its query handler reads no database, and the
 // sending activity decides again at send time.
-func (s *Service) InvoiceJourney(ctx context.Context, inv *models.Invoice) (workflows.JourneyState, error) {
+func (s *Service) InvoiceJourney(ctx context.Context, inv *models.Invoice) (domain.Journey, error) {
+	if s.temporal == nil {
+		return domain.Journey{}, fmt.Errorf("journey of invoice %d: %w: no Temporal client", inv.ID, domain.ErrUnavailable)
+	}
 	st, err := s.JourneyState(ctx, inv.WorkflowID)
 	if err != nil {
-		return st, err
+		return domain.Journey{}, err
 	}
 	db := s.db.WithContext(ctx)
 	var adm models.Administration
 	if err := db.First(&adm, "id = ?", inv.AdministrationID).Error; err != nil {
-		return st, storeErr(err, "load administration %d", inv.AdministrationID)
+		return domain.Journey{}, storeErr(err, "load administration %d", inv.AdministrationID)
 	}
 	var cust models.Customer
 	if err := db.First(&cust, "id = ? AND administration_id = ?", inv.CustomerID, inv.AdministrationID).Error; err != nil {
-		return st, storeErr(err, "load customer %d", inv.CustomerID)
+		return domain.Journey{}, storeErr(err, "load customer %d", inv.CustomerID)
 	}
-	admSettings, custSettings := adm.ChannelSettings(), cust.ChannelSettings()
-	choose := func(step *workflows.StepState) {
-		if step != nil && step.Status == workflows.StepPlanned {
-			step.Choice = workflows.ChoiceOf(policy.Decide(step.Kind, admSettings, custSettings))
+	gap := journeys.DefaultMinGapDays
+	if st.JourneyID != 0 {
+		if err := db.Model(&models.Journey{}).Where("id = ?", st.JourneyID).Select("min_gap_days").Scan(&gap).Error; err != nil {
+			return domain.Journey{}, storeErr(err, "load journey %d", st.JourneyID)
 		}
 	}
-	choose(st.Next)
-	for i := range st.Steps {
-		choose(&st.Steps[i])
+	j := journeyOf(st, gap)
+	admSettings, custSettings := adm.ChannelSettings(), cust.ChannelSettings()
+	for i := range j.Steps {
+		if step := &j.Steps[i]; step.Status == string(workflows.StepPlanned) {
+			step.Choice = domain.ChoiceOf(policy.Decide(step.Kind, admSettings, custSettings))
+		}
 	}
-	for i := range st.Planned {
-		choose(&st.Planned[i])
-	}
-	return st, nil
+	return j, nil
 }
 
-// ErrInvalidKey is an API key that is unknown or revoked.
-var ErrInvalidKey = auth.ErrInvalidKey
+// journeyOf reads the workflow's state as the read model: each step once,
+// Next pointing into the steps.
+func journeyOf(st workflows.JourneyState, minGapDays int) domain.Journey {
+	j := domain.Journey{
+		Stage: st.Stage, Status: st.Status, OpenMinor: st.OpenMinor, Currency: st.Currency,
+		JourneyID: st.JourneyID, JourneyName: st.JourneyName, MinGapDays: minGapDays, LastSentAt: st.LastSentAt,
+		Paused: st.Paused, PausedUntil: st.PausedUntil, PauseReason: st.PauseReason,
+		Disputed: st.Disputed, DisputeReason: st.DisputeReason,
+		ProvidedEmail: st.ProvidedEmail, EmailSubmittedAt: st.EmailSubmittedAt, SentCount: st.SentCount,
+		Steps: make([]domain.JourneyStep, len(st.Steps)),
+	}
+	for i, s := range st.Steps {
+		j.Steps[i] = domain.JourneyStep{
+			Position: s.Position, AtIssue: s.OffsetDays == journeys.OffsetAtIssue, OffsetDays: s.OffsetDays,
+			Kind: s.Kind, Template: s.Template, At: s.At, Status: string(s.Status), Reason: s.Reason,
+			Channels: s.Channels, HandledAt: s.HandledAt,
+		}
+		if st.Next != nil && s.Position == st.Next.Position {
+			// The next step's date includes the minimum gap after the last message.
+			j.Steps[i].At = st.Next.At
+			j.Next = &j.Steps[i]
+		}
+	}
+	return j
+}
 
 // Authenticate returns the organization of an API key, and records its use.
 func (s *Service) Authenticate(ctx context.Context, key string) (int64, error) {
 	k, err := auth.Lookup(ctx, s.db, key)
+	if errors.Is(err, auth.ErrInvalidKey) {
+		return 0, fmt.Errorf("authenticate: %w: %w", domain.ErrInvalidKey, err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("authenticate: %w", err)
 	}

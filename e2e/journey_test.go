@@ -183,14 +183,17 @@ func TestJourneyEndToEnd(t *testing.T) {
 	// The state lists the sent step, and the next one with the channel it would go on now.
 	st := s.invoice(v.ID).Journey
 	require.NotNil(t, st)
-	require.Len(t, st.Sent, 1)
-	require.Equal(t, policy.StepInvoice, st.Sent[0].Kind)
-	require.Contains(t, st.Sent[0].Channels, "email:sent")
+	require.Equal(t, string(workflows.StepSent), st.Steps[0].Status)
+	require.Equal(t, policy.StepInvoice, st.Steps[0].Kind)
+	require.Equal(t, api.TimingAtIssue, st.Steps[0].Timing)
+	require.Contains(t, st.Steps[0].Channels, "email:sent")
 	require.NotNil(t, st.Next)
 	require.Equal(t, policy.StepReminder, st.Next.Kind)
 	require.NotNil(t, st.Next.Choice)
 	require.Equal(t, []policy.Channel{policy.ChannelEmail}, st.Next.Choice.Channels)
-	require.Len(t, st.Planned, len(st.Steps)-1)
+	for _, s := range st.Steps[1:] {
+		require.Equal(t, string(workflows.StepPlanned), s.Status)
+	}
 
 	// A pause until a date, through the API, ends by itself at that date.
 	until := time.Now().UTC().Add(2 * day).Truncate(time.Second).Add(time.Second)

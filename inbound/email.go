@@ -15,41 +15,6 @@ import (
 	"github.com/relance/relance/policy"
 )
 
-// AttentionEmailBounced flags an invoice one of whose emails bounced after
-// it was sent (a DSN with Action failed): the customer's address needs
-// checking before the next message goes to it.
-const AttentionEmailBounced = "email_bounced"
-
-// Delivery statuses an email row gets from a DSN (models.Message.DeliveryStatus).
-const (
-	DeliveryBounced   = "bounced"
-	DeliveryDelayed   = "delayed"
-	DeliveryDelivered = "delivered"
-)
-
-// ErrUnknownEmail: a bounce report names no email in the outbox (a message
-// sent by another system through the same mailbox, a purged row, or a
-// report without the original Message-ID). The webhook answers 200 for it:
-// no retry of the MTA can make it known.
-var ErrUnknownEmail = errors.New("no email in the outbox has the bounced Message-ID")
-
-// BounceOutcome is what RecordBounce did.
-type BounceOutcome struct {
-	// Message is the outbox row after the update.
-	Message models.Message
-	// Recipient is the DSN recipient block that was applied.
-	Recipient email.DSNRecipient
-	// Updated is false when the report changed nothing: the row already
-	// said so (the same DSN again), a final verdict outranks it (a delay
-	// after a bounce), or its action means nothing for the row.
-	Updated bool
-	// Duplicate is true when the row already had the report's verdict (the
-	// MTA posted the same DSN again).
-	Duplicate bool
-	// Flagged is true when the invoice was flagged AttentionEmailBounced.
-	Flagged bool
-}
-
 // deliveryRank orders a DSN's verdicts so that a late or repeated report
 // never hides a more telling one: a bounce wins over delivered, delivered
 // over delayed.

@@ -22,17 +22,6 @@ import (
 	"github.com/relance/relance/policy"
 )
 
-// Errors of the Vonage webhooks' store operations. The handlers answer 200
-// for both (and log them): Vonage retries any other answer for a day, and no
-// retry can make an unknown message or number known.
-var (
-	// ErrUnknownMessage: a delivery receipt matches no SMS in the outbox
-	// (another system on the same Vonage account, or a purged row).
-	ErrUnknownMessage = errors.New("no SMS in the outbox matches the delivery receipt")
-	// ErrUnknownSender: an inbound SMS comes from a number no customer has.
-	ErrUnknownSender = errors.New("no customer has the sender's mobile number")
-)
-
 // receiptRank orders delivery statuses so that a late or duplicate receipt
 // never hides a more telling one: a failure of any part wins over a
 // delivered part, and delivered wins over the intermediate statuses.
@@ -46,15 +35,6 @@ func receiptRank(status string) int {
 		return 1
 	}
 	return 0
-}
-
-// ReceiptOutcome is what RecordDeliveryReceipt did.
-type ReceiptOutcome struct {
-	// Message is the outbox row after the update.
-	Message models.Message
-	// Updated is false when the row already had a status that outranks the
-	// receipt's (e.g. a "delivered" part after a "failed" one).
-	Updated bool
 }
 
 // hashedRef matches the client-ref sms.ClientRef makes of a key longer than
@@ -159,33 +139,12 @@ func likePrefix(s string) string {
 	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s) + "%"
 }
 
-// InboundOutcome is what RecordInboundSMS did.
-type InboundOutcome struct {
-	// Customer is the customer the SMS was filed under.
-	Customer models.Customer
-	// Conversation is the customer's SMS conversation.
-	Conversation models.Conversation
-	// Message is the inbox message: the SMS, or the whole text once every
-	// part of a long SMS has arrived; zero while parts are missing.
-	Message models.InboxMessage
-	// Duplicate is true when this SMS (or part) was already recorded:
-	// Vonage repeats a webhook whose answer it did not get.
-	Duplicate bool
-	// Pending is true when this is one part of a long SMS whose other parts
-	// have not all arrived; the parts are stored and joined later.
-	Pending bool
-	// Candidates counts the customers with that mobile number; more than
-	// one means the choice (the one last texted, else the oldest) is worth
-	// a log line.
-	Candidates int
-}
-
 // SMSConversationSubject is the subject of the conversation that collects a
 // customer's text messages.
 const SMSConversationSubject = "SMS"
 
 // RecordInboundSMS files an SMS a customer sent to the account's number in
-// the inbox (DESIGN.md §1.8): under the customer whose mobile number (E.164)
+// the inbox (docs/domain.md §1.8): under the customer whose mobile number (E.164)
 // sent it, in that customer's SMS conversation (created on the first SMS,
 // about the invoice of the last SMS Relance sent to the number), which is
 // marked unread. When several customers share the number (one person with

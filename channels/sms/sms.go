@@ -1,6 +1,6 @@
 // Package sms sends text messages through the Vonage SMS API, spoken
 // directly: the Vonage Go SDK cannot be downloaded on the build machines and
-// is no longer actively developed (DESIGN.md §2.3), and the SMS API is one
+// is no longer actively developed (docs/domain.md §2.3), and the SMS API is one
 // form POST. The package also parses and verifies Vonage's webhooks
 // (delivery receipts, inbound messages), for the API's handlers.
 //
@@ -35,12 +35,13 @@ import (
 	"time"
 
 	"github.com/relance/relance/channels"
+	"github.com/relance/relance/channels/sms/gsm"
 )
 
 // Defaults for Config.
 const (
 	DefaultBaseURL       = "https://rest.nexmo.com"
-	DefaultRatePerSecond = 30
+	DefaultRatePerSecond = channels.DefaultSMSPerSecond
 	DefaultTimeout       = 10 * time.Second
 )
 
@@ -227,7 +228,7 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 		"text":              {m.Text},
 		"status-report-req": {"1"},
 	}
-	if !IsGSM7(m.Text) {
+	if !gsm.IsGSM7(m.Text) {
 		form.Set("type", "unicode")
 	}
 	if m.Key != "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/models"
 )
@@ -118,7 +119,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		case ".csv", ".txt":
 			*format = app.FormatCSV
 		case ".xlsx":
-			*format = app.FormatXLSX
+			*format = domain.FormatXLSX
 		}
 	}
 	given := importer.Mapping{}
@@ -211,7 +212,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	}
 	var out bytes.Buffer
 	if strings.EqualFold(filepath.Ext(*report), ".csv") {
-		if err := app.WriteReportCSV(&out, rep); err != nil {
+		if err := domain.WriteReportCSV(&out, rep); err != nil {
 			return err
 		}
 	} else {
