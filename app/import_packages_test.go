@@ -16,6 +16,7 @@ import (
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
+	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
@@ -187,7 +188,7 @@ func testImportPackages(t *testing.T, e *impEnv) {
 			require.Eventually(t, func() bool {
 				st, err := svc.JourneyState(context.Background(), inv.WorkflowID)
 				return err == nil && len(st.Steps) > 0
-			}, 30*time.Second, 50*time.Millisecond, "the journey of %s runs and has planned its steps", inv.Number)
+			}, testkit.Patience, 50*time.Millisecond, "the journey of %s runs and has planned its steps", inv.Number)
 		}
 		// The channel decision the sending activity makes for every step
 		// of the journey: the letter.

@@ -144,7 +144,7 @@ func impInvoice(t *testing.T, e *impEnv, cust *models.Customer, number string, i
 // impWaitOutcome waits for a journey to end and returns its result.
 func impWaitOutcome(t *testing.T, tc client.Client, workflowID string) workflows.JourneyResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Patience)
 	defer cancel()
 	var res workflows.JourneyResult
 	require.NoError(t, tc.GetWorkflow(ctx, workflowID, "").Get(ctx, &res))
@@ -335,7 +335,7 @@ func testImportExport(t *testing.T, e *impEnv) {
 	require.Eventually(t, func() bool {
 		st, err := app.New(app.Options{Temporal: e.tc}).JourneyState(ctx, inv3.WorkflowID)
 		return err == nil && st.OpenMinor == 92301 && st.Status == workflows.StatusOpen
-	}, 20*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 	inv = models.Invoice{}
 	require.NoError(t, e.db.First(&inv, inv4.ID).Error)
 	require.Equal(t, models.InvoicePaid, inv.Status)
@@ -446,5 +446,5 @@ func testImportConcurrent(t *testing.T, e *impEnv) {
 	require.Eventually(t, func() bool {
 		res, err := e.tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
 		return err == nil && res.GetCount() == 265
-	}, 20*time.Second, 200*time.Millisecond)
+	}, testkit.Patience, 200*time.Millisecond)
 }
