@@ -131,6 +131,8 @@ func (s *Server) routes(r *gin.Engine) {
 
 	g.GET("/administrations/:id/imports", s.listImports)
 	g.GET("/imports/:id", s.getImport)
+	g.GET("/administrations/:id/import-mapping", s.getImportMapping)
+	g.PUT("/administrations/:id/import-mapping", s.putImportMapping)
 
 	g.GET("/administrations/:id/journeys", s.listJourneys)
 	g.POST("/administrations/:id/journeys", s.createJourney)
