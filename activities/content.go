@@ -23,6 +23,8 @@ type sendData struct {
 	cust  models.Customer
 	inv   models.Invoice
 	items []models.Invoice
+	// claim is set for collection notices: their costs and interest.
+	claim *caseClaim
 }
 
 func (a *Activities) loadSendData(ctx context.Context, admID, custID, invID int64) (*sendData, error) {
@@ -122,6 +124,11 @@ func (a *Activities) renderData(d *sendData, anchor time.Time) render.Data {
 	for _, i := range d.items {
 		data.Items = append(data.Items, item(i))
 	}
+	cur := d.inv.Currency
+	if len(d.items) > 0 && cur == "" {
+		cur = d.items[0].Currency
+	}
+	d.claim.fill(&data, cur)
 	return data
 }
 

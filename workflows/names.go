@@ -35,6 +35,17 @@ const (
 	SignalJourneyChanged  = "journey-changed"
 	QueryState            = "state"
 	UpdateSendNow         = "send-now"
+
+	// SignalCaseInvoiceJoined adds an invoice to a collection case (sent
+	// with signal-with-start by the hand-over activity).
+	SignalCaseInvoiceJoined = "case-invoice-joined"
+	// SignalCaseInvoiceUpdated carries a payment or credit of one of the
+	// case's invoices: paid, it leaves the case.
+	SignalCaseInvoiceUpdated = "case-invoice-updated"
+	// UpdateWaiveCosts waives all or part of a case's costs and interest.
+	UpdateWaiveCosts = "waive-costs"
+	// UpdateHandOverNow sends the case to the collection agency at once.
+	UpdateHandOverNow = "hand-over-now"
 	attrPrefix            = "Relance" // shared by every search attribute below
 )
 
@@ -54,6 +65,10 @@ const (
 	// ChangeOrderedUpdates: an invoice-updated signal older than the last
 	// one applied (by the invoice's revision) is ignored.
 	ChangeOrderedUpdates = "ordered-invoice-updates"
+	// ChangeCollectionCase: the journey's collection step joins the
+	// customer's collection case (which sends one notice per case) instead
+	// of sending a notice per invoice.
+	ChangeCollectionCase = "hand-over-joins-case"
 )
 
 // Search attributes, registered by `relance dev` and the compose setup.
