@@ -260,6 +260,10 @@ func (c *caseRun) run(ctx workflow.Context) (CaseResult, error) {
 		c.st.Dirty = true
 	}
 	for {
+		if err := ctx.Err(); err != nil {
+			// Cancelled (an operator's cancel): end without sending more.
+			return CaseResult{}, temporal.NewCanceledError(err.Error())
+		}
 		c.drainSignals(ctx)
 		if err := c.flush(ctx); err != nil {
 			return CaseResult{}, err
