@@ -46,7 +46,7 @@ const (
 	UpdateWaiveCosts = "waive-costs"
 	// UpdateHandOverNow sends the case to the collection agency at once.
 	UpdateHandOverNow = "hand-over-now"
-	attrPrefix            = "Relance" // shared by every search attribute below
+	attrPrefix        = "Relance" // shared by every search attribute below
 )
 
 // Change IDs for workflow.GetVersion. Every change to the journey's logic
