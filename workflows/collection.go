@@ -28,6 +28,10 @@ const (
 // caseStages are the stages that send, in order.
 var caseStages = []CaseStage{CaseStageNotice, CaseStageLastNotice, CaseStageAgency}
 
+// ReasonHandedOver is the journey's collection step when the invoice
+// joined its customer's collection case: the case sends the notices.
+const ReasonHandedOver = "handed_over_to_case"
+
 // Case event kinds on the timeline.
 const (
 	CaseEventJoined   = "invoice_joined"

@@ -678,8 +678,8 @@ func (j *journey) sendNow(ctx workflow.Context, req SendNowRequest) (SendNowResu
 // a notice per invoice, the invoice joins its customer's open collection
 // case, which sends one notice per case (CollectionCase). It returns nil
 // for other steps and for journeys started before the change, and else a
-// future that settles like SendStep's: sent when the invoice joined,
-// skipped when it was closed by then.
+// future that settles like SendStep's: skipped with ReasonHandedOver when
+// the invoice joined its case, skipped as closed when it was paid by then.
 func (j *journey) handOver(ctx workflow.Context, s StepState) workflow.Future {
 	if s.Kind != policy.StepCollection || workflow.GetVersion(ctx, ChangeCollectionCase, workflow.DefaultVersion, 1) < 1 {
 		return nil
@@ -694,9 +694,11 @@ func (j *journey) handOver(ctx workflow.Context, s StepState) workflow.Future {
 			settle.Set(nil, err)
 			return
 		}
-		res := activities.SendResult{InvoiceStatus: jr.InvoiceStatus, OpenMinor: jr.OpenMinor, Skipped: jr.Skipped, Reason: jr.Reason}
+		// The journey itself sends nothing here: the step is recorded as
+		// handed over (not sent), and the journey ends in collection.
+		res := activities.SendResult{InvoiceStatus: jr.InvoiceStatus, OpenMinor: jr.OpenMinor, Skipped: true, Reason: jr.Reason}
 		if !jr.Skipped {
-			res.Sent = true
+			res.Reason = ReasonHandedOver
 			res.Outcomes = []activities.ChannelOutcome{{Channel: "case", State: jr.CaseWorkflowID}}
 		}
 		settle.Set(res, nil)
