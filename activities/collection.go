@@ -63,7 +63,7 @@ func (a *Activities) JoinCase(ctx context.Context, in JoinCaseInput) (JoinCaseRe
 			return fmt.Errorf("add invoice %s to case %d: %w", inv.Number, cs.ID, err)
 		}
 		return tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).
-			Updates(map[string]any{"case_id": cs.ID, "stage": "collection", "attention_reason": ""}).Error
+			Updates(map[string]any{"case_id": cs.ID, "stage": "collection"}).Error
 	})
 	if err != nil {
 		return JoinCaseResult{}, err
