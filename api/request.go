@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
+
+	"github.com/relance/relance/domain"
 
 	"github.com/relance/relance/models"
 )
@@ -21,7 +24,21 @@ func decode(c *gin.Context, v any) error {
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
 		return badInput("", "content type %q: send application/json", ct)
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badInput("", "reading the body: %v", err)
+	}
+	if !utf8.Valid(body) {
+		return badInput("", "the body is not valid UTF-8")
+	}
+	if bytes.IndexByte(body, 0) >= 0 || bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
+		return badInput("", "the body contains a NUL character, which no field may hold")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -96,76 +113,46 @@ func pageParams(c *gin.Context) (limit int, cursor int64, err error) {
 	return limit, cursor, nil
 }
 
-// paginate applies keyset pagination on id and returns the page.
-func paginate[T any](q *gorm.DB, c *gin.Context, id func(T) int64) (Page[T], error) {
+// pageRequest reads ?limit and ?cursor into the application's page request.
+func pageRequest(c *gin.Context) (domain.PageRequest, error) {
 	limit, cursor, err := pageParams(c)
+	return domain.PageRequest{Limit: limit, Cursor: cursor}, err
+}
+
+// listPage answers one page of a list: list runs with the page request,
+// view turns each row into its wire form.
+func listPage[T, V any](c *gin.Context, list func(domain.PageRequest) (domain.Page[T], error), view func(*T) V) {
+	p, err := pageRequest(c)
 	if err != nil {
-		return Page[T]{}, err
+		fail(c, err)
+		return
 	}
-	var rows []T
-	if cursor > 0 {
-		q = q.Where("id > ?", cursor)
+	rows, err := list(p)
+	if err != nil {
+		fail(c, err)
+		return
 	}
-	if err := q.Order("id").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return Page[T]{}, fmt.Errorf("list: %w", err)
+	out := Page[V]{Next: rows.Next, Data: make([]V, 0, len(rows.Data))}
+	for i := range rows.Data {
+		out.Data = append(out.Data, view(&rows.Data[i]))
 	}
-	p := Page[T]{Data: rows}
-	if len(rows) > limit {
-		p.Data = rows[:limit]
-		p.Next = id(rows[limit-1])
-	}
-	if p.Data == nil {
-		p.Data = []T{}
-	}
-	return p, nil
+	c.JSON(http.StatusOK, out)
 }
 
 // administration loads an administration of the caller's organization;
 // another organization's is not found.
 func (s *Server) administration(c *gin.Context, id int64) (*models.Administration, error) {
-	var a models.Administration
-	err := s.DB.WithContext(c.Request.Context()).Where("id = ? AND organization_id = ?", id, orgID(c)).First(&a).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("administration %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load administration %d: %w", id, err)
-	}
-	return &a, nil
-}
-
-// ownedAdministrations scopes a query to the caller's organization's administrations.
-func ownedAdministrations(c *gin.Context, db *gorm.DB) *gorm.DB {
-	return db.Where("administration_id IN (?)", db.Session(&gorm.Session{NewDB: true}).
-		Model(&models.Administration{}).Select("id").Where("organization_id = ?", orgID(c)))
+	return s.App.Administration(c.Request.Context(), orgID(c), id)
 }
 
 // invoice loads an invoice of the caller's organization.
 func (s *Server) invoice(c *gin.Context, id int64) (*models.Invoice, error) {
-	var inv models.Invoice
-	db := s.DB.WithContext(c.Request.Context())
-	err := ownedAdministrations(c, db).Where("id = ?", id).First(&inv).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("invoice %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load invoice %d: %w", id, err)
-	}
-	return &inv, nil
+	return s.App.Invoice(c.Request.Context(), orgID(c), id)
 }
 
 // customer loads a customer of the caller's organization.
 func (s *Server) customer(c *gin.Context, id int64) (*models.Customer, error) {
-	var cu models.Customer
-	db := s.DB.WithContext(c.Request.Context())
-	err := ownedAdministrations(c, db).Where("id = ?", id).First(&cu).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("customer %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load customer %d: %w", id, err)
-	}
-	return &cu, nil
+	return s.App.Customer(c.Request.Context(), orgID(c), id)
 }
 
 // idAndBody reads the {id} path parameter and the JSON body of a request
@@ -188,3 +175,6 @@ func idAndMaybeBody[T any](c *gin.Context, required bool) (id int64, body T, ok 
 	}
 	return id, body, true
 }
+
+// fieldf names a field inside a list, e.g. steps[2].kind.
+func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
