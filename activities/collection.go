@@ -275,7 +275,7 @@ func (a *Activities) SendCaseStage(ctx context.Context, in CaseStageInput) (Case
 		Step: StepRef{Position: caseStagePosition(in.Stage), Kind: policy.StepCollection, Template: in.Stage},
 		Key:  in.Key, Anchor: in.Anchor,
 	}
-	dec := policy.Decide(policy.StepCollection, AdministrationPolicy(&d.adm), CustomerPolicy(&d.cust))
+	dec := policy.Decide(policy.StepCollection, sd.admSettings(), sd.custSettings())
 	for _, r := range dec.Refusals {
 		row, err := a.recordSkip(ctx, send, sd, r.Channel, string(r.Reason))
 		if err != nil {
