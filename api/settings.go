@@ -45,6 +45,14 @@ type AdministrationSettingsPatch struct {
 	SenderEmail               *string `json:"sender_email"`
 	ReplyToEmail              *string `json:"reply_to_email"`
 	SMSSender                 *string `json:"sms_sender"`
+	// InterestRateBP is the statutory interest a year in basis points.
+	InterestRateBP *int64 `json:"interest_rate_bp"`
+	// CaseStageDays is the number of days between two stages of a case.
+	CaseStageDays *int `json:"case_stage_days"`
+	// AgencyWebhookURL receives cases handed over; AgencyWebhookSecret
+	// signs them (write-only).
+	AgencyWebhookURL    *string `json:"agency_webhook_url"`
+	AgencyWebhookSecret *string `json:"agency_webhook_secret"`
 }
 
 func (s *Server) patchAdministrationSettings(c *gin.Context) {
