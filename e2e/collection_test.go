@@ -105,10 +105,12 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 		require.Equal(t, http.StatusCreated, s.call("POST", fmt.Sprintf("/api/v1/invoices/%d/payments", v.ID),
 			map[string]any{"amount_minor": 50000, "currency": "EUR"}, nil))
 	}
-	require.Eventually(t, func() bool {
-		var cs models.CollectionCase
-		return s.db.First(&cs, caseID).Error == nil && cs.Stage == models.CaseClosed
-	}, time.Minute, 100*time.Millisecond)
+	var closed workflows.CaseResult
+	require.NoError(t, s.tc.GetWorkflow(t.Context(), workflows.CaseWorkflowID(s.adm.ID, caseID), "").Get(t.Context(), &closed))
+	require.Equal(t, workflows.CaseStageClosed, closed.Stage)
+	var cs models.CollectionCase
+	require.NoError(t, s.db.First(&cs, caseID).Error)
+	require.Equal(t, models.CaseClosed, cs.Stage)
 	require.Equal(t, http.StatusConflict, s.call("POST", fmt.Sprintf("/api/v1/cases/%d/waive", caseID), map[string]any{"amount_minor": 500}, nil))
 	var tl struct {
 		Data []domain.CaseTimelineEntry `json:"data"`
