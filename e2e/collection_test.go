@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -124,4 +125,9 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 	require.Equal(t, 2, kinds[workflows.CaseEventLeft])
 	require.Equal(t, 1, kinds[workflows.CaseEventClosed])
 	require.Equal(t, 3, kinds["message"], "the notice's email, letter and SMS")
+
+	if *recordHistory {
+		writeHistory(t, s.tc, first.WorkflowID, filepath.Join("..", "workflows", "testdata", "journey_hand_over_joins_case.json"))
+		writeHistory(t, s.tc, workflows.CaseWorkflowID(s.adm.ID, caseID), filepath.Join("..", "workflows", "testdata", "case_two_invoices_paid.json"))
+	}
 }

@@ -35,6 +35,11 @@ var committedHistories = []string{
 	"journey_changed_render_clock.json",
 	"journey_dispute_resolved_render_clock.json",
 	"journey_paid_mid_journey_render_clock.json",
+	// Recorded by `go test ./e2e -run TestCollectionCaseEndToEnd -record-history`:
+	// a journey whose collection step joins its case (ChangeCollectionCase),
+	// and a case with two invoices, its notice, both paid, closed.
+	"journey_hand_over_joins_case.json",
+	"case_two_invoices_paid.json",
 }
 
 // TestReplayCommittedHistories replays every history under testdata: a
@@ -50,6 +55,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(InvoiceJourney, workflow.RegisterOptions{Name: InvoiceJourneyName})
+			r.RegisterWorkflowWithOptions(CollectionCase, workflow.RegisterOptions{Name: CollectionCaseName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
@@ -81,6 +87,12 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 		if name == "journey_paused_to_collection.json" {
 			require.Empty(t, changes, "the oldest history predates the version gates")
 			continue
+		}
+		if strings.HasPrefix(name, "case_") {
+			continue // a CollectionCase: no journey gates
+		}
+		if name == "journey_hand_over_joins_case.json" {
+			require.True(t, changes[ChangeCollectionCase], "%s lacks the %s marker", name, ChangeCollectionCase)
 		}
 		require.True(t, changes[ChangeHistoryLimit], "%s lacks the %s marker", name, ChangeHistoryLimit)
 		require.True(t, changes[ChangeReplanKeepsPlan], "%s lacks the %s marker", name, ChangeReplanKeepsPlan)
