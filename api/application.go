@@ -18,7 +18,7 @@ import (
 type Application interface {
 	AcceptProvidedEmail(ctx context.Context, cust *models.Customer) error
 	Administration(ctx context.Context, org, id int64) (*models.Administration, error)
-	Administrations(ctx context.Context, org int64, p domain.PageRequest) (domain.Page[models.Administration], error)
+	Administrations(ctx context.Context, org int64, archived bool, p domain.PageRequest) (domain.Page[models.Administration], error)
 	Case(ctx context.Context, org, id int64) (*models.CollectionCase, error)
 	CaseDetail(ctx context.Context, cs *models.CollectionCase) (domain.CaseDetail, error)
 	Cases(ctx context.Context, adm int64, f domain.CaseFilter, p domain.PageRequest) (domain.Page[models.CollectionCase], error)
@@ -28,7 +28,7 @@ type Application interface {
 	ResumeCase(ctx context.Context, cs *models.CollectionCase, reason string) error
 	WaiveCaseCosts(ctx context.Context, cs *models.CollectionCase, in domain.WaiverInput) (*models.CollectionCase, error)
 	AssignJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error)
-	Authenticate(ctx context.Context, key string) (int64, error)
+	Authenticate(ctx context.Context, key string) (domain.Caller, error)
 	CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error
 	CreateJourney(ctx context.Context, adm *models.Administration, in domain.JourneyInput) (*models.Journey, error)
 	CreditInvoice(ctx context.Context, invoiceID int64) (models.Invoice, bool, error)
@@ -55,6 +55,13 @@ type Application interface {
 	Payments(ctx context.Context, invoiceID int64, p domain.PageRequest) (domain.Page[models.Payment], error)
 	Ready(ctx context.Context) domain.Readiness
 	RegisterPayment(ctx context.Context, invoiceID int64, in domain.PaymentInput) (domain.PaymentResult, error)
+	CreateAdministration(ctx context.Context, org int64, in domain.AdministrationInput) (*models.Administration, error)
+	UpdateAdministration(ctx context.Context, org, id int64, in domain.AdministrationInput) (*models.Administration, error)
+	ArchiveAdministration(ctx context.Context, org, id int64, archived bool) (*models.Administration, error)
+	CreateCustomer(ctx context.Context, adm *models.Administration, in domain.NewCustomer) (*models.Customer, error)
+	APIKeys(ctx context.Context, org int64, p domain.PageRequest) (domain.Page[models.APIKey], error)
+	CreateAPIKey(ctx context.Context, org int64, name string, readOnly bool) (models.APIKey, string, error)
+	RevokeAPIKey(ctx context.Context, org, id int64) (models.APIKey, error)
 	ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error
 	ResumeCustomer(ctx context.Context, cust *models.Customer, reason string) (int, error)
 	ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error

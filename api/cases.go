@@ -20,12 +20,12 @@ type HandOverRequest struct {
 // listCases lists an administration's collection cases, filtered by stage,
 // paused and customer.
 func (s *Server) listCases(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	var f domain.CaseFilter
+	var err error
 	if v := c.Query("stage"); v != "" {
 		if !slices.Contains(domain.CaseStages, models.CaseStage(v)) {
 			fail(c, badInput("stage", "unknown case stage %q", v))
@@ -50,24 +50,14 @@ func (s *Server) listCases(c *gin.Context) {
 	}, func(cs *models.CollectionCase) models.CollectionCase { return *cs })
 }
 
-// pathCase loads the {id} case of the caller's organization.
-func (s *Server) pathCase(c *gin.Context) (*models.CollectionCase, bool) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return nil, false
-	}
-	cs, err := s.App.Case(c.Request.Context(), orgID(c), id)
-	if err != nil {
-		fail(c, err)
-		return nil, false
-	}
-	return cs, true
+// collectionCase loads a case of the caller's organization.
+func (s *Server) collectionCase(c *gin.Context, id int64) (*models.CollectionCase, error) {
+	return s.App.Case(c.Request.Context(), orgID(c), id)
 }
 
 // getCase serves a case with its invoices and stages.
 func (s *Server) getCase(c *gin.Context) {
-	cs, ok := s.pathCase(c)
+	cs, ok := object(c, s.collectionCase)
 	if !ok {
 		return
 	}
@@ -81,7 +71,7 @@ func (s *Server) getCase(c *gin.Context) {
 
 // caseTimeline serves the case's messages and events, oldest first.
 func (s *Server) caseTimeline(c *gin.Context) {
-	cs, ok := s.pathCase(c)
+	cs, ok := object(c, s.collectionCase)
 	if !ok {
 		return
 	}
@@ -94,7 +84,7 @@ func (s *Server) caseTimeline(c *gin.Context) {
 }
 
 func (s *Server) pauseCase(c *gin.Context) {
-	id, req, ok := idAndBody[PauseRequest](c)
+	cs, req, ok := objectAndBody[*models.CollectionCase, PauseRequest](c, s.collectionCase, true)
 	if !ok {
 		return
 	}
@@ -103,11 +93,7 @@ func (s *Server) pauseCase(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	cs, err := s.App.Case(c.Request.Context(), orgID(c), id)
-	if err == nil {
-		err = s.App.PauseCase(c.Request.Context(), cs, until, reason)
-	}
-	if err != nil {
+	if err := s.App.PauseCase(c.Request.Context(), cs, until, reason); err != nil {
 		fail(c, err)
 		return
 	}
@@ -116,15 +102,11 @@ func (s *Server) pauseCase(c *gin.Context) {
 }
 
 func (s *Server) resumeCase(c *gin.Context) {
-	id, req, ok := idAndMaybeBody[ResumeRequest](c, false)
+	cs, req, ok := objectAndBody[*models.CollectionCase, ResumeRequest](c, s.collectionCase, false)
 	if !ok {
 		return
 	}
-	cs, err := s.App.Case(c.Request.Context(), orgID(c), id)
-	if err == nil {
-		err = s.App.ResumeCase(c.Request.Context(), cs, strings.TrimSpace(req.Reason))
-	}
-	if err != nil {
+	if err := s.App.ResumeCase(c.Request.Context(), cs, strings.TrimSpace(req.Reason)); err != nil {
 		fail(c, err)
 		return
 	}
@@ -133,14 +115,11 @@ func (s *Server) resumeCase(c *gin.Context) {
 
 // waiveCase waives all or part of the case's costs and interest.
 func (s *Server) waiveCase(c *gin.Context) {
-	id, req, ok := idAndBody[domain.WaiverInput](c)
+	cs, req, ok := objectAndBody[*models.CollectionCase, domain.WaiverInput](c, s.collectionCase, true)
 	if !ok {
 		return
 	}
-	cs, err := s.App.Case(c.Request.Context(), orgID(c), id)
-	if err == nil {
-		cs, err = s.App.WaiveCaseCosts(c.Request.Context(), cs, req)
-	}
+	cs, err := s.App.WaiveCaseCosts(c.Request.Context(), cs, req)
 	if err != nil {
 		fail(c, err)
 		return
@@ -151,15 +130,11 @@ func (s *Server) waiveCase(c *gin.Context) {
 
 // handOverCase sends the case to the collection agency now.
 func (s *Server) handOverCase(c *gin.Context) {
-	id, req, ok := idAndMaybeBody[HandOverRequest](c, false)
+	cs, req, ok := objectAndBody[*models.CollectionCase, HandOverRequest](c, s.collectionCase, false)
 	if !ok {
 		return
 	}
-	cs, err := s.App.Case(c.Request.Context(), orgID(c), id)
-	if err == nil {
-		err = s.App.HandOverCaseNow(c.Request.Context(), cs, strings.TrimSpace(req.Reason))
-	}
-	if err != nil {
+	if err := s.App.HandOverCaseNow(c.Request.Context(), cs, strings.TrimSpace(req.Reason)); err != nil {
 		fail(c, err)
 		return
 	}

@@ -75,6 +75,14 @@ var handlerStatuses = map[string][]int{
 	"GET /api/v1/journeys/{id}":                          with(byID, 200),
 	"PUT /api/v1/journeys/{id}":                          with(withBody, 200, 422),
 	"DELETE /api/v1/journeys/{id}":                       with(byID, 204, 409),
+	"POST /api/v1/administrations":                       with(anyRoute, 201, 413, 422),
+	"PATCH /api/v1/administrations/{id}":                 with(withBody, 200, 422),
+	"POST /api/v1/administrations/{id}/archive":          with(byID, 200),
+	"POST /api/v1/administrations/{id}/restore":          with(byID, 200),
+	"POST /api/v1/administrations/{id}/customers":        with(withBody, 201, 409, 422),
+	"GET /api/v1/api-keys":                               with(anyRoute, 200),
+	"POST /api/v1/api-keys":                              with(anyRoute, 201, 413),
+	"POST /api/v1/api-keys/{id}/revoke":                  with(byID, 200),
 	"GET /api/v1/administrations/{id}/cases":             with(byID, 200),
 	"GET /api/v1/cases/{id}":                             with(byID, 200),
 	"GET /api/v1/cases/{id}/timeline":                    with(byID, 200),
@@ -106,7 +114,17 @@ func TestBadInputAnswers(t *testing.T) {
 	cust := models.Customer{AdministrationID: adm.ID, ExternalRef: "C-1", Name: "Klant", Language: "nl", Email: "klant@example.com",
 		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok", PausedAt: &now, PauseReason: "held"}
 	require.NoError(t, gdb.Create(&cust).Error)
-	inv := models.Invoice{AdministrationID: adm.ID, CustomerID: cust.ID, Number: "F-1", IssueDate: now, DueDate: now,
+	// The customer routes steer the first customer (and its invoice); the
+	// invoice routes another customer's invoice, so that the attempts, which
+	// run at once, never change what another one finds.
+	held := models.Invoice{AdministrationID: adm.ID, CustomerID: cust.ID, Number: "F-0", IssueDate: now, DueDate: now,
+		Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000, Status: models.InvoiceOpen, Stage: "scheduled",
+		WorkflowID: "invoice:1:F-0", PausedAt: &now, PauseReason: "held"}
+	require.NoError(t, gdb.Create(&held).Error)
+	other := models.Customer{AdministrationID: adm.ID, ExternalRef: "C-2", Name: "Andere", Language: "nl", Email: "andere@example.com",
+		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok-2"}
+	require.NoError(t, gdb.Create(&other).Error)
+	inv := models.Invoice{AdministrationID: adm.ID, CustomerID: other.ID, Number: "F-1", IssueDate: now, DueDate: now,
 		Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000, Status: models.InvoiceOpen, Stage: "scheduled",
 		WorkflowID: "invoice:1:F-1", PausedAt: &now, PauseReason: "held", Disputed: true}
 	require.NoError(t, gdb.Create(&inv).Error)
@@ -164,6 +182,9 @@ func TestBadInputAnswers(t *testing.T) {
 		"POST /api/v1/customers/{id}/provided-email/accept":  true,
 		"POST /api/v1/customers/{id}/provided-email/dismiss": true,
 		"POST /api/v1/administrations/{id}/imports":          true,
+		"POST /api/v1/administrations/{id}/archive":          true,
+		"POST /api/v1/administrations/{id}/restore":          true,
+		"POST /api/v1/api-keys/{id}/revoke":                  true,
 	}
 	type attempt struct{ route, name, method, path, query, body string }
 	var attempts []attempt

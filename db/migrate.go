@@ -1,6 +1,7 @@
 package db
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/go-gormigrate/gormigrate/v2"
@@ -16,7 +17,7 @@ import (
 func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		{
-			// The baseline creates the whole domain of DESIGN.md §1.
+			// The baseline creates the whole domain of docs/domain.md §1.
 			ID: "202611230001_baseline",
 			Migrate: func(tx *gorm.DB) error {
 				return tx.AutoMigrate(models.All()...)
@@ -70,6 +71,40 @@ func migrations() []*gormigrate.Migration {
 			},
 		},
 		{
+			// invoices.journey_cycle and journey_started: journeys start again
+			// for reopened invoices, and the reconciler finds invoices whose
+			// journey never started. Invoices that have a workflow ID had
+			// their (first) journey started.
+			ID: "202611300201_invoice_journey_cycle",
+			Migrate: func(tx *gorm.DB) error {
+				for _, col := range []string{"JourneyCycle", "JourneyStarted"} {
+					if !tx.Migrator().HasColumn(&models.Invoice{}, col) {
+						if err := tx.Migrator().AddColumn(&models.Invoice{}, col); err != nil {
+							return err
+						}
+					}
+				}
+				if !tx.Migrator().HasIndex(&models.Invoice{}, "JourneyStarted") {
+					if err := tx.Migrator().CreateIndex(&models.Invoice{}, "JourneyStarted"); err != nil {
+						return err
+					}
+				}
+				return tx.Model(&models.Invoice{}).Where("workflow_id <> ''").
+					Updates(map[string]any{"journey_cycle": 1, "journey_started": true}).Error
+			},
+			Rollback: func(tx *gorm.DB) error {
+				if err := tx.Migrator().DropIndex(&models.Invoice{}, "JourneyStarted"); err != nil {
+					return err
+				}
+				for _, col := range []string{"JourneyCycle", "JourneyStarted"} {
+					if err := tx.Migrator().DropColumn(&models.Invoice{}, col); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+		{
 			// Collection procedure: the administration's interest rate,
 			// stage gap and agency webhook; the customer's type (business or
 			// consumer); the case's waiver, pause and dates; the case's
@@ -116,6 +151,31 @@ func migrations() []*gormigrate.Migration {
 					return err
 				}
 				return nil
+			},
+		},
+		{
+			// Tenants through the API: archived administrations, the flag of
+			// missing company details, read-only API keys.
+			ID: "202611300701_tenants",
+			Migrate: func(tx *gorm.DB) error {
+				for _, c := range []struct {
+					model any
+					field string
+				}{{&models.Administration{}, "ArchivedAt"}, {&models.Administration{}, "DetailsMissing"}, {&models.APIKey{}, "ReadOnly"}} {
+					if tx.Migrator().HasColumn(c.model, c.field) {
+						continue
+					}
+					if err := tx.Migrator().AddColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return errors.Join(
+					tx.Migrator().DropColumn(&models.Administration{}, "ArchivedAt"),
+					tx.Migrator().DropColumn(&models.Administration{}, "DetailsMissing"),
+					tx.Migrator().DropColumn(&models.APIKey{}, "ReadOnly"))
 			},
 		},
 	}

@@ -1,5 +1,5 @@
 // Package models holds the GORM entities of Relance: the whole domain of
-// DESIGN.md §1, from the organization down to every message sent. Money is
+// docs/domain.md §1, from the organization down to every message sent. Money is
 // int64 minor units beside an ISO 4217 currency; statuses are typed; times are
 // stored in UTC (db.Open sets GORM's clock to UTC).
 package models
@@ -41,7 +41,9 @@ type APIKey struct {
 	Hash           string     `gorm:"size:64;not null" json:"-"`
 	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
 	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
+	// ReadOnly keys may read but not change anything (403 on writes).
+	ReadOnly  bool      `gorm:"not null;default:false" json:"read_only"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Administration is one ledger of an organization, with its send settings
@@ -59,13 +61,21 @@ type Administration struct {
 	AdministrationSettings `gorm:"embedded"`
 	CompanyDetails         `gorm:"embedded"`
 
-	DefaultJourneyID *int64    `json:"default_journey_id,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	DefaultJourneyID *int64 `json:"default_journey_id,omitempty"`
+	// ArchivedAt is set when the administration is archived: it starts no
+	// more journeys and lists leave it out unless asked.
+	ArchivedAt *time.Time `json:"archived_at,omitempty"`
+	// DetailsMissing flags an administration whose templates need company
+	// details it lacks (comma-separated field names, as the sending activity
+	// found them): the steps that need them are held, not sent blank.
+	// Changing the company details clears it.
+	DetailsMissing string    `gorm:"size:512" json:"details_missing,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // AdministrationSettings are the administration-wide send settings; they are
-// read again each time a step is sent (DESIGN.md §1.2).
+// read again each time a step is sent (docs/domain.md §1.2).
 type AdministrationSettings struct {
 	PostalEnabled        bool `gorm:"not null" json:"postal_enabled"`
 	FinalReminderByPost  bool `gorm:"not null" json:"final_reminder_by_post"`
@@ -243,9 +253,17 @@ type Invoice struct {
 	// Revision counts the changes of open amount and status. The journey's
 	// invoice-updated signal carries it: signals sent after concurrent
 	// changes may arrive out of order, and a journey ignores a stale one.
-	Revision  int64     `gorm:"not null;default:0" json:"revision"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Revision int64 `gorm:"not null;default:0" json:"revision"`
+	// JourneyCycle numbers the journeys of this invoice (1: its first): an
+	// invoice reopened after its journey ended gets the next cycle, under the
+	// same workflow ID, and the cycle keeps its messages' outbox keys apart.
+	// JourneyStarted says whether the current cycle's journey was started:
+	// an open invoice without it (Temporal was down at the import, a start
+	// failed) is started by the reconciler.
+	JourneyCycle   int       `gorm:"not null;default:0" json:"journey_cycle"`
+	JourneyStarted bool      `gorm:"not null;default:false;index" json:"journey_started"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Payment is money received against an invoice, registered through the API.

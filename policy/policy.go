@@ -6,7 +6,7 @@ package policy
 // timeline, so they are stable strings.
 type StepKind string
 
-// The step kinds of DESIGN.md §1.4 and §1.6.
+// The step kinds of docs/domain.md §1.4 and §1.6.
 const (
 	// StepInvoice sends the invoice itself; it is governed by the customer's
 	// send_invoices_by_email toggle rather than the reminders toggle.
@@ -66,6 +66,11 @@ const (
 	// ReasonUnknownStepKind: the step kind is not one Decide knows, so nothing
 	// is sent rather than guessing.
 	ReasonUnknownStepKind SkipReason = "unknown_step_kind"
+	// ReasonCompanyDetailsMissing: the template prints a company or
+	// signing-user detail the administration lacks (bank details, ...); the
+	// step is held rather than sent with a blank, and the administration is
+	// flagged with the fields to fill in. The sender decides it, not Decide.
+	ReasonCompanyDetailsMissing SkipReason = "company_details_missing"
 
 	// ReasonEmailDisabledForCustomer: the customer's email toggle for this kind
 	// (send_invoices_by_email or send_reminders_by_email) is off.
