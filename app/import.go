@@ -799,6 +799,16 @@ func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSi
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		for _, s := range signals {
 			err := r.svc.Signal(ctx, inv.WorkflowID, s.name, s.payload)
+			if errors.Is(err, ErrJourneyEnded) && inv.CaseID != nil {
+				// Handed over to a collection case: the case is told.
+				if s.name != workflows.SignalInvoiceUpdated {
+					continue
+				}
+				if _, err := r.svc.signalCase(ctx, &inv); err != nil {
+					return err
+				}
+				continue
+			}
 			if errors.Is(err, ErrJourneyEnded) {
 				if inv.Status != models.InvoiceOpen {
 					return nil

@@ -50,6 +50,13 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 		}
 		next.Language, upd["language"] = *p.Language, *p.Language
 	}
+	if p.CustomerType != nil {
+		t := models.CustomerType(strings.TrimSpace(*p.CustomerType))
+		if !t.Valid() {
+			return nil, Invalid("customer_type", "must be business or consumer, got %q", *p.CustomerType)
+		}
+		next.Type, upd["customer_type"] = t, t
+	}
 	if p.Country != nil {
 		cc, err := ValidCountry("country", *p.Country)
 		if err != nil {
@@ -159,6 +166,34 @@ func applyAdministrationSettings(p AdministrationSettingsPatch, adm *models.Admi
 	}
 	if p.SendWindowStart != nil {
 		st.SendWindowStart, upd["send_window_start"] = *p.SendWindowStart, *p.SendWindowStart
+	}
+	if v := p.InterestRateBP; v != nil {
+		if *v < 0 || *v > 10000 {
+			return nil, RuleBroken("interest_rate_bp", "must be between 0 and 10000 (0 to 100 %%)")
+		}
+		st.InterestRateBP, upd["interest_rate_bp"] = *v, *v
+	}
+	if v := p.CaseStageDays; v != nil {
+		if *v < 1 || *v > 90 {
+			return nil, RuleBroken("case_stage_days", "must be between 1 and 90")
+		}
+		st.CaseStageDays, upd["case_stage_days"] = *v, *v
+	}
+	if v := p.AgencyWebhookURL; v != nil {
+		u := strings.TrimSpace(*v)
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			return nil, Invalid("agency_webhook_url", "must be an http(s) URL or empty")
+		}
+		if len(u) > 512 {
+			return nil, Invalid("agency_webhook_url", "is longer than 512 characters")
+		}
+		st.AgencyWebhookURL, upd["agency_webhook_url"] = u, u
+	}
+	if v := p.AgencyWebhookSecret; v != nil {
+		if len(*v) > 128 {
+			return nil, Invalid("agency_webhook_secret", "is longer than 128 characters")
+		}
+		st.AgencyWebhookSecret, upd["agency_webhook_secret"] = *v, *v
 	}
 	if p.SendWindowEnd != nil {
 		st.SendWindowEnd, upd["send_window_end"] = *p.SendWindowEnd, *p.SendWindowEnd

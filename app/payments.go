@@ -129,6 +129,12 @@ func (s *Service) signalUpdated(ctx context.Context, inv *models.Invoice, signal
 		*signalled = true
 		return nil
 	case errors.Is(err, ErrJourneyEnded):
+		// Handed over: the invoice's collection case is told instead.
+		ok, err := s.signalCase(ctx, inv)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrNotSignalled, err)
+		}
+		*signalled = ok
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrNotSignalled, err)
