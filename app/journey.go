@@ -63,8 +63,11 @@ func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invo
 }
 
 // startTimeout bounds a journey's start: with Temporal down the SDK would
-// retry until the caller's deadline, and an API request has none.
-const startTimeout = 10 * time.Second
+// retry until the caller's deadline, and an API request has none. It is
+// generous because a start that merely waits for a busy server is not a
+// server that is down: an import would otherwise defer to the reconciler
+// journeys that a loaded but live cluster was about to start.
+const startTimeout = time.Minute
 
 // StartJourney starts the journey of the invoice's current cycle and marks
 // it started on the row (JourneyStarted). A journey that runs already is not
