@@ -59,6 +59,7 @@ func TestAdminResources(t *testing.T) {
 			t.Run("import formats", func(t *testing.T) { testImportFormats(t, e) })
 			t.Run("import bad files", func(t *testing.T) { testImportBadFiles(t, e) })
 			t.Run("import size limit", func(t *testing.T) { testImportTooLarge(t, e) })
+			t.Run("import mapping, dry run, CSV report, XLSX", func(t *testing.T) { testImportMappingAndReports(t, e) })
 		})
 	}
 }
