@@ -360,7 +360,7 @@ func (e *apiEnv) journeyState(t *testing.T, workflowID string, ok func(workflows
 	t.Helper()
 	var st workflows.JourneyState
 	var err error
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testkit.Patience)
 	for time.Now().Before(deadline) {
 		if st, err = app.New(app.Options{Temporal: e.tc}).JourneyState(context.Background(), workflowID); err == nil && ok(st) {
 			return st
