@@ -359,6 +359,9 @@ type rowResult struct {
 	prior *models.Invoice
 	// signals go to the invoice's journey, in order, after the commit.
 	signals []pendingSignal
+	// reopened: the import brought a paid or credited invoice open again;
+	// if its journey ended, it gets one of the next cycle.
+	reopened bool
 }
 
 type pendingSignal struct {
@@ -464,7 +467,7 @@ func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
 	case res.start:
 		return r.startTask(row.Line, res), nil
 	case len(res.signals) > 0:
-		return r.signalTask(row.Line, *res.inv, res.signals), nil
+		return r.signalTask(row.Line, *res.inv, res.signals, res.reopened), nil
 	}
 	return nil, nil
 }
@@ -722,6 +725,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	}
 	prior := fresh
 	reopened := changes["status"] == models.InvoiceOpen
+	res.reopened = reopened
 	if reopened && fresh.WorkflowID == "" {
 		// Stored paid by an earlier import, never had a journey: start it now.
 		changes["workflow_id"] = workflows.InvoiceWorkflowID(r.adm.ID, fresh.Number)
@@ -793,9 +797,10 @@ func (r *importRun) startTask(line int, res rowResult) *importTask {
 }
 
 // signalTask tells a running journey what changed. A journey that already
-// ended is fine for a paid invoice; an invoice the import reopened gets a
-// journey of the next cycle (see Service.NextJourneyCycle).
-func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSignal) *importTask {
+// ended is fine for a paid invoice, and for one whose journey ended at the
+// hand-over to collection; an invoice the import reopened (paid or credited
+// before, open now) gets a journey of the next cycle (Service.NextJourneyCycle).
+func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSignal, reopened bool) *importTask {
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		for _, s := range signals {
 			err := r.svc.Signal(ctx, inv.WorkflowID, s.name, s.payload)
@@ -810,7 +815,9 @@ func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSi
 				continue
 			}
 			if errors.Is(err, domain.ErrJourneyEnded) {
-				if inv.Status != models.InvoiceOpen {
+				if inv.Status != models.InvoiceOpen || !reopened {
+					// Paid, or a journey that ended at collection or with
+					// its last step: an amount change does not restart it.
 					return nil
 				}
 				started, err := r.svc.NextJourneyCycle(ctx, &inv)
@@ -860,7 +867,7 @@ func (r *importRun) closeAbsent(inv models.Invoice) (*importTask, error) {
 		return nil, nil
 	}
 	inv.OpenMinor, inv.Status = 0, models.InvoicePaid
-	return r.signalTask(0, inv, []pendingSignal{{workflows.SignalInvoiceUpdated, updatedSignal(&inv)}}), nil
+	return r.signalTask(0, inv, []pendingSignal{{workflows.SignalInvoiceUpdated, updatedSignal(&inv)}}, false), nil
 }
 
 // setCustomer applies written columns to the struct that stands for the row.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -62,13 +61,6 @@ func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invo
 	return fmt.Sprintf("%s · %s · %s open, due %s", inv.Number, cust.Name, amount, inv.DueDate.Format("2006-01-02"))
 }
 
-// startTimeout bounds a journey's start: with Temporal down the SDK would
-// retry until the caller's deadline, and an API request has none. It is
-// generous because a start that merely waits for a busy server is not a
-// server that is down: an import would otherwise defer to the reconciler
-// journeys that a loaded but live cluster was about to start.
-const startTimeout = time.Minute
-
 // StartJourney starts the journey of the invoice's current cycle and marks
 // it started on the row (JourneyStarted). A journey that runs already is not
 // started again: the call is then a no-op (started false) that marks it too.
@@ -83,9 +75,7 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,
 		Cycle: max(inv.JourneyCycle, 1), Summary: Summary(adm, cust, inv),
 	}
-	sctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	_, err = s.temporal.ExecuteWorkflow(sctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
+	_, err = s.temporal.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &exists):

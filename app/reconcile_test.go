@@ -124,7 +124,7 @@ func TestReconcilerStartsJourneysOnceTemporalIsBack(t *testing.T) {
 				runs[inv.WorkflowID] = d.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 			}
 			return true
-		}, time.Minute, 100*time.Millisecond, "the reconciler started the journeys")
+		}, testkit.Patience, 100*time.Millisecond, "the reconciler started the journeys")
 
 		// Further passes start nothing: each journey was started once.
 		h := tc.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
@@ -134,7 +134,7 @@ func TestReconcilerStartsJourneysOnceTemporalIsBack(t *testing.T) {
 		require.Eventually(t, func() bool {
 			d, err := h.Describe(ctx)
 			return err == nil && d.Info.NumActions >= before.Info.NumActions+2 && len(d.Info.RunningWorkflows) == 0
-		}, time.Minute, 100*time.Millisecond, "two more passes ran")
+		}, testkit.Patience, 100*time.Millisecond, "two more passes ran")
 		again, err := up.ReconcileJourneys(ctx, 100)
 		require.NoError(t, err)
 		require.Zero(t, again.Found)
@@ -142,7 +142,7 @@ func TestReconcilerStartsJourneysOnceTemporalIsBack(t *testing.T) {
 			require.Eventually(t, func() bool {
 				it, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowId = '" + inv.WorkflowID + "'"})
 				return err == nil && len(it.GetExecutions()) == 1
-			}, 30*time.Second, 100*time.Millisecond, "one journey for %s", inv.Number)
+			}, testkit.Patience, 100*time.Millisecond, "one journey for %s", inv.Number)
 			d, err := tc.DescribeWorkflowExecution(ctx, inv.WorkflowID, "")
 			require.NoError(t, err)
 			require.Equal(t, runs[inv.WorkflowID], d.GetWorkflowExecutionInfo().GetExecution().GetRunId(), "not started again")

@@ -74,7 +74,7 @@ func TestSteeringKeepsRowAndJourneyTogether(t *testing.T) {
 	require.Eventually(t, func() bool {
 		var row models.Invoice
 		return gdb.First(&row, inv.ID).Error == nil && row.PausedAt != nil && row.PauseReason == "from the UI"
-	}, 30*time.Second, 50*time.Millisecond, "the signalled pause reached the invoice row")
+	}, testkit.Patience, 50*time.Millisecond, "the signalled pause reached the invoice row")
 
 	// An ended journey is recognised by the error's type.
 	require.NoError(t, tc.TerminateWorkflow(ctx, inv.WorkflowID, "", "test"))

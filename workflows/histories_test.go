@@ -220,7 +220,7 @@ func TestJourneysOnARealServer(t *testing.T) {
 		c.signal(t, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: foreign.ID})
 		c.await(t, func(st workflows.JourneyState) bool { return st.PlanFailures > 0 && !st.ReplanPending })
 		require.Eventually(t, func() bool { return c.row(t).AttentionReason == activities.AttentionReplanFailed },
-			time.Minute, 50*time.Millisecond, "the failing re-plan is flagged on the invoice")
+			testkit.Patience, 50*time.Millisecond, "the failing re-plan is flagged on the invoice")
 		res := c.result(t)
 		require.Equal(t, workflows.OutcomeCollection, res.Outcome, "the journey went on with its plan")
 		c.keep(t, "journey_replan_failure.json", "")
