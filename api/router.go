@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/portal"
 )
 
@@ -62,6 +63,9 @@ func NewRouter(d Deps) *gin.Engine {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	// Prometheus scrapes this (docs/operations.md); like the health checks
+	// it is for the platform, outside the authenticated API.
+	r.GET("/metrics", gin.WrapH(metrics.Handler()))
 	r.GET("/api/v1/openapi.json", serveOpenAPI)
 
 	v1 := r.Group("/api/v1", limitBody(d.Config.MaxBodyBytes), s.authenticate())

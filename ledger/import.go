@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/relance/relance/importer"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
@@ -216,6 +217,11 @@ func Import(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Admi
 		return r.rep, fmt.Errorf("record import run of administration %d: %w", adm.ID, err)
 	}
 	r.rep.ImportID = run.ID
+	metrics.ImportRows("invoice_created", r.rep.Invoices.Created)
+	metrics.ImportRows("invoice_updated", r.rep.Invoices.Updated)
+	metrics.ImportRows("invoice_unchanged", r.rep.Invoices.Unchanged)
+	metrics.ImportRows("rejected", r.rep.Invoices.Rejected)
+	metrics.ImportRows("closed_absent", r.rep.Invoices.ClosedAbsent)
 	r.log.Info("import finished", "import_id", run.ID, "rows", parsed.Total,
 		"customers", r.rep.Customers, "invoices", r.rep.Invoices, "journeys_started", r.rep.JourneysStarted,
 		"duration_ms", time.Since(started).Milliseconds())

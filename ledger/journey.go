@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/render"
 	"github.com/relance/relance/workflows"
@@ -64,11 +65,14 @@ func StartJourney(ctx context.Context, tc client.Client, adm *models.Administrat
 	_, err = tc.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &exists) {
+		metrics.JourneyStarted(metrics.StartDuplicate)
 		return false, nil
 	}
 	if err != nil {
+		metrics.JourneyStarted(metrics.StartError)
 		return false, fmt.Errorf("start journey of invoice %s: %w", inv.Number, err)
 	}
+	metrics.JourneyStarted(metrics.StartStarted)
 	return true, nil
 }
 
@@ -77,12 +81,15 @@ func StartJourney(ctx context.Context, tc client.Client, adm *models.Administrat
 func Signal(ctx context.Context, tc client.Client, workflowID, name string, payload any) error {
 	err := tc.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
+		metrics.JourneySignaled(name, metrics.SignalOK)
 		return nil
 	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
+		metrics.JourneySignaled(name, metrics.SignalNotRunning)
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
 	}
+	metrics.JourneySignaled(name, metrics.SignalError)
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }
 

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/relance/relance/channels"
+	"github.com/relance/relance/metrics"
 )
 
 // Defaults for Config.
@@ -234,7 +235,9 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 		form.Set("client-ref", ClientRef(m.Key))
 	}
 
+	waitStart := time.Now()
 	done, err := c.limiter.Wait(ctx)
+	metrics.LimiterWaited("sms", time.Since(waitStart))
 	if err != nil {
 		return "", err
 	}

@@ -24,12 +24,21 @@ import (
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
 )
 
 func openDB(ctx context.Context, cfg config.Config) (*gorm.DB, error) {
-	return db.Open(ctx, cfg.DatabaseURL)
+	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.SetMaxConns(gdb, cfg.DBMaxConns); err != nil {
+		_ = db.Close(gdb)
+		return nil, err
+	}
+	return gdb, nil
 }
 
 func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
@@ -37,6 +46,9 @@ func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (cli
 		HostPort:  cfg.Temporal.Address,
 		Namespace: cfg.Temporal.Namespace,
 		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal")),
+		// The SDK's own metrics (requests, polls, task latencies, cache
+		// size) land in the process's /metrics beside Relance's.
+		MetricsHandler: metrics.TemporalHandler(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
@@ -83,6 +95,23 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 	}, nil
 }
 
+// workerOptions are the worker's bounds from the configuration.
+func workerOptions(cfg config.Config, log *slog.Logger) worker.Options {
+	conns := cfg.DBMaxConns
+	if d, _, err := db.DialectOf(cfg.DatabaseURL); err == nil && d == db.SQLite {
+		conns = 0 // one serialised connection: nothing to size against
+	}
+	return worker.Options{
+		SMSPerSecond:       float64(cfg.Vonage.RatePerSecond),
+		MaxCachedWorkflows: cfg.Worker.StickyCacheSize,
+		MaxActivities:      cfg.Worker.MaxActivities,
+		MaxSMSActivities:   cfg.Worker.MaxSMSActivities,
+		MaxWorkflowTasks:   cfg.Worker.MaxWorkflowTasks,
+		DBMaxConns:         conns,
+		Logger:             log.With("component", "worker"),
+	}
+}
+
 func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	gdb, err := openDB(ctx, cfg)
 	if err != nil {
@@ -113,13 +142,13 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
 	if cfg.WorkerListen == "" {
-		return worker.Run(ctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+		return worker.Run(ctx, tc, acts, workerOptions(cfg, log))
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	werr := make(chan error, 1)
 	go func() {
-		werr <- worker.Run(wctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg, log))
 	}()
 	hcfg := cfg
 	hcfg.Listen = cfg.WorkerListen
@@ -146,6 +175,7 @@ func workerHealth(gdb *gorm.DB, tc client.Client) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
+	mux.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
