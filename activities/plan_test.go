@@ -16,8 +16,8 @@ import (
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
-	"github.com/relance/relance/schedule"
 	"github.com/relance/relance/policy"
+	"github.com/relance/relance/schedule"
 )
 
 // planFixture is an NL administration (Europe/Amsterdam, 09-17) with one
