@@ -9,24 +9,24 @@ TEMPORAL := $(BIN)/temporal
 STATICCHECK := $(BIN)/staticcheck
 WORKFLOWCHECK := $(BIN)/workflowcheck
 DAY ?= 24h
-# Tests create (and drop) their own databases on this server.
-DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
-export DATABASE_URL
-export RELANCE_TEMPORAL_CLI := $(TEMPORAL)
+# Tests create (and drop) their own databases on this server. It is given to
+# the test targets only: `make run` stays on its embedded SQLite (.data/).
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
+TEST_ENV := DATABASE_URL='$(TEST_DATABASE_URL)' RELANCE_TEMPORAL_CLI='$(TEMPORAL)'
 
 .PHONY: run test unit lint bench tools clean
 
 ## run: the whole stack on the embedded default (Temporal dev server + UI, worker, API, SQLite, sinks, demo data)
 run: $(TEMPORAL)
-	$(GO) run ./cmd/relance dev --temporal-cli $(TEMPORAL) --day $(DAY)
+	env -u DATABASE_URL $(GO) run ./cmd/relance dev --temporal-cli $(TEMPORAL) --day $(DAY)
 
 ## test: lint, then every suite: unit, workflow, store (PostgreSQL and SQLite), end to end (real Temporal dev server)
 test: lint $(TEMPORAL)
-	$(GO) test -count=1 -timeout 30m ./...
+	$(TEST_ENV) $(GO) test -count=1 -timeout 30m ./...
 
 ## unit: the tests without lint
 unit: $(TEMPORAL)
-	$(GO) test -count=1 -timeout 30m ./...
+	$(TEST_ENV) $(GO) test -count=1 -timeout 30m ./...
 
 ## lint: gofmt, go vet, staticcheck, workflowcheck
 lint: $(STATICCHECK) $(WORKFLOWCHECK)
@@ -38,7 +38,7 @@ lint: $(STATICCHECK) $(WORKFLOWCHECK)
 
 ## bench: benchmarks that print figures (nothing is asserted on timings)
 bench: $(TEMPORAL)
-	$(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 60m ./...
+	$(TEST_ENV) $(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 tools: $(TEMPORAL) $(STATICCHECK) $(WORKFLOWCHECK)
 

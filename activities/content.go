@@ -44,32 +44,8 @@ func (a *Activities) loadSendData(ctx context.Context, admID, custID, invID int6
 	return d, nil
 }
 
-// AdministrationPolicy converts stored settings for the channel choice.
-func AdministrationPolicy(adm *models.Administration) policy.AdministrationSettings {
-	s := adm.AdministrationSettings
-	return policy.AdministrationSettings{
-		PostalEnabled: s.PostalEnabled, FinalReminderByPost: s.FinalReminderByPost,
-		SMSEnabled: s.SMSEnabled, CollectionSMSEnabled: s.CollectionSMSEnabled,
-		StatementSMSEnabled: s.StatementSMSEnabled, UseProvidedEmail: s.UseProvidedEmail,
-	}
-}
-
-// CustomerPolicy converts a stored customer for the channel choice.
-func CustomerPolicy(c *models.Customer) policy.CustomerSettings {
-	mobile := c.Mobile
-	if mobile == "" {
-		mobile = c.Phone
-	}
-	return policy.CustomerSettings{
-		Email: c.Email, ProvidedEmail: c.ProvidedEmail, BouncedEmail: c.BouncedEmail,
-		SendInvoicesByEmail: c.SendInvoicesByEmail, SendRemindersByEmail: c.SendRemindersByEmail,
-		SendByPost: c.SendByPost, SendSMS: c.SendSMS, HasPostalAddress: c.HasPostalAddress(),
-		Mobile: mobile, Country: c.Country,
-	}
-}
-
-func (d *sendData) admSettings() policy.AdministrationSettings { return AdministrationPolicy(&d.adm) }
-func (d *sendData) custSettings() policy.CustomerSettings      { return CustomerPolicy(&d.cust) }
+func (d *sendData) admSettings() policy.AdministrationSettings { return d.adm.ChannelSettings() }
+func (d *sendData) custSettings() policy.CustomerSettings      { return d.cust.ChannelSettings() }
 
 // rendered is one message as the customer gets it.
 type rendered struct {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
-	"github.com/relance/relance/policy"
 	"github.com/relance/relance/schedule"
 )
 
@@ -74,30 +73,16 @@ func (a *Activities) PlanJourney(ctx context.Context, in PlanInput) (PlanResult,
 
 // journeyFor picks the customer's journey, the administration's default, or the shipped default.
 func (a *Activities) journeyFor(ctx context.Context, adm *models.Administration, cust *models.Customer) ([]journeys.Step, models.Journey, error) {
-	id := adm.DefaultJourneyID
-	if cust.JourneyID != nil {
-		id = cust.JourneyID
-	}
-	if id == nil {
+	id := cust.EffectiveJourneyID(adm)
+	if id == 0 {
 		return journeys.Default(), models.Journey{Name: "Default", MinGapDays: journeys.DefaultMinGapDays}, nil
 	}
 	var j models.Journey
-	err := a.DB.WithContext(ctx).Preload("Steps", func(db *gorm.DB) *gorm.DB { return db.Order("position") }).First(&j, "id = ? AND administration_id = ?", *id, adm.ID).Error
+	err := a.DB.WithContext(ctx).Preload("Steps", func(db *gorm.DB) *gorm.DB { return db.Order("position") }).First(&j, "id = ? AND administration_id = ?", id, adm.ID).Error
 	if err != nil {
-		return nil, j, notFound("journey", *id, err)
+		return nil, j, notFound("journey", id, err)
 	}
-	return JourneySteps(j), j, nil
-}
-
-// JourneySteps converts stored steps, ordered by position.
-func JourneySteps(j models.Journey) []journeys.Step {
-	out := make([]journeys.Step, len(j.Steps))
-	for _, s := range j.Steps {
-		if s.Position >= 0 && s.Position < len(out) {
-			out[s.Position] = journeys.Step{OffsetDays: s.OffsetDays, Kind: policy.StepKind(s.Kind), Template: s.Template}
-		}
-	}
-	return out
+	return j.StepList(), j, nil
 }
 
 // civil reads a stored date (00:00 UTC) as the same calendar date in loc.

@@ -18,8 +18,10 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
@@ -64,7 +66,7 @@ func newAPIEnv(t *testing.T, gdb *gorm.DB, tc client.Client) *apiEnv {
 	require.NoError(t, err)
 
 	cfg := config.Config{MaxBodyBytes: 4096, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "test-secret-test-secret"}
-	router := api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}})
+	router := api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}})
 	e.srv = httptest.NewServer(router)
 	t.Cleanup(e.srv.Close)
 	return e

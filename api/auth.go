@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/auth"
+	"github.com/relance/relance/domain"
 )
 
 // authenticate accepts "Authorization: Bearer <api key>" and scopes the
@@ -20,8 +20,8 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			fail(c, fmt.Errorf("%w: missing bearer API key: send Authorization: Bearer <key>", ErrUnauthorized))
 			return
 		}
-		k, err := auth.Lookup(c.Request.Context(), s.DB, strings.TrimSpace(token))
-		if errors.Is(err, auth.ErrInvalidKey) {
+		org, err := s.App.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+		if errors.Is(err, domain.ErrInvalidKey) {
 			fail(c, fmt.Errorf("%w: %w", ErrUnauthorized, err))
 			return
 		}
@@ -29,8 +29,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			fail(c, err)
 			return
 		}
-		auth.Touch(c.Request.Context(), s.DB, k, s.now())
-		c.Set(ctxOrg, k.OrganizationID)
+		c.Set(ctxOrg, org)
 		c.Next()
 	}
 }

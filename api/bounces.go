@@ -12,12 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/relance/relance/channels/email"
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/domain"
 )
-
-// bouncePath is where the MTA posts the bounce reports (DSNs) that reach
-// the envelope sender's mailbox (docs/channels.md, "Bounces").
-const bouncePath = "/email/bounce"
 
 // minBounceBodyBytes is the least body a bounce may have: a DSN often
 // carries the whole original message, which is larger than the JSON bodies
@@ -26,13 +22,6 @@ const minBounceBodyBytes = 10 << 20
 
 // bounceContentTypes are the body types the webhook reads as a raw message.
 var bounceContentTypes = []string{"message/rfc822", "text/plain", "application/octet-stream"}
-
-func init() {
-	ownBodyLimit[http.MethodPost+" /webhooks"+bouncePath] = true
-	webhookRoutes = append(webhookRoutes, func(s *Server, g *gin.RouterGroup) {
-		g.POST(bouncePath, capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes)), s.emailBounce)
-	})
-}
 
 // emailBounce records a delivery status notification on the email it is
 // about. What no retry can fix (an unknown Message-ID, a verdict already
@@ -63,9 +52,9 @@ func (s *Server) emailBounce(c *gin.Context) {
 		fail(c, webhookInput(err))
 		return
 	}
-	out, err := ledger.RecordBounce(c.Request.Context(), s.DB, dsn, s.now())
+	out, err := s.Inbound.RecordBounce(c.Request.Context(), dsn)
 	switch {
-	case errors.Is(err, ledger.ErrUnknownEmail):
+	case errors.Is(err, domain.ErrUnknownEmail):
 		logger(c).Warn("bounce for an unknown email", "message_id", dsn.MessageID, "reporting_mta", dsn.ReportingMTA)
 		c.JSON(http.StatusOK, WebhookAnswer{Result: "unknown_message"})
 		return

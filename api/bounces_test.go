@@ -19,12 +19,13 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/portal"
@@ -59,7 +60,7 @@ func newBounceEnv(t *testing.T, gdb *gorm.DB) *bounceEnv {
 	serve := func(secret string) *httptest.Server {
 		cfg := config.Config{MaxBodyBytes: 4096, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "test-secret-test-secret"}
 		cfg.SMTP.BounceSecret = secret
-		srv := httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
+		srv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
 		t.Cleanup(srv.Close)
 		return srv
 	}
@@ -242,12 +243,12 @@ func testBounceFailed(t *testing.T, e *bounceEnv) {
 
 	got := e.message(m.ID)
 	require.Equal(t, models.MessageFailed, got.State)
-	require.Equal(t, ledger.DeliveryBounced, got.DeliveryStatus)
+	require.Equal(t, inbound.DeliveryBounced, got.DeliveryStatus)
 	require.Equal(t, "bounced: 5.1.1 "+unknownUser, got.Reason)
 	require.NotNil(t, got.DeliveryAt)
 	require.False(t, got.DeliveryAt.Before(before))
 	require.NotNil(t, got.SentAt, "when it was sent stays recorded")
-	require.Equal(t, ledger.AttentionEmailBounced, e.attention(inv.ID))
+	require.Equal(t, inbound.AttentionEmailBounced, e.attention(inv.ID))
 
 	// The admin deals with it; the MTA posts the same report again: the
 	// second time changes nothing, and flags nothing again.
@@ -279,8 +280,8 @@ func testBounceUncertain(t *testing.T, e *bounceEnv) {
 	require.Equal(t, "recorded", result(t, res))
 	got := e.message(m.ID)
 	require.Equal(t, models.MessageFailed, got.State)
-	require.Equal(t, ledger.DeliveryBounced, got.DeliveryStatus)
-	require.Equal(t, ledger.AttentionEmailBounced, e.attention(inv.ID))
+	require.Equal(t, inbound.DeliveryBounced, got.DeliveryStatus)
+	require.Equal(t, inbound.AttentionEmailBounced, e.attention(inv.ID))
 }
 
 func testBounceDelayed(t *testing.T, e *bounceEnv) {
@@ -291,7 +292,7 @@ func testBounceDelayed(t *testing.T, e *bounceEnv) {
 	require.Equal(t, "recorded", result(t, res))
 	got := e.message(m.ID)
 	require.Equal(t, models.MessageSent, got.State, "a delay is not a failure")
-	require.Equal(t, ledger.DeliveryDelayed, got.DeliveryStatus)
+	require.Equal(t, inbound.DeliveryDelayed, got.DeliveryStatus)
 	require.NotNil(t, got.DeliveryAt)
 	require.Empty(t, got.Reason)
 	require.Empty(t, e.attention(inv.ID))
@@ -323,7 +324,7 @@ func testBounceDelivered(t *testing.T, e *bounceEnv) {
 		require.Equal(t, "recorded", result(t, res))
 		got := e.message(m.ID)
 		require.Equal(t, models.MessageSent, got.State)
-		require.Equal(t, ledger.DeliveryDelivered, got.DeliveryStatus)
+		require.Equal(t, inbound.DeliveryDelivered, got.DeliveryStatus)
 		require.Empty(t, got.Reason)
 		require.Empty(t, e.attention(inv.ID))
 	}
@@ -428,9 +429,9 @@ func TestEmailBounceEndToEnd(t *testing.T) {
 
 		got := e.message(row.ID)
 		require.Equal(t, models.MessageFailed, got.State)
-		require.Equal(t, ledger.DeliveryBounced, got.DeliveryStatus)
+		require.Equal(t, inbound.DeliveryBounced, got.DeliveryStatus)
 		require.Equal(t, "bounced: 5.1.1 "+unknownUser, got.Reason)
-		require.Equal(t, ledger.AttentionEmailBounced, e.attention(inv.ID))
+		require.Equal(t, inbound.AttentionEmailBounced, e.attention(inv.ID))
 
 		// Postfix posts it again (the pipe's exit status was lost): nothing changes.
 		code, res = e.post(report)

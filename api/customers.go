@@ -7,31 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/mail"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"golang.org/x/text/language"
-	"gorm.io/gorm"
 
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.GET("/administrations/:id/customers", s.listCustomers)
-		g.GET("/customers/:id", s.getCustomer)
-		g.PATCH("/customers/:id", s.patchCustomer)
-		g.POST("/customers/:id/provided-email", s.submitProvidedEmail)
-		g.POST("/customers/:id/provided-email/accept", s.acceptProvidedEmail)
-		g.POST("/customers/:id/provided-email/dismiss", s.dismissProvidedEmail)
-		g.POST("/customers/:id/pause", s.pauseCustomer)
-		g.POST("/customers/:id/resume", s.resumeCustomer)
-		g.PUT("/customers/:id/journey", s.assignCustomerJourney)
-	})
-}
 
 // CustomerView is a customer as the admin list and page show it.
 type CustomerView struct {
@@ -49,7 +31,7 @@ type CustomerView struct {
 }
 
 func (s *Server) customerView(c *gin.Context, cust *models.Customer) (CustomerView, error) {
-	n, err := ledger.OpenInvoiceCounts(c.Request.Context(), s.DB, []int64{cust.ID})
+	n, err := s.App.OpenInvoiceCounts(c.Request.Context(), []int64{cust.ID})
 	if err != nil {
 		return CustomerView{}, err
 	}
@@ -66,26 +48,12 @@ func (s *Server) customerViewWith(cust *models.Customer, open int) CustomerView 
 	}
 }
 
-// boolQuery reads an optional true|false query parameter.
-func boolQuery(c *gin.Context, name string) (*bool, error) {
-	v, ok := c.GetQuery(name)
-	if !ok || v == "" {
-		return nil, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return nil, badInput(name, "must be true or false, got %q", v)
-	}
-	return &b, nil
-}
-
 func (s *Server) listCustomers(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
-	f := ledger.CustomerFilter{Query: c.Query("q"), Now: s.now()}
+	f := domain.CustomerFilter{Query: c.Query("q"), Now: s.now()}
 	if len(f.Query) > 255 {
 		fail(c, badInput("q", "is longer than 255 characters"))
 		return
@@ -98,16 +66,16 @@ func (s *Server) listCustomers(c *gin.Context) {
 		fail(c, badInput("to_verify", "the only filter is email_provided, got %q", v))
 		return
 	}
-	if f.Paused, err = boolQuery(c, "paused"); err != nil {
+	if err := boolQueries(c, map[string]**bool{"paused": &f.Paused, "open_invoices": &f.OpenInvoices}); err != nil {
 		fail(c, err)
 		return
 	}
-	if f.OpenInvoices, err = boolQuery(c, "open_invoices"); err != nil {
+	p, err := pageRequest(c)
+	if err != nil {
 		fail(c, err)
 		return
 	}
-	page, err := paginate(ledger.CustomersQuery(s.DB.WithContext(c.Request.Context()), adm.ID, f), c,
-		func(cu models.Customer) int64 { return cu.ID })
+	page, err := s.App.Customers(c.Request.Context(), adm.ID, f, p)
 	if err != nil {
 		fail(c, err)
 		return
@@ -116,7 +84,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 	for i, cu := range page.Data {
 		ids[i] = cu.ID
 	}
-	open, err := ledger.OpenInvoiceCounts(c.Request.Context(), s.DB, ids)
+	open, err := s.App.OpenInvoiceCounts(c.Request.Context(), ids)
 	if err != nil {
 		fail(c, err)
 		return
@@ -126,15 +94,6 @@ func (s *Server) listCustomers(c *gin.Context) {
 		out.Data = append(out.Data, s.customerViewWith(&page.Data[i], open[page.Data[i].ID]))
 	}
 	c.JSON(http.StatusOK, out)
-}
-
-// pathCustomer loads the customer of the :id path parameter, of the caller's organization.
-func (s *Server) pathCustomer(c *gin.Context) (*models.Customer, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return s.customer(c, id)
 }
 
 // respondCustomer answers the customer as it now is.
@@ -149,9 +108,8 @@ func (s *Server) respondCustomer(c *gin.Context, cust *models.Customer, signalle
 }
 
 func (s *Server) getCustomer(c *gin.Context) {
-	cust, err := s.pathCustomer(c)
-	if err != nil {
-		fail(c, err)
+	cust, ok := object(c, s.customer)
+	if !ok {
 		return
 	}
 	s.respondCustomer(c, cust, nil)
@@ -173,130 +131,14 @@ type CustomerPatch struct {
 	Country      *string `json:"country"`
 }
 
-// validCountry reads an ISO 3166-1 alpha-2 country code.
-func validCountry(field, v string) (string, error) {
-	cc := strings.ToUpper(strings.TrimSpace(v))
-	if len(cc) != 2 {
-		return "", badInput(field, "%q is not a 2-letter ISO 3166 country code", v)
-	}
-	r, err := language.ParseRegion(cc)
-	if err != nil || !r.IsCountry() || r.String() != cc {
-		return "", badInput(field, "unknown country code %q", v)
-	}
-	return cc, nil
-}
-
-// validEmail reads one bare address (no display name); "" clears it.
-func validEmail(field, v string) (string, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return "", nil
-	}
-	a, err := mail.ParseAddress(v)
-	if err != nil || a.Address != v || a.Name != "" {
-		return "", badInput(field, "%q is not an email address (name@example.com)", v)
-	}
-	if len(v) > 255 {
-		return "", badInput(field, "is longer than 255 characters")
-	}
-	return v, nil
-}
-
-// apply validates the patch against cust and returns the columns to write;
-// cust is changed only when everything is valid.
-func (p CustomerPatch) apply(cust *models.Customer) (map[string]any, error) {
-	upd := map[string]any{}
-	next := *cust
-	text := func(col, field string, v *string, dst *string, max int, required bool) error {
-		if v == nil {
-			return nil
-		}
-		t := strings.TrimSpace(*v)
-		switch {
-		case required && t == "":
-			return badInput(field, "must not be empty")
-		case len(t) > max:
-			return badInput(field, "is longer than %d characters", max)
-		case strings.ContainsAny(t, "\x00\r\n\t"):
-			return badInput(field, "contains control characters")
-		}
-		*dst, upd[col] = t, t
-		return nil
-	}
-	for _, e := range []error{
-		text("name", "name", p.Name, &next.Name, 255, true),
-		text("legal_id", "legal_id", p.LegalID, &next.LegalID, 64, false),
-		text("address_line1", "address_line1", p.AddressLine1, &next.AddressLine1, 255, false),
-		text("address_line2", "address_line2", p.AddressLine2, &next.AddressLine2, 255, false),
-		text("postal_code", "postal_code", p.PostalCode, &next.PostalCode, 32, false),
-		text("city", "city", p.City, &next.City, 128, false),
-		text("phone", "phone", p.Phone, &next.Phone, 64, false),
-	} {
-		if e != nil {
-			return nil, e
-		}
-	}
-	if p.Language != nil {
-		if !validLanguage(*p.Language) {
-			return nil, badInput("language", "must be one of nl, fr, en, de")
-		}
-		next.Language, upd["language"] = *p.Language, *p.Language
-	}
-	if p.Country != nil {
-		cc, err := validCountry("country", *p.Country)
-		if err != nil {
-			return nil, err
-		}
-		next.Country, upd["country"] = cc, cc
-	}
-	if p.Email != nil {
-		em, err := validEmail("email", *p.Email)
-		if err != nil {
-			return nil, err
-		}
-		next.Email, upd["email"] = em, em
-		// The address the customer gave is verified once it is the email (seed 001).
-		if em != "" && next.ProvidedEmail != "" && strings.EqualFold(em, next.ProvidedEmail) {
-			next.ProvidedEmail, next.ProvidedEmailAt = "", nil
-			upd["provided_email"], upd["provided_email_at"] = "", nil
-		}
-	}
-	if p.Phone != nil || p.Country != nil {
-		// SMS goes only to Mobile: parse the phone in the (new) country.
-		m, err := ledger.ContactMobile(next.Phone, next.Country)
-		if err != nil {
-			field := "phone"
-			if p.Phone == nil {
-				field = "country"
-			}
-			return nil, ruleBroken(field, "%v", err)
-		}
-		next.Mobile, upd["mobile"] = m, m
-	}
-	*cust = next
-	return upd, nil
-}
-
 func (s *Server) patchCustomer(c *gin.Context) {
-	id, p, ok := idAndBody[CustomerPatch](c)
+	cust, p, ok := objectAndBody[*models.Customer, CustomerPatch](c, s.customer, true)
 	if !ok {
 		return
 	}
-	cust, err := s.customer(c, id)
-	if err != nil {
+	if err := s.App.PatchCustomer(c.Request.Context(), cust, domain.CustomerPatch(p)); err != nil {
 		fail(c, err)
 		return
-	}
-	upd, err := p.apply(cust)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if len(upd) > 0 {
-		if err := s.DB.WithContext(c.Request.Context()).Model(&models.Customer{}).Where("id = ?", cust.ID).Updates(upd).Error; err != nil {
-			fail(c, fmt.Errorf("update customer %d: %w", cust.ID, err))
-			return
-		}
 	}
 	s.respondCustomer(c, cust, nil)
 }
@@ -310,11 +152,11 @@ type ProvidedEmailRequest struct {
 // letter, exactly as the portal will: it waits in "to verify" and the
 // customer's running journeys record it (email-submitted).
 func (s *Server) submitProvidedEmail(c *gin.Context) {
-	id, req, ok := idAndBody[ProvidedEmailRequest](c)
+	cust, req, ok := objectAndBody[*models.Customer, ProvidedEmailRequest](c, s.customer, true)
 	if !ok {
 		return
 	}
-	email, err := validEmail("email", req.Email)
+	email, err := domain.ValidEmail("email", req.Email)
 	if err == nil && email == "" {
 		err = badInput("email", "is required")
 	}
@@ -322,12 +164,7 @@ func (s *Server) submitProvidedEmail(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	cust, err := s.customer(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	n, err := ledger.SubmitProvidedEmail(c.Request.Context(), s.DB, s.Temporal, cust, email, s.now())
+	n, err := s.App.SubmitProvidedEmail(c.Request.Context(), cust, email)
 	if err != nil {
 		fail(c, signalFailure(err))
 		return
@@ -337,21 +174,20 @@ func (s *Server) submitProvidedEmail(c *gin.Context) {
 }
 
 func (s *Server) acceptProvidedEmail(c *gin.Context) {
-	s.providedEmail(c, ledger.AcceptProvidedEmail)
+	s.providedEmail(c, s.App.AcceptProvidedEmail)
 }
 
 func (s *Server) dismissProvidedEmail(c *gin.Context) {
-	s.providedEmail(c, ledger.DismissProvidedEmail)
+	s.providedEmail(c, s.App.DismissProvidedEmail)
 }
 
-func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, db *gorm.DB, cust *models.Customer) error) {
-	cust, err := s.pathCustomer(c)
-	if err != nil {
-		fail(c, err)
+func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, cust *models.Customer) error) {
+	cust, ok := object(c, s.customer)
+	if !ok {
 		return
 	}
-	if err := act(c.Request.Context(), s.DB, cust); err != nil {
-		if errors.Is(err, ledger.ErrNoProvidedEmail) {
+	if err := act(c.Request.Context(), cust); err != nil {
+		if errors.Is(err, domain.ErrNoProvidedEmail) {
 			err = conflict("customer %d has no provided email to verify", cust.ID)
 		}
 		fail(c, err)
@@ -363,29 +199,23 @@ func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, db 
 // signalFailure answers a customer-wide change whose journeys could not all
 // be told: the change is stored, the request may be repeated.
 func signalFailure(err error) error {
-	if errors.Is(err, ledger.ErrNotSignalled) {
+	if errors.Is(err, domain.ErrNotSignalled) {
 		return errors.Join(ErrUnavailable, fmt.Errorf("the change is saved, but some running journeys could not be told; repeat the request: %w", err))
 	}
 	return err
 }
 
 func (s *Server) pauseCustomer(c *gin.Context) {
-	id, req, ok := idAndBody[PauseRequest](c)
+	cust, req, ok := objectAndBody[*models.Customer, PauseRequest](c, s.customer, true)
 	if !ok {
 		return
 	}
-	cust, err := s.customer(c, id)
+	until, reason, err := req.parse()
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	now := s.now()
-	until, reason, err := req.parse(now)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	n, err := ledger.PauseCustomer(c.Request.Context(), s.DB, s.Temporal, cust, until, reason, now)
+	n, err := s.App.PauseCustomer(c.Request.Context(), cust, until, reason)
 	if err != nil {
 		fail(c, signalFailure(err))
 		return
@@ -395,26 +225,11 @@ func (s *Server) pauseCustomer(c *gin.Context) {
 }
 
 func (s *Server) resumeCustomer(c *gin.Context) {
-	id, req, ok := idAndMaybeBody[ResumeRequest](c, false)
+	cust, req, ok := objectAndBody[*models.Customer, ResumeRequest](c, s.customer, false)
 	if !ok {
 		return
 	}
-	cust, err := s.customer(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var held int64
-	if err := s.DB.WithContext(c.Request.Context()).Model(&models.Invoice{}).
-		Where("customer_id = ? AND status = ? AND paused_at IS NOT NULL", cust.ID, models.InvoiceOpen).Count(&held).Error; err != nil {
-		fail(c, fmt.Errorf("count paused invoices of customer %d: %w", cust.ID, err))
-		return
-	}
-	if cust.PausedAt == nil && held == 0 {
-		fail(c, conflict("customer %d is not paused, nor any of its open invoices", cust.ID))
-		return
-	}
-	n, err := ledger.ResumeCustomer(c.Request.Context(), s.DB, s.Temporal, cust, strings.TrimSpace(req.Reason))
+	n, err := s.App.ResumeCustomer(c.Request.Context(), cust, strings.TrimSpace(req.Reason))
 	if err != nil {
 		fail(c, signalFailure(err))
 		return
@@ -460,7 +275,7 @@ func (n NullableID) MarshalJSON() ([]byte, error) {
 }
 
 func (s *Server) assignCustomerJourney(c *gin.Context) {
-	id, req, ok := idAndBody[AssignJourneyRequest](c)
+	cust, req, ok := objectAndBody[*models.Customer, AssignJourneyRequest](c, s.customer, true)
 	if !ok {
 		return
 	}
@@ -468,29 +283,12 @@ func (s *Server) assignCustomerJourney(c *gin.Context) {
 		fail(c, badInput("journey_id", "is required: a journey ID, or null for the administration's default"))
 		return
 	}
-	cust, err := s.customer(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
 	adm, err := s.administration(c, cust.AdministrationID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if jid := req.JourneyID.ID; jid != nil {
-		var n int64
-		if err := s.DB.WithContext(c.Request.Context()).Model(&models.Journey{}).
-			Where("id = ? AND administration_id = ?", *jid, adm.ID).Count(&n).Error; err != nil {
-			fail(c, fmt.Errorf("look up journey %d: %w", *jid, err))
-			return
-		}
-		if n == 0 {
-			fail(c, ruleBroken("journey_id", "journey %d is not a journey of administration %d", *jid, adm.ID))
-			return
-		}
-	}
-	n, err := ledger.AssignJourney(c.Request.Context(), s.DB, s.Temporal, adm, cust, req.JourneyID.ID)
+	n, err := s.App.AssignJourney(c.Request.Context(), adm, cust, req.JourneyID.ID)
 	if err != nil {
 		fail(c, signalFailure(err))
 		return

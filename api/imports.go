@@ -15,29 +15,15 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 )
-
-// importPath is the upload route; it bounds its body with MaxImportBytes
-// instead of the /api/v1 group's MaxBodyBytes.
-const importPath = "/administrations/:id/imports"
 
 // multipartSlack is what a multipart envelope may add around a file of
 // MaxImportBytes: part headers, boundaries and the small form fields.
 const multipartSlack = 64 << 10
-
-func init() {
-	ownBodyLimit[http.MethodPost+" /api/v1"+importPath] = true
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.POST(importPath, capBody(s.Config.MaxImportBytes+multipartSlack), s.createImport)
-		g.GET("/administrations/:id/imports", s.listImports)
-		g.GET("/imports/:id", s.getImport)
-	})
-}
 
 // ImportRunView is a stored import run. Report is the whole report on
 // GET /imports/{id}; lists carry only its counts (Summary).
@@ -49,14 +35,14 @@ type ImportRunView struct {
 	FullSnapshot     bool                 `json:"full_snapshot"`
 	CreatedAt        time.Time            `json:"created_at"`
 	Summary          ImportSummary        `json:"summary"`
-	Report           *ledger.ImportReport `json:"report,omitempty"`
+	Report           *domain.ImportReport `json:"report,omitempty"`
 }
 
 // ImportSummary is the counts of an import report, without its row lists.
 type ImportSummary struct {
 	Rows            int                         `json:"rows"`
-	Customers       ledger.ImportCustomerCounts `json:"customers"`
-	Invoices        ledger.ImportInvoiceCounts  `json:"invoices"`
+	Customers       domain.ImportCustomerCounts `json:"customers"`
+	Invoices        domain.ImportInvoiceCounts  `json:"invoices"`
 	JourneysStarted int                         `json:"journeys_started"`
 }
 
@@ -72,9 +58,9 @@ type upload struct {
 func importFormat(mediaType string) (format string, ok bool) {
 	switch mediaType {
 	case "text/csv", "application/csv", "text/comma-separated-values":
-		return ledger.FormatCSV, true
+		return domain.FormatCSV, true
 	case "application/json":
-		return ledger.FormatJSON, true
+		return domain.FormatJSON, true
 	}
 	return "", false
 }
@@ -82,7 +68,7 @@ func importFormat(mediaType string) (format string, ok bool) {
 // tooLarge turns any over-the-limit read into the 413 of the file limit.
 func (s *Server) tooLarge(err error) error {
 	var mb *http.MaxBytesError
-	if errors.Is(err, ledger.ErrTooLarge) || errors.As(err, &mb) {
+	if errors.Is(err, domain.ErrTooLarge) || errors.As(err, &mb) {
 		return &http.MaxBytesError{Limit: s.Config.MaxImportBytes}
 	}
 	return err
@@ -109,7 +95,7 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 	}
 	if f, ok := importFormat(mt); ok {
 		up.format = f
-		up.data, err = ledger.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
+		up.data, err = domain.ReadLimited(c.Request.Body, s.Config.MaxImportBytes)
 		return up, s.tooLarge(err)
 	}
 	if mt != "multipart/form-data" {
@@ -139,12 +125,12 @@ func (s *Server) readUpload(c *gin.Context) (upload, error) {
 			}
 			gotFile = true
 			up.format = partFormat(part)
-			up.data, err = ledger.ReadLimited(part, s.Config.MaxImportBytes)
+			up.data, err = domain.ReadLimited(part, s.Config.MaxImportBytes)
 			if err != nil {
 				return up, s.tooLarge(err)
 			}
 		case "full_snapshot":
-			v, err := ledger.ReadLimited(part, 16)
+			v, err := domain.ReadLimited(part, 16)
 			if err != nil {
 				return up, badInput("full_snapshot", "must be true or false")
 			}
@@ -177,9 +163,9 @@ func partFormat(p *multipart.Part) string {
 	}
 	switch strings.ToLower(filepath.Ext(p.FileName())) {
 	case ".json":
-		return ledger.FormatJSON
+		return domain.FormatJSON
 	case ".csv":
-		return ledger.FormatCSV
+		return domain.FormatCSV
 	}
 	return ""
 }
@@ -210,9 +196,8 @@ func fileError(err error) error {
 // on when the client disconnects, so that a long upload's import is not cut
 // in the middle; its run can be read afterwards.
 func (s *Server) createImport(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	up, err := s.readUpload(c)
@@ -225,13 +210,13 @@ func (s *Server) createImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	parsed, err := ledger.ParseFile(up.data, up.format, adm)
+	parsed, err := domain.ParseFile(up.data, up.format, adm)
 	if err != nil {
 		fail(c, fileError(err))
 		return
 	}
 	ctx := context.WithoutCancel(c.Request.Context())
-	rep, err := ledger.Import(ctx, s.DB, s.Temporal, adm, parsed.Result, ledger.ImportOptions{
+	rep, err := s.App.Import(ctx, adm, parsed.Result, domain.ImportOptions{
 		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c),
 	})
 	if err != nil {
@@ -246,7 +231,7 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 	v := ImportRunView{ID: run.ID, AdministrationID: run.AdministrationID, FileSHA256: run.FileSHA256,
 		Format: run.Format, FullSnapshot: run.FullSnapshot, CreatedAt: run.CreatedAt}
 	if full {
-		var rep ledger.ImportReport
+		var rep domain.ImportReport
 		if err := json.Unmarshal([]byte(run.Report), &rep); err != nil {
 			return v, fmt.Errorf("decode report of import %d: %w", run.ID, err)
 		}
@@ -263,13 +248,16 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 }
 
 func (s *Server) listImports(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
+	adm, ok := object(c, s.administration)
+	if !ok {
+		return
+	}
+	p, err := pageRequest(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("administration_id = ?", adm.ID), c,
-		func(r models.ImportRun) int64 { return r.ID })
+	page, err := s.App.ImportRuns(c.Request.Context(), adm.ID, p)
 	if err != nil {
 		fail(c, err)
 		return
@@ -292,18 +280,12 @@ func (s *Server) getImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var run models.ImportRun
-	db := s.DB.WithContext(c.Request.Context())
-	err = ownedAdministrations(c, db).Where("id = ?", id).First(&run).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		fail(c, notFound(fmt.Sprintf("import %d", id)))
-		return
-	}
+	run, err := s.App.ImportRun(c.Request.Context(), orgID(c), id)
 	if err != nil {
-		fail(c, fmt.Errorf("load import %d: %w", id, err))
+		fail(c, err)
 		return
 	}
-	v, err := importRunView(run, true)
+	v, err := importRunView(*run, true)
 	if err != nil {
 		fail(c, err)
 		return

@@ -10,19 +10,9 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/text/currency"
 
-	"github.com/relance/relance/activities"
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
-	"github.com/relance/relance/policy"
-	"github.com/relance/relance/workflows"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.POST("/administrations/:id/invoices", s.createInvoice)
-		g.GET("/invoices/:id", s.getInvoice)
-	})
-}
 
 // CreateInvoiceRequest is the body of POST /administrations/{id}/invoices.
 type CreateInvoiceRequest struct {
@@ -38,9 +28,9 @@ type CreateInvoiceRequest struct {
 // InvoiceView is an invoice with its journey's live state.
 type InvoiceView struct {
 	models.Invoice
-	Journey      *workflows.JourneyState `json:"journey,omitempty"`
-	JourneyError string                  `json:"journey_error,omitempty"`
-	Paused       bool                    `json:"paused"`
+	Journey      *InvoiceJourneyView `json:"journey,omitempty"`
+	JourneyError string              `json:"journey_error,omitempty"`
+	Paused       bool                `json:"paused"`
 }
 
 const dateLayout = "2006-01-02"
@@ -116,19 +106,8 @@ func (r CreateInvoiceRequest) toInvoice(defaultCurrency string) (*models.Invoice
 }
 
 func (s *Server) createInvoice(c *gin.Context) {
-	admID, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req CreateInvoiceRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	adm, err := s.administration(c, admID)
-	if err != nil {
-		fail(c, err)
+	adm, req, ok := objectAndBody[*models.Administration, CreateInvoiceRequest](c, s.administration, true)
+	if !ok {
 		return
 	}
 	inv, err := req.toInvoice(adm.Currency)
@@ -136,13 +115,16 @@ func (s *Server) createInvoice(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var cust models.Customer
-	if err := s.DB.WithContext(c.Request.Context()).Where("id = ? AND administration_id = ?", req.CustomerID, adm.ID).First(&cust).Error; err != nil {
-		fail(c, &RuleError{Field: "customer_id", Reason: fmt.Sprintf("customer %d is not a customer of administration %d", req.CustomerID, adm.ID)})
+	cust, err := s.App.CustomerOf(c.Request.Context(), adm.ID, req.CustomerID)
+	if errors.Is(err, domain.ErrNotFound) {
+		err = ruleBroken("customer_id", "customer %d is not a customer of administration %d", req.CustomerID, adm.ID)
+	}
+	if err != nil {
+		fail(c, err)
 		return
 	}
-	if err := ledger.CreateInvoice(c.Request.Context(), s.DB, s.Temporal, adm, &cust, inv); err != nil {
-		if errors.Is(err, ledger.ErrDuplicate) {
+	if err := s.App.CreateInvoice(c.Request.Context(), adm, cust, inv); err != nil {
+		if errors.Is(err, domain.ErrDuplicate) {
 			err = conflict("%v", err)
 		}
 		fail(c, err)
@@ -175,47 +157,14 @@ func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 	v := InvoiceView{Invoice: *inv}
 	now := s.now()
 	v.Paused = inv.PausedAt != nil && (inv.PausedUntil == nil || inv.PausedUntil.After(now))
-	if inv.WorkflowID == "" || s.Temporal == nil {
+	if inv.WorkflowID == "" {
 		return v
 	}
-	st, err := ledger.State(c.Request.Context(), s.Temporal, inv.WorkflowID)
+	st, err := s.App.InvoiceJourney(c.Request.Context(), inv)
 	if err != nil {
 		v.JourneyError = err.Error()
 		return v
 	}
-	if err := s.addChannelChoices(c, inv, &st); err != nil {
-		logger(c).Warn("channel choice of planned steps", "invoice_id", inv.ID, "error", err)
-	}
-	v.Journey = &st
+	v.Journey = invoiceJourneyView(st)
 	return v
-}
-
-// addChannelChoices fills in, for the next and every planned step, the
-// channels policy.Decide picks from the administration's and the customer's
-// settings as they are now. The workflow cannot do it: its query handler
-// reads no database; the sending activity decides again at send time.
-func (s *Server) addChannelChoices(c *gin.Context, inv *models.Invoice, st *workflows.JourneyState) error {
-	db := s.DB.WithContext(c.Request.Context())
-	var adm models.Administration
-	if err := db.First(&adm, "id = ?", inv.AdministrationID).Error; err != nil {
-		return fmt.Errorf("load administration %d: %w", inv.AdministrationID, err)
-	}
-	var cust models.Customer
-	if err := db.First(&cust, "id = ? AND administration_id = ?", inv.CustomerID, inv.AdministrationID).Error; err != nil {
-		return fmt.Errorf("load customer %d: %w", inv.CustomerID, err)
-	}
-	admSettings, custSettings := activities.AdministrationPolicy(&adm), activities.CustomerPolicy(&cust)
-	choose := func(step *workflows.StepState) {
-		if step != nil && step.Status == workflows.StepPlanned {
-			step.Choice = workflows.ChoiceOf(policy.Decide(step.Kind, admSettings, custSettings))
-		}
-	}
-	choose(st.Next)
-	for i := range st.Steps {
-		choose(&st.Steps[i])
-	}
-	for i := range st.Planned {
-		choose(&st.Planned[i])
-	}
-	return nil
 }

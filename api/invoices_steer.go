@@ -1,24 +1,14 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
-	"github.com/relance/relance/workflows"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.POST("/invoices/:id/pause", s.pauseInvoice)
-		g.POST("/invoices/:id/resume", s.resumeInvoice)
-	})
-}
 
 // PauseRequest pauses a journey until a date (RFC 3339 or YYYY-MM-DD) or until resumed.
 type PauseRequest struct {
@@ -31,8 +21,8 @@ type ResumeRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// parse validates the pause against now: a date in the past breaks a rule.
-func (r PauseRequest) parse(now time.Time) (*time.Time, string, error) {
+// parse reads the pause: a reason, and an end date or none.
+func (r PauseRequest) parse() (*time.Time, string, error) {
 	reason := strings.TrimSpace(r.Reason)
 	if reason == "" {
 		return nil, "", badInput("reason", "is required: say why the journey pauses")
@@ -50,46 +40,20 @@ func (r PauseRequest) parse(now time.Time) (*time.Time, string, error) {
 		}
 	}
 	t = t.UTC()
-	if !t.After(now) {
-		return nil, "", ruleBroken("until", "%s is in the past", t.Format(time.RFC3339))
-	}
 	return &t, reason, nil
 }
 
-// pauseInvoice pauses the invoice's journey: the database keeps the pause
-// for lists and filters, the workflow stops sending until the date or a resume.
+// pauseInvoice pauses the invoice's journey until the date or a resume.
 func (s *Server) pauseInvoice(c *gin.Context) {
-	id, req, ok := idAndBody[PauseRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, PauseRequest](c, s.invoice, true)
 	if !ok {
 		return
 	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	now := s.now()
-	until, reason, err := req.parse(now)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if inv.Status != models.InvoiceOpen {
-		fail(c, conflict("invoice %s is %s: its journey has ended", inv.Number, inv.Status))
-		return
-	}
-	err = ledger.Signal(c.Request.Context(), s.Temporal, inv.WorkflowID, workflows.SignalPause, workflows.PauseSignal{Until: until, Reason: reason})
-	if errors.Is(err, ledger.ErrJourneyEnded) {
-		fail(c, conflict("the journey of invoice %s has ended", inv.Number))
-		return
+	until, reason, err := req.parse()
+	if err == nil {
+		err = s.App.PauseInvoice(c.Request.Context(), inv, until, reason)
 	}
 	if err != nil {
-		fail(c, errors.Join(ErrUnavailable, err))
-		return
-	}
-	if err := s.DB.WithContext(c.Request.Context()).Model(inv).Updates(map[string]any{
-		"paused_at": now, "paused_until": until, "pause_reason": reason,
-	}).Error; err != nil {
 		fail(c, err)
 		return
 	}
@@ -98,35 +62,11 @@ func (s *Server) pauseInvoice(c *gin.Context) {
 }
 
 func (s *Server) resumeInvoice(c *gin.Context) {
-	id, req, ok := idAndMaybeBody[ResumeRequest](c, false)
+	inv, req, ok := objectAndBody[*models.Invoice, ResumeRequest](c, s.invoice, false)
 	if !ok {
 		return
 	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if inv.Status != models.InvoiceOpen {
-		fail(c, conflict("invoice %s is %s: its journey has ended", inv.Number, inv.Status))
-		return
-	}
-	if inv.PausedAt == nil || (inv.PausedUntil != nil && !inv.PausedUntil.After(s.now())) {
-		fail(c, conflict("invoice %s is not paused", inv.Number))
-		return
-	}
-	err = ledger.Signal(c.Request.Context(), s.Temporal, inv.WorkflowID, workflows.SignalResume, workflows.ResumeSignal{Reason: req.Reason})
-	if errors.Is(err, ledger.ErrJourneyEnded) {
-		fail(c, conflict("the journey of invoice %s has ended", inv.Number))
-		return
-	}
-	if err != nil {
-		fail(c, errors.Join(ErrUnavailable, err))
-		return
-	}
-	if err := s.DB.WithContext(c.Request.Context()).Model(inv).Updates(map[string]any{
-		"paused_at": nil, "paused_until": nil, "pause_reason": "",
-	}).Error; err != nil {
+	if err := s.App.ResumeInvoice(c.Request.Context(), inv, strings.TrimSpace(req.Reason)); err != nil {
 		fail(c, err)
 		return
 	}

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -71,35 +75,29 @@ func recovery() gin.HandlerFunc {
 	}
 }
 
-// ownBodyLimit holds the routes ("METHOD /full/path", as c.FullPath) that
-// bound their body themselves with a larger limit than their group's (import
-// uploads): the group's limitBody lets them through to their own capBody.
-// It is filled by init functions only.
-var ownBodyLimit = map[string]bool{}
-
-// limitBody bounds request bodies, except on the routes of ownBodyLimit;
-// reading past the limit fails with *http.MaxBytesError, which fail maps to 413.
-func limitBody(limit int64) gin.HandlerFunc {
-	bound := capBody(limit)
-	return func(c *gin.Context) {
-		if ownBodyLimit[c.Request.Method+" "+c.FullPath()] {
-			c.Next()
-			return
-		}
-		bound(c)
-	}
+// bodyLimit is a route's body limit as documented: the bytes, and the
+// setting that configures them. A 413 states both.
+type bodyLimit struct {
+	bytes   int64
+	setting string
 }
 
-// capBody bounds a request body to limit bytes: a declared length above it
-// is refused before anything is read, a chunked body is cut off at it.
-func capBody(limit int64) gin.HandlerFunc {
+const ctxBodyLimit = "body_limit"
+
+// capBody bounds a request body: a declared length above the limit is
+// refused before anything is read, a chunked body is cut off at it. slack is
+// what an envelope may add around the limited content (a multipart form's
+// headers around the file); the 413 states the limit without it.
+func capBody(limit int64, setting string, slack int64) gin.HandlerFunc {
+	documented := bodyLimit{bytes: limit, setting: setting}
 	return func(c *gin.Context) {
-		if c.Request.ContentLength > limit {
-			fail(c, &http.MaxBytesError{Limit: limit})
+		c.Set(ctxBodyLimit, documented)
+		if c.Request.ContentLength > limit+slack {
+			fail(c, &http.MaxBytesError{Limit: limit + slack})
 			return
 		}
 		if c.Request.Body != nil {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit+slack)
 		}
 		c.Next()
 	}
@@ -116,3 +114,63 @@ func logger(c *gin.Context) *slog.Logger {
 
 // orgID is the authenticated organization.
 func orgID(c *gin.Context) int64 { return c.GetInt64(ctxOrg) }
+
+// cleanInput refuses a request whose path or query holds a NUL byte or
+// invalid UTF-8: no field of Relance may contain them, and the databases
+// reject them with errors that would otherwise surface as 500s.
+func cleanInput() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		for _, p := range c.Params {
+			if bad(p.Value) {
+				fail(c, badInput(p.Key, "contains a NUL byte or invalid UTF-8"))
+				return
+			}
+		}
+		q, err := url.ParseQuery(c.Request.URL.RawQuery)
+		if err != nil {
+			fail(c, badInput("", "malformed query string: %v", err))
+			return
+		}
+		for k, vs := range q {
+			if bad(k) {
+				fail(c, badInput("", "a query parameter name contains a NUL byte or invalid UTF-8"))
+				return
+			}
+			for _, v := range vs {
+				if bad(v) {
+					fail(c, badInput(k, "contains a NUL byte or invalid UTF-8"))
+					return
+				}
+			}
+		}
+		c.Next()
+	}
+}
+
+// bad reports whether s holds a NUL byte or invalid UTF-8.
+func bad(s string) bool {
+	return !utf8.ValidString(s) || strings.ContainsRune(s, 0)
+}
+
+// strictQuery refuses query parameters the route does not read (allowed,
+// keyed by "METHOD full path") and parameters given twice.
+func strictQuery(allowed map[string][]string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		known := allowed[c.Request.Method+" "+c.FullPath()]
+		for k, vs := range c.Request.URL.Query() {
+			if !slices.Contains(known, k) {
+				if len(known) == 0 {
+					fail(c, badInput(k, "unknown query parameter: %s takes none", c.FullPath()))
+				} else {
+					fail(c, badInput(k, "unknown query parameter: %s takes %s", c.FullPath(), strings.Join(known, ", ")))
+				}
+				return
+			}
+			if len(vs) > 1 {
+				fail(c, badInput(k, "is given %d times", len(vs)))
+				return
+			}
+		}
+		c.Next()
+	}
+}

@@ -13,7 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 )
 
@@ -28,7 +30,8 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, doc.Validate(context.Background()))
 
-	router := api.NewRouter(api.Deps{DB: testkit.SQLite(t), Config: config.Config{MaxBodyBytes: 1024}})
+	gdb := testkit.SQLite(t)
+	router := api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb}), Inbound: inbound.NewRecorder(gdb, nil), Config: config.Config{MaxBodyBytes: 1024}})
 	param := regexp.MustCompile(`:([A-Za-z_]+)`)
 	served := map[string]bool{}
 	for _, r := range router.Routes() {

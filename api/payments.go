@@ -9,19 +9,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
-
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.GET("/invoices/:id/payments", s.listPayments)
-		g.POST("/invoices/:id/payments", s.registerPayment)
-		g.POST("/invoices/:id/credit", s.creditInvoice)
-		g.POST("/invoices/:id/dispute", s.disputeInvoice)
-		g.POST("/invoices/:id/dispute-resolved", s.resolveDispute)
-	})
-}
 
 // PaymentRequest registers money received against an invoice.
 type PaymentRequest struct {
@@ -32,10 +22,26 @@ type PaymentRequest struct {
 	Reference string `json:"reference,omitempty"`
 }
 
+// Payment is a payment registered on an invoice, as the API serves it.
+type Payment struct {
+	ID          int64     `json:"id"`
+	InvoiceID   int64     `json:"invoice_id"`
+	AmountMinor int64     `json:"amount_minor"`
+	Currency    string    `json:"currency"`
+	PaidAt      time.Time `json:"paid_at"`
+	Reference   string    `json:"reference"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func paymentView(p *models.Payment) Payment {
+	return Payment{ID: p.ID, InvoiceID: p.InvoiceID, AmountMinor: p.AmountMinor, Currency: p.Currency,
+		PaidAt: p.PaidAt, Reference: p.Reference, CreatedAt: p.CreatedAt}
+}
+
 // PaymentView is a registered payment with the invoice as it now stands.
 type PaymentView struct {
-	Payment models.Payment `json:"payment"`
-	Invoice InvoiceView    `json:"invoice"`
+	Payment Payment     `json:"payment"`
+	Invoice InvoiceView `json:"invoice"`
 }
 
 // ReasonRequest is the body of credit, dispute and dispute-resolved.
@@ -43,8 +49,8 @@ type ReasonRequest struct {
 	Reason string `json:"reason"`
 }
 
-func (r PaymentRequest) toInput(now time.Time) (ledger.PaymentInput, error) {
-	in := ledger.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
+func (r PaymentRequest) toInput(now time.Time) (domain.PaymentInput, error) {
+	in := domain.PaymentInput{PaidAt: now, Reference: strings.TrimSpace(r.Reference)}
 	if r.AmountMinor == nil {
 		return in, badInput("amount_minor", "is required (integer, minor units)")
 	}
@@ -96,15 +102,15 @@ func (r ReasonRequest) reason(required bool) (string, error) {
 }
 
 // ledgerError maps the ledger's payment and dispute errors to the edge's.
-func ledgerError(err error) error {
+func appError(err error) error {
 	var ruleField string
 	switch {
-	case errors.Is(err, ledger.ErrInvoiceClosed), errors.Is(err, ledger.ErrDisputeState),
-		errors.Is(err, ledger.ErrDuplicatePayment), errors.Is(err, ledger.ErrJourneyEnded):
+	case errors.Is(err, domain.ErrInvoiceClosed), errors.Is(err, domain.ErrDisputeState),
+		errors.Is(err, domain.ErrDuplicatePayment), errors.Is(err, domain.ErrJourneyEnded):
 		return conflict("%v", err)
-	case errors.Is(err, ledger.ErrPaymentAmount):
+	case errors.Is(err, domain.ErrPaymentAmount):
 		ruleField = "amount_minor"
-	case errors.Is(err, ledger.ErrPaymentCurrency):
+	case errors.Is(err, domain.ErrPaymentCurrency):
 		ruleField = "currency"
 	default:
 		return err
@@ -112,41 +118,22 @@ func ledgerError(err error) error {
 	return ruleBroken(ruleField, "%v", err)
 }
 
-// pathInvoice loads the invoice of the :id path parameter, of the caller's organization.
-func (s *Server) pathInvoice(c *gin.Context) (*models.Invoice, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return s.invoice(c, id)
-}
-
 func (s *Server) listPayments(c *gin.Context) {
-	inv, err := s.pathInvoice(c)
-	if err != nil {
-		fail(c, err)
+	inv, ok := object(c, s.invoice)
+	if !ok {
 		return
 	}
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("invoice_id = ?", inv.ID), c,
-		func(p models.Payment) int64 { return p.ID })
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.Payment], error) {
+		return s.App.Payments(c.Request.Context(), inv.ID, p)
+	}, paymentView)
 }
 
 // registerPayment lowers the open amount in the database, then tells the
 // journey; a journey that cannot be told is reported in journey_error, the
 // payment stands (a repeat would pay twice).
 func (s *Server) registerPayment(c *gin.Context) {
-	id, req, ok := idAndBody[PaymentRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, PaymentRequest](c, s.invoice, true)
 	if !ok {
-		return
-	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	in, err := req.toInput(s.now())
@@ -154,12 +141,12 @@ func (s *Server) registerPayment(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	res, err := ledger.RegisterPayment(c.Request.Context(), s.DB, s.Temporal, inv.ID, in)
-	if err != nil && !errors.Is(err, ledger.ErrNotSignalled) {
-		fail(c, ledgerError(err))
+	res, err := s.App.RegisterPayment(c.Request.Context(), inv.ID, in)
+	if err != nil && !errors.Is(err, domain.ErrNotSignalled) {
+		fail(c, appError(err))
 		return
 	}
-	view := PaymentView{Payment: res.Payment, Invoice: s.invoiceView(c, &res.Invoice)}
+	view := PaymentView{Payment: paymentView(&res.Payment), Invoice: s.invoiceView(c, &res.Invoice)}
 	if err != nil {
 		logger(c).Warn("payment registered, journey not told", "invoice_id", inv.ID, "error", err)
 		view.Invoice.JourneyError = err.Error()
@@ -173,7 +160,7 @@ func (s *Server) registerPayment(c *gin.Context) {
 // creditInvoice credits the whole open amount: the invoice is credited and
 // its journey ends.
 func (s *Server) creditInvoice(c *gin.Context) {
-	id, req, ok := idAndBody[ReasonRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, true)
 	if !ok {
 		return
 	}
@@ -182,14 +169,9 @@ func (s *Server) creditInvoice(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out, _, err := ledger.CreditInvoice(c.Request.Context(), s.DB, s.Temporal, inv.ID)
-	if err != nil && !errors.Is(err, ledger.ErrNotSignalled) {
-		fail(c, ledgerError(err))
+	out, _, err := s.App.CreditInvoice(c.Request.Context(), inv.ID)
+	if err != nil && !errors.Is(err, domain.ErrNotSignalled) {
+		fail(c, appError(err))
 		return
 	}
 	view := s.invoiceView(c, &out)
@@ -212,7 +194,7 @@ func (s *Server) resolveDispute(c *gin.Context) {
 // dispute opens or resolves a dispute: the journey is told first, so when
 // Temporal is down nothing is recorded (503) and the request can be repeated.
 func (s *Server) dispute(c *gin.Context, open bool) {
-	id, req, ok := idAndMaybeBody[ReasonRequest](c, open)
+	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, open)
 	if !ok {
 		return
 	}
@@ -221,21 +203,13 @@ func (s *Server) dispute(c *gin.Context, open bool) {
 		fail(c, err)
 		return
 	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
-		return
-	}
 	if open {
-		err = ledger.OpenDispute(c.Request.Context(), s.DB, s.Temporal, inv, reason)
+		err = s.App.OpenDispute(c.Request.Context(), inv, reason)
 	} else {
-		err = ledger.ResolveDispute(c.Request.Context(), s.DB, s.Temporal, inv, reason)
+		err = s.App.ResolveDispute(c.Request.Context(), inv, reason)
 	}
 	if err != nil {
-		if errors.Is(err, ledger.ErrUnreachable) {
-			err = errors.Join(ErrUnavailable, err)
-		}
-		fail(c, ledgerError(err))
+		fail(c, appError(err))
 		return
 	}
 	logger(c).Info("invoice dispute", "invoice_id", inv.ID, "disputed", open, "reason", reason)

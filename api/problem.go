@@ -8,7 +8,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
-	"gorm.io/gorm"
+
+	"github.com/relance/relance/domain"
 )
 
 // Problem is an RFC 9457 problem document; Field names the input at fault.
@@ -22,46 +23,26 @@ type Problem struct {
 	RequestID string `json:"request_id,omitempty"`
 }
 
-// Domain errors, mapped to HTTP statuses only here at the edge.
+// Errors of the edge. The application's errors (domain.ErrNotFound,
+// domain.ErrConflict, domain.ErrUnavailable, *domain.FieldError) are mapped to HTTP
+// statuses only here, in fail.
 var (
-	ErrNotFound     = errors.New("not found")
-	ErrConflict     = errors.New("conflict")
-	ErrUnavailable  = errors.New("service unavailable")
+	ErrNotFound     = domain.ErrNotFound
+	ErrConflict     = domain.ErrConflict
+	ErrUnavailable  = domain.ErrUnavailable
 	ErrUnauthorized = errors.New("unauthorized")
 )
 
-// InputError is bad input (400): Field names the JSON field or parameter.
-type InputError struct {
-	Field  string
-	Reason string
-}
+// retryAfter is the Retry-After of a 503: the seconds after which a
+// dependency that did not answer is worth asking again.
+const retryAfter = "5"
 
-func (e *InputError) Error() string {
-	if e.Field == "" {
-		return e.Reason
-	}
-	return e.Field + ": " + e.Reason
-}
+// badInput is malformed input (400) naming the field or parameter.
+func badInput(field, format string, args ...any) error { return domain.Invalid(field, format, args...) }
 
-// RuleError is well-formed input that breaks a domain rule (422).
-type RuleError struct {
-	Field  string
-	Reason string
-}
-
-func (e *RuleError) Error() string {
-	if e.Field == "" {
-		return e.Reason
-	}
-	return e.Field + ": " + e.Reason
-}
-
-func badInput(field, format string, args ...any) error {
-	return &InputError{Field: field, Reason: fmt.Sprintf(format, args...)}
-}
-
+// ruleBroken is well-formed input that breaks a domain rule (422).
 func ruleBroken(field, format string, args ...any) error {
-	return &RuleError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	return domain.RuleBroken(field, format, args...)
 }
 
 func notFound(what string) error { return fmt.Errorf("%s %w", what, ErrNotFound) }
@@ -74,25 +55,30 @@ func conflict(format string, args ...any) error {
 func fail(c *gin.Context, err error) {
 	status, title, field := http.StatusInternalServerError, "Internal error", ""
 	detail := err.Error()
-	var in *InputError
-	var rule *RuleError
+	var in *domain.FieldError
 	var tooBig *http.MaxBytesError
 	switch {
-	case errors.As(err, &in):
+	case errors.As(err, &in) && !in.Rule:
 		status, title, field, detail = http.StatusBadRequest, "Bad request", in.Field, in.Error()
-	case errors.As(err, &rule):
-		status, title, field, detail = http.StatusUnprocessableEntity, "Rule violated", rule.Field, rule.Error()
+	case errors.As(err, &in):
+		status, title, field, detail = http.StatusUnprocessableEntity, "Rule violated", in.Field, in.Error()
 	case errors.As(err, &tooBig):
 		status, title = http.StatusRequestEntityTooLarge, "Request body too large"
 		detail = fmt.Sprintf("the request body exceeds the limit of %d bytes", tooBig.Limit)
-	case errors.Is(err, ErrNotFound), errors.Is(err, gorm.ErrRecordNotFound):
+		if l, ok := c.Get(ctxBodyLimit); ok {
+			if l, ok := l.(bodyLimit); ok {
+				detail = fmt.Sprintf("the request body exceeds the limit of %d bytes (%s)", l.bytes, l.setting)
+			}
+		}
+	case errors.Is(err, ErrNotFound):
 		status, title = http.StatusNotFound, "Not found"
-	case errors.Is(err, ErrConflict), errors.Is(err, gorm.ErrDuplicatedKey):
+	case errors.Is(err, ErrConflict):
 		status, title = http.StatusConflict, "Conflict"
 	case errors.Is(err, ErrUnauthorized):
 		status, title = http.StatusUnauthorized, "Unauthorized"
 	case errors.Is(err, ErrUnavailable):
 		status, title = http.StatusServiceUnavailable, "Service unavailable"
+		c.Header("Retry-After", retryAfter)
 	default:
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {

@@ -1,16 +1,21 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
+
+	"github.com/relance/relance/domain"
 
 	"github.com/relance/relance/models"
 )
@@ -21,7 +26,21 @@ func decode(c *gin.Context, v any) error {
 	if ct := c.ContentType(); ct != "" && ct != "application/json" {
 		return badInput("", "content type %q: send application/json", ct)
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badInput("", "reading the body: %v", err)
+	}
+	if !utf8.Valid(body) {
+		return badInput("", "the body is not valid UTF-8")
+	}
+	if bytes.IndexByte(body, 0) >= 0 || bytes.Contains(bytes.ToLower(body), []byte(`\u0000`)) {
+		return badInput("", "the body contains a NUL character, which no field may hold")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -96,95 +115,105 @@ func pageParams(c *gin.Context) (limit int, cursor int64, err error) {
 	return limit, cursor, nil
 }
 
-// paginate applies keyset pagination on id and returns the page.
-func paginate[T any](q *gorm.DB, c *gin.Context, id func(T) int64) (Page[T], error) {
+// pageRequest reads ?limit and ?cursor into the application's page request.
+func pageRequest(c *gin.Context) (domain.PageRequest, error) {
 	limit, cursor, err := pageParams(c)
+	return domain.PageRequest{Limit: limit, Cursor: cursor}, err
+}
+
+// listPage answers one page of a list: list runs with the page request,
+// view turns each row into its wire form.
+func listPage[T, V any](c *gin.Context, list func(domain.PageRequest) (domain.Page[T], error), view func(*T) V) {
+	p, err := pageRequest(c)
 	if err != nil {
-		return Page[T]{}, err
+		fail(c, err)
+		return
 	}
-	var rows []T
-	if cursor > 0 {
-		q = q.Where("id > ?", cursor)
+	rows, err := list(p)
+	if err != nil {
+		fail(c, err)
+		return
 	}
-	if err := q.Order("id").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return Page[T]{}, fmt.Errorf("list: %w", err)
+	out := Page[V]{Next: rows.Next, Data: make([]V, 0, len(rows.Data))}
+	for i := range rows.Data {
+		out.Data = append(out.Data, view(&rows.Data[i]))
 	}
-	p := Page[T]{Data: rows}
-	if len(rows) > limit {
-		p.Data = rows[:limit]
-		p.Next = id(rows[limit-1])
-	}
-	if p.Data == nil {
-		p.Data = []T{}
-	}
-	return p, nil
+	c.JSON(http.StatusOK, out)
 }
 
 // administration loads an administration of the caller's organization;
 // another organization's is not found.
 func (s *Server) administration(c *gin.Context, id int64) (*models.Administration, error) {
-	var a models.Administration
-	err := s.DB.WithContext(c.Request.Context()).Where("id = ? AND organization_id = ?", id, orgID(c)).First(&a).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("administration %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load administration %d: %w", id, err)
-	}
-	return &a, nil
-}
-
-// ownedAdministrations scopes a query to the caller's organization's administrations.
-func ownedAdministrations(c *gin.Context, db *gorm.DB) *gorm.DB {
-	return db.Where("administration_id IN (?)", db.Session(&gorm.Session{NewDB: true}).
-		Model(&models.Administration{}).Select("id").Where("organization_id = ?", orgID(c)))
+	return s.App.Administration(c.Request.Context(), orgID(c), id)
 }
 
 // invoice loads an invoice of the caller's organization.
 func (s *Server) invoice(c *gin.Context, id int64) (*models.Invoice, error) {
-	var inv models.Invoice
-	db := s.DB.WithContext(c.Request.Context())
-	err := ownedAdministrations(c, db).Where("id = ?", id).First(&inv).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("invoice %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load invoice %d: %w", id, err)
-	}
-	return &inv, nil
+	return s.App.Invoice(c.Request.Context(), orgID(c), id)
 }
 
 // customer loads a customer of the caller's organization.
 func (s *Server) customer(c *gin.Context, id int64) (*models.Customer, error) {
-	var cu models.Customer
-	db := s.DB.WithContext(c.Request.Context())
-	err := ownedAdministrations(c, db).Where("id = ?", id).First(&cu).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, notFound(fmt.Sprintf("customer %d", id))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load customer %d: %w", id, err)
-	}
-	return &cu, nil
+	return s.App.Customer(c.Request.Context(), orgID(c), id)
 }
 
-// idAndBody reads the {id} path parameter and the JSON body of a request
-// about one object. When either is bad it has answered with the problem and
-// ok is false.
-func idAndBody[T any](c *gin.Context) (id int64, body T, ok bool) {
-	return idAndMaybeBody[T](c, true)
+// fieldf names a field inside a list, e.g. steps[2].kind.
+func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// objectAndBody is the preamble of a handler about one object: it reads the
+// {id} path parameter and the JSON body (required, or only when one is sent),
+// then loads the object of the caller's organization with load. When
+// anything fails it has answered and ok is false.
+func objectAndBody[O, T any](c *gin.Context, load func(*gin.Context, int64) (O, error), required bool) (obj O, body T, ok bool) {
+	if obj, ok = object(c, load); !ok {
+		return obj, body, false
+	}
+	if required || c.Request.ContentLength != 0 {
+		if err := decode(c, &body); err != nil {
+			fail(c, err)
+			return obj, body, false
+		}
+	}
+	return obj, body, true
 }
 
-// idAndMaybeBody is idAndBody for an action whose body may be left out
-// (a resume without a reason) unless required: an empty body is the zero T.
-func idAndMaybeBody[T any](c *gin.Context, required bool) (id int64, body T, ok bool) {
+// object loads the object of the {id} path parameter, of the caller's
+// organization, leaving the body to the handler (an upload, or none). When
+// it fails it has answered and ok is false.
+func object[O any](c *gin.Context, load func(*gin.Context, int64) (O, error)) (obj O, ok bool) {
 	id, err := pathID(c, "id")
-	if err == nil && (required || c.Request.ContentLength != 0) {
-		err = decode(c, &body)
+	if err == nil {
+		obj, err = load(c, id)
 	}
 	if err != nil {
 		fail(c, err)
-		return 0, body, false
+		return obj, false
 	}
-	return id, body, true
+	return obj, true
+}
+
+// boolQuery reads an optional true|false query parameter.
+func boolQuery(c *gin.Context, name string) (*bool, error) {
+	v, ok := c.GetQuery(name)
+	if !ok || v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, badInput(name, "must be true or false, got %q", v)
+	}
+	return &b, nil
+}
+
+// boolQueries reads optional true|false query parameters into their
+// filters, in the order of their names (the first bad one is reported).
+func boolQueries(c *gin.Context, filters map[string]**bool) error {
+	for _, name := range slices.Sorted(maps.Keys(filters)) {
+		v, err := boolQuery(c, name)
+		if err != nil {
+			return err
+		}
+		*filters[name] = v
+	}
+	return nil
 }

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/sdk/client"
-	"gorm.io/gorm"
 
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/metrics"
@@ -21,11 +19,12 @@ import (
 
 // Deps are the API's injected dependencies.
 type Deps struct {
-	DB       *gorm.DB
-	Temporal client.Client
-	Config   config.Config
-	Logger   *slog.Logger
-	Portal   portal.Links
+	// App owns every change of state; Inbound records the providers' events.
+	App     Application
+	Inbound ProviderEvents
+	Config  config.Config
+	Logger  *slog.Logger
+	Portal  portal.Links
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Extra mounts more routes (the dev outbox page) on the same engine.
@@ -54,13 +53,41 @@ func NewRouter(d Deps) *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(requestID(), accessLog(d.Logger), recovery())
+	r.Use(requestID(), accessLog(d.Logger), recovery(), cleanInput())
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("route "+c.Request.Method+" "+c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {
 		writeProblem(c, Problem{Status: http.StatusMethodNotAllowed, Title: "Method not allowed",
 			Detail: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
 
+	s.routes(r)
+	if d.Extra != nil {
+		d.Extra(r)
+	}
+	return r
+}
+
+// paging are the query parameters of every list.
+var paging = []string{"limit", "cursor"}
+
+// queryParams are the query parameters each /api/v1 route reads ("METHOD
+// path" as routes registers it); any other parameter is refused with 400,
+// so that a misspelt filter never silently lists everything.
+var queryParams = map[string][]string{
+	"GET /api/v1/administrations":               paging,
+	"GET /api/v1/administrations/:id/customers": append([]string{"q", "to_verify", "paused", "open_invoices"}, paging...),
+	"GET /api/v1/administrations/:id/invoices":  append([]string{"status", "stage", "customer_id", "overdue", "paused", "disputed"}, paging...),
+	"GET /api/v1/invoices/:id/payments":         paging,
+	"GET /api/v1/administrations/:id/imports":   paging,
+	"POST /api/v1/administrations/:id/imports":  {"full_snapshot"},
+	"GET /api/v1/administrations/:id/journeys":  paging,
+}
+
+// routes lists every route Relance serves, in one place. The OpenAPI test
+// checks them against the document. Bodies are bounded by MaxBodyBytes,
+// except the import upload and the bounce webhook, which bound theirs with
+// their own, larger limits.
+func (s *Server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	// Prometheus scrapes this (docs/operations.md); like the health checks
@@ -68,56 +95,68 @@ func NewRouter(d Deps) *gin.Engine {
 	r.GET("/metrics", gin.WrapH(metrics.Handler()))
 	r.GET("/api/v1/openapi.json", serveOpenAPI)
 
-	v1 := r.Group("/api/v1", limitBody(d.Config.MaxBodyBytes), s.authenticate())
-	for _, register := range routes {
-		register(s, v1)
-	}
-	wh := r.Group("/webhooks", limitBody(d.Config.MaxBodyBytes))
-	for _, register := range webhookRoutes {
-		register(s, wh)
-	}
-	for _, register := range pageRoutes {
-		register(s, r)
-	}
-	if d.Extra != nil {
-		d.Extra(r)
-	}
-	return r
-}
+	v1 := r.Group("/api/v1", s.authenticate(), strictQuery(queryParams))
+	v1.POST("/administrations/:id/imports", capBody(s.Config.MaxImportBytes, "RELANCE_MAX_IMPORT_BYTES", multipartSlack), s.createImport)
+	g := v1.Group("", capBody(s.Config.MaxBodyBytes, "RELANCE_MAX_BODY_BYTES", 0))
+	g.GET("/administrations", s.listAdministrations)
+	g.GET("/administrations/:id", s.getAdministration)
+	g.PATCH("/administrations/:id/settings", s.patchAdministrationSettings)
 
-// routes, webhookRoutes and pageRoutes are filled by each resource's file
-// (init), so that a resource keeps its handlers and routes together.
-var (
-	routes        []func(s *Server, g *gin.RouterGroup)
-	webhookRoutes []func(s *Server, g *gin.RouterGroup)
-	pageRoutes    []func(s *Server, r *gin.Engine)
-)
+	g.GET("/administrations/:id/customers", s.listCustomers)
+	g.GET("/customers/:id", s.getCustomer)
+	g.PATCH("/customers/:id", s.patchCustomer)
+	g.PATCH("/customers/:id/send-settings", s.patchCustomerSendSettings)
+	g.POST("/customers/:id/provided-email", s.submitProvidedEmail)
+	g.POST("/customers/:id/provided-email/accept", s.acceptProvidedEmail)
+	g.POST("/customers/:id/provided-email/dismiss", s.dismissProvidedEmail)
+	g.POST("/customers/:id/pause", s.pauseCustomer)
+	g.POST("/customers/:id/resume", s.resumeCustomer)
+	g.PUT("/customers/:id/journey", s.assignCustomerJourney)
+
+	g.GET("/administrations/:id/invoices", s.listInvoices)
+	g.POST("/administrations/:id/invoices", s.createInvoice)
+	g.GET("/invoices/:id", s.getInvoice)
+	g.POST("/invoices/:id/pause", s.pauseInvoice)
+	g.POST("/invoices/:id/resume", s.resumeInvoice)
+	g.GET("/invoices/:id/payments", s.listPayments)
+	g.POST("/invoices/:id/payments", s.registerPayment)
+	g.POST("/invoices/:id/credit", s.creditInvoice)
+	g.POST("/invoices/:id/dispute", s.disputeInvoice)
+	g.POST("/invoices/:id/dispute-resolved", s.resolveDispute)
+
+	g.GET("/administrations/:id/imports", s.listImports)
+	g.GET("/imports/:id", s.getImport)
+
+	g.GET("/administrations/:id/journeys", s.listJourneys)
+	g.POST("/administrations/:id/journeys", s.createJourney)
+	g.PUT("/administrations/:id/default-journey", s.setDefaultJourney)
+	g.GET("/journeys/:id", s.getJourney)
+	g.PUT("/journeys/:id", s.updateJourney)
+	g.DELETE("/journeys/:id", s.deleteJourney)
+
+	wh := r.Group("/webhooks")
+	wh.POST("/email/bounce", capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes), "RELANCE_MAX_BODY_BYTES (at least 10 MiB for bounces)", 0), s.emailBounce)
+	hooks := wh.Group("", capBody(s.Config.MaxBodyBytes, "RELANCE_MAX_BODY_BYTES", 0))
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		hooks.Handle(m, "/vonage/status", s.vonageStatus)
+		hooks.Handle(m, "/vonage/inbound", s.vonageInbound)
+	}
+}
 
 func (s *Server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz answers 200 only when the database and Temporal both answer.
+// readyz answers 200 only when the database, Temporal and the namespace's
+// search attributes are all ready.
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
-	checks := gin.H{}
-	ok := true
-	if sqlDB, err := s.DB.DB(); err != nil || sqlDB.PingContext(ctx) != nil {
-		checks["database"], ok = "unavailable", false
-	} else {
-		checks["database"] = "ok"
-	}
-	if s.Temporal == nil {
-		checks["temporal"], ok = "not configured", false
-	} else if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ok = "unavailable", false
-	} else {
-		checks["temporal"] = "ok"
-	}
-	if !ok {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": checks})
+	r := s.App.Ready(ctx)
+	if !r.OK {
+		c.Header("Retry-After", retryAfter)
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "checks": r.Checks})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": checks})
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "checks": r.Checks})
 }

@@ -1,40 +1,23 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
-	"github.com/relance/relance/schedule"
 )
 
-func init() {
-	routes = append(routes, func(s *Server, g *gin.RouterGroup) {
-		g.GET("/administrations", s.listAdministrations)
-		g.GET("/administrations/:id", s.getAdministration)
-		g.PATCH("/administrations/:id/settings", s.patchAdministrationSettings)
-		g.PATCH("/customers/:id/send-settings", s.patchCustomerSendSettings)
-	})
-}
-
 func (s *Server) listAdministrations(c *gin.Context) {
-	page, err := paginate(s.DB.WithContext(c.Request.Context()).Where("organization_id = ?", orgID(c)), c,
-		func(a models.Administration) int64 { return a.ID })
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page)
+	listPage(c, func(p domain.PageRequest) (domain.Page[models.Administration], error) {
+		return s.App.Administrations(c.Request.Context(), orgID(c), p)
+	}, func(a *models.Administration) models.Administration { return *a })
 }
 
 func (s *Server) getAdministration(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	c.JSON(http.StatusOK, adm)
@@ -63,110 +46,14 @@ type AdministrationSettingsPatch struct {
 	SMSSender                 *string `json:"sms_sender"`
 }
 
-func (p AdministrationSettingsPatch) apply(adm *models.Administration) (map[string]any, error) {
-	upd := map[string]any{}
-	set := func(col string, v *bool, dst *bool) {
-		if v != nil {
-			*dst = *v
-			upd[col] = *v
-		}
-	}
-	st := &adm.AdministrationSettings
-	set("postal_enabled", p.PostalEnabled, &st.PostalEnabled)
-	set("final_reminder_by_post", p.FinalReminderByPost, &st.FinalReminderByPost)
-	set("sms_enabled", p.SMSEnabled, &st.SMSEnabled)
-	set("collection_sms_enabled", p.CollectionSMSEnabled, &st.CollectionSMSEnabled)
-	set("statement_sms_enabled", p.StatementSMSEnabled, &st.StatementSMSEnabled)
-	set("use_provided_email", p.UseProvidedEmail, &st.UseProvidedEmail)
-	set("ask_email_on_invoice_letters", p.AskEmailOnInvoiceLetters, &st.AskEmailOnInvoiceLetters)
-	set("ask_email_on_reminder_letters", p.AskEmailOnReminderLetters, &st.AskEmailOnReminderLetters)
-	if v := p.CustomerMinGapDays; v != nil {
-		if *v < 0 || *v > 90 {
-			return nil, ruleBroken("customer_min_gap_days", "must be between 0 and 90")
-		}
-		st.CustomerMinGapDays, upd["customer_min_gap_days"] = *v, *v
-	}
-	if p.SendWindowStart != nil {
-		st.SendWindowStart, upd["send_window_start"] = *p.SendWindowStart, *p.SendWindowStart
-	}
-	if p.SendWindowEnd != nil {
-		st.SendWindowEnd, upd["send_window_end"] = *p.SendWindowEnd, *p.SendWindowEnd
-	}
-	if err := (schedule.Window{StartHour: st.SendWindowStart, EndHour: st.SendWindowEnd}).Validate(); err != nil {
-		return nil, ruleBroken("send_window_start", "%v", err)
-	}
-	if p.Country != nil {
-		cc := strings.ToUpper(strings.TrimSpace(*p.Country))
-		if len(cc) != 2 || !schedule.HasHolidayCalendar(cc) {
-			return nil, ruleBroken("country", "%q has no holiday calendar here (NL, BE, FR, DE, GB)", *p.Country)
-		}
-		adm.Country, upd["country"] = cc, cc
-	}
-	if p.TimeZone != nil {
-		if _, err := time.LoadLocation(*p.TimeZone); err != nil || *p.TimeZone == "" {
-			return nil, badInput("time_zone", "%q is not an IANA time zone", *p.TimeZone)
-		}
-		adm.TimeZone, upd["time_zone"] = *p.TimeZone, *p.TimeZone
-	}
-	if p.Language != nil {
-		if !validLanguage(*p.Language) {
-			return nil, badInput("language", "must be one of nl, fr, en, de")
-		}
-		adm.Language, upd["language"] = *p.Language, *p.Language
-	}
-	str := func(col, field string, v *string, dst *string, max int) error {
-		if v == nil {
-			return nil
-		}
-		if len(*v) > max {
-			return badInput(field, "is longer than %d characters", max)
-		}
-		*dst, upd[col] = *v, *v
-		return nil
-	}
-	cd := &adm.CompanyDetails
-	for _, e := range []error{
-		str("sender_name", "sender_name", p.SenderName, &cd.SenderName, 255),
-		str("sender_email", "sender_email", p.SenderEmail, &cd.SenderEmail, 255),
-		str("reply_to_email", "reply_to_email", p.ReplyToEmail, &cd.ReplyToEmail, 255),
-		str("sms_sender", "sms_sender", p.SMSSender, &cd.SMSSender, 11),
-	} {
-		if e != nil {
-			return nil, e
-		}
-	}
-	return upd, nil
-}
-
-func validLanguage(l string) bool {
-	switch l {
-	case "nl", "fr", "en", "de":
-		return true
-	}
-	return false
-}
-
 func (s *Server) patchAdministrationSettings(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, p, ok := objectAndBody[*models.Administration, AdministrationSettingsPatch](c, s.administration, true)
+	if !ok {
 		return
 	}
-	var p AdministrationSettingsPatch
-	if err := decode(c, &p); err != nil {
+	if err := s.App.PatchAdministrationSettings(c.Request.Context(), adm, domain.AdministrationSettingsPatch(p)); err != nil {
 		fail(c, err)
 		return
-	}
-	upd, err := p.apply(adm)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if len(upd) > 0 {
-		if err := s.DB.WithContext(c.Request.Context()).Model(&models.Administration{}).Where("id = ?", adm.ID).Updates(upd).Error; err != nil {
-			fail(c, fmt.Errorf("update settings of administration %d: %w", adm.ID, err))
-			return
-		}
 	}
 	c.JSON(http.StatusOK, adm)
 }
@@ -189,30 +76,13 @@ type CustomerSendSettingsView struct {
 }
 
 func (s *Server) patchCustomerSendSettings(c *gin.Context) {
-	id, p, ok := idAndBody[CustomerSendSettingsPatch](c)
+	cust, p, ok := objectAndBody[*models.Customer, CustomerSendSettingsPatch](c, s.customer, true)
 	if !ok {
 		return
 	}
-	cust, err := s.customer(c, id)
-	if err != nil {
+	if err := s.App.PatchCustomerSendSettings(c.Request.Context(), cust, domain.CustomerSendSettingsPatch(p)); err != nil {
 		fail(c, err)
 		return
-	}
-	upd := map[string]any{}
-	set := func(col string, v *bool, dst *bool) {
-		if v != nil {
-			*dst, upd[col] = *v, *v
-		}
-	}
-	set("send_invoices_by_email", p.SendInvoicesByEmail, &cust.SendInvoicesByEmail)
-	set("send_reminders_by_email", p.SendRemindersByEmail, &cust.SendRemindersByEmail)
-	set("send_by_post", p.SendByPost, &cust.SendByPost)
-	set("send_sms", p.SendSMS, &cust.SendSMS)
-	if len(upd) > 0 {
-		if err := s.DB.WithContext(c.Request.Context()).Model(&models.Customer{}).Where("id = ?", cust.ID).Updates(upd).Error; err != nil {
-			fail(c, fmt.Errorf("update send settings of customer %d: %w", cust.ID, err))
-			return
-		}
 	}
 	c.JSON(http.StatusOK, CustomerSendSettingsView{CustomerSendSettings: cust.CustomerSendSettings, Email: cust.Email, ProvidedEmail: cust.ProvidedEmail, Mobile: cust.Mobile})
 }

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
@@ -42,7 +43,7 @@ func (e *apiEnv) getInvoice(t *testing.T, id int64) api.InvoiceView {
 }
 
 // awaitJourney polls GET /invoices/{id} until the journey's state matches.
-func (e *apiEnv) awaitJourney(t *testing.T, id int64, cond func(*workflows.JourneyState) bool) api.InvoiceView {
+func (e *apiEnv) awaitJourney(t *testing.T, id int64, cond func(*api.InvoiceJourneyView) bool) api.InvoiceView {
 	t.Helper()
 	var v api.InvoiceView
 	require.Eventually(t, func() bool {
@@ -67,20 +68,20 @@ func testStateChannels(t *testing.T, e *apiEnv) {
 
 	// At the real day length the invoice goes in the first send window from
 	// now: at once during business hours, else the next business morning.
-	v := e.awaitJourney(t, created.ID, func(st *workflows.JourneyState) bool { return len(st.Steps) > 0 && st.Next != nil })
+	v := e.awaitJourney(t, created.ID, func(st *api.InvoiceJourneyView) bool { return len(st.Steps) > 0 && st.Next != nil })
 	st := v.Journey
 	require.Equal(t, policy.StepInvoice, st.Steps[0].Kind)
 	planned := 0
 	for _, s := range st.Steps {
-		if s.Status == workflows.StepPlanned {
+		if s.Status == string(workflows.StepPlanned) {
 			planned++
 			require.NotNil(t, s.Choice, "%s", s.Kind)
 		} else {
 			require.Nil(t, s.Choice, "a handled step has no choice")
 		}
 	}
-	require.Len(t, st.Planned, planned)
-	require.Len(t, st.Sent, len(st.Steps)-planned-countFailed(st))
+	require.Len(t, stepsIn(st, workflows.StepPlanned), planned)
+	require.Len(t, stepsIn(st, workflows.StepSent), len(st.Steps)-planned-countFailed(st))
 	// The next step falls in the send window: a weekday, 09:00-17:00 in Amsterdam.
 	at := st.Next.At.In(mustLoc(t, "Europe/Amsterdam"))
 	require.True(t, at.Hour() >= 9 && at.Hour() < 17, "next step at %s", at)
@@ -88,7 +89,7 @@ func testStateChannels(t *testing.T, e *apiEnv) {
 	require.NotNil(t, st.Next.Choice)
 	require.Equal(t, []policy.Channel{policy.ChannelEmail}, st.Next.Choice.Channels)
 	require.False(t, st.Next.Choice.Skipped)
-	for _, p := range st.Planned {
+	for _, p := range stepsIn(st, workflows.StepPlanned) {
 		require.NotNil(t, p.Choice, "%s", p.Kind)
 		switch p.Kind {
 		case policy.StepFinalReminder, policy.StepCollection:
@@ -107,7 +108,7 @@ func testStateChannels(t *testing.T, e *apiEnv) {
 	require.True(t, st.Next.Choice.Skipped)
 	require.Equal(t, string(policy.ReasonNoChannel), st.Next.Choice.Reason)
 	require.Empty(t, st.Next.Choice.Channels)
-	require.Equal(t, []workflows.ChannelRefusal{
+	require.Equal(t, []domain.ChannelRefusal{
 		{Channel: policy.ChannelEmail, Reason: string(policy.ReasonEmailDisabledForCustomer)},
 		{Channel: policy.ChannelPost, Reason: string(policy.ReasonPostDisabledForCustomer)},
 	}, st.Next.Choice.Refusals)
@@ -115,10 +116,10 @@ func testStateChannels(t *testing.T, e *apiEnv) {
 
 // countFailed counts the steps that were tried and failed (no channel
 // provider in these tests).
-func countFailed(st *workflows.JourneyState) int {
+func countFailed(st *api.InvoiceJourneyView) int {
 	n := 0
 	for _, s := range st.Steps {
-		if s.Status == workflows.StepFailed || s.Status == workflows.StepSkipped {
+		if s.Status == string(workflows.StepFailed) || s.Status == string(workflows.StepSkipped) {
 			n++
 		}
 	}
@@ -165,7 +166,7 @@ func testPauseBadInput(t *testing.T, e *apiEnv) {
 	var inv models.Invoice
 	require.NoError(t, e.db.First(&inv, v.ID).Error)
 	require.Nil(t, inv.PausedAt)
-	st := e.awaitJourney(t, v.ID, func(*workflows.JourneyState) bool { return true }).Journey
+	st := e.awaitJourney(t, v.ID, func(*api.InvoiceJourneyView) bool { return true }).Journey
 	require.False(t, st.Paused)
 }
 
@@ -175,7 +176,7 @@ func testPauseUntil(t *testing.T, e *apiEnv) {
 	until := time.Now().UTC().AddDate(0, 2, 0).Truncate(time.Second)
 	r := e.call("POST", base+"/pause", e.keyA, map[string]any{"reason": "promise to pay", "until": until.Format(time.RFC3339)})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
-	got := e.awaitJourney(t, v.ID, func(st *workflows.JourneyState) bool { return st.Paused })
+	got := e.awaitJourney(t, v.ID, func(st *api.InvoiceJourneyView) bool { return st.Paused })
 	require.True(t, got.Paused)
 	require.NotNil(t, got.PausedUntil)
 	require.True(t, until.Equal(*got.PausedUntil))
@@ -195,13 +196,13 @@ func testPauseUntil(t *testing.T, e *apiEnv) {
 
 	r = e.call("POST", base+"/resume", e.keyA, map[string]any{"reason": "paid half"})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
-	e.awaitJourney(t, v.ID, func(st *workflows.JourneyState) bool { return !st.Paused && st.PausedUntil == nil })
+	e.awaitJourney(t, v.ID, func(st *api.InvoiceJourneyView) bool { return !st.Paused && st.PausedUntil == nil })
 }
 
 func testPauseEndedJourney(t *testing.T, e *apiEnv) {
 	v := e.createInvoice(t)
 	base := fmt.Sprintf("/api/v1/invoices/%d", v.ID)
-	e.awaitJourney(t, v.ID, func(*workflows.JourneyState) bool { return true })
+	e.awaitJourney(t, v.ID, func(*api.InvoiceJourneyView) bool { return true })
 	// The journey ended (here: ops terminated it) while the row still says open.
 	require.NoError(t, e.tc.TerminateWorkflow(context.Background(), v.WorkflowID, "", "test"))
 	p := e.call("POST", base+"/pause", e.keyA, map[string]any{"reason": "x"}).problem(t, http.StatusConflict)
@@ -246,5 +247,19 @@ func testInvalidJourneyUpdate(t *testing.T, e *apiEnv) {
 	var got api.JourneyView
 	r.json(t, &got)
 	require.Len(t, got.Steps, 2, "a refused update leaves the journey as it was")
-	require.Equal(t, 10, got.Steps[1].OffsetDays)
+	require.NotNil(t, got.Steps[1].OffsetDays)
+	require.Equal(t, 10, *got.Steps[1].OffsetDays)
+}
+
+// stepsIn lists the journey's steps whose status is one of statuses.
+func stepsIn(st *api.InvoiceJourneyView, statuses ...workflows.StepStatus) []api.StepView {
+	var out []api.StepView
+	for _, s := range st.Steps {
+		for _, want := range statuses {
+			if s.Status == string(want) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
 }

@@ -7,21 +7,13 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/relance/relance/channels/sms"
-	"github.com/relance/relance/ledger"
+	"github.com/relance/relance/domain"
 )
 
 // The Vonage webhooks: delivery receipts and inbound SMS. Vonage calls them
 // with GET or POST (form or JSON), as set in its dashboard, so both methods
 // are served. Vonage retries any answer but 2xx for a day, so what no retry
 // can fix (an unknown message or number) is logged and answered 200.
-func init() {
-	webhookRoutes = append(webhookRoutes, func(s *Server, g *gin.RouterGroup) {
-		for _, m := range []string{http.MethodGet, http.MethodPost} {
-			g.Handle(m, "/vonage/status", s.vonageStatus)
-			g.Handle(m, "/vonage/inbound", s.vonageInbound)
-		}
-	})
-}
 
 // WebhookAnswer is the body of a webhook's 200 answer; Result says what was
 // done: recorded, duplicate, pending (a part of a long SMS), ignored,
@@ -74,9 +66,9 @@ func (s *Server) vonageStatus(c *gin.Context) {
 		fail(c, webhookInput(err))
 		return
 	}
-	out, err := ledger.RecordDeliveryReceipt(c.Request.Context(), s.DB, r, s.now())
+	out, err := s.Inbound.RecordDeliveryReceipt(c.Request.Context(), r)
 	switch {
-	case errors.Is(err, ledger.ErrUnknownMessage):
+	case errors.Is(err, domain.ErrUnknownMessage):
 		logger(c).Warn("vonage receipt for an unknown message", "message_id", r.MessageID, "client_ref", r.ClientRef, "status", r.Status)
 		c.JSON(http.StatusOK, WebhookAnswer{Result: "unknown_message"})
 		return
@@ -102,9 +94,9 @@ func (s *Server) vonageInbound(c *gin.Context) {
 		fail(c, webhookInput(err))
 		return
 	}
-	out, err := ledger.RecordInboundSMS(c.Request.Context(), s.DB, in, s.now())
+	out, err := s.Inbound.RecordInboundSMS(c.Request.Context(), in)
 	switch {
-	case errors.Is(err, ledger.ErrUnknownSender):
+	case errors.Is(err, domain.ErrUnknownSender):
 		logger(c).Warn("inbound SMS from an unknown number", "message_id", in.MessageID, "from", in.From)
 		c.JSON(http.StatusOK, WebhookAnswer{Result: "unknown_sender"})
 		return

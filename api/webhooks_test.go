@@ -16,10 +16,12 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/portal"
@@ -67,7 +69,7 @@ func newWHEnv(t *testing.T, gdb *gorm.DB) *whEnv {
 	serve := func(secret string) *httptest.Server {
 		cfg := config.Config{MaxBodyBytes: 4096, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "test-secret-test-secret"}
 		cfg.Vonage.SignatureSecret, cfg.Vonage.SignatureMethod = secret, sms.SignatureSHA256
-		srv := httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
+		srv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
 		t.Cleanup(srv.Close)
 		return srv
 	}
@@ -317,7 +319,7 @@ func testWebhookBadInput(t *testing.T, e *whEnv) {
 	require.Zero(t, n)
 }
 
-func inbound(id, from, text string) url.Values {
+func inboundParams(id, from, text string) url.Values {
 	return url.Values{"msisdn": {from}, "to": {"33700000000"}, "messageId": {id}, "text": {text}, "type": {"text"},
 		"keyword": {"JE"}, "message-timestamp": {"2026-01-15 11:00:00"}, "api-key": {"key"}}
 }
@@ -325,7 +327,7 @@ func inbound(id, from, text string) url.Values {
 func testInbound(t *testing.T, e *whEnv) {
 	// Relance texted the customer about the invoice; the answer is filed there.
 	e.sentSMS("invoice:1:F-1/7/sms/inbound", e.custA, "in-1")
-	params := signed(inbound("in-msg-1", "33612345678", "Je paie vendredi, désolé ✓"))
+	params := signed(inboundParams("in-msg-1", "33612345678", "Je paie vendredi, désolé ✓"))
 	code, body := webhook(t, e.signed, "/webhooks/vonage/inbound", "JSON", params)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "recorded", result(t, body))
@@ -355,7 +357,7 @@ func testInbound(t *testing.T, e *whEnv) {
 
 	// A read conversation becomes unread with the next SMS, in the same thread.
 	require.NoError(t, e.db.Model(&conv).Update("unread", false).Error)
-	code, body = webhook(t, e.signed, "/webhooks/vonage/inbound", "GET", signed(inbound("in-msg-2", "33612345678", "Payé.")))
+	code, body = webhook(t, e.signed, "/webhooks/vonage/inbound", "GET", signed(inboundParams("in-msg-2", "33612345678", "Payé.")))
 	require.Equal(t, http.StatusOK, code, body)
 	var convs []models.Conversation
 	require.NoError(t, e.db.Where("customer_id = ?", e.custA.ID).Find(&convs).Error)
@@ -365,7 +367,7 @@ func testInbound(t *testing.T, e *whEnv) {
 	// An unknown number: 200, logged, nothing stored.
 	var before int64
 	require.NoError(t, e.db.Model(&models.InboxMessage{}).Count(&before).Error)
-	code, body = webhook(t, e.signed, "/webhooks/vonage/inbound", "POST", signed(inbound("in-msg-3", "447700900123", "who?")))
+	code, body = webhook(t, e.signed, "/webhooks/vonage/inbound", "POST", signed(inboundParams("in-msg-3", "447700900123", "who?")))
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "unknown_sender", result(t, body))
 	var after int64
@@ -375,7 +377,7 @@ func testInbound(t *testing.T, e *whEnv) {
 
 func testInboundConcat(t *testing.T, e *whEnv) {
 	part := func(n int, text string) url.Values {
-		v := inbound(fmt.Sprintf("cc-%d", n), "33698765432", text)
+		v := inboundParams(fmt.Sprintf("cc-%d", n), "33698765432", text)
 		v.Set("concat", "true")
 		v.Set("concat-ref", "42")
 		v.Set("concat-part", fmt.Sprint(n))
@@ -408,7 +410,7 @@ func testInboundShared(t *testing.T, e *whEnv) {
 	defer func() { require.NoError(t, e.db.Model(&e.custB).Update("mobile", "+33698765432").Error) }()
 	// Relance last texted the number for administration B.
 	m := e.sentSMS("invoice:2:B-1/0/sms/shared", e.custB, "shared-1")
-	code, body := webhook(t, e.unsigned, "/webhooks/vonage/inbound", "POST", inbound("sh-1", "33612345678", "Pour B"))
+	code, body := webhook(t, e.unsigned, "/webhooks/vonage/inbound", "POST", inboundParams("sh-1", "33612345678", "Pour B"))
 	require.Equal(t, http.StatusOK, code, body)
 	var im models.InboxMessage
 	require.NoError(t, e.db.Where("external_id = ?", "vonage:sh-1").Take(&im).Error)

@@ -18,10 +18,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
 )
@@ -51,13 +52,13 @@ func BenchmarkAPIInvoiceUnderLoad(b *testing.B) {
 	adm := newAdministration(b, gdb, "API")
 	custs, invs := sleepingInvoices(b, gdb, adm, 200)
 	parallel(b, len(invs), func(ctx context.Context, i int) error {
-		_, err := ledger.StartJourney(ctx, tc, adm, &custs[i%len(custs)], &invs[i])
+		_, err := app.New(app.Options{Temporal: tc}).StartJourney(ctx, adm, &custs[i%len(custs)], &invs[i])
 		return err
 	})
 	// Every journey answers its query before the load starts.
 	for i := range invs {
 		require.Eventually(b, func() bool {
-			_, err := ledger.State(context.Background(), tc, invs[i].WorkflowID)
+			_, err := app.New(app.Options{Temporal: tc}).JourneyState(context.Background(), invs[i].WorkflowID)
 			return err == nil
 		}, 5*time.Minute, 50*time.Millisecond)
 	}
@@ -65,7 +66,7 @@ func BenchmarkAPIInvoiceUnderLoad(b *testing.B) {
 	require.NoError(b, err)
 	links := portal.Links{BaseURL: "http://portal.bench", Secret: []byte("bench-secret")}
 	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "bench-secret-bench-secret"}
-	srv := httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg, Portal: links, Logger: quiet()}))
+	srv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links, Logger: quiet()}))
 	b.Cleanup(srv.Close)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *apiClients}}
 

@@ -24,9 +24,9 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/journeys"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/worker"
@@ -74,7 +74,7 @@ func BenchmarkJourneyHistory(b *testing.B) {
 		mailsBefore := len(sk.mail.Messages())
 		b.StartTimer()
 
-		started, err := ledger.StartJourney(context.Background(), tc, adm, cust, inv)
+		started, err := app.New(app.Options{Temporal: tc}).StartJourney(context.Background(), adm, cust, inv)
 		require.NoError(b, err)
 		require.True(b, started)
 		wctx, wcancel := context.WithTimeout(context.Background(), 200*(*historyDay)+time.Minute)
@@ -112,7 +112,7 @@ func BenchmarkJourneyHistory(b *testing.B) {
 			inv.WorkflowID, len(events), head, strings.Join(parts, " "), attempts)
 		want := defaultSlots()
 		if len(slots) != want {
-			if st, err := ledger.State(context.Background(), tc, inv.WorkflowID); err == nil {
+			if st, err := app.New(app.Options{Temporal: tc}).JourneyState(context.Background(), inv.WorkflowID); err == nil {
 				for _, s := range st.Steps {
 					b.Logf("step %+d %s at %s: %s %s", s.OffsetDays, s.Kind, s.At.Format(time.RFC3339Nano), s.Status, s.Reason)
 				}
@@ -217,7 +217,7 @@ func segmentHistory(events []*historypb.HistoryEvent, dc converter.DataConverter
 // configuration (worker.Options{}: the sticky cache of
 // worker.DefaultStickyCacheSize, the default concurrency) holds for books of
 // journeys that sleep on their timers: for each size of -bench.sleeping
-// (10,000 and 50,000), it starts the journeys through ledger.StartJourney
+// (10,000 and 50,000), it starts the journeys through app.StartJourney
 // with no worker running, then starts the worker (worker.New, as `relance
 // worker` does) and waits until every journey has planned and armed its
 // timer. It reports the process's resident memory (VmRSS, after GC and
@@ -249,7 +249,7 @@ func workerMemory(b *testing.B, n int) {
 		adm := newAdministration(b, gdb, fmt.Sprintf("Memory%d", it))
 		custs, invs := sleepingInvoices(b, gdb, adm, n)
 		d := parallel(b, n, func(ctx context.Context, i int) error {
-			ok, err := ledger.StartJourney(ctx, tc, adm, &custs[i%len(custs)], &invs[i])
+			ok, err := app.New(app.Options{Temporal: tc}).StartJourney(ctx, adm, &custs[i%len(custs)], &invs[i])
 			if err == nil && !ok {
 				err = fmt.Errorf("journey %s already existed", invs[i].WorkflowID)
 			}
@@ -313,7 +313,7 @@ func workerMemory(b *testing.B, n int) {
 func timedQuery(b *testing.B, tc client.Client, workflowID string) time.Duration {
 	b.Helper()
 	t0 := time.Now()
-	_, err := ledger.State(context.Background(), tc, workflowID)
+	_, err := app.New(app.Options{Temporal: tc}).JourneyState(context.Background(), workflowID)
 	require.NoError(b, err)
 	return time.Since(t0)
 }
@@ -470,7 +470,7 @@ func (t *timerOutbound) NewTimerWithOptions(ctx workflow.Context, d time.Duratio
 }
 
 // BenchmarkJourneyStarts compares the rate of journey starts through the
-// real start path (ledger.StartJourney: readable ID, reject-duplicate, five
+// real start path (app.StartJourney: readable ID, reject-duplicate, five
 // search attributes, static summary and details) with the rate of bare
 // StartWorkflow calls (a no-op workflow with default options) on the same
 // dev server, in alternating rounds so that both see the same machine. No
@@ -494,7 +494,7 @@ func BenchmarkJourneyStarts(b *testing.B) {
 			dJourney += parallel(b, roundSize, func(ctx context.Context, i int) error {
 				inv := &models.Invoice{ID: int64(i + 1), AdministrationID: 1, CustomerID: 1, Number: fmt.Sprintf("S-%s-%d", prefix, i),
 					IssueDate: today, DueDate: today.AddDate(0, 0, 30), Currency: "EUR", AmountMinor: 10000, OpenMinor: 10000}
-				ok, err := ledger.StartJourney(ctx, tc, adm, cust, inv)
+				ok, err := app.New(app.Options{Temporal: tc}).StartJourney(ctx, adm, cust, inv)
 				if err == nil && !ok {
 					err = fmt.Errorf("journey %s already existed", inv.Number)
 				}

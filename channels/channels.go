@@ -178,3 +178,7 @@ func IsMaybeDelivered(err error) bool {
 	var m *maybeDeliveredError
 	return errors.As(err, &m)
 }
+
+// DefaultSMSPerSecond is the SMS throughput Relance allows when none is
+// configured (VONAGE_RATE_PER_SECOND): Vonage's default for an account.
+const DefaultSMSPerSecond = 30

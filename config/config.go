@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/relance/relance/channels"
 )
 
 // Config is every setting of every process (api, worker, dev). Secrets are
@@ -107,7 +109,8 @@ type Vonage struct {
 	SignatureMethod string `env:"SIGNATURE_METHOD" envDefault:"md5hash"`
 	From            string `env:"FROM" envDefault:"Relance"`
 	// RatePerSecond is the account's throughput, enforced across all workers.
-	RatePerSecond int `env:"RATE_PER_SECOND" envDefault:"30"`
+	// Unset or 0: channels.DefaultSMSPerSecond (30).
+	RatePerSecond int `env:"RATE_PER_SECOND"`
 }
 
 // Letters chooses the postal letter provider.
@@ -123,6 +126,9 @@ func Load() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
 		return c, fmt.Errorf("read configuration from the environment: %w", err)
+	}
+	if c.Vonage.RatePerSecond == 0 {
+		c.Vonage.RatePerSecond = channels.DefaultSMSPerSecond
 	}
 	return c, c.Validate()
 }

@@ -4,13 +4,16 @@ package db
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	gosqlite "github.com/glebarez/go-sqlite"
 	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -93,6 +96,9 @@ func Open(ctx context.Context, url string) (*gorm.DB, error) {
 			sep = "&"
 		}
 		dsn += sep + "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		if err := registerUnicodeLower(); err != nil {
+			return nil, fmt.Errorf("register lower() for sqlite: %w", err)
+		}
 		gdb, err = gorm.Open(sqlite.Open(dsn), cfg)
 	}
 	if err != nil {
@@ -165,3 +171,20 @@ func redact(url string) string {
 	}
 	return url
 }
+
+// registerUnicodeLower replaces SQLite's lower(), which folds ASCII letters
+// only, with Go's Unicode case folding, once per process (it applies to the
+// connections opened after it). Searches then find "Café l'Étoile" for
+// "étoile" or "ÉTOILE" on SQLite as they do on PostgreSQL.
+var registerUnicodeLower = sync.OnceValue(func() error {
+	return gosqlite.RegisterDeterministicScalarFunction("lower", 1,
+		func(_ *gosqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			switch v := args[0].(type) {
+			case string:
+				return strings.ToLower(v), nil
+			case []byte:
+				return strings.ToLower(string(v)), nil
+			}
+			return args[0], nil
+		})
+})

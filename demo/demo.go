@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/journeys"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 )
 
@@ -98,12 +98,13 @@ func Seed(ctx context.Context, gdb *gorm.DB, tc client.Client, now time.Time) (i
 		{4, "INV-2026-1006", -35, -5, 15000, 15000},
 		{1, "INV-2026-1007", -10, 20, 54000, 54000},
 	}
+	svc := app.New(app.Options{DB: gdb, Temporal: tc})
 	for _, iv := range invoices {
 		inv := &models.Invoice{
 			Number: iv.number, IssueDate: day(iv.issue), DueDate: day(iv.due), Currency: "EUR",
 			AmountMinor: iv.amount, OpenMinor: iv.opn,
 		}
-		if err := ledger.CreateInvoice(ctx, gdb, tc, &adm, &custs[iv.cust], inv); err != nil {
+		if err := svc.CreateInvoice(ctx, &adm, &custs[iv.cust], inv); err != nil {
 			return 0, false, fmt.Errorf("seed demo invoice %s: %w", iv.number, err)
 		}
 	}

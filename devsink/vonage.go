@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/channels/sms/gsm"
 )
 
 // SentSMS is one SMS the VonageSink accepted.
@@ -323,7 +324,7 @@ func (v *VonageSink) check(form url.Values) (sms.ResponseMessage, bool) {
 	if typ != "" && typ != "text" && typ != "unicode" {
 		return bad(3, "Invalid type param: "+typ)
 	}
-	if typ != "unicode" && !sms.IsGSM7(form.Get("text")) {
+	if typ != "unicode" && !gsm.IsGSM7(form.Get("text")) {
 		return bad(3, "Invalid params: text has characters outside GSM-7 and type is not unicode")
 	}
 	if utf8.RuneCountInString(form.Get("client-ref")) > 100 {
@@ -337,7 +338,7 @@ func (v *VonageSink) check(form url.Values) (sms.ResponseMessage, bool) {
 
 // partsOf counts the SMS parts of text sent as GSM-7 or as Unicode.
 func partsOf(text string, unicode bool) int {
-	parts, isUnicode := sms.Segments(text)
+	parts, isUnicode := gsm.Segments(text)
 	if unicode && !isUnicode {
 		// GSM-7 text sent as Unicode: count UTF-16 units.
 		n := len([]rune(text))

@@ -25,11 +25,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/devsink"
 	"github.com/relance/relance/internal/testkit"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
@@ -131,7 +131,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	w1 := startWorker(t, bin, env, "worker-1")
 	for _, inv := range f.invoices {
-		started, err := ledger.StartJourney(context.Background(), tc, &f.adm, f.customer(inv), &inv)
+		started, err := app.New(app.Options{Temporal: tc}).StartJourney(context.Background(), &f.adm, f.customer(inv), &inv)
 		require.NoError(t, err)
 		require.True(t, started)
 	}
@@ -173,7 +173,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	var finalAt time.Time
 	require.Eventually(t, func() bool {
 		for _, inv := range f.invoices {
-			st, err := ledger.State(context.Background(), tc, inv.WorkflowID)
+			st, err := app.New(app.Options{Temporal: tc}).JourneyState(context.Background(), inv.WorkflowID)
 			if err != nil {
 				return false
 			}
@@ -223,7 +223,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		require.NoError(t, err, inv.WorkflowID)
 		require.Equal(t, workflows.OutcomeCollection, res.Outcome, inv.WorkflowID)
 		require.Equal(t, 4, res.Sent, "%s: the four days with messages (day 0, reminder, final reminder, collection)", inv.WorkflowID)
-		st, err := ledger.State(context.Background(), tc, inv.WorkflowID)
+		st, err := app.New(app.Options{Temporal: tc}).JourneyState(context.Background(), inv.WorkflowID)
 		require.NoError(t, err)
 		for _, s := range st.Steps {
 			require.Equal(t, workflows.StepSent, s.Status, "%s step %d %s: %s", inv.WorkflowID, s.OffsetDays, s.Kind, s.Reason)

@@ -28,12 +28,14 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
@@ -105,7 +107,7 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	require.NoError(t, err)
 
 	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: day, PortalSecret: "e2e-secret-e2e-secret"}
-	s.api = httptest.NewServer(api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg, Portal: links}))
+	s.api = httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links}))
 	t.Cleanup(s.api.Close)
 	return s
 }
@@ -187,14 +189,17 @@ func TestJourneyEndToEnd(t *testing.T) {
 	// The state lists the sent step, and the next one with the channel it would go on now.
 	st := s.invoice(v.ID).Journey
 	require.NotNil(t, st)
-	require.Len(t, st.Sent, 1)
-	require.Equal(t, policy.StepInvoice, st.Sent[0].Kind)
-	require.Contains(t, st.Sent[0].Channels, "email:sent")
+	require.Equal(t, string(workflows.StepSent), st.Steps[0].Status)
+	require.Equal(t, policy.StepInvoice, st.Steps[0].Kind)
+	require.Equal(t, api.TimingAtIssue, st.Steps[0].Timing)
+	require.Contains(t, st.Steps[0].Channels, "email:sent")
 	require.NotNil(t, st.Next)
 	require.Equal(t, policy.StepReminder, st.Next.Kind)
 	require.NotNil(t, st.Next.Choice)
 	require.Equal(t, []policy.Channel{policy.ChannelEmail}, st.Next.Choice.Channels)
-	require.Len(t, st.Planned, len(st.Steps)-1)
+	for _, s := range st.Steps[1:] {
+		require.Equal(t, string(workflows.StepPlanned), s.Status)
+	}
 
 	// A pause until a date, through the API, ends by itself at that date.
 	until := time.Now().UTC().Add(2 * day).Truncate(time.Second).Add(time.Second)

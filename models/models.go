@@ -6,6 +6,9 @@ package models
 
 import (
 	"time"
+
+	"github.com/relance/relance/journeys"
+	"github.com/relance/relance/policy"
 )
 
 // InboxReadMode says when a conversation counts as read (seed 003).
@@ -399,4 +402,55 @@ func DefaultAdministrationSettings() AdministrationSettings {
 // DefaultCustomerSendSettings are the toggles of a new customer: every channel on.
 func DefaultCustomerSendSettings() CustomerSendSettings {
 	return CustomerSendSettings{SendInvoicesByEmail: true, SendRemindersByEmail: true, SendByPost: true, SendSMS: true}
+}
+
+// ChannelSettings are the administration's settings that the channel choice
+// (policy.Decide) reads.
+func (a *Administration) ChannelSettings() policy.AdministrationSettings {
+	s := a.AdministrationSettings
+	return policy.AdministrationSettings{
+		PostalEnabled: s.PostalEnabled, FinalReminderByPost: s.FinalReminderByPost,
+		SMSEnabled: s.SMSEnabled, CollectionSMSEnabled: s.CollectionSMSEnabled,
+		StatementSMSEnabled: s.StatementSMSEnabled, UseProvidedEmail: s.UseProvidedEmail,
+	}
+}
+
+// ChannelSettings are the customer's data and toggles that the channel
+// choice (policy.Decide) reads. The SMS number is Mobile (E.164, set when the
+// phone parsed as a mobile); a row imported before Mobile existed falls back
+// to the raw phone, which Decide parses and refuses when it is no mobile.
+func (c *Customer) ChannelSettings() policy.CustomerSettings {
+	mobile := c.Mobile
+	if mobile == "" {
+		mobile = c.Phone
+	}
+	return policy.CustomerSettings{
+		Email: c.Email, ProvidedEmail: c.ProvidedEmail, BouncedEmail: c.BouncedEmail,
+		SendInvoicesByEmail: c.SendInvoicesByEmail, SendRemindersByEmail: c.SendRemindersByEmail,
+		SendByPost: c.SendByPost, SendSMS: c.SendSMS, HasPostalAddress: c.HasPostalAddress(),
+		Mobile: mobile, Country: c.Country,
+	}
+}
+
+// StepList is the journey's steps ordered by position.
+func (j *Journey) StepList() []journeys.Step {
+	out := make([]journeys.Step, len(j.Steps))
+	for _, s := range j.Steps {
+		if s.Position >= 0 && s.Position < len(out) {
+			out[s.Position] = journeys.Step{OffsetDays: s.OffsetDays, Kind: policy.StepKind(s.Kind), Template: s.Template}
+		}
+	}
+	return out
+}
+
+// EffectiveJourneyID is the journey that applies to the customer: its own,
+// else the administration's default, else 0 (the shipped default journey).
+func (c *Customer) EffectiveJourneyID(adm *Administration) int64 {
+	switch {
+	case c.JourneyID != nil:
+		return *c.JourneyID
+	case adm.DefaultJourneyID != nil:
+		return *adm.DefaultJourneyID
+	}
+	return 0
 }

@@ -2,7 +2,8 @@ package render
 
 import (
 	"strings"
-	"unicode/utf16"
+
+	"github.com/relance/relance/channels/sms/gsm"
 )
 
 // SMS is a rendered text message with what it will cost: the number of
@@ -50,65 +51,11 @@ var gsmReplacer = strings.NewReplacer(
 	"\u00A0", " ", "\u202F", " ", "\u2009", " ",
 )
 
-// gsmBasic is the GSM 03.38 default alphabet (one septet each), without
-// the escape code; gsmExtension is its extension table (two septets each).
-const (
-	gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
-		"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-	gsmExtension = "\f^{}\\[~]|€"
-)
-
-var gsmSeptets = func() map[rune]int {
-	m := map[rune]int{}
-	for _, c := range gsmBasic {
-		m[c] = 1
-	}
-	for _, c := range gsmExtension {
-		m[c] = 2
-	}
-	return m
-}()
-
-// smsSegments counts the segments of text as GSM 03.38 and 03.40 define
-// them: one GSM-7 segment holds 160 septets, a concatenated one 153 (an
-// extension character never split across two); in UCS-2, 70 UTF-16 units
-// or 67 per concatenated segment (a surrogate pair never split).
+// smsSegments is gsm.Segments with the encoding named as the preview shows it.
 func smsSegments(text string) (int, string) {
-	if text == "" {
-		return 0, EncodingGSM7
+	segments, unicode := gsm.Segments(text)
+	if unicode {
+		return segments, EncodingUCS2
 	}
-	var units []int // size of each character in septets or UTF-16 units
-	gsm := true
-	for _, c := range text {
-		n, ok := gsmSeptets[c]
-		if !ok {
-			gsm = false
-			break
-		}
-		units = append(units, n)
-	}
-	single, multi, encoding := 160, 153, EncodingGSM7
-	if !gsm {
-		units = units[:0]
-		for _, c := range text {
-			units = append(units, utf16.RuneLen(c))
-		}
-		single, multi, encoding = 70, 67, EncodingUCS2
-	}
-	total := 0
-	for _, n := range units {
-		total += n
-	}
-	if total <= single {
-		return 1, encoding
-	}
-	segments, used := 1, 0
-	for _, n := range units {
-		if used+n > multi {
-			segments++
-			used = 0
-		}
-		used += n
-	}
-	return segments, encoding
+	return segments, EncodingGSM7
 }

@@ -20,12 +20,12 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/devsink"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/journeys"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	relworker "github.com/relance/relance/worker"
@@ -243,7 +243,7 @@ func (s *liveStack) start(t *testing.T, steps []journeys.Step, maxHistory int) *
 	c.inv = models.Invoice{Number: fmt.Sprintf("H-%d-%d", n, time.Now().UnixNano()), IssueDate: today, DueDate: today.AddDate(0, 0, 2),
 		Currency: "EUR", AmountMinor: 50000, OpenMinor: 50000, Status: models.InvoiceOpen, Stage: "scheduled",
 		AdministrationID: s.adm.ID, CustomerID: c.cust.ID}
-	opts := ledger.StartOptions(&s.adm, &c.cust, &c.inv)
+	opts := app.StartOptions(&s.adm, &c.cust, &c.inv)
 	c.inv.WorkflowID = opts.ID
 	require.NoError(t, s.db.Create(&c.inv).Error)
 	run, err := s.tc.ExecuteWorkflow(context.Background(), opts, workflows.InvoiceJourneyName, workflows.JourneyInput{
@@ -256,11 +256,11 @@ func (s *liveStack) start(t *testing.T, steps []journeys.Step, maxHistory int) *
 }
 
 func (c *liveCase) signal(t *testing.T, name string, payload any) {
-	require.NoError(t, ledger.Signal(context.Background(), c.s.tc, c.inv.WorkflowID, name, payload))
+	require.NoError(t, app.New(app.Options{Temporal: c.s.tc}).Signal(context.Background(), c.inv.WorkflowID, name, payload))
 }
 
 func (c *liveCase) state(t *testing.T) workflows.JourneyState {
-	st, err := ledger.State(context.Background(), c.s.tc, c.inv.WorkflowID)
+	st, err := app.New(app.Options{Temporal: c.s.tc}).JourneyState(context.Background(), c.inv.WorkflowID)
 	require.NoError(t, err)
 	return st
 }
@@ -269,7 +269,7 @@ func (c *liveCase) await(t *testing.T, cond func(workflows.JourneyState) bool) {
 	t.Helper()
 	var last workflows.JourneyState
 	require.Eventually(t, func() bool {
-		st, err := ledger.State(context.Background(), c.s.tc, c.inv.WorkflowID)
+		st, err := app.New(app.Options{Temporal: c.s.tc}).JourneyState(context.Background(), c.inv.WorkflowID)
 		last = st
 		return err == nil && cond(st)
 	}, time.Minute, 50*time.Millisecond, "journey state never matched; last: stage %s paused %t", last.Stage, last.Paused)

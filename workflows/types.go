@@ -3,40 +3,28 @@ package workflows
 import (
 	"time"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/policy"
 )
 
-// Stage is how far an invoice's journey has come; it is the RelanceStage
-// search attribute and the invoice's stage in the API.
-type Stage string
+// Stage is how far an invoice's journey has come (domain.Stage: the
+// RelanceStage search attribute and the invoice's stage in the API).
+type Stage = domain.Stage
 
-// Journey stages, in the order a journey moves through them.
+// Journey stages (see domain.Stage).
 const (
-	StageScheduled     Stage = "scheduled"
-	StageInvoiced      Stage = "invoiced"
-	StageReminded      Stage = "reminded"
-	StageFinalReminder Stage = "final_reminder"
-	StageCollection    Stage = "collection"
-	StagePaid          Stage = "paid"
-	StageCredited      Stage = "credited"
-	StageCompleted     Stage = "completed"
+	StageScheduled     = domain.StageScheduled
+	StageInvoiced      = domain.StageInvoiced
+	StageReminded      = domain.StageReminded
+	StageFinalReminder = domain.StageFinalReminder
+	StageCollection    = domain.StageCollection
+	StagePaid          = domain.StagePaid
+	StageCredited      = domain.StageCredited
+	StageCompleted     = domain.StageCompleted
 )
 
-// StageAfter is the stage reached once a step of kind k went out; kinds that
-// do not move the journey forward (an SMS, a statement) keep the current stage.
-func StageAfter(current Stage, k policy.StepKind) Stage {
-	switch k {
-	case policy.StepInvoice:
-		return StageInvoiced
-	case policy.StepReminder:
-		return StageReminded
-	case policy.StepFinalReminder:
-		return StageFinalReminder
-	case policy.StepCollection:
-		return StageCollection
-	}
-	return current
-}
+// StageAfter is the stage reached once a step of kind k went out (domain.StageAfter).
+func StageAfter(current Stage, k policy.StepKind) Stage { return domain.StageAfter(current, k) }
 
 // InvoiceStatus values carried by InvoiceUpdatedSignal; they match models.InvoiceStatus.
 const (
@@ -109,34 +97,6 @@ type StepState struct {
 	Reason     string          `json:"reason,omitempty"`
 	Channels   []string        `json:"channels,omitempty"`
 	HandledAt  *time.Time      `json:"handled_at,omitempty"`
-	// Choice is, for a planned step, the channel choice as it would be made
-	// now. The workflow never sets it (it cannot read settings); the API
-	// fills it in from the current settings with policy.Decide.
-	Choice *ChannelChoice `json:"choice,omitempty"`
-}
-
-// ChannelChoice is policy.Decide's answer for a planned step, for display:
-// the channels it would go on now, or why it would be skipped.
-type ChannelChoice struct {
-	Channels []policy.Channel `json:"channels"`
-	Skipped  bool             `json:"skipped,omitempty"`
-	Reason   string           `json:"reason,omitempty"`
-	Refusals []ChannelRefusal `json:"refusals,omitempty"`
-}
-
-// ChannelRefusal is one channel the choice did not use, with the reason.
-type ChannelRefusal struct {
-	Channel policy.Channel `json:"channel"`
-	Reason  string         `json:"reason"`
-}
-
-// ChoiceOf converts a decision for display in a journey's state.
-func ChoiceOf(d policy.Decision) *ChannelChoice {
-	c := &ChannelChoice{Channels: append([]policy.Channel{}, d.Channels...), Skipped: d.Skipped, Reason: string(d.Reason)}
-	for _, r := range d.Refusals {
-		c.Refusals = append(c.Refusals, ChannelRefusal{Channel: r.Channel, Reason: string(r.Reason)})
-	}
-	return c
 }
 
 // JourneyState is the query `state` answer and the continue-as-new carry-over.

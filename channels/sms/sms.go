@@ -36,12 +36,13 @@ import (
 
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/metrics"
+	"github.com/relance/relance/channels/sms/gsm"
 )
 
 // Defaults for Config.
 const (
 	DefaultBaseURL       = "https://rest.nexmo.com"
-	DefaultRatePerSecond = 30
+	DefaultRatePerSecond = channels.DefaultSMSPerSecond
 	DefaultTimeout       = 10 * time.Second
 )
 
@@ -228,7 +229,7 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 		"text":              {m.Text},
 		"status-report-req": {"1"},
 	}
-	if !IsGSM7(m.Text) {
+	if !gsm.IsGSM7(m.Text) {
 		form.Set("type", "unicode")
 	}
 	if m.Key != "" {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/channels/sms/gsm"
 	"github.com/relance/relance/internal/testkit"
 )
 
@@ -375,7 +376,7 @@ func TestSegments(t *testing.T) {
 		{strings.Repeat("😀", 35), 1, true}, // 70 UTF-16 units
 		{strings.Repeat("😀", 36), 2, true},
 	} {
-		parts, unicode := sms.Segments(tc.text)
+		parts, unicode := gsm.Segments(tc.text)
 		require.Equal(t, tc.parts, parts, "%d runes of %q", utf8.RuneCountInString(tc.text), firstRune(tc.text))
 		require.Equal(t, tc.unicode, unicode)
 	}

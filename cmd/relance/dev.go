@@ -129,13 +129,12 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	}
 
 	page := devsink.NewOutboxPage("/dev/outbox", mail, vonage, cfg.Letters.Dir)
-	router := api.NewRouter(api.Deps{
-		DB: gdb, Temporal: tc, Config: cfg, Logger: log, Portal: portalLinks(cfg),
-		Extra: func(r *gin.Engine) {
-			r.Any("/dev/vonage/*path", gin.WrapH(vonage))
-			r.GET("/dev/outbox/*path", gin.WrapH(page))
-		},
-	})
+	deps := apiDeps(cfg, log, gdb, tc)
+	deps.Extra = func(r *gin.Engine) {
+		r.Any("/dev/vonage/*path", gin.WrapH(vonage))
+		r.GET("/dev/outbox/*path", gin.WrapH(page))
+	}
+	router := api.NewRouter(deps)
 	printDevBanner(cfg, *uiPort, mail.Addr(), key, created, *day)
 	herr := make(chan error, 1)
 	go func() { herr <- serveHTTP(ctx, cfg, log, router) }()

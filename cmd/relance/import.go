@@ -14,9 +14,9 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 )
 
@@ -49,9 +49,9 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if *format == "" {
 		switch strings.ToLower(filepath.Ext(file)) {
 		case ".json":
-			*format = ledger.FormatJSON
+			*format = app.FormatJSON
 		case ".csv", ".txt":
-			*format = ledger.FormatCSV
+			*format = app.FormatCSV
 		}
 	}
 	f, err := os.Open(file)
@@ -59,7 +59,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		return fmt.Errorf("open import file: %w", err)
 	}
 	defer f.Close()
-	data, err := ledger.ReadLimited(f, cfg.MaxImportBytes)
+	data, err := app.ReadLimited(f, cfg.MaxImportBytes)
 	if err != nil {
 		return fmt.Errorf("%s: %w (raise RELANCE_MAX_IMPORT_BYTES to import it)", file, err)
 	}
@@ -73,7 +73,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if err := gdb.WithContext(ctx).First(&adm, *admID).Error; err != nil {
 		return fmt.Errorf("administration %d: %w", *admID, err)
 	}
-	parsed, err := ledger.ParseFile(data, *format, &adm)
+	parsed, err := app.ParseFile(data, *format, &adm)
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
@@ -83,7 +83,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	}
 	defer tc.Close()
 
-	opt := ledger.ImportOptions{FullSnapshot: *full, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: log}
+	opt := app.ImportOptions{FullSnapshot: *full, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: log}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		bar := progressbar.NewOptions(len(parsed.Result.Rows),
 			progressbar.OptionSetWriter(os.Stderr),
@@ -97,7 +97,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		opt.Progress = func(done, _ int) { _ = bar.Set(done) }
 		defer func() { _ = bar.Finish() }()
 	}
-	rep, err := ledger.Import(ctx, gdb, tc, &adm, parsed.Result, opt)
+	rep, err := app.New(app.Options{DB: gdb, Temporal: tc, Logger: log}).Import(ctx, &adm, parsed.Result, opt)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/internal/testkit"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
@@ -50,12 +50,12 @@ func TestImportCommand(t *testing.T) {
 	args := []string{file, "--administration", strconv.FormatInt(adm.ID, 10), "--report", report}
 	require.NoError(t, runImport(ctx, cfg, log, args))
 
-	var rep ledger.ImportReport
+	var rep app.ImportReport
 	data, err := os.ReadFile(report)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, &rep))
 	require.Equal(t, 3, rep.Rows)
-	require.Equal(t, ledger.ImportInvoiceCounts{Created: 2, Rejected: 1}, rep.Invoices)
+	require.Equal(t, app.ImportInvoiceCounts{Created: 2, Rejected: 1}, rep.Invoices)
 	require.Equal(t, 1, rep.JourneysStarted, "the paid invoice has no journey")
 	require.Len(t, rep.Rejected, 3, "amount, open amount and email of line 4")
 	require.Equal(t, 4, rep.Rejected[0].Line)
@@ -69,9 +69,9 @@ func TestImportCommand(t *testing.T) {
 	require.NoError(t, runImport(ctx, cfg, log, []string{"--report", report, "--administration", strconv.FormatInt(adm.ID, 10), file}))
 	data, err = os.ReadFile(report)
 	require.NoError(t, err)
-	rep = ledger.ImportReport{}
+	rep = app.ImportReport{}
 	require.NoError(t, json.Unmarshal(data, &rep))
-	require.Equal(t, ledger.ImportInvoiceCounts{Unchanged: 2, Rejected: 1}, rep.Invoices)
+	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 2, Rejected: 1}, rep.Invoices)
 	require.Zero(t, rep.JourneysStarted)
 
 	// Bad invocations say what is wrong and import nothing.

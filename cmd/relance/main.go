@@ -25,13 +25,24 @@ import (
 const usage = `relance: accounts-receivable automation
 
 Usage:
-  relance dev [--day 24h] [--temporal-cli bin/temporal] [--data .data]
-  relance api
-  relance worker
-  relance migrate
-  relance import FILE --administration ID [--full-snapshot] [--format csv|json]
+  relance dev [options]        the whole stack on one machine, on SQLite, with demo data
+      --day 24h                  length of a journey day (10s plays a whole journey out in minutes)
+      --temporal-cli bin/temporal  path of the pinned Temporal CLI
+      --data .data               folder for the databases, letters and received mail
+      --ui-port 8233             port of the Temporal Web UI
+      --smtp-sink 127.0.0.1:2525 address of the local SMTP sink
+      --demo=true                create the demo data on first start
+  relance api                  the REST API and webhooks (RELANCE_LISTEN)
+  relance worker               the Temporal worker (health on RELANCE_WORKER_LISTEN)
+  relance migrate              bring the database schema up to date
+  relance import FILE --administration ID [options]
+      --administration ID        the administration the file belongs to (required)
+      --full-snapshot            the file lists every open invoice: open invoices absent from it are closed as paid
+      --format csv|json          default: from the file name, then its content
+      --report FILE              write the JSON report to FILE (default: standard output)
   relance apikey create --organization ID [--name NAME]
-  relance healthcheck [URL]   exit 0 when URL (default http://127.0.0.1:8080/readyz) answers 2xx
+  relance healthcheck [URL]    exit 0 when URL answers 2xx within 5 s; the default URL is
+                               /readyz on the configured listen address (RELANCE_LISTEN)
 
 Configuration comes from environment variables (see README.md).
 `
@@ -53,13 +64,12 @@ func main() {
 }
 
 func run(ctx context.Context, cmd string, args []string) error {
-	if cmd == "healthcheck" {
-		// No configuration needed: it must work in any container.
-		return runHealthcheck(ctx, args)
-	}
 	cfg, err := config.Load()
 	if err != nil {
 		return err
+	}
+	if cmd == "healthcheck" {
+		return runHealthcheck(ctx, cfg, args)
 	}
 	log := newLogger(cfg)
 	slog.SetDefault(log)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/email"
@@ -25,6 +26,7 @@ import (
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
 	"github.com/relance/relance/metrics"
+	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
 )
@@ -210,7 +212,7 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer tc.Close()
-	return serveHTTP(ctx, cfg, log, api.NewRouter(api.Deps{DB: gdb, Temporal: tc, Config: cfg, Logger: log, Portal: portalLinks(cfg)}))
+	return serveHTTP(ctx, cfg, log, api.NewRouter(apiDeps(cfg, log, gdb, tc)))
 }
 
 // serveHTTP serves h on cfg.Listen until ctx ends, then drains for 10 s.
@@ -267,4 +269,14 @@ func runAPIKey(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	fmt.Fprintln(os.Stdout, plain)
 	return nil
+}
+
+// apiDeps wires the API over the application service and the provider-event
+// recorder, both on the same database and Temporal client.
+func apiDeps(cfg config.Config, log *slog.Logger, gdb *gorm.DB, tc client.Client) api.Deps {
+	return api.Deps{
+		App:     app.New(app.Options{DB: gdb, Temporal: tc, Namespace: cfg.Temporal.Namespace, Logger: log}),
+		Inbound: inbound.NewRecorder(gdb, nil),
+		Config:  cfg, Logger: log, Portal: portalLinks(cfg),
+	}
 }

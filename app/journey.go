@@ -1,7 +1,4 @@
-// Package ledger is the domain service between the edges (API, import, CLI)
-// and the journeys: it creates invoices and starts, signals and queries
-// their workflows, so every edge follows the same rules.
-package ledger
+package app
 
 import (
 	"context"
@@ -15,13 +12,11 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relance/relance/metrics"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/render"
 	"github.com/relance/relance/workflows"
 )
-
-// ErrJourneyEnded is returned when a signal reaches a journey that already ended.
-var ErrJourneyEnded = errors.New("journey has ended")
 
 // StartOptions are the start options of an invoice's journey: a readable ID,
 // reject-duplicate so that an import run twice starts nothing twice, the
@@ -57,12 +52,12 @@ func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invo
 
 // StartJourney starts the invoice's journey. A journey that already exists
 // (running or ended) is not started again: the call is then a no-op.
-func StartJourney(ctx context.Context, tc client.Client, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
+func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
 	in := workflows.JourneyInput{
 		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
 		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,
 	}
-	_, err = tc.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
+	_, err = s.temporal.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &exists) {
 		metrics.JourneyStarted(metrics.StartDuplicate)
@@ -70,6 +65,11 @@ func StartJourney(ctx context.Context, tc client.Client, adm *models.Administrat
 	}
 	if err != nil {
 		metrics.JourneyStarted(metrics.StartError)
+	}
+	if temporalUnavailable(err) {
+		return false, fmt.Errorf("start journey of invoice %s: %w: %w", inv.Number, domain.ErrUnavailable, err)
+	}
+	if err != nil {
 		return false, fmt.Errorf("start journey of invoice %s: %w", inv.Number, err)
 	}
 	metrics.JourneyStarted(metrics.StartStarted)
@@ -77,9 +77,10 @@ func StartJourney(ctx context.Context, tc client.Client, adm *models.Administrat
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended
-// answers ErrJourneyEnded.
-func Signal(ctx context.Context, tc client.Client, workflowID, name string, payload any) error {
-	err := tc.SignalWorkflow(ctx, workflowID, "", name, payload)
+// answers ErrJourneyEnded, a Temporal service that does not answer
+// ErrUnavailable.
+func (s *Service) Signal(ctx context.Context, workflowID, name string, payload any) error {
+	err := s.temporal.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
 		metrics.JourneySignaled(name, metrics.SignalOK)
 		return nil
@@ -90,14 +91,17 @@ func Signal(ctx context.Context, tc client.Client, workflowID, name string, payl
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
 	}
 	metrics.JourneySignaled(name, metrics.SignalError)
+	if temporalUnavailable(err) {
+		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, ErrUnavailable, err)
+	}
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }
 
-// State queries a journey's state; ok is false when the journey cannot be
+// JourneyState queries a journey's state; ok is false when the journey cannot be
 // queried (it has not started, or its history is gone).
-func State(ctx context.Context, tc client.Client, workflowID string) (workflows.JourneyState, error) {
+func (s *Service) JourneyState(ctx context.Context, workflowID string) (workflows.JourneyState, error) {
 	var st workflows.JourneyState
-	v, err := tc.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
+	v, err := s.temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
 	if err != nil {
 		return st, fmt.Errorf("query state of %s: %w", workflowID, err)
 	}

@@ -1,4 +1,4 @@
-package ledger_test
+package app_test
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/internal/testkit"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 )
 
@@ -21,10 +21,10 @@ func TestStartJourneyOnce(t *testing.T) {
 	inv := &models.Invoice{ID: 9, Number: "F-9", Currency: "EUR", OpenMinor: 100,
 		IssueDate: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), DueDate: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
-	started, err := ledger.StartJourney(ctx, tc, adm, cust, inv)
+	started, err := app.New(app.Options{Temporal: tc}).StartJourney(ctx, adm, cust, inv)
 	require.NoError(t, err)
 	require.True(t, started)
-	started, err = ledger.StartJourney(ctx, tc, adm, cust, inv)
+	started, err = app.New(app.Options{Temporal: tc}).StartJourney(ctx, adm, cust, inv)
 	require.NoError(t, err)
 	require.False(t, started, "already running: not started again")
 }

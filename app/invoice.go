@@ -1,35 +1,31 @@
-package ledger
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/models"
 )
 
-// ErrDuplicate is returned when an invoice number is already used in the administration.
-var ErrDuplicate = errors.New("duplicate")
-
 // CreateInvoice stores an open invoice and starts its journey. The row is
 // committed before the start (the journey's first activity reads it); if
 // the start fails the row is removed again, so nothing is left half-made.
-func CreateInvoice(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error {
+func (s *Service) CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error {
 	inv.AdministrationID, inv.CustomerID = adm.ID, cust.ID
 	inv.Status = models.InvoiceOpen
 	inv.Stage = "scheduled"
 	inv.WorkflowID = StartOptions(adm, cust, inv).ID
-	if err := db.WithContext(ctx).Create(inv).Error; err != nil {
+	if err := s.db.WithContext(ctx).Create(inv).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return fmt.Errorf("invoice number %q already exists in administration %d: %w", inv.Number, adm.ID, ErrDuplicate)
 		}
 		return fmt.Errorf("store invoice %s: %w", inv.Number, err)
 	}
-	if _, err := StartJourney(ctx, tc, adm, cust, inv); err != nil {
-		cleanup := db.WithContext(context.WithoutCancel(ctx)).Delete(&models.Invoice{}, inv.ID).Error
+	if _, err := s.StartJourney(ctx, adm, cust, inv); err != nil {
+		cleanup := s.db.WithContext(context.WithoutCancel(ctx)).Delete(&models.Invoice{}, inv.ID).Error
 		return errors.Join(err, cleanup)
 	}
 	return nil

@@ -1,4 +1,4 @@
-package ledger_test
+package app_test
 
 import (
 	"bytes"
@@ -26,9 +26,9 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/internal/testkit"
-	"github.com/relance/relance/ledger"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
@@ -115,11 +115,11 @@ func impParse(t testing.TB, data []byte, adm *models.Administration) importer.Re
 	return res
 }
 
-func impRun(t *testing.T, e *impEnv, data []byte, full bool) ledger.ImportReport {
+func impRun(t *testing.T, e *impEnv, data []byte, full bool) app.ImportReport {
 	t.Helper()
 	sum := sha256.Sum256(data)
-	rep, err := ledger.Import(context.Background(), e.db, e.tc, e.adm, impParse(t, data, e.adm),
-		ledger.ImportOptions{FullSnapshot: full, FileSHA256: hex.EncodeToString(sum[:]), Format: "csv"})
+	rep, err := app.New(app.Options{DB: e.db, Temporal: e.tc}).Import(context.Background(), e.adm, impParse(t, data, e.adm),
+		app.ImportOptions{FullSnapshot: full, FileSHA256: hex.EncodeToString(sum[:]), Format: "csv"})
 	require.NoError(t, err)
 	require.Positive(t, rep.ImportID)
 	return rep
@@ -128,15 +128,15 @@ func impRun(t *testing.T, e *impEnv, data []byte, full bool) ledger.ImportReport
 // impCustomerFrom is the customer exactly as an import of row would store it.
 func impCustomerFrom(admID int64, c importer.CustomerRow) models.Customer {
 	return models.Customer{AdministrationID: admID, ExternalRef: c.Ref, Name: c.Name, LegalID: c.LegalID, Language: c.Language,
-		Email: c.Email, Phone: c.Phone, Mobile: ledger.MobileOf(c.Phone, c.Country), AddressLine1: c.AddressLine1,
+		Email: c.Email, Phone: c.Phone, Mobile: app.MobileOf(c.Phone, c.Country), AddressLine1: c.AddressLine1,
 		AddressLine2: c.AddressLine2, PostalCode: c.PostalCode, City: c.City, Country: c.Country,
-		CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: ledger.NewPortalToken()}
+		CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: app.NewPortalToken()}
 }
 
 func impInvoice(t *testing.T, e *impEnv, cust *models.Customer, number string, issue, due time.Time, amount, open int64) *models.Invoice {
 	t.Helper()
 	inv := &models.Invoice{Number: number, IssueDate: issue, DueDate: due, Currency: "EUR", AmountMinor: amount, OpenMinor: open}
-	require.NoError(t, ledger.CreateInvoice(context.Background(), e.db, e.tc, e.adm, cust, inv))
+	require.NoError(t, app.New(app.Options{DB: e.db, Temporal: e.tc}).CreateInvoice(context.Background(), e.adm, cust, inv))
 	return inv
 }
 
@@ -240,21 +240,21 @@ func testImportExport(t *testing.T, e *impEnv) {
 
 	sum := sha256.Sum256(data)
 	rep := impRun(t, e, data, false)
-	want := ledger.ImportReport{
+	want := app.ImportReport{
 		ImportID: rep.ImportID, Format: "csv", FileSHA256: hex.EncodeToString(sum[:]), Rows: 400,
-		Customers:       ledger.ImportCustomerCounts{Created: 53, Updated: 1, Unchanged: 2, Skipped: 1},
-		Invoices:        ledger.ImportInvoiceCounts{Created: 360, Updated: 2, Unchanged: 0, Rejected: 38},
+		Customers:       app.ImportCustomerCounts{Created: 53, Updated: 1, Unchanged: 2, Skipped: 1},
+		Invoices:        app.ImportInvoiceCounts{Created: 360, Updated: 2, Unchanged: 0, Rejected: 38},
 		JourneysStarted: 262,
-		Skipped:         []ledger.ImportSkippedCustomer{{Line: 13, CustomerRef: "D1018", Reason: "customer has no open invoice"}},
+		Skipped:         []app.ImportSkippedCustomer{{Line: 13, CustomerRef: "D1018", Reason: "customer has no open invoice"}},
 	}
 	for _, r := range parsed.Rejected {
-		want.Rejected = append(want.Rejected, ledger.ImportRowError{Line: r.Line, Field: r.Field, Value: r.Value, Reason: r.Reason})
+		want.Rejected = append(want.Rejected, app.ImportRowError{Line: r.Line, Field: r.Field, Value: r.Value, Reason: r.Reason})
 	}
 	require.Len(t, want.Rejected, 39, "38 rejected rows, one of them with two errors")
 	require.Equal(t, want, rep)
-	require.Contains(t, rep.Rejected, ledger.ImportRowError{Line: 53, Field: "amount", Value: "-12,50", Reason: "negative amount (credit notes are not imported as invoices)"})
-	require.Contains(t, rep.Rejected, ledger.ImportRowError{Line: 105, Field: "currency", Value: "XYZ", Reason: "unknown currency XYZ"})
-	require.Contains(t, rep.Rejected, ledger.ImportRowError{Line: 217, Field: "invoice_number", Value: "F2026-DUP1", Reason: "duplicate invoice number in this file (lines 217, 268)"})
+	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 53, Field: "amount", Value: "-12,50", Reason: "negative amount (credit notes are not imported as invoices)"})
+	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 105, Field: "currency", Value: "XYZ", Reason: "unknown currency XYZ"})
+	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 217, Field: "invoice_number", Value: "F2026-DUP1", Reason: "duplicate invoice number in this file (lines 217, 268)"})
 
 	// The database holds what the report says.
 	var nCust, nInv int64
@@ -264,7 +264,7 @@ func testImportExport(t *testing.T, e *impEnv) {
 	require.EqualValues(t, 362+2, nInv, "the file's valid invoices, plus OLD-1 and OLD-2")
 	var run models.ImportRun
 	require.NoError(t, e.db.First(&run, rep.ImportID).Error)
-	var stored ledger.ImportReport
+	var stored app.ImportReport
 	require.NoError(t, json.Unmarshal([]byte(run.Report), &stored))
 	stored.ImportID = rep.ImportID
 	require.Equal(t, rep, stored)
@@ -315,7 +315,7 @@ func testImportExport(t *testing.T, e *impEnv) {
 	require.NoError(t, e.db.First(&inv, inv3.ID).Error)
 	require.EqualValues(t, 92301, inv.OpenMinor)
 	require.Eventually(t, func() bool {
-		st, err := ledger.State(ctx, e.tc, inv3.WorkflowID)
+		st, err := app.New(app.Options{Temporal: e.tc}).JourneyState(ctx, inv3.WorkflowID)
 		return err == nil && st.OpenMinor == 92301 && st.Status == workflows.StatusOpen
 	}, 20*time.Second, 100*time.Millisecond)
 	inv = models.Invoice{}
@@ -333,8 +333,8 @@ func testImportExport(t *testing.T, e *impEnv) {
 	invBefore, custBefore := impInvoiceRows(t, e.db, e.adm.ID), impCustomerRows(t, e.db, e.adm.ID)
 	again := impRun(t, e, data, false)
 	want.ImportID = again.ImportID
-	want.Customers = ledger.ImportCustomerCounts{Unchanged: 56, Skipped: 1}
-	want.Invoices = ledger.ImportInvoiceCounts{Unchanged: 362, Rejected: 38}
+	want.Customers = app.ImportCustomerCounts{Unchanged: 56, Skipped: 1}
+	want.Invoices = app.ImportInvoiceCounts{Unchanged: 362, Rejected: 38}
 	want.JourneysStarted = 0
 	require.Equal(t, want, again)
 	require.Equal(t, invBefore, impInvoiceRows(t, e.db, e.adm.ID))
@@ -360,19 +360,19 @@ func testImportSnapshot(t *testing.T, e *impEnv) {
 	s2 := "S-2;K1;Klant Een;een@example.nl;06 12345678;" + issue + ";" + due + ";99,95;99,95"
 	s3 := "S-3;K2;Klant Twee;;;" + issue + ";" + due + ";12,50;12,50"
 	rep := impRun(t, e, impCSV(s1, s2, s3), false)
-	require.Equal(t, ledger.ImportInvoiceCounts{Created: 3}, rep.Invoices)
+	require.Equal(t, app.ImportInvoiceCounts{Created: 3}, rep.Invoices)
 	require.Equal(t, 3, rep.JourneysStarted)
 
 	rep = impRun(t, e, impCSV(s1), false)
-	require.Equal(t, ledger.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
+	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
 
 	rep = impRun(t, e, impCSV(s1, "S-9;K1;Klant Een;een@example.nl;06 12345678;"+issue+";"+due+";-5,00;"), true)
-	require.Equal(t, ledger.ImportInvoiceCounts{Unchanged: 1, Rejected: 1}, rep.Invoices)
+	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1, Rejected: 1}, rep.Invoices)
 	require.Len(t, rep.Notes, 1)
 	require.Contains(t, rep.Notes[0], "full snapshot not applied")
 
 	rep = impRun(t, e, impCSV(s1), true)
-	require.Equal(t, ledger.ImportInvoiceCounts{Unchanged: 1, ClosedAbsent: 2}, rep.Invoices)
+	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1, ClosedAbsent: 2}, rep.Invoices)
 	require.True(t, rep.FullSnapshot)
 	for _, n := range []string{"S-2", "S-3"} {
 		var inv models.Invoice
@@ -387,7 +387,7 @@ func testImportSnapshot(t *testing.T, e *impEnv) {
 
 	// The snapshot again: nothing left to close.
 	rep = impRun(t, e, impCSV(s1), true)
-	require.Equal(t, ledger.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
+	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
 }
 
 // testImportConcurrent runs two imports of the same export at once: every
@@ -397,22 +397,22 @@ func testImportConcurrent(t *testing.T, e *impEnv) {
 	require.NoError(t, err)
 	parsed := impParse(t, data, e.adm)
 	var wg sync.WaitGroup
-	reps := make([]ledger.ImportReport, 2)
+	reps := make([]app.ImportReport, 2)
 	errs := make([]error, 2)
 	for i := range reps {
 		wg.Go(func() {
-			reps[i], errs[i] = ledger.Import(context.Background(), e.db, e.tc, e.adm, parsed, ledger.ImportOptions{Format: "csv"})
+			reps[i], errs[i] = app.New(app.Options{DB: e.db, Temporal: e.tc}).Import(context.Background(), e.adm, parsed, app.ImportOptions{Format: "csv"})
 		})
 	}
 	wg.Wait()
 	require.NoError(t, errors.Join(errs...))
-	sumInv := func(f func(ledger.ImportReport) int) int { return f(reps[0]) + f(reps[1]) }
-	require.Equal(t, 362, sumInv(func(r ledger.ImportReport) int { return r.Invoices.Created }))
-	require.Equal(t, 362, sumInv(func(r ledger.ImportReport) int { return r.Invoices.Unchanged }))
-	require.Zero(t, sumInv(func(r ledger.ImportReport) int { return r.Invoices.Updated }))
-	require.Equal(t, 57, sumInv(func(r ledger.ImportReport) int { return r.Customers.Created }))
-	require.Equal(t, 57, sumInv(func(r ledger.ImportReport) int { return r.Customers.Unchanged }))
-	require.Equal(t, 263, sumInv(func(r ledger.ImportReport) int { return r.JourneysStarted }))
+	sumInv := func(f func(app.ImportReport) int) int { return f(reps[0]) + f(reps[1]) }
+	require.Equal(t, 362, sumInv(func(r app.ImportReport) int { return r.Invoices.Created }))
+	require.Equal(t, 362, sumInv(func(r app.ImportReport) int { return r.Invoices.Unchanged }))
+	require.Zero(t, sumInv(func(r app.ImportReport) int { return r.Invoices.Updated }))
+	require.Equal(t, 57, sumInv(func(r app.ImportReport) int { return r.Customers.Created }))
+	require.Equal(t, 57, sumInv(func(r app.ImportReport) int { return r.Customers.Unchanged }))
+	require.Equal(t, 263, sumInv(func(r app.ImportReport) int { return r.JourneysStarted }))
 	t.Logf("import 1: %+v %+v; import 2: %+v %+v", reps[0].Customers, reps[0].Invoices, reps[1].Customers, reps[1].Invoices)
 
 	var nCust, nInv int64

@@ -1,11 +1,10 @@
-package ledger
+package inbound
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -15,41 +14,6 @@ import (
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
-
-// AttentionEmailBounced flags an invoice one of whose emails bounced after
-// it was sent (a DSN with Action failed): the customer's address needs
-// checking before the next message goes to it.
-const AttentionEmailBounced = "email_bounced"
-
-// Delivery statuses an email row gets from a DSN (models.Message.DeliveryStatus).
-const (
-	DeliveryBounced   = "bounced"
-	DeliveryDelayed   = "delayed"
-	DeliveryDelivered = "delivered"
-)
-
-// ErrUnknownEmail: a bounce report names no email in the outbox (a message
-// sent by another system through the same mailbox, a purged row, or a
-// report without the original Message-ID). The webhook answers 200 for it:
-// no retry of the MTA can make it known.
-var ErrUnknownEmail = errors.New("no email in the outbox has the bounced Message-ID")
-
-// BounceOutcome is what RecordBounce did.
-type BounceOutcome struct {
-	// Message is the outbox row after the update.
-	Message models.Message
-	// Recipient is the DSN recipient block that was applied.
-	Recipient email.DSNRecipient
-	// Updated is false when the report changed nothing: the row already
-	// said so (the same DSN again), a final verdict outranks it (a delay
-	// after a bounce), or its action means nothing for the row.
-	Updated bool
-	// Duplicate is true when the row already had the report's verdict (the
-	// MTA posted the same DSN again).
-	Duplicate bool
-	// Flagged is true when the invoice was flagged AttentionEmailBounced.
-	Flagged bool
-}
 
 // deliveryRank orders a DSN's verdicts so that a late or repeated report
 // never hides a more telling one: a bounce wins over delivered, delivered
@@ -90,13 +54,13 @@ func deliveryStatusOf(action string) string {
 // expanded "delivered", leaving the state alone. A report that changes
 // nothing (the same DSN twice, a delay after a bounce) writes nothing. A
 // report naming no known email returns ErrUnknownEmail.
-func RecordBounce(ctx context.Context, db *gorm.DB, dsn email.DSN, now time.Time) (BounceOutcome, error) {
+func (rec *Recorder) RecordBounce(ctx context.Context, dsn email.DSN) (BounceOutcome, error) {
 	var out BounceOutcome
 	id := strings.Trim(strings.TrimSpace(dsn.MessageID), "<>")
 	if id == "" {
 		return out, fmt.Errorf("bounce report without the original Message-ID: %w", ErrUnknownEmail)
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var msg models.Message
 		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
 			Where("channel = ? AND provider_id IN ?", string(policy.ChannelEmail), []string{"<" + id + ">", id}).
@@ -116,7 +80,7 @@ func RecordBounce(ctx context.Context, db *gorm.DB, dsn email.DSN, now time.Time
 		}
 		upd := map[string]any{}
 		if status != msg.DeliveryStatus {
-			upd["delivery_status"], upd["delivery_at"] = status, now.UTC()
+			upd["delivery_status"], upd["delivery_at"] = status, rec.clock().UTC()
 		}
 		if status == DeliveryBounced && msg.State != models.MessageFailed {
 			upd["state"] = models.MessageFailed

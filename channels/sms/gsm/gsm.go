@@ -1,4 +1,8 @@
-package sms
+// Package gsm counts what an SMS costs: whether its text fits the GSM 03.38
+// alphabet (GSM-7) or must go as UCS-2, and how many parts it takes. The
+// SMS client, the renderer's preview and the Vonage stand-in all count
+// with it.
+package gsm
 
 import "unicode/utf16"
 

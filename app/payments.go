@@ -1,55 +1,17 @@
-package ledger
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
-
-// Errors of payments, credits and disputes; the API maps them to 409 (the
-// invoice's state forbids the action) and 422 (the amount breaks a rule).
-var (
-	// ErrInvoiceClosed: the invoice is paid or credited, its journey is over.
-	ErrInvoiceClosed = errors.New("invoice is closed")
-	// ErrDisputeState: a dispute is opened twice, or resolved when none is open.
-	ErrDisputeState = errors.New("dispute state")
-	// ErrDuplicatePayment: a payment with this reference is already registered on the invoice.
-	ErrDuplicatePayment = errors.New("payment already registered")
-	// ErrPaymentAmount: the amount is not positive or more than the open amount.
-	ErrPaymentAmount = errors.New("invalid payment amount")
-	// ErrPaymentCurrency: the payment's currency is not the invoice's.
-	ErrPaymentCurrency = errors.New("payment currency differs from the invoice's")
-	// ErrUnreachable: the journey could not be told (Temporal did not
-	// answer), so nothing was recorded; the call may be repeated.
-	ErrUnreachable = errors.New("journey unreachable")
-)
-
-// PaymentInput is money received against an invoice.
-type PaymentInput struct {
-	AmountMinor int64
-	Currency    string
-	PaidAt      time.Time
-	Reference   string
-}
-
-// PaymentResult is a registered payment with the invoice as it now stands.
-type PaymentResult struct {
-	Payment models.Payment
-	Invoice models.Invoice
-	// Signalled is false when the journey could not be told (it had ended,
-	// or Temporal did not answer): the database stays the truth, and the
-	// sending activity re-reads it before every message.
-	Signalled bool
-}
 
 // lockOpenInvoice re-reads an invoice under a row lock (PostgreSQL; SQLite
 // serialises writers anyway) and checks it is still open, so that two
@@ -72,14 +34,14 @@ func lockOpenInvoice(tx *gorm.DB, id int64) (*models.Invoice, error) {
 // amounts the next messages show, a full one ends the journey (DESIGN.md
 // §1.4). Nothing is written when the payment breaks a rule. A failed signal
 // is logged by the caller, not undone: see PaymentResult.Signalled.
-func RegisterPayment(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID int64, in PaymentInput) (PaymentResult, error) {
+func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in PaymentInput) (PaymentResult, error) {
 	var res PaymentResult
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
 	in.Reference = strings.TrimSpace(in.Reference)
 	if in.AmountMinor <= 0 {
 		return res, fmt.Errorf("%w: %d is not a positive amount", ErrPaymentAmount, in.AmountMinor)
 	}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		inv, err := lockOpenInvoice(tx, invoiceID)
 		if err != nil {
 			return err
@@ -110,25 +72,27 @@ func RegisterPayment(ctx context.Context, db *gorm.DB, tc client.Client, invoice
 		if err := tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("lower open amount of invoice %s: %w", inv.Number, err)
 		}
-		setInvoice(inv, upd)
-		if inv.Revision, err = bumpRevision(tx, inv.ID); err != nil {
+		if _, err = bumpRevision(tx, inv.ID); err != nil {
 			return err
 		}
-		res.Invoice = *inv
+		// Read back: the answer shows the stored row (updated_at included).
+		if err := tx.First(&res.Invoice, inv.ID).Error; err != nil {
+			return fmt.Errorf("read invoice %s back: %w", inv.Number, err)
+		}
 		return nil
 	})
 	if err != nil {
 		return res, err
 	}
-	return res, signalUpdated(ctx, tc, &res.Invoice, &res.Signalled)
+	return res, s.signalUpdated(ctx, &res.Invoice, &res.Signalled)
 }
 
 // CreditInvoice credits the whole open amount (a credit note): the invoice
 // is credited, its open amount 0, and its journey ends. The bool says
 // whether the journey was told (see PaymentResult.Signalled).
-func CreditInvoice(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID int64) (models.Invoice, bool, error) {
+func (s *Service) CreditInvoice(ctx context.Context, invoiceID int64) (models.Invoice, bool, error) {
 	var out models.Invoice
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		inv, err := lockOpenInvoice(tx, invoiceID)
 		if err != nil {
 			return err
@@ -137,28 +101,29 @@ func CreditInvoice(ctx context.Context, db *gorm.DB, tc client.Client, invoiceID
 		if err := tx.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("credit invoice %s: %w", inv.Number, err)
 		}
-		setInvoice(inv, upd)
-		if inv.Revision, err = bumpRevision(tx, inv.ID); err != nil {
+		if _, err = bumpRevision(tx, inv.ID); err != nil {
 			return err
 		}
-		out = *inv
+		if err := tx.First(&out, inv.ID).Error; err != nil {
+			return fmt.Errorf("read invoice %s back: %w", inv.Number, err)
+		}
 		return nil
 	})
 	if err != nil {
 		return out, false, err
 	}
 	var signalled bool
-	return out, signalled, signalUpdated(ctx, tc, &out, &signalled)
+	return out, signalled, s.signalUpdated(ctx, &out, &signalled)
 }
 
 // signalUpdated tells the journey the invoice's new open amount and status.
 // A journey that has ended is fine (nothing left to steer); another failure
 // is returned wrapped in ErrNotSignalled, after the database change.
-func signalUpdated(ctx context.Context, tc client.Client, inv *models.Invoice, signalled *bool) error {
+func (s *Service) signalUpdated(ctx context.Context, inv *models.Invoice, signalled *bool) error {
 	if inv.WorkflowID == "" {
 		return nil
 	}
-	err := Signal(ctx, tc, inv.WorkflowID, workflows.SignalInvoiceUpdated, updatedSignal(inv))
+	err := s.Signal(ctx, inv.WorkflowID, workflows.SignalInvoiceUpdated, updatedSignal(inv))
 	switch {
 	case err == nil:
 		*signalled = true
@@ -173,45 +138,46 @@ func signalUpdated(ctx context.Context, tc client.Client, inv *models.Invoice, s
 // (dispute signal) until it is resolved. The journey is told first: when
 // Temporal cannot be reached nothing is written, and a journey that has
 // ended answers ErrJourneyEnded.
-func OpenDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, reason string) error {
+func (s *Service) OpenDispute(ctx context.Context, inv *models.Invoice, reason string) error {
 	if inv.Status != models.InvoiceOpen {
 		return fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, ErrInvoiceClosed)
 	}
 	if inv.Disputed {
 		return fmt.Errorf("invoice %s is already disputed: %w", inv.Number, ErrDisputeState)
 	}
-	return setDispute(ctx, db, tc, inv, true, workflows.SignalDispute, workflows.DisputeSignal{Reason: reason})
+	return s.setDispute(ctx, inv, true, true, workflows.SignalDispute, workflows.DisputeSignal{Reason: reason})
 }
 
 // ResolveDispute closes an invoice's dispute; its journey resumes (unless a
 // pause still holds it).
-func ResolveDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, reason string) error {
+func (s *Service) ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error {
 	if !inv.Disputed {
 		return fmt.Errorf("invoice %s is not disputed: %w", inv.Number, ErrDisputeState)
 	}
 	if inv.Status != models.InvoiceOpen {
 		// The journey is over; only the row still says disputed.
-		return setDispute(ctx, db, nil, inv, false, "", nil)
+		return s.setDispute(ctx, inv, false, false, "", nil)
 	}
-	return setDispute(ctx, db, tc, inv, false, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: reason})
+	return s.setDispute(ctx, inv, false, true, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: reason})
 }
 
-func setDispute(ctx context.Context, db *gorm.DB, tc client.Client, inv *models.Invoice, disputed bool, signal string, payload any) error {
-	if tc != nil && inv.WorkflowID != "" {
-		err := Signal(ctx, tc, inv.WorkflowID, signal, payload)
+// setDispute records the dispute state; tell says whether the journey is
+// told first (not once the journey is over).
+func (s *Service) setDispute(ctx context.Context, inv *models.Invoice, disputed, tell bool, signal string, payload any) error {
+	if tell && inv.WorkflowID != "" {
+		err := s.Signal(ctx, inv.WorkflowID, signal, payload)
 		if errors.Is(err, ErrJourneyEnded) {
 			return err
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrUnreachable, err)
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 	}
-	res := db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, !disputed).Update("disputed", disputed)
+	res := s.db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, !disputed).Update("disputed", disputed)
 	if res.Error != nil {
 		return fmt.Errorf("record dispute of invoice %s: %w", inv.Number, res.Error)
 	}
-	inv.Disputed = disputed
-	return nil
+	return storeErr(s.db.WithContext(ctx).First(inv, inv.ID).Error, "read invoice %s back", inv.Number)
 }
 
 // bumpRevision counts one more change of the invoice's open amount or

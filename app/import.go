@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -19,98 +18,6 @@ import (
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
-
-// ReasonNoOpenInvoice is why an existing customer's data was not updated by
-// an import: seed 001 updates customer data only for customers that have an
-// open invoice at the time of the import.
-const ReasonNoOpenInvoice = "customer has no open invoice"
-
-// AttentionReopened flags an invoice that an import reopened after its
-// journey had ended: nothing will be sent for it until an admin acts.
-const AttentionReopened = "reopened_after_journey_ended"
-
-// DefaultImportConcurrency is how many journey starts and signals an import
-// has in flight at once: enough to keep the Temporal frontend busy while the
-// database work of the next rows goes on.
-const DefaultImportConcurrency = 32
-
-// ImportOptions say how to apply a parsed file.
-type ImportOptions struct {
-	// FullSnapshot says the file lists every open invoice of the
-	// administration: open invoices absent from it are marked paid.
-	FullSnapshot bool
-	// FileSHA256 and Format ("csv" or "json") are recorded with the run.
-	FileSHA256, Format string
-	// Progress, when set, is called as rows complete (their database work and
-	// their journey start or signal), with the rows done and the total. Calls
-	// are serialized but may come from several goroutines.
-	Progress func(done, total int)
-	// Concurrency bounds the journey starts and signals in flight; 0 means
-	// DefaultImportConcurrency.
-	Concurrency int
-	// Logger receives the import's log lines; nil means slog.Default().
-	Logger *slog.Logger
-}
-
-// ImportReport is what an import did, row by row where it matters: the
-// admin reads it to fix the file, and it is stored with the run.
-type ImportReport struct {
-	// ImportID is the stored run (models.ImportRun).
-	ImportID     int64  `json:"import_id,omitempty"`
-	Format       string `json:"format"`
-	FileSHA256   string `json:"file_sha256,omitempty"`
-	FullSnapshot bool   `json:"full_snapshot"`
-	// Rows is the number of data rows in the file, valid or not.
-	Rows      int                  `json:"rows"`
-	Customers ImportCustomerCounts `json:"customers"`
-	Invoices  ImportInvoiceCounts  `json:"invoices"`
-	// JourneysStarted counts the journeys this import started.
-	JourneysStarted int `json:"journeys_started"`
-	// Rejected lists every problem of every rejected row (a row may have
-	// several); rejected rows change nothing.
-	Rejected []ImportRowError `json:"rejected"`
-	// Skipped lists the customers whose data was not updated, with why.
-	Skipped []ImportSkippedCustomer `json:"skipped"`
-	// Notes explain decisions about the file as a whole.
-	Notes []string `json:"notes,omitempty"`
-}
-
-// ImportCustomerCounts counts customers (not rows: a customer's data comes
-// on each of its invoice rows) by what the import did with them.
-type ImportCustomerCounts struct {
-	Created   int `json:"created"`
-	Updated   int `json:"updated"`
-	Unchanged int `json:"unchanged"`
-	Skipped   int `json:"skipped"`
-}
-
-// ImportInvoiceCounts counts invoices by what the import did with them.
-type ImportInvoiceCounts struct {
-	Created   int `json:"created"`
-	Updated   int `json:"updated"`
-	Unchanged int `json:"unchanged"`
-	// Rejected counts rejected rows.
-	Rejected int `json:"rejected"`
-	// ClosedAbsent counts open invoices a full snapshot marked paid because
-	// the file no longer lists them.
-	ClosedAbsent int `json:"closed_absent"`
-}
-
-// ImportRowError is one problem with one rejected row (see importer.RowError).
-type ImportRowError struct {
-	Line   int    `json:"line"`
-	Field  string `json:"field,omitempty"`
-	Value  string `json:"value,omitempty"`
-	Reason string `json:"reason"`
-}
-
-// ImportSkippedCustomer is a customer whose data in the file was not applied.
-type ImportSkippedCustomer struct {
-	// Line is the first row of the customer in the file.
-	Line        int    `json:"line"`
-	CustomerRef string `json:"customer_ref"`
-	Reason      string `json:"reason"`
-}
 
 // Import applies a parsed file to an administration (DESIGN.md §1.3, §1.4):
 // it upserts customers by reference and invoices by number, starts the
@@ -124,10 +31,10 @@ type ImportSkippedCustomer struct {
 // lock. A database or Temporal failure aborts the import with an error naming
 // the line; the rows applied before it stay, and importing the file again
 // completes the work.
-func Import(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
+func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
 	started := time.Now()
 	r := &importRun{
-		ctx: ctx, db: db.WithContext(ctx), tc: tc, adm: adm, opt: opt,
+		ctx: ctx, db: s.db.WithContext(ctx), svc: s, adm: adm, opt: opt,
 		log:       opt.Logger,
 		customers: map[string]*models.Customer{},
 		invoices:  map[string]*models.Invoice{},
@@ -232,7 +139,7 @@ func Import(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Admi
 type importRun struct {
 	ctx context.Context
 	db  *gorm.DB
-	tc  client.Client
+	svc *Service
 	adm *models.Administration
 	opt ImportOptions
 	log *slog.Logger
@@ -711,7 +618,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	if dueChanged && fresh.Status == models.InvoiceOpen {
 		// The steps are counted from the due date: re-plan the future ones.
 		res.signals = append(res.signals, pendingSignal{workflows.SignalJourneyChanged,
-			workflows.JourneyChangedSignal{JourneyID: EffectiveJourneyID(r.adm, res.cust)}})
+			workflows.JourneyChangedSignal{JourneyID: res.cust.EffectiveJourneyID(r.adm)}})
 	}
 	return nil
 }
@@ -722,7 +629,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 func (r *importRun) startTask(line int, res rowResult) *importTask {
 	cust, inv, prior := *res.cust, *res.inv, res.prior
 	return &importTask{line: line, run: func(ctx context.Context) error {
-		ok, err := StartJourney(ctx, r.tc, r.adm, &cust, &inv)
+		ok, err := r.svc.StartJourney(ctx, r.adm, &cust, &inv)
 		if err != nil {
 			undo := r.db.WithContext(context.WithoutCancel(ctx))
 			var uerr error
@@ -755,7 +662,7 @@ func (r *importRun) startTask(line int, res rowResult) *importTask {
 func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSignal) *importTask {
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		for _, s := range signals {
-			err := Signal(ctx, r.tc, inv.WorkflowID, s.name, s.payload)
+			err := r.svc.Signal(ctx, inv.WorkflowID, s.name, s.payload)
 			if errors.Is(err, ErrJourneyEnded) {
 				if inv.Status == models.InvoiceOpen {
 					if err := r.db.WithContext(context.WithoutCancel(ctx)).Model(&models.Invoice{}).Where("id = ?", inv.ID).

@@ -1,4 +1,9 @@
-package ledger
+// Package inbound records what the providers tell Relance after a message
+// left: SMS delivery receipts and inbound SMS (Vonage webhooks) and email
+// bounce reports (DSNs piped by the MTA). These are changes of state that
+// come from outside; the Recorder applies them to the outbox, the customers,
+// the invoices and the inbox.
+package inbound
 
 import (
 	"context"
@@ -17,17 +22,6 @@ import (
 	"github.com/relance/relance/policy"
 )
 
-// Errors of the Vonage webhooks' store operations. The handlers answer 200
-// for both (and log them): Vonage retries any other answer for a day, and no
-// retry can make an unknown message or number known.
-var (
-	// ErrUnknownMessage: a delivery receipt matches no SMS in the outbox
-	// (another system on the same Vonage account, or a purged row).
-	ErrUnknownMessage = errors.New("no SMS in the outbox matches the delivery receipt")
-	// ErrUnknownSender: an inbound SMS comes from a number no customer has.
-	ErrUnknownSender = errors.New("no customer has the sender's mobile number")
-)
-
 // receiptRank orders delivery statuses so that a late or duplicate receipt
 // never hides a more telling one: a failure of any part wins over a
 // delivered part, and delivered wins over the intermediate statuses.
@@ -41,15 +35,6 @@ func receiptRank(status string) int {
 		return 1
 	}
 	return 0
-}
-
-// ReceiptOutcome is what RecordDeliveryReceipt did.
-type ReceiptOutcome struct {
-	// Message is the outbox row after the update.
-	Message models.Message
-	// Updated is false when the row already had a status that outranks the
-	// receipt's (e.g. a "delivered" part after a "failed" one).
-	Updated bool
 }
 
 // hashedRef matches the client-ref sms.ClientRef makes of a key longer than
@@ -66,9 +51,9 @@ var hashedRef = regexp.MustCompile(`^(.*)~[0-9a-f]{40}$`)
 // Relance did and the delivery status what the network did; the one state a
 // receipt changes is uncertain: any receipt proves Vonage had the message,
 // so the row becomes sent.
-func RecordDeliveryReceipt(ctx context.Context, db *gorm.DB, r sms.DeliveryReceipt, now time.Time) (ReceiptOutcome, error) {
+func (rec *Recorder) RecordDeliveryReceipt(ctx context.Context, r sms.DeliveryReceipt) (ReceiptOutcome, error) {
 	var out ReceiptOutcome
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		msg, err := findReceiptMessage(tx, r)
 		if err != nil {
 			return err
@@ -76,7 +61,7 @@ func RecordDeliveryReceipt(ctx context.Context, db *gorm.DB, r sms.DeliveryRecei
 		out.Message = msg
 		at := r.Timestamp
 		if at.IsZero() {
-			at = now
+			at = rec.clock().UTC()
 		}
 		upd := map[string]any{}
 		if msg.State == models.MessageUncertain {
@@ -154,27 +139,6 @@ func likePrefix(s string) string {
 	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s) + "%"
 }
 
-// InboundOutcome is what RecordInboundSMS did.
-type InboundOutcome struct {
-	// Customer is the customer the SMS was filed under.
-	Customer models.Customer
-	// Conversation is the customer's SMS conversation.
-	Conversation models.Conversation
-	// Message is the inbox message: the SMS, or the whole text once every
-	// part of a long SMS has arrived; zero while parts are missing.
-	Message models.InboxMessage
-	// Duplicate is true when this SMS (or part) was already recorded:
-	// Vonage repeats a webhook whose answer it did not get.
-	Duplicate bool
-	// Pending is true when this is one part of a long SMS whose other parts
-	// have not all arrived; the parts are stored and joined later.
-	Pending bool
-	// Candidates counts the customers with that mobile number; more than
-	// one means the choice (the one last texted, else the oldest) is worth
-	// a log line.
-	Candidates int
-}
-
 // SMSConversationSubject is the subject of the conversation that collects a
 // customer's text messages.
 const SMSConversationSubject = "SMS"
@@ -189,7 +153,7 @@ const SMSConversationSubject = "SMS"
 // webhook records nothing twice. The parts of a long SMS are kept as they
 // come and replaced by one message with the whole text once all are there.
 // An unknown number returns ErrUnknownSender.
-func RecordInboundSMS(ctx context.Context, db *gorm.DB, in sms.Inbound, now time.Time) (InboundOutcome, error) {
+func (rec *Recorder) RecordInboundSMS(ctx context.Context, in sms.Inbound) (InboundOutcome, error) {
 	var out InboundOutcome
 	from := inboundE164(in.From)
 	if from == "" {
@@ -197,10 +161,10 @@ func RecordInboundSMS(ctx context.Context, db *gorm.DB, in sms.Inbound, now time
 	}
 	at := in.Timestamp
 	if at.IsZero() {
-		at = now
+		at = rec.clock().UTC()
 	}
 	at = at.UTC()
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		cust, invoiceID, n, err := inboundCustomer(tx, from)
 		if err != nil {
 			return fmt.Errorf("inbound SMS %s: %w", in.MessageID, err)

@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"context"
@@ -10,27 +10,12 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
 )
-
-// ErrNoProvidedEmail is returned when a provided email is accepted or
-// dismissed but the customer has none (anymore).
-var ErrNoProvidedEmail = errors.New("customer has no provided email")
-
-// ErrNotSignalled wraps the failure to tell running journeys about a change
-// that the database already holds. The change stands (the sending activity
-// re-reads the database before every message); the call is idempotent and
-// may be repeated to deliver the signals.
-var ErrNotSignalled = errors.New("journeys not signalled")
-
-// ErrInvalidPhone is a phone an admin typed that is not a phone number in
-// the customer's country.
-var ErrInvalidPhone = errors.New("not a valid phone number")
 
 // NewPortalToken returns the random part of a new customer's portal link:
 // 16 random bytes, hex-encoded, so links cannot be guessed.
@@ -57,7 +42,7 @@ const signalConcurrency = 8
 // SignalAll sends one signal to each journey in workflowIDs, a few at a time.
 // Journeys that already ended are skipped (they have nothing left to steer);
 // it returns how many journeys received the signal and every other failure.
-func SignalAll(ctx context.Context, tc client.Client, workflowIDs []string, name string, payload any) (int, error) {
+func (s *Service) SignalAll(ctx context.Context, workflowIDs []string, name string, payload any) (int, error) {
 	var (
 		mu   sync.Mutex
 		n    int
@@ -73,7 +58,7 @@ func SignalAll(ctx context.Context, tc client.Client, workflowIDs []string, name
 		sem <- struct{}{}
 		go func(id string) {
 			defer func() { <-sem; wg.Done() }()
-			err := Signal(ctx, tc, id, name, payload)
+			err := s.Signal(ctx, id, name, payload)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -94,9 +79,9 @@ func SignalAll(ctx context.Context, tc client.Client, workflowIDs []string, name
 
 // OpenJourneys lists the workflow IDs of a customer's open invoices: the
 // journeys a customer-wide action (pause, resume, journey change) steers.
-func OpenJourneys(ctx context.Context, db *gorm.DB, customerID int64) ([]string, error) {
+func (s *Service) OpenJourneys(ctx context.Context, customerID int64) ([]string, error) {
 	var ids []string
-	err := db.WithContext(ctx).Model(&models.Invoice{}).
+	err := s.db.WithContext(ctx).Model(&models.Invoice{}).
 		Where("customer_id = ? AND status = ? AND workflow_id <> ''", customerID, models.InvoiceOpen).
 		Order("id").Pluck("workflow_id", &ids).Error
 	if err != nil {
@@ -109,8 +94,12 @@ func OpenJourneys(ctx context.Context, db *gorm.DB, customerID int64) ([]string,
 // or until resumed (DESIGN.md §1.4): the rows say so for lists and filters,
 // and each running journey gets the pause signal. It is idempotent, so a
 // call that failed to reach Temporal can simply be repeated.
-func PauseCustomer(ctx context.Context, db *gorm.DB, tc client.Client, cust *models.Customer, until *time.Time, reason string, now time.Time) (int, error) {
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+func (s *Service) PauseCustomer(ctx context.Context, cust *models.Customer, until *time.Time, reason string) (int, error) {
+	now := s.Now()
+	if until != nil && !until.After(now) {
+		return 0, RuleBroken("until", "%s is in the past", until.UTC().Format(time.RFC3339))
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		upd := map[string]any{"paused_at": now, "paused_until": until, "pause_reason": reason}
 		if err := tx.Model(&models.Customer{}).Where("id = ?", cust.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("pause customer %d: %w", cust.ID, err)
@@ -124,18 +113,26 @@ func PauseCustomer(ctx context.Context, db *gorm.DB, tc client.Client, cust *mod
 		return 0, err
 	}
 	cust.PausedAt, cust.PausedUntil, cust.PauseReason = &now, until, reason
-	ids, err := OpenJourneys(ctx, db, cust.ID)
+	ids, err := s.OpenJourneys(ctx, cust.ID)
 	if err != nil {
 		return 0, err
 	}
-	return SignalAll(ctx, tc, ids, workflows.SignalPause, workflows.PauseSignal{Until: until, Reason: reason})
+	return s.SignalAll(ctx, ids, workflows.SignalPause, workflows.PauseSignal{Until: until, Reason: reason})
 }
 
 // ResumeCustomer ends the pause of a customer and of its open invoices, and
 // resumes each running journey. Disputed invoices stay held by their dispute.
-func ResumeCustomer(ctx context.Context, db *gorm.DB, tc client.Client, cust *models.Customer, reason string) (int, error) {
+func (s *Service) ResumeCustomer(ctx context.Context, cust *models.Customer, reason string) (int, error) {
+	var held int64
+	if err := s.db.WithContext(ctx).Model(&models.Invoice{}).
+		Where("customer_id = ? AND status = ? AND paused_at IS NOT NULL", cust.ID, models.InvoiceOpen).Count(&held).Error; err != nil {
+		return 0, storeErr(err, "count paused invoices of customer %d", cust.ID)
+	}
+	if cust.PausedAt == nil && held == 0 {
+		return 0, conflict("customer %d is not paused, nor any of its open invoices", cust.ID)
+	}
 	var ids []string
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Model(&models.Invoice{}).
 			Where("customer_id = ? AND status = ? AND paused_at IS NOT NULL AND workflow_id <> ''", cust.ID, models.InvoiceOpen).
 			Order("id").Pluck("workflow_id", &ids).Error; err != nil {
@@ -154,45 +151,39 @@ func ResumeCustomer(ctx context.Context, db *gorm.DB, tc client.Client, cust *mo
 		return 0, err
 	}
 	cust.PausedAt, cust.PausedUntil, cust.PauseReason = nil, nil, ""
-	return SignalAll(ctx, tc, ids, workflows.SignalResume, workflows.ResumeSignal{Reason: reason})
+	return s.SignalAll(ctx, ids, workflows.SignalResume, workflows.ResumeSignal{Reason: reason})
 }
 
 // AssignJourney gives the customer its own journey (nil: back to the
 // administration's default) and tells each running journey of the customer,
-// which re-plans its future steps (DESIGN.md §1.4). The caller checks that
-// the journey belongs to the customer's administration.
-func AssignJourney(ctx context.Context, db *gorm.DB, tc client.Client, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error) {
-	if err := db.WithContext(ctx).Model(&models.Customer{}).Where("id = ?", cust.ID).Update("journey_id", journeyID).Error; err != nil {
+// which re-plans its future steps (DESIGN.md §1.4). A journey of another
+// administration breaks a rule.
+func (s *Service) AssignJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error) {
+	if journeyID != nil {
+		if err := s.journeyOfAdministration(ctx, adm.ID, *journeyID); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.db.WithContext(ctx).Model(&models.Customer{}).Where("id = ?", cust.ID).Update("journey_id", journeyID).Error; err != nil {
 		return 0, fmt.Errorf("assign journey to customer %d: %w", cust.ID, err)
 	}
 	cust.JourneyID = journeyID
-	ids, err := OpenJourneys(ctx, db, cust.ID)
+	ids, err := s.OpenJourneys(ctx, cust.ID)
 	if err != nil {
 		return 0, err
 	}
-	return SignalAll(ctx, tc, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: EffectiveJourneyID(adm, cust)})
+	return s.SignalAll(ctx, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: cust.EffectiveJourneyID(adm)})
 }
 
-// EffectiveJourneyID is the journey that applies to a customer: its own,
-// else the administration's default, else 0 (the shipped default).
-func EffectiveJourneyID(adm *models.Administration, cust *models.Customer) int64 {
-	switch {
-	case cust.JourneyID != nil:
-		return *cust.JourneyID
-	case adm.DefaultJourneyID != nil:
-		return *adm.DefaultJourneyID
-	}
-	return 0
-}
 
 // AcceptProvidedEmail makes the address the customer gave in the portal its
 // email (seed 001). The update is conditional on the provided email still
 // being the one the caller saw, so two admins cannot accept different ones.
-func AcceptProvidedEmail(ctx context.Context, db *gorm.DB, cust *models.Customer) error {
+func (s *Service) AcceptProvidedEmail(ctx context.Context, cust *models.Customer) error {
 	if cust.ProvidedEmail == "" {
 		return ErrNoProvidedEmail
 	}
-	res := db.WithContext(ctx).Model(&models.Customer{}).
+	res := s.db.WithContext(ctx).Model(&models.Customer{}).
 		Where("id = ? AND provided_email = ?", cust.ID, cust.ProvidedEmail).
 		Updates(map[string]any{"email": cust.ProvidedEmail, "provided_email": "", "provided_email_at": nil})
 	if res.Error != nil {
@@ -213,29 +204,29 @@ func AcceptProvidedEmail(ctx context.Context, db *gorm.DB, cust *models.Customer
 // the verified email changes nothing: there is nothing to verify. It returns
 // the number of journeys told; a failure to tell them wraps ErrNotSignalled
 // (the address is stored; repeating the call tells them).
-func SubmitProvidedEmail(ctx context.Context, db *gorm.DB, tc client.Client, cust *models.Customer, email string, now time.Time) (int, error) {
+func (s *Service) SubmitProvidedEmail(ctx context.Context, cust *models.Customer, email string) (int, error) {
 	if sameEmail(email, cust.Email) {
 		return 0, nil
 	}
-	at := now.UTC()
-	if err := db.WithContext(ctx).Model(&models.Customer{}).Where("id = ?", cust.ID).
+	at := s.Now()
+	if err := s.db.WithContext(ctx).Model(&models.Customer{}).Where("id = ?", cust.ID).
 		Updates(map[string]any{"provided_email": email, "provided_email_at": at}).Error; err != nil {
 		return 0, fmt.Errorf("record provided email of customer %d: %w", cust.ID, err)
 	}
 	cust.ProvidedEmail, cust.ProvidedEmailAt = email, &at
-	ids, err := OpenJourneys(ctx, db, cust.ID)
+	ids, err := s.OpenJourneys(ctx, cust.ID)
 	if err != nil {
 		return 0, err
 	}
-	return SignalAll(ctx, tc, ids, workflows.SignalEmailSubmitted, workflows.EmailSubmittedSignal{Email: email})
+	return s.SignalAll(ctx, ids, workflows.SignalEmailSubmitted, workflows.EmailSubmittedSignal{Email: email})
 }
 
 // DismissProvidedEmail drops the address the customer gave in the portal.
-func DismissProvidedEmail(ctx context.Context, db *gorm.DB, cust *models.Customer) error {
+func (s *Service) DismissProvidedEmail(ctx context.Context, cust *models.Customer) error {
 	if cust.ProvidedEmail == "" {
 		return ErrNoProvidedEmail
 	}
-	res := db.WithContext(ctx).Model(&models.Customer{}).
+	res := s.db.WithContext(ctx).Model(&models.Customer{}).
 		Where("id = ? AND provided_email = ?", cust.ID, cust.ProvidedEmail).
 		Updates(map[string]any{"provided_email": "", "provided_email_at": nil})
 	if res.Error != nil {
@@ -272,24 +263,9 @@ func ContactMobile(phone, country string) (string, error) {
 	return "", nil
 }
 
-// CustomerFilter selects customers for the admin list; zero values do not filter.
-type CustomerFilter struct {
-	// Query matches a part of the name, reference or email, ignoring case.
-	Query string
-	// ProvidedEmail lists the customers "to verify": they gave an email
-	// address in the portal that no one accepted or dismissed (seed 001).
-	ProvidedEmail bool
-	// Paused: true lists paused customers, false the others.
-	Paused *bool
-	// OpenInvoices: true lists customers with an open invoice, false the others.
-	OpenInvoices *bool
-	// Now decides whether a pause with an end date still holds.
-	Now time.Time
-}
-
-// CustomersQuery is the query of an administration's customers matching f,
+// customersQuery is the query of an administration's customers matching f,
 // unordered and unpaginated: the caller pages it by ID.
-func CustomersQuery(db *gorm.DB, administrationID int64, f CustomerFilter) *gorm.DB {
+func customersQuery(db *gorm.DB, administrationID int64, f CustomerFilter) *gorm.DB {
 	q := db.Model(&models.Customer{}).Where("customers.administration_id = ?", administrationID)
 	if s := strings.TrimSpace(f.Query); s != "" {
 		like := "%" + escapeLike(strings.ToLower(s)) + "%"
@@ -316,7 +292,7 @@ func whereIf(q *gorm.DB, want *bool, cond string, args ...any) *gorm.DB {
 }
 
 // OpenInvoiceCounts counts the open invoices of each of the customers.
-func OpenInvoiceCounts(ctx context.Context, db *gorm.DB, customerIDs []int64) (map[int64]int, error) {
+func (s *Service) OpenInvoiceCounts(ctx context.Context, customerIDs []int64) (map[int64]int, error) {
 	out := make(map[int64]int, len(customerIDs))
 	if len(customerIDs) == 0 {
 		return out, nil
@@ -325,7 +301,7 @@ func OpenInvoiceCounts(ctx context.Context, db *gorm.DB, customerIDs []int64) (m
 		CustomerID int64
 		N          int
 	}
-	if err := db.WithContext(ctx).Model(&models.Invoice{}).Select("customer_id, COUNT(*) AS n").
+	if err := s.db.WithContext(ctx).Model(&models.Invoice{}).Select("customer_id, COUNT(*) AS n").
 		Where("customer_id IN ? AND status = ? AND open_minor > 0", customerIDs, models.InvoiceOpen).
 		Group("customer_id").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("count open invoices: %w", err)

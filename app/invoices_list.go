@@ -1,4 +1,4 @@
-package ledger
+package app
 
 import (
 	"time"
@@ -8,24 +8,9 @@ import (
 	"github.com/relance/relance/models"
 )
 
-// InvoiceFilter selects invoices for the admin list; zero values do not filter.
-type InvoiceFilter struct {
-	Status     models.InvoiceStatus
-	Stage      string
-	CustomerID int64
-	// Overdue: true lists open invoices whose due date is before today, false the others.
-	Overdue *bool
-	// Paused: true lists invoices whose pause still holds, false the others.
-	Paused *bool
-	// Disputed: true lists disputed invoices, false the others.
-	Disputed *bool
-	// Now is the clock: it decides "today" (UTC) and whether a pause still holds.
-	Now time.Time
-}
-
-// InvoicesQuery is the query of an administration's invoices matching f,
+// invoicesQuery is the query of an administration's invoices matching f,
 // unordered and unpaginated: the caller pages it by ID.
-func InvoicesQuery(db *gorm.DB, administrationID int64, f InvoiceFilter) *gorm.DB {
+func invoicesQuery(db *gorm.DB, administrationID int64, f InvoiceFilter) *gorm.DB {
 	q := db.Model(&models.Invoice{}).Where("administration_id = ?", administrationID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"github.com/relance/relance/channels/email"
+	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/domain"
+	"github.com/relance/relance/importer"
+	"github.com/relance/relance/models"
+)
+
+// Application is what the API asks of the application layer (*app.Service
+// implements it; cmd/relance wires it in). Declaring it here keeps the API
+// free of the database and of the workflows: `go list -deps ./api` names
+// neither GORM nor the activities.
+type Application interface {
+	AcceptProvidedEmail(ctx context.Context, cust *models.Customer) error
+	Administration(ctx context.Context, org, id int64) (*models.Administration, error)
+	Administrations(ctx context.Context, org int64, p domain.PageRequest) (domain.Page[models.Administration], error)
+	AssignJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error)
+	Authenticate(ctx context.Context, key string) (int64, error)
+	CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error
+	CreateJourney(ctx context.Context, adm *models.Administration, in domain.JourneyInput) (*models.Journey, error)
+	CreditInvoice(ctx context.Context, invoiceID int64) (models.Invoice, bool, error)
+	Customer(ctx context.Context, org, id int64) (*models.Customer, error)
+	CustomerOf(ctx context.Context, adm, id int64) (*models.Customer, error)
+	Customers(ctx context.Context, adm int64, f domain.CustomerFilter, p domain.PageRequest) (domain.Page[models.Customer], error)
+	DeleteJourney(ctx context.Context, adm *models.Administration, j *models.Journey) error
+	DismissProvidedEmail(ctx context.Context, cust *models.Customer) error
+	Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt domain.ImportOptions) (domain.ImportReport, error)
+	ImportRun(ctx context.Context, org, id int64) (*models.ImportRun, error)
+	ImportRuns(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.ImportRun], error)
+	Invoice(ctx context.Context, org, id int64) (*models.Invoice, error)
+	InvoiceJourney(ctx context.Context, inv *models.Invoice) (domain.Journey, error)
+	Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error)
+	Journey(ctx context.Context, org, id int64) (*models.Journey, *models.Administration, error)
+	Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error)
+	OpenDispute(ctx context.Context, inv *models.Invoice, reason string) error
+	OpenInvoiceCounts(ctx context.Context, customerIDs []int64) (map[int64]int, error)
+	PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p domain.AdministrationSettingsPatch) error
+	PatchCustomer(ctx context.Context, cust *models.Customer, p domain.CustomerPatch) error
+	PatchCustomerSendSettings(ctx context.Context, cust *models.Customer, p domain.CustomerSendSettingsPatch) error
+	PauseCustomer(ctx context.Context, cust *models.Customer, until *time.Time, reason string) (int, error)
+	PauseInvoice(ctx context.Context, inv *models.Invoice, until *time.Time, reason string) error
+	Payments(ctx context.Context, invoiceID int64, p domain.PageRequest) (domain.Page[models.Payment], error)
+	Ready(ctx context.Context) domain.Readiness
+	RegisterPayment(ctx context.Context, invoiceID int64, in domain.PaymentInput) (domain.PaymentResult, error)
+	ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error
+	ResumeCustomer(ctx context.Context, cust *models.Customer, reason string) (int, error)
+	ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error
+	SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, error)
+	SubmitProvidedEmail(ctx context.Context, cust *models.Customer, email string) (int, error)
+	UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in domain.JourneyInput) (int, error)
+}
+
+// ProviderEvents records what the providers report (*inbound.Recorder
+// implements it).
+type ProviderEvents interface {
+	RecordBounce(ctx context.Context, dsn email.DSN) (domain.BounceOutcome, error)
+	RecordDeliveryReceipt(ctx context.Context, r sms.DeliveryReceipt) (domain.ReceiptOutcome, error)
+	RecordInboundSMS(ctx context.Context, in sms.Inbound) (domain.InboundOutcome, error)
+}

@@ -1,0 +1,212 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
+	"github.com/relance/relance/auth"
+	"github.com/relance/relance/config"
+	"github.com/relance/relance/inbound"
+	"github.com/relance/relance/internal/testkit"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/portal"
+)
+
+// Statuses every authenticated /api/v1 route can answer: bad input (an
+// unknown or malformed query parameter, a NUL byte, invalid UTF-8, a
+// malformed ID) and a missing or wrong key.
+var (
+	anyRoute = []int{400, 401}
+	byID     = []int{400, 401, 404}
+	withBody = []int{400, 401, 404, 413}
+)
+
+// handlerStatuses is what each handler can answer, besides 500 (an internal
+// error, never documented): the OpenAPI document must list exactly these.
+// 503 (with Retry-After) is the answer of every route that must reach
+// Temporal to do its work; routes that only read the journey's state answer
+// with journey_error instead, and payments and credits are stored and report
+// a journey they could not tell in journey_error (repeating them would pay
+// twice).
+var handlerStatuses = map[string][]int{
+	"GET /api/v1/administrations":                        with(anyRoute, 200),
+	"GET /api/v1/administrations/{id}":                   with(byID, 200),
+	"PATCH /api/v1/administrations/{id}/settings":        with(withBody, 200, 422),
+	"GET /api/v1/administrations/{id}/customers":         with(byID, 200),
+	"GET /api/v1/customers/{id}":                         with(byID, 200),
+	"PATCH /api/v1/customers/{id}":                       with(withBody, 200, 422),
+	"PATCH /api/v1/customers/{id}/send-settings":         with(withBody, 200),
+	"POST /api/v1/customers/{id}/provided-email":         with(withBody, 200, 503),
+	"POST /api/v1/customers/{id}/provided-email/accept":  with(byID, 200, 409),
+	"POST /api/v1/customers/{id}/provided-email/dismiss": with(byID, 200, 409),
+	"POST /api/v1/customers/{id}/pause":                  with(withBody, 200, 422, 503),
+	"POST /api/v1/customers/{id}/resume":                 with(withBody, 200, 409, 503),
+	"PUT /api/v1/customers/{id}/journey":                 with(withBody, 200, 422, 503),
+	"GET /api/v1/administrations/{id}/invoices":          with(byID, 200),
+	"POST /api/v1/administrations/{id}/invoices":         with(withBody, 201, 409, 422, 503),
+	"GET /api/v1/invoices/{id}":                          with(byID, 200),
+	"POST /api/v1/invoices/{id}/pause":                   with(withBody, 200, 409, 422, 503),
+	"POST /api/v1/invoices/{id}/resume":                  with(withBody, 200, 409, 503),
+	"GET /api/v1/invoices/{id}/payments":                 with(byID, 200),
+	"POST /api/v1/invoices/{id}/payments":                with(withBody, 201, 409, 422),
+	"POST /api/v1/invoices/{id}/credit":                  with(withBody, 200, 409),
+	"POST /api/v1/invoices/{id}/dispute":                 with(withBody, 200, 409, 503),
+	"POST /api/v1/invoices/{id}/dispute-resolved":        with(withBody, 200, 409, 503),
+	"POST /api/v1/administrations/{id}/imports":          with(withBody, 201, 415, 422, 503),
+	"GET /api/v1/administrations/{id}/imports":           with(byID, 200),
+	"GET /api/v1/imports/{id}":                           with(byID, 200),
+	"GET /api/v1/administrations/{id}/journeys":          with(byID, 200),
+	"POST /api/v1/administrations/{id}/journeys":         with(withBody, 201, 422),
+	"PUT /api/v1/administrations/{id}/default-journey":   with(withBody, 200, 422),
+	"GET /api/v1/journeys/{id}":                          with(byID, 200),
+	"PUT /api/v1/journeys/{id}":                          with(withBody, 200, 422),
+	"DELETE /api/v1/journeys/{id}":                       with(byID, 204, 409),
+}
+
+func with(base []int, more ...int) []int {
+	out := append(slices.Clone(base), more...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TestBadInputAnswers sends every /api/v1 route the bad inputs of a
+// careless or hostile client, with Temporal down: each answer is one of the
+// route's documented statuses, never a 500, and Temporal being down is a 503
+// with Retry-After wherever the route needs it.
+func TestBadInputAnswers(t *testing.T) {
+	gdb := testkit.SQLite(t)
+	ctx := context.Background()
+	org := models.Organization{Name: "O", InboxRead: models.ReadManually}
+	require.NoError(t, gdb.Create(&org).Error)
+	adm := models.Administration{OrganizationID: org.ID, Name: "O BV", Country: "NL", TimeZone: "Europe/Amsterdam", Currency: "EUR",
+		Language: "nl", AdministrationSettings: models.DefaultAdministrationSettings()}
+	require.NoError(t, gdb.Create(&adm).Error)
+	now := time.Now().UTC()
+	cust := models.Customer{AdministrationID: adm.ID, ExternalRef: "C-1", Name: "Klant", Language: "nl", Email: "klant@example.com",
+		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok", PausedAt: &now, PauseReason: "held"}
+	require.NoError(t, gdb.Create(&cust).Error)
+	inv := models.Invoice{AdministrationID: adm.ID, CustomerID: cust.ID, Number: "F-1", IssueDate: now, DueDate: now,
+		Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000, Status: models.InvoiceOpen, Stage: "scheduled",
+		WorkflowID: "invoice:1:F-1", PausedAt: &now, PauseReason: "held", Disputed: true}
+	require.NoError(t, gdb.Create(&inv).Error)
+	j := models.Journey{AdministrationID: adm.ID, Name: "J", MinGapDays: 3, Steps: []models.JourneyStep{{Position: 0, OffsetDays: 7, Kind: "reminder", Template: "default"}}}
+	require.NoError(t, gdb.Create(&j).Error)
+	key, _, err := auth.Create(ctx, gdb, org.ID, "k")
+	require.NoError(t, err)
+
+	// Nothing listens on port 1: every Temporal call fails as when the
+	// cluster is down.
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	t.Cleanup(tc.Close)
+	cfg := config.Config{MaxBodyBytes: 4096, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "test-secret-test-secret"}
+	srv := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}),
+		Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}))
+	t.Cleanup(srv.Close)
+
+	idFor := func(path string) int64 {
+		switch {
+		case strings.HasPrefix(path, "/api/v1/administrations/"):
+			return adm.ID
+		case strings.HasPrefix(path, "/api/v1/customers/"):
+			return cust.ID
+		case strings.HasPrefix(path, "/api/v1/invoices/"):
+			return inv.ID
+		case strings.HasPrefix(path, "/api/v1/journeys/"):
+			return j.ID
+		}
+		return 1
+	}
+	// A well-formed body for each route that needs Temporal: with Temporal
+	// down the answer is 503.
+	valid := map[string]string{
+		"POST /api/v1/customers/{id}/provided-email":  `{"email":"new@example.com"}`,
+		"POST /api/v1/customers/{id}/pause":           `{"reason":"holiday"}`,
+		"POST /api/v1/customers/{id}/resume":          `{"reason":"back"}`,
+		"PUT /api/v1/customers/{id}/journey":          fmt.Sprintf(`{"journey_id":%d}`, j.ID),
+		"POST /api/v1/administrations/{id}/invoices":  fmt.Sprintf(`{"customer_id":%d,"number":"NEW-1","issue_date":"2026-11-01","due_date":"2026-12-01","currency":"EUR","amount_minor":100}`, cust.ID),
+		"POST /api/v1/invoices/{id}/pause":            `{"reason":"promise to pay"}`,
+		"POST /api/v1/invoices/{id}/resume":           `{"reason":"paid late"}`,
+		"POST /api/v1/invoices/{id}/dispute-resolved": `{"reason":"credited"}`,
+	}
+	// Routes whose body is not a JSON document (or that take none).
+	noJSONBody := map[string]bool{
+		"POST /api/v1/customers/{id}/provided-email/accept":  true,
+		"POST /api/v1/customers/{id}/provided-email/dismiss": true,
+		"POST /api/v1/administrations/{id}/imports":          true,
+	}
+	type attempt struct{ route, name, method, path, query, body string }
+	var attempts []attempt
+	for key := range handlerStatuses {
+		method, route, _ := strings.Cut(key, " ")
+		path := strings.ReplaceAll(route, "{id}", strconv.FormatInt(idFor(route), 10))
+		attempts = append(attempts,
+			attempt{key, "unknown parameter", method, path, "customer=10", ""},
+			attempt{key, "NUL in a parameter", method, path, "q=%00", ""},
+			attempt{key, "bad UTF-8 in a parameter", method, path, "q=%ff%fe", ""},
+		)
+		if strings.Contains(route, "{id}") {
+			attempts = append(attempts, attempt{key, "NUL in the ID", method, strings.ReplaceAll(route, "{id}", "%00"), "", ""})
+		}
+		if !noJSONBody[key] && method != http.MethodGet && method != http.MethodDelete {
+			attempts = append(attempts,
+				attempt{key, "bad UTF-8 in the body", method, path, "", "{\"reason\":\"\xff\xfe\"}"},
+				attempt{key, "NUL in the body", method, path, "", `{"reason":"a\u0000b"}`})
+		}
+		if body, ok := valid[key]; ok {
+			attempts = append(attempts, attempt{key, "Temporal down", method, path, "", body})
+		}
+	}
+	invoicesBefore := count(t, gdb, &models.Invoice{})
+	var wg sync.WaitGroup
+	for _, a := range attempts {
+		wg.Go(func() {
+			t.Run(a.route+" "+a.name, func(t *testing.T) {
+				u := srv.URL + a.path
+				if a.query != "" {
+					u += "?" + a.query
+				}
+				req, err := http.NewRequest(a.method, u, strings.NewReader(a.body))
+				require.NoError(t, err)
+				req.Header.Set("Authorization", "Bearer "+key)
+				if a.body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				res, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				defer res.Body.Close()
+				require.Contains(t, handlerStatuses[a.route], res.StatusCode, "an undocumented status")
+				switch a.name {
+				case "Temporal down":
+					require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+					require.NotEmpty(t, res.Header.Get("Retry-After"))
+				default:
+					require.Equal(t, http.StatusBadRequest, res.StatusCode)
+				}
+			})
+		})
+	}
+	wg.Wait()
+	require.Equal(t, invoicesBefore, count(t, gdb, &models.Invoice{}), "an invoice refused with 503 leaves nothing behind")
+}
+
+func count(t *testing.T, gdb *gorm.DB, model any) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, gdb.Model(model).Count(&n).Error)
+	return n
+}

@@ -1,0 +1,54 @@
+// Package app is Relance's application layer: every change of state that an
+// edge asks for (the REST API, the import CLI, the demo seeder, later the
+// portal) goes through one Service, which owns the database, the Temporal
+// client, the clock and the logger. It creates invoices and starts, signals
+// and queries their journeys, so that every edge follows the same rules.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"gorm.io/gorm"
+)
+
+// Service is the application service. Its methods are safe for concurrent use.
+type Service struct {
+	db       *gorm.DB
+	temporal client.Client
+	clock    func() time.Time
+	log      *slog.Logger
+	// namespace is the Temporal namespace of the client.
+	namespace string
+}
+
+// Options are the Service's dependencies.
+type Options struct {
+	DB       *gorm.DB
+	Temporal client.Client
+	// Namespace is the Temporal client's namespace; "" means "default".
+	Namespace string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives the service's log lines; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// New returns the application service over its dependencies.
+func New(o Options) *Service {
+	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace}
+	if s.namespace == "" {
+		s.namespace = "default"
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	return s
+}
+
+// Now is the service's clock, in UTC.
+func (s *Service) Now() time.Time { return s.clock().UTC() }

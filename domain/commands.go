@@ -1,0 +1,121 @@
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+
+	"github.com/relance/relance/journeys"
+	"github.com/relance/relance/models"
+)
+
+// CustomerPatch changes a customer's contact data; nil fields stay as they are.
+type CustomerPatch struct {
+	Name         *string
+	LegalID      *string
+	Language     *string
+	Email        *string
+	Phone        *string
+	AddressLine1 *string
+	AddressLine2 *string
+	PostalCode   *string
+	City         *string
+	Country      *string
+}
+
+// ValidCountry reads an ISO 3166-1 alpha-2 country code.
+func ValidCountry(field, v string) (string, error) {
+	cc := strings.ToUpper(strings.TrimSpace(v))
+	if len(cc) != 2 {
+		return "", Invalid(field, "%q is not a 2-letter ISO 3166 country code", v)
+	}
+	r, err := language.ParseRegion(cc)
+	if err != nil || !r.IsCountry() || r.String() != cc {
+		return "", Invalid(field, "unknown country code %q", v)
+	}
+	return cc, nil
+}
+
+// ValidEmail reads one bare address (no display name); "" clears it.
+func ValidEmail(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Address != v || a.Name != "" {
+		return "", Invalid(field, "%q is not an email address (name@example.com)", v)
+	}
+	if len(v) > 255 {
+		return "", Invalid(field, "is longer than 255 characters")
+	}
+	return v, nil
+}
+
+// ValidLanguage reports whether l is a language Relance writes in.
+func ValidLanguage(l string) bool {
+	switch l {
+	case "nl", "fr", "en", "de":
+		return true
+	}
+	return false
+}
+
+// CustomerSendSettingsPatch changes a customer's channel toggles (seed 002).
+type CustomerSendSettingsPatch struct {
+	SendInvoicesByEmail  *bool
+	SendRemindersByEmail *bool
+	SendByPost           *bool
+	SendSMS              *bool
+}
+
+// AdministrationSettingsPatch changes an administration's send settings;
+// nil fields stay as they are. They apply from the next step sent.
+type AdministrationSettingsPatch struct {
+	PostalEnabled             *bool
+	FinalReminderByPost       *bool
+	SMSEnabled                *bool
+	CollectionSMSEnabled      *bool
+	StatementSMSEnabled       *bool
+	UseProvidedEmail          *bool
+	AskEmailOnInvoiceLetters  *bool
+	AskEmailOnReminderLetters *bool
+	CustomerMinGapDays        *int
+	SendWindowStart           *int
+	SendWindowEnd             *int
+	Country                   *string
+	TimeZone                  *string
+	Language                  *string
+	SenderName                *string
+	SenderEmail               *string
+	ReplyToEmail              *string
+	SMSSender                 *string
+}
+
+// JourneyInput is a journey as an admin writes it.
+type JourneyInput struct {
+	Name string
+	// MinGapDays nil means journeys.DefaultMinGapDays.
+	MinGapDays *int
+	Steps      []journeys.Step
+}
+
+// PaymentInput is money received against an invoice.
+type PaymentInput struct {
+	AmountMinor int64
+	Currency    string
+	PaidAt      time.Time
+	Reference   string
+}
+
+// PaymentResult is a registered payment with the invoice as it now stands.
+type PaymentResult struct {
+	Payment models.Payment
+	Invoice models.Invoice
+	// Signalled is false when the journey could not be told (it had ended,
+	// or Temporal did not answer): the database stays the truth, and the
+	// sending activity re-reads it before every message.
+	Signalled bool
+}
