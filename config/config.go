@@ -97,6 +97,9 @@ type SMTP struct {
 	// bounce mailbox. Empty: the message's From, so bounces go to the
 	// administration's own mailbox.
 	ReturnPath string `env:"RETURN_PATH"`
+	// RatePerSecond caps the messages sent in any one-second window,
+	// across all workers, for providers that limit throughput; 0: no cap.
+	RatePerSecond int `env:"RATE_PER_SECOND" envDefault:"0"`
 }
 
 // Vonage is the SMS provider account.
@@ -166,6 +169,9 @@ func (c Config) Validate() error {
 	}
 	if c.Worker.StickyCacheSize < 0 || c.Worker.MaxActivities <= 0 || c.Worker.MaxSMSActivities <= 0 || c.Worker.MaxWorkflowTasks <= 0 {
 		return errors.New("RELANCE_WORKER_STICKY_CACHE_SIZE must be 0 or more, and RELANCE_WORKER_MAX_ACTIVITIES, _MAX_SMS_ACTIVITIES and _MAX_WORKFLOW_TASKS positive")
+	}
+	if c.SMTP.RatePerSecond < 0 {
+		return errors.New("SMTP_RATE_PER_SECOND must be 0 (no cap) or positive")
 	}
 	if c.Vonage.RatePerSecond <= 0 {
 		return errors.New("VONAGE_RATE_PER_SECOND must be positive")

@@ -24,6 +24,8 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/relance/relance/channels"
+	"github.com/relance/relance/channels/ratelimit"
+	"github.com/relance/relance/metrics"
 )
 
 // TLS modes accepted in Config.TLS.
@@ -66,6 +68,10 @@ type Config struct {
 	// TLSConfig optionally replaces the TLS settings (private CA, tests);
 	// nil verifies the relay's certificate against the system roots.
 	TLSConfig *tls.Config
+	// Limiter, when set, holds each message until the provider's rate
+	// allows it (a ratelimit.SQLLimiter shares the rate across workers, as
+	// the SMS channel does); nil sends at once.
+	Limiter ratelimit.Limiter
 }
 
 // Sender sends emails through one SMTP relay. It is safe for concurrent use:
@@ -169,6 +175,16 @@ func (s *Sender) SendEmail(ctx context.Context, m channels.Email) (string, error
 	// only applies ctx to the dial.
 	sendCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if s.cfg.Limiter != nil {
+		waitStart := time.Now()
+		done, err := s.cfg.Limiter.Wait(ctx)
+		metrics.LimiterWaited("email", time.Since(waitStart))
+		if err != nil {
+			return "", fmt.Errorf("email: send %s to %s: %w", id, m.To, err)
+		}
+		// Counted until the server's answer is in (see ratelimit.Limiter).
+		defer done()
+	}
 	client, err := mail.NewClient(s.cfg.Host, s.clientOptions(sendCtx)...)
 	if err != nil {
 		return "", channels.Permanent(fmt.Errorf("email: configure SMTP client for %s: %w", s.cfg.Host, err))

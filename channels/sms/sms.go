@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/relance/relance/channels"
+	"github.com/relance/relance/channels/ratelimit"
 	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/channels/sms/gsm"
 )
@@ -132,7 +133,7 @@ func New(cfg Config) *Client {
 		tr.MaxIdleConnsPerHost = cfg.RatePerSecond
 		hc = &http.Client{Transport: tr}
 	}
-	var limiter Limiter = newSlidingLimiter(cfg.RatePerSecond, window)
+	limiter := ratelimit.NewLocal(cfg.RatePerSecond)
 	if cfg.Limiter != nil {
 		limiter = cfg.Limiter
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
+	"github.com/relance/relance/channels/ratelimit"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
@@ -64,10 +65,19 @@ func portalLinks(cfg config.Config) portal.Links {
 
 // newActivities wires the real channel clients from the configuration.
 func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activities.Activities, error) {
-	mail, err := email.New(email.Config{
+	ecfg := email.Config{
 		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
 		TLS: cfg.SMTP.TLS, Timeout: cfg.SMTP.Timeout, ReturnPath: cfg.SMTP.ReturnPath,
-	})
+	}
+	if cfg.SMTP.RatePerSecond > 0 {
+		// The same shared limiter as the SMS rate, on its own row.
+		sqlDB, err := gdb.DB()
+		if err != nil {
+			return nil, fmt.Errorf("configure the email rate limit: %w", err)
+		}
+		ecfg.Limiter = ratelimit.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "smtp", cfg.SMTP.RatePerSecond)
+	}
+	mail, err := email.New(ecfg)
 	if err != nil {
 		return nil, fmt.Errorf("configure SMTP: %w", err)
 	}

@@ -1,4 +1,4 @@
-package sms_test
+package ratelimit_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/channels/ratelimit"
 	"github.com/relance/relance/db"
 	"github.com/relance/relance/internal/testkit"
 )
@@ -22,18 +22,18 @@ func TestSQLLimiterAcrossProcesses(t *testing.T) {
 		const n, total = 4, 12
 		sqlDB, err := gdb.DB()
 		require.NoError(t, err)
-		limiters := []*sms.SQLLimiter{
-			sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", n),
-			sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", n),
+		limiters := []*ratelimit.SQLLimiter{
+			ratelimit.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", n),
+			ratelimit.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", n),
 		}
-		other := sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "other-account", n)
+		other := ratelimit.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "other-account", n)
 		var mu sync.Mutex
 		var starts []time.Time
 		var wg sync.WaitGroup
 		errs := make(chan error, total+n)
 		for i := 0; i < total; i++ {
 			wg.Add(1)
-			go func(l *sms.SQLLimiter) {
+			go func(l *ratelimit.SQLLimiter) {
 				defer wg.Done()
 				done, err := l.Wait(context.Background())
 				// The request: it reaches the provider, then its answer comes.

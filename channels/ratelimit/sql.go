@@ -1,4 +1,4 @@
-package sms
+package ratelimit
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // counted across all workers (see Limiter for how completions make that
 // hold at the provider).
 //
-// Why it exists: the SMS task queue's TaskQueueActivitiesPerSecond is a
+// Why it exists (first for SMS): the SMS task queue's TaskQueueActivitiesPerSecond is a
 // token bucket per task-queue partition (four by default), whose burst is
 // the per-partition rate; measured on the dev server at 5/s with two
 // workers, 8 SMS reached the stand-in within one second. The server's limit
@@ -43,9 +43,7 @@ type SQLLimiter struct {
 // NewSQLLimiter returns a limiter of n requests per second named name (one
 // per provider account) on db; dialect is "postgres" or "sqlite".
 func NewSQLLimiter(db *sql.DB, dialect, name string, n int) *SQLLimiter {
-	if n <= 0 {
-		n = DefaultRatePerSecond
-	}
+	n = max(n, 1)
 	return &SQLLimiter{db: db, postgres: dialect == "postgres", name: name, n: n, window: window, now: time.Now}
 }
 
@@ -71,7 +69,7 @@ func (l *SQLLimiter) init(ctx context.Context) error {
 	// The table comes from the schema migrations (db/migrate.go); each
 	// account's row is created on first use.
 	if _, err := l.db.ExecContext(ctx, l.q(`INSERT INTO relance_rate_limits (name, starts) VALUES ($1, '') ON CONFLICT (name) DO NOTHING`), l.name); err != nil {
-		return fmt.Errorf("sms: prepare the shared rate limit (is the schema migrated?): %w", err)
+		return fmt.Errorf("rate limit %q: prepare the shared rate limit (is the schema migrated?): %w", l.name, err)
 	}
 	l.ready = true
 	return nil
@@ -95,7 +93,7 @@ func (l *SQLLimiter) Wait(ctx context.Context) (func(), error) {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return noop, fmt.Errorf("sms: waiting for the shared send rate limit: %w", ctx.Err())
+			return noop, fmt.Errorf("rate limit %q: waiting for the shared send rate limit: %w", l.name, ctx.Err())
 		case <-timer.C:
 		}
 	}
@@ -114,20 +112,20 @@ func (l *SQLLimiter) lockRow(ctx context.Context, tx *sql.Tx) ([]entry, int64, e
 		nowMicros = l.now().UnixMicro()
 	}
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, 0, fmt.Errorf("sms: shared rate limit %q: row missing", l.name)
+		return nil, 0, fmt.Errorf("shared rate limit %q: row missing", l.name)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("sms: shared rate limit: %w", err)
+		return nil, 0, fmt.Errorf("rate limit %q: shared rate limit: %w", l.name, err)
 	}
 	return parseEntries(starts), nowMicros, nil
 }
 
 func (l *SQLLimiter) store(ctx context.Context, tx *sql.Tx, ring []entry) error {
 	if _, err := tx.ExecContext(ctx, l.q(`UPDATE relance_rate_limits SET starts = $1 WHERE name = $2`), formatEntries(ring), l.name); err != nil {
-		return fmt.Errorf("sms: shared rate limit: %w", err)
+		return fmt.Errorf("rate limit %q: shared rate limit: %w", l.name, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sms: shared rate limit: %w", err)
+		return fmt.Errorf("rate limit %q: shared rate limit: %w", l.name, err)
 	}
 	return nil
 }
@@ -137,7 +135,7 @@ func (l *SQLLimiter) store(ctx context.Context, tx *sql.Tx, ring []entry) error 
 func (l *SQLLimiter) try(ctx context.Context) (string, time.Duration, error) {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
-		return "", 0, fmt.Errorf("sms: shared rate limit: %w", err)
+		return "", 0, fmt.Errorf("rate limit %q: shared rate limit: %w", l.name, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	ring, now, err := l.lockRow(ctx, tx)
