@@ -36,8 +36,8 @@ import (
 
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/ratelimit"
-	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/channels/sms/gsm"
+	"github.com/relance/relance/metrics"
 )
 
 // Defaults for Config.

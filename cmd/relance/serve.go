@@ -26,8 +26,8 @@ import (
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
-	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/inbound"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
 )
