@@ -152,7 +152,7 @@ func (s *Server) getInvoice(c *gin.Context) {
 // invoiceView adds the journey's state from the `state` query; when the
 // journey cannot answer (Temporal down, history gone) the invoice is still
 // returned, with the reason. The planned steps carry the channel choice as
-// it would be made now (DESIGN.md §1.7).
+// it would be made now (docs/domain.md §1.7).
 func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 	v := InvoiceView{Invoice: *inv}
 	now := s.now()

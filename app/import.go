@@ -19,7 +19,7 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// Import applies a parsed file to an administration (DESIGN.md §1.3, §1.4):
+// Import applies a parsed file to an administration (docs/domain.md §1.3, §1.4):
 // it upserts customers by reference and invoices by number, starts the
 // journeys of new open invoices, tells running journeys about changed
 // amounts, and, for a full snapshot, closes the open invoices the file no

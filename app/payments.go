@@ -31,7 +31,7 @@ func lockOpenInvoice(tx *gorm.DB, id int64) (*models.Invoice, error) {
 // RegisterPayment records a payment and lowers the invoice's open amount in
 // one transaction; a payment of the whole open amount marks the invoice paid.
 // Then the journey gets invoice-updated: a partial payment changes the
-// amounts the next messages show, a full one ends the journey (DESIGN.md
+// amounts the next messages show, a full one ends the journey (docs/domain.md
 // §1.4). Nothing is written when the payment breaks a rule. A failed signal
 // is logged by the caller, not undone: see PaymentResult.Signalled.
 func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in PaymentInput) (PaymentResult, error) {

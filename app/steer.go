@@ -63,7 +63,7 @@ func (s *Service) saveInvoice(ctx context.Context, inv *models.Invoice, upd map[
 	return storeErr(s.db.WithContext(ctx).First(inv, inv.ID).Error, "read invoice %d back", inv.ID)
 }
 
-// InvoiceJourney is the journey of an invoice as it is now (DESIGN.md §1.7):
+// InvoiceJourney is the journey of an invoice as it is now (docs/domain.md §1.7):
 // the workflow's state (its state query), with, for every planned step, the
 // channels policy.Decide picks from the settings as they are now. The
 // workflow cannot add them, as its query handler reads no database, and the

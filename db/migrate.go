@@ -16,7 +16,7 @@ import (
 func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		{
-			// The baseline creates the whole domain of DESIGN.md §1.
+			// The baseline creates the whole domain of docs/domain.md §1.
 			ID: "202611230001_baseline",
 			Migrate: func(tx *gorm.DB) error {
 				return tx.AutoMigrate(models.All()...)

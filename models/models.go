@@ -1,5 +1,5 @@
 // Package models holds the GORM entities of Relance: the whole domain of
-// DESIGN.md §1, from the organization down to every message sent. Money is
+// docs/domain.md §1, from the organization down to every message sent. Money is
 // int64 minor units beside an ISO 4217 currency; statuses are typed; times are
 // stored in UTC (db.Open sets GORM's clock to UTC).
 package models
@@ -65,7 +65,7 @@ type Administration struct {
 }
 
 // AdministrationSettings are the administration-wide send settings; they are
-// read again each time a step is sent (DESIGN.md §1.2).
+// read again each time a step is sent (docs/domain.md §1.2).
 type AdministrationSettings struct {
 	PostalEnabled        bool `gorm:"not null" json:"postal_enabled"`
 	FinalReminderByPost  bool `gorm:"not null" json:"final_reminder_by_post"`

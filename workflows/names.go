@@ -1,6 +1,6 @@
 // Package workflows holds Relance's Temporal workflows and every name they are
 // known by: task queues, workflow IDs, signals, queries and search attributes
-// are defined here once (DESIGN.md §2.1).
+// are defined here once (docs/domain.md §2.1).
 package workflows
 
 import (
