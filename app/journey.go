@@ -11,8 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/domain"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/render"
 	"github.com/relance/relance/workflows"
