@@ -1,6 +1,7 @@
 package db
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/go-gormigrate/gormigrate/v2"
@@ -67,6 +68,112 @@ func migrations() []*gormigrate.Migration {
 			},
 			Rollback: func(tx *gorm.DB) error {
 				return tx.Migrator().DropColumn(&models.Customer{}, "BouncedEmail")
+			},
+		},
+		{
+			// invoices.journey_cycle and journey_started: journeys start again
+			// for reopened invoices, and the reconciler finds invoices whose
+			// journey never started. Invoices that have a workflow ID had
+			// their (first) journey started.
+			ID: "202611300201_invoice_journey_cycle",
+			Migrate: func(tx *gorm.DB) error {
+				for _, col := range []string{"JourneyCycle", "JourneyStarted"} {
+					if !tx.Migrator().HasColumn(&models.Invoice{}, col) {
+						if err := tx.Migrator().AddColumn(&models.Invoice{}, col); err != nil {
+							return err
+						}
+					}
+				}
+				if !tx.Migrator().HasIndex(&models.Invoice{}, "JourneyStarted") {
+					if err := tx.Migrator().CreateIndex(&models.Invoice{}, "JourneyStarted"); err != nil {
+						return err
+					}
+				}
+				return tx.Model(&models.Invoice{}).Where("workflow_id <> ''").
+					Updates(map[string]any{"journey_cycle": 1, "journey_started": true}).Error
+			},
+			Rollback: func(tx *gorm.DB) error {
+				if err := tx.Migrator().DropIndex(&models.Invoice{}, "JourneyStarted"); err != nil {
+					return err
+				}
+				for _, col := range []string{"JourneyCycle", "JourneyStarted"} {
+					if err := tx.Migrator().DropColumn(&models.Invoice{}, col); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+		{
+			// Tenants through the API: archived administrations, the flag of
+			// missing company details, read-only API keys.
+			ID: "202611300701_tenants",
+			Migrate: func(tx *gorm.DB) error {
+				for _, c := range []struct {
+					model any
+					field string
+				}{{&models.Administration{}, "ArchivedAt"}, {&models.Administration{}, "DetailsMissing"}, {&models.APIKey{}, "ReadOnly"}} {
+					if tx.Migrator().HasColumn(c.model, c.field) {
+						continue
+					}
+					if err := tx.Migrator().AddColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return errors.Join(
+					tx.Migrator().DropColumn(&models.Administration{}, "ArchivedAt"),
+					tx.Migrator().DropColumn(&models.Administration{}, "DetailsMissing"),
+					tx.Migrator().DropColumn(&models.APIKey{}, "ReadOnly"))
+			},
+		},
+		{
+			// Imports as accounting software writes them: the column mapping
+			// an administration saves, the late-entry rule, and what the last
+			// import said about each invoice (so that a payment recorded in
+			// Relance wins over an older export).
+			ID: "202611300401_import_mapping_late_entry",
+			Migrate: func(tx *gorm.DB) error {
+				if !tx.Migrator().HasTable(&models.ImportMapping{}) {
+					if err := tx.Migrator().CreateTable(&models.ImportMapping{}); err != nil {
+						return err
+					}
+				}
+				for _, c := range []struct {
+					model any
+					field string
+				}{
+					{&models.Administration{}, "LateEntry"},
+					{&models.Administration{}, "LateEntryMaxStep"},
+					{&models.Invoice{}, "ImportedAmountMinor"},
+					{&models.Invoice{}, "ImportedOpenMinor"},
+				} {
+					if tx.Migrator().HasColumn(c.model, c.field) {
+						continue
+					}
+					if err := tx.Migrator().AddColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Rollback: func(tx *gorm.DB) error {
+				for _, c := range []struct {
+					model any
+					field string
+				}{
+					{&models.Administration{}, "LateEntry"},
+					{&models.Administration{}, "LateEntryMaxStep"},
+					{&models.Invoice{}, "ImportedAmountMinor"},
+					{&models.Invoice{}, "ImportedOpenMinor"},
+				} {
+					if err := tx.Migrator().DropColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return tx.Migrator().DropTable(&models.ImportMapping{})
 			},
 		},
 	}

@@ -11,7 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/channels/email"
-	"github.com/relance/relance/channels/ratelimit"
+	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/db"
 	"github.com/relance/relance/internal/testkit"
 )
@@ -29,7 +29,7 @@ func TestEmailRateLimitAcrossWorkers(t *testing.T) {
 		senders := make([]*email.Sender, 2)
 		for i := range senders {
 			senders[i] = newSender(t, sink.Addr(), func(c *email.Config) {
-				c.Limiter = ratelimit.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "smtp", n)
+				c.Limiter = sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "smtp", n)
 			})
 		}
 		var wg sync.WaitGroup

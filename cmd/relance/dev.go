@@ -105,6 +105,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if err != nil {
 		return err
 	}
+	withReconciler(acts, gdb, tc, log)
 	werr := make(chan error, 1)
 	wctx, stopWorker := context.WithCancel(ctx)
 	defer stopWorker()

@@ -22,7 +22,6 @@ import (
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
-	"github.com/relance/relance/channels/ratelimit"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
@@ -75,7 +74,7 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 		if err != nil {
 			return nil, fmt.Errorf("configure the email rate limit: %w", err)
 		}
-		ecfg.Limiter = ratelimit.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "smtp", cfg.SMTP.RatePerSecond)
+		ecfg.Limiter = sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "smtp", cfg.SMTP.RatePerSecond)
 	}
 	mail, err := email.New(ecfg)
 	if err != nil {
@@ -97,7 +96,7 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 		Email: mail,
 		SMS: sms.New(sms.Config{
 			BaseURL: cfg.Vonage.BaseURL, APIKey: cfg.Vonage.APIKey, APISecret: cfg.Vonage.APISecret,
-			From: cfg.Vonage.From, RatePerSecond: cfg.Vonage.RatePerSecond, Limiter: smsLimiter,
+			From: cfg.Vonage.From, RatePerSecond: cfg.Vonage.RatePerSecond, Timeout: cfg.Vonage.Timeout, Limiter: smsLimiter,
 		}),
 		Letters:     letters,
 		Portal:      portalLinks(cfg),
@@ -120,6 +119,7 @@ func workerOptions(cfg config.Config, log *slog.Logger) worker.Options {
 		MaxSMSActivities:   cfg.Worker.MaxSMSActivities,
 		MaxWorkflowTasks:   cfg.Worker.MaxWorkflowTasks,
 		DBMaxConns:         conns,
+		ReconcileEvery:     cfg.ReconcileEvery,
 		Logger:             log.With("component", "worker"),
 	}
 }
@@ -152,6 +152,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	withReconciler(acts, gdb, tc, log)
 	log.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
 	if cfg.WorkerListen == "" {
 		return worker.Run(ctx, tc, acts, workerOptions(cfg, log))
@@ -279,6 +280,17 @@ func runAPIKey(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	fmt.Fprintln(os.Stdout, plain)
 	return nil
+}
+
+// workerOptions are the worker's options from the configuration.
+// withReconciler gives the activities the application service's
+// reconciliation pass (ReconcileJourneys activity).
+func withReconciler(acts *activities.Activities, gdb *gorm.DB, tc client.Client, log *slog.Logger) {
+	svc := app.New(app.Options{DB: gdb, Temporal: tc, Logger: log.With("component", "reconciler")})
+	acts.Reconcile = func(ctx context.Context, limit int) (activities.ReconcileResult, error) {
+		r, err := svc.ReconcileJourneys(ctx, limit)
+		return activities.ReconcileResult(r), err
+	}
 }
 
 // apiDeps wires the API over the application service and the provider-event
