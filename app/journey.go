@@ -129,11 +129,11 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 	}
 	if journeyEnded(err) {
 		metrics.JourneySignaled(name, metrics.SignalNotRunning)
-		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
+		return fmt.Errorf("signal %s to %s: %w", name, workflowID, domain.ErrJourneyEnded)
 	}
 	metrics.JourneySignaled(name, metrics.SignalError)
 	if temporalUnavailable(err) {
-		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, ErrUnavailable, err)
+		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, domain.ErrUnavailable, err)
 	}
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }

@@ -125,6 +125,7 @@ func (o Options) stopTimeout() time.Duration {
 // Register puts every workflow and the activities on w.
 func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.InvoiceJourney, workflow.RegisterOptions{Name: workflows.InvoiceJourneyName})
+	w.RegisterWorkflowWithOptions(workflows.CollectionCase, workflow.RegisterOptions{Name: workflows.CollectionCaseName})
 	w.RegisterWorkflowWithOptions(workflows.ReconcileJourneys, workflow.RegisterOptions{Name: workflows.ReconcileJourneysName})
 	w.RegisterActivity(acts)
 }
@@ -135,6 +136,10 @@ func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.
 	lim := opt.Limits()
 	// Process-wide, and read when the first worker starts.
 	sdkworker.SetStickyWorkflowCacheSize(lim.StickyCache)
+	if acts.Cases == nil {
+		// The journeys' hand-over starts case workflows on this cluster.
+		acts.Cases = workflows.CaseStarter{Client: c}
+	}
 	stop := opt.stopTimeout()
 	main := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		WorkerStopTimeout:                       stop,
