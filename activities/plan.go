@@ -78,6 +78,7 @@ func (a *Activities) PlanJourney(ctx context.Context, in PlanInput) (PlanResult,
 			}
 		}
 	}
+	spreadOverWindow(times, window, &inv, a.Day)
 	res := PlanResult{JourneyID: j.ID, JourneyName: j.Name, MinGap: time.Duration(j.MinGapDays) * a.Day}
 	for i, s := range steps {
 		res.Steps = append(res.Steps, PlannedStep{Position: i, OffsetDays: s.OffsetDays, Kind: s.Kind, Template: s.Template, At: times[i]})
@@ -103,4 +104,22 @@ func (a *Activities) journeyFor(ctx context.Context, adm *models.Administration,
 func civil(d time.Time, loc *time.Location) time.Time {
 	y, m, day := d.UTC().Date()
 	return time.Date(y, m, day, 0, 0, 0, 0, loc)
+}
+
+// spreadOverWindow moves each step from the first second of its send window
+// to an instant of that window fixed by the invoice's customer
+// (schedule.Spread), so that a day's steps do not all fire at the window's
+// start. It is computed here, in the planning activity, so the instants are
+// recorded in the history and replay is unaffected. The key is the
+// customer, not the invoice: a customer's invoices due on the same day then
+// go out at the same instant, as one bundle would. A scaled day (demos,
+// tests) has no windows and is left alone.
+func spreadOverWindow(times []time.Time, w schedule.Window, inv *models.Invoice, day time.Duration) {
+	if day > 0 && day != 24*time.Hour {
+		return
+	}
+	key := fmt.Sprintf("customer:%d:%d", inv.AdministrationID, inv.CustomerID)
+	for i, t := range times {
+		times[i] = schedule.Spread(t, w, key)
+	}
 }

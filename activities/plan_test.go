@@ -17,6 +17,7 @@ import (
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
+	"github.com/relance/relance/schedule"
 )
 
 // planFixture is an NL administration (Europe/Amsterdam, 09-17) with one
@@ -90,6 +91,25 @@ func requireTimes(t *testing.T, want []time.Time, res activities.PlanResult) {
 	}
 }
 
+// requireWindowTimes checks a plan at the real day length: each step at its
+// window instant want, moved by the customer's spread (schedule.Spread),
+// which keeps it inside that day's business hours.
+func (f *planFixture) requireWindowTimes(t *testing.T, want []time.Time, res activities.PlanResult) {
+	t.Helper()
+	var adm models.Administration
+	require.NoError(t, f.db.First(&adm, f.adm.ID).Error)
+	loc, err := time.LoadLocation(adm.TimeZone)
+	require.NoError(t, err)
+	w := schedule.Window{Country: adm.Country, Location: loc, StartHour: adm.SendWindowStart, EndHour: adm.SendWindowEnd}
+	key := fmt.Sprintf("customer:%d:%d", f.adm.ID, f.cust.ID)
+	spread := make([]time.Time, len(want))
+	for i, at := range want {
+		spread[i] = schedule.Spread(at, w, key)
+		require.True(t, w.Next(spread[i]).Equal(spread[i]), "step %d at %s is inside the window", i, spread[i])
+	}
+	requireTimes(t, spread, res)
+}
+
 func TestPlanJourney(t *testing.T) {
 	testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) {
 		// The journey starts on the issue date, before any step.
@@ -105,7 +125,7 @@ func TestPlanJourney(t *testing.T) {
 				require.Equal(t, s.OffsetDays, res.Steps[i].OffsetDays)
 				require.Equal(t, i, res.Steps[i].Position)
 			}
-			requireTimes(t, []time.Time{
+			f.requireWindowTimes(t, []time.Time{
 				local(4, 7, 9),  // the invoice at issue: Easter Monday is a holiday, so Tuesday
 				local(4, 28, 9), // due+7 = Monday 27 April, King's Day: Tuesday
 				local(5, 4, 9),  // due+14 = Monday 4 May (Liberation Day is off only in lustrum years)
@@ -129,7 +149,7 @@ func TestPlanJourney(t *testing.T) {
 			require.Equal(t, "Own", res.JourneyName)
 			require.Equal(t, 48*time.Hour, res.MinGap)
 			require.Equal(t, "firm", res.Steps[1].Template)
-			requireTimes(t, []time.Time{
+			f.requireWindowTimes(t, []time.Time{
 				local(4, 20, 9), // due date, a Monday
 				local(4, 28, 9), // Saturday 25 April: Monday 27 is King's Day, so Tuesday
 				local(4, 28, 9), // Sunday 26 April: the same
@@ -139,7 +159,7 @@ func TestPlanJourney(t *testing.T) {
 			require.NoError(t, gdb.Model(&f.cust).Update("journey_id", nil).Error)
 			res = f.plan(t, 24*time.Hour, anchor)
 			require.Equal(t, def.ID, res.JourneyID)
-			requireTimes(t, []time.Time{local(4, 21, 9)}, res)
+			f.requireWindowTimes(t, []time.Time{local(4, 21, 9)}, res)
 		})
 
 		t.Run("another country and time zone", func(t *testing.T) {
@@ -151,7 +171,7 @@ func TestPlanJourney(t *testing.T) {
 			london, err := time.LoadLocation("Europe/London")
 			require.NoError(t, err)
 			// due+14 = Monday 4 May, the early May bank holiday in GB (not in NL): Tuesday, 08:00 London.
-			requireTimes(t, []time.Time{time.Date(2026, 5, 5, 8, 0, 0, 0, london)}, f.plan(t, 24*time.Hour, anchor))
+			f.requireWindowTimes(t, []time.Time{time.Date(2026, 5, 5, 8, 0, 0, 0, london)}, f.plan(t, 24*time.Hour, anchor))
 		})
 
 		t.Run("a late import sends its past steps in the next send window", func(t *testing.T) {
@@ -159,7 +179,7 @@ func TestPlanJourney(t *testing.T) {
 			// Saturday 2 May, noon: the invoice and the first reminder are past.
 			late := time.Date(2026, 5, 2, 10, 0, 0, 0, time.UTC)
 			res := f.plan(t, 24*time.Hour, late)
-			requireTimes(t, []time.Time{local(5, 4, 9), local(5, 4, 9), local(5, 4, 9), local(5, 11, 9), local(5, 11, 9), local(5, 26, 9)}, res)
+			f.requireWindowTimes(t, []time.Time{local(5, 4, 9), local(5, 4, 9), local(5, 4, 9), local(5, 11, 9), local(5, 11, 9), local(5, 26, 9)}, res)
 		})
 
 		t.Run("a scaled day has no windows", func(t *testing.T) {

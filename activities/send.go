@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/relance/relance/channels"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
@@ -32,6 +33,7 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 	res := SendResult{InvoiceStatus: string(d.inv.Status), OpenMinor: d.inv.OpenMinor}
 	if d.inv.Status != models.InvoiceOpen || d.inv.OpenMinor <= 0 {
 		res.Skipped, res.Reason = true, "invoice_closed"
+		metrics.StepSkipped(res.Reason)
 		return res, nil
 	}
 	if in.Step.Kind == policy.StepCollection {
@@ -51,9 +53,11 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 			return SendResult{}, err
 		}
 		res.Outcomes = append(res.Outcomes, ChannelOutcome{Channel: r.Channel, State: string(row.State), Reason: row.Reason, MessageID: row.ID})
+		metrics.StepSkipped(string(r.Reason))
 	}
 	if dec.Skipped {
 		res.Skipped, res.Reason = true, string(dec.Reason)
+		metrics.StepSkipped(res.Reason)
 		if err := a.DB.WithContext(ctx).Model(&models.Invoice{}).Where("id = ?", d.inv.ID).
 			Update("attention_reason", res.Reason).Error; err != nil {
 			return SendResult{}, fmt.Errorf("flag invoice %d for attention: %w", d.inv.ID, err)
@@ -116,6 +120,7 @@ func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec 
 		if rerr != nil {
 			return out, rerr
 		}
+		metrics.MessageSent(string(ch), string(models.MessageFailed))
 		out.MessageID, out.State, out.Reason = row.ID, string(row.State), row.Reason
 		return out, nil
 	}
@@ -181,6 +186,7 @@ func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec 
 		return out, nil
 	}
 	out.State = string(upd["state"].(models.MessageState))
+	metrics.MessageSent(string(ch), out.State)
 	if r, ok := upd["reason"].(string); ok {
 		out.Reason = r
 	}
@@ -305,7 +311,11 @@ func (a *Activities) claim(ctx context.Context, in SendInput, d *sendData, ch po
 			proceed = true
 		case models.MessageSending:
 			row.State, row.Reason = models.MessageUncertain, "interrupted while sending: the provider may have it; not sent again"
-			return tx.Model(&row).Updates(map[string]any{"state": row.State, "reason": row.Reason}).Error
+			if err := tx.Model(&row).Updates(map[string]any{"state": row.State, "reason": row.Reason}).Error; err != nil {
+				return err
+			}
+			metrics.MessageSent(string(ch), string(models.MessageUncertain))
+			return nil
 		}
 		return nil
 	})
@@ -358,6 +368,9 @@ func (a *Activities) RecordSkipped(ctx context.Context, in RecordSkippedInput) (
 			return res, fmt.Errorf("record skipped step %s: %w", in.Keys[i], tx.Error)
 		}
 		res.Recorded += int(tx.RowsAffected)
+		for range tx.RowsAffected {
+			metrics.StepSkipped(in.Reason)
+		}
 	}
 	return res, nil
 }

@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/relance/relance/metrics"
 )
 
 const (
@@ -47,8 +49,12 @@ func accessLog(base *slog.Logger) gin.HandlerFunc {
 		l := base.With("request_id", c.GetString(ctxRequestID))
 		c.Set(ctxLogger, l)
 		c.Next()
+		elapsed := time.Since(start)
+		// By route template (c.FullPath), never the raw path: IDs would
+		// make a series per object.
+		metrics.HTTPRequest(c.Request.Method, c.FullPath(), c.Writer.Status(), elapsed)
 		l.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
-			"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(),
+			"status", c.Writer.Status(), "duration_ms", elapsed.Milliseconds(),
 			"organization_id", c.GetInt64(ctxOrg))
 	}
 }

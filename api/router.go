@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/portal"
 )
 
@@ -92,6 +93,9 @@ var queryParams = map[string][]string{
 func (s *Server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	// Prometheus scrapes this (docs/operations.md); like the health checks
+	// it is for the platform, outside the authenticated API.
+	r.GET("/metrics", gin.WrapH(metrics.Handler()))
 	r.GET("/api/v1/openapi.json", serveOpenAPI)
 
 	v1 := r.Group("/api/v1", s.authenticate(), strictQuery(queryParams))

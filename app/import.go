@@ -16,6 +16,7 @@ import (
 
 	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
@@ -173,6 +174,11 @@ func (s *Service) doImport(ctx context.Context, adm *models.Administration, pars
 		return r.rep, fmt.Errorf("record import run of administration %d: %w", adm.ID, err)
 	}
 	r.rep.ImportID = run.ID
+	metrics.ImportRows("invoice_created", r.rep.Invoices.Created)
+	metrics.ImportRows("invoice_updated", r.rep.Invoices.Updated)
+	metrics.ImportRows("invoice_unchanged", r.rep.Invoices.Unchanged)
+	metrics.ImportRows("rejected", r.rep.Invoices.Rejected)
+	metrics.ImportRows("closed_absent", r.rep.Invoices.ClosedAbsent)
 	r.log.Info("import finished", "import_id", run.ID, "rows", parsed.Total,
 		"customers", r.rep.Customers, "invoices", r.rep.Invoices, "journeys_started", r.rep.JourneysStarted,
 		"duration_ms", time.Since(started).Milliseconds())

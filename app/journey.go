@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/relance/relance/domain"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/render"
 	"github.com/relance/relance/workflows"
@@ -79,6 +80,14 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &exists):
+		metrics.JourneyStarted(metrics.StartDuplicate)
+	case err != nil:
+		metrics.JourneyStarted(metrics.StartError)
+	default:
+		metrics.JourneyStarted(metrics.StartStarted)
+	}
+	switch {
+	case errors.As(err, &exists):
 	case temporalUnavailable(err):
 		return false, fmt.Errorf("start journey of invoice %s: %w: %w", inv.Number, domain.ErrUnavailable, err)
 	case err != nil:
@@ -108,11 +117,14 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 func (s *Service) Signal(ctx context.Context, workflowID, name string, payload any) error {
 	err := s.temporal.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
+		metrics.JourneySignaled(name, metrics.SignalOK)
 		return nil
 	}
 	if journeyEnded(err) {
+		metrics.JourneySignaled(name, metrics.SignalNotRunning)
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, domain.ErrJourneyEnded)
 	}
+	metrics.JourneySignaled(name, metrics.SignalError)
 	if temporalUnavailable(err) {
 		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, domain.ErrUnavailable, err)
 	}

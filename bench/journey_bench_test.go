@@ -4,8 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +20,6 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
-	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 	"gorm.io/gorm"
 
@@ -34,7 +36,8 @@ import (
 var (
 	historyDay = flag.Duration("bench.day", time.Second,
 		"journey day of BenchmarkJourneyHistory: long enough that a send retried once (5s backoff) does not make the next step catch up")
-	sleepingJourneys = flag.Int("bench.sleeping", 10000, "journeys BenchmarkWorkerMemory keeps asleep in one worker")
+	sleepingJourneys = sizesFlag("bench.sleeping", []int{10000, 50000}, "sizes of the books BenchmarkWorkerMemory keeps asleep in one worker, comma-separated")
+	wakeupSample     = flag.Int("bench.wakeups", 100, "evicted journeys BenchmarkWorkerMemory wakes to measure the replay")
 	startsPerPath    = flag.Int("bench.starts", 2000, "starts BenchmarkJourneyStarts makes on each path")
 )
 
@@ -212,23 +215,36 @@ func segmentHistory(events []*historypb.HistoryEvent, dc converter.DataConverter
 	return head, slots, nil
 }
 
-// BenchmarkWorkerMemory measures the heap a worker holds for journeys that
-// sleep on their timers. It starts -bench.sleeping journeys (10,000)
-// through app.StartJourney with no worker running, takes a baseline of
-// the process's memory after GC, then starts a worker and waits until every
-// journey has planned and armed its timer, and measures again. The worker
-// keeps each of them in its sticky cache (the SDK's
-// worker.SetStickyWorkflowCacheSize defaults to 10,000 per process, and
-// Relance's worker.Options.MaxCachedWorkflows leaves it so): what is
-// reported is what holding that many journeys costs, in heap and in
-// goroutine stacks (each cached workflow keeps its coroutines parked).
+// BenchmarkWorkerMemory measures what a worker with the default
+// configuration (worker.Options{}: the sticky cache of
+// worker.DefaultStickyCacheSize, the default concurrency) holds for books of
+// journeys that sleep on their timers: for each size of -bench.sleeping
+// (10,000 and 50,000), it starts the journeys through app.StartJourney
+// with no worker running, then starts the worker (worker.New, as `relance
+// worker` does) and waits until every journey has planned and armed its
+// timer. It reports the process's resident memory (VmRSS, after GC and
+// returning freed memory to the OS: the worker's, plus the benchmark's own
+// client and fixtures, so an upper bound) and the Go heap and stacks.
+//
+// Beside it, the wake-up cost of an evicted journey: a journey evicted from
+// the cache is rebuilt by replaying its history when its next task comes.
+// The first -bench.wakeups journeys to arm their timer are long evicted by
+// the end (the cache keeps the most recent); a query on each makes the
+// worker replay it, and a second query on the same journey right after
+// finds it cached. The difference of the medians is the replay.
 func BenchmarkWorkerMemory(b *testing.B) {
+	for _, n := range *sleepingJourneys {
+		b.Run(fmt.Sprintf("journeys=%d", n), func(b *testing.B) { workerMemory(b, n) })
+	}
+}
+
+func workerMemory(b *testing.B, n int) {
 	tc := devServer(b)
 	gdb := testkit.Postgres(b)
-	n := *sleepingJourneys
 	acts, _ := newActivities(b, gdb, 0) // the real day: send windows and holidays apply
+	lim := worker.Options{}.Limits()
 
-	var heapPer, allocPer, stackPer, goroutinesPer, totalMB, takeSeconds float64
+	var rssMB, heapMB, stackMB, takeSeconds, evictedMs, cachedMs float64
 	b.ResetTimer()
 	for it := range b.N {
 		b.StopTimer()
@@ -245,12 +261,13 @@ func BenchmarkWorkerMemory(b *testing.B) {
 
 		before := memStats()
 		armed := &timerCounter{}
-		w := sdkworker.New(tc, workflows.TaskQueue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{armed}})
-		worker.Register(w, acts)
+		ws := worker.New(tc, acts, worker.Options{Interceptors: []interceptor.WorkerInterceptor{armed}, Logger: quiet()})
 		b.StartTimer()
 		t0 := time.Now()
-		require.NoError(b, w.Start())
-		deadline := time.Now().Add(30 * time.Minute)
+		for _, w := range ws {
+			require.NoError(b, w.Start())
+		}
+		deadline := time.Now().Add(90 * time.Minute)
 		for armed.count() < n {
 			require.True(b, time.Now().Before(deadline), "only %d of %d journeys armed their timer", armed.count(), n)
 			time.Sleep(200 * time.Millisecond)
@@ -258,31 +275,58 @@ func BenchmarkWorkerMemory(b *testing.B) {
 		take := time.Since(t0)
 		b.StopTimer()
 		// The last workflow tasks complete just after their timer is
-		// created; let them settle before measuring.
+		// created; let them settle before measuring (a figure, not a check).
 		time.Sleep(2 * time.Second)
 		after := memStats()
-		runtime.KeepAlive(w)
-		w.Stop()
 
-		heap := float64(after.HeapInuse) - float64(before.HeapInuse)
-		stack := float64(after.StackInuse) - float64(before.StackInuse)
-		heapPer += heap / float64(n)
-		allocPer += (float64(after.HeapAlloc) - float64(before.HeapAlloc)) / float64(n)
-		stackPer += stack / float64(n)
-		goroutinesPer += float64(after.goroutines-before.goroutines) / float64(n)
-		totalMB += (heap + stack) / 1e6
+		wakeups := min(*wakeupSample, max(n-lim.StickyCache, 0))
+		ids := armed.order()
+		var evicted, cached []time.Duration
+		for _, id := range ids[:wakeups] {
+			evicted = append(evicted, timedQuery(b, tc, id))
+			cached = append(cached, timedQuery(b, tc, id))
+		}
+		for _, w := range ws {
+			w.Stop()
+		}
+
+		rssMB += float64(after.rss) / 1e6
+		heapMB += float64(after.HeapInuse) / 1e6
+		stackMB += float64(after.StackInuse) / 1e6
 		takeSeconds += take.Seconds()
-		b.Logf("worker took %d journeys in %s; heap in use %+.1f MB, heap alloc %+.1f MB, stacks %+.1f MB, goroutines %+d",
-			n, take.Round(time.Millisecond), heap/1e6, (float64(after.HeapAlloc)-float64(before.HeapAlloc))/1e6, stack/1e6, after.goroutines-before.goroutines)
+		evictedMs += median(evicted).Seconds() * 1000
+		cachedMs += median(cached).Seconds() * 1000
+		b.Logf("worker (sticky cache %d, %d+%d activities, %d workflow tasks) took %d journeys in %s; process RSS %.1f MB (%.1f MB before the worker), heap in use %.1f MB, stacks %.1f MB, goroutines %d; wake-up of %d evicted journeys: median query %s (replay), then %s (cached)",
+			lim.StickyCache, lim.Activities, lim.SMSActivities, lim.WorkflowTasks, n, take.Round(time.Millisecond),
+			float64(after.rss)/1e6, float64(before.rss)/1e6, float64(after.HeapInuse)/1e6, float64(after.StackInuse)/1e6, after.goroutines,
+			wakeups, median(evicted).Round(time.Microsecond), median(cached).Round(time.Microsecond))
 	}
 	k := float64(b.N)
 	b.ReportMetric(float64(n), "journeys")
-	b.ReportMetric(heapPer/k, "heap_B/journey")
-	b.ReportMetric(allocPer/k, "heapalloc_B/journey")
-	b.ReportMetric(stackPer/k, "stack_B/journey")
-	b.ReportMetric(goroutinesPer/k, "goroutines/journey")
-	b.ReportMetric(totalMB/k, "heap+stack_MB")
+	b.ReportMetric(rssMB/k, "rss_MB")
+	b.ReportMetric(heapMB/k, "heap_MB")
+	b.ReportMetric(stackMB/k, "stack_MB")
 	b.ReportMetric(takeSeconds/k, "take_s")
+	b.ReportMetric(evictedMs/k, "wakeup_evicted_ms")
+	b.ReportMetric(cachedMs/k, "wakeup_cached_ms")
+}
+
+// timedQuery asks a journey for its state and returns how long the answer took.
+func timedQuery(b *testing.B, tc client.Client, workflowID string) time.Duration {
+	b.Helper()
+	t0 := time.Now()
+	_, err := app.New(app.Options{Temporal: tc}).JourneyState(context.Background(), workflowID)
+	require.NoError(b, err)
+	return time.Since(t0)
+}
+
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
 }
 
 // sleepingInvoices stores n open invoices whose first step lies ten days
@@ -309,17 +353,56 @@ func sleepingInvoices(b *testing.B, gdb *gorm.DB, adm *models.Administration, n 
 type memSample struct {
 	runtime.MemStats
 	goroutines int
+	rss        int64 // bytes resident (VmRSS)
 }
 
-// memStats reads the process's memory after two garbage collections, so
-// only what is still referenced counts.
+// memStats reads the process's memory after two garbage collections and
+// after returning freed pages to the OS, so only what is still referenced
+// counts, in the heap and in the resident set.
 func memStats() memSample {
 	runtime.GC()
 	runtime.GC()
+	debug.FreeOSMemory()
 	var s memSample
 	runtime.ReadMemStats(&s.MemStats)
 	s.goroutines = runtime.NumGoroutine()
+	s.rss = residentBytes()
 	return s
+}
+
+// residentBytes is the process's VmRSS from /proc/self/status (Linux), or
+// -1 where that file does not exist.
+func residentBytes() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err == nil {
+				return kb * 1024
+			}
+		}
+	}
+	return -1
+}
+
+// sizesFlag is a flag of comma-separated positive integers.
+func sizesFlag(name string, def []int, usage string) *[]int {
+	v := append([]int(nil), def...)
+	flag.Func(name, usage, func(s string) error {
+		v = v[:0]
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%q is not a positive integer", f)
+			}
+			v = append(v, n)
+		}
+		return nil
+	})
+	return &v
 }
 
 // timerCounter is a worker interceptor that counts the journeys that have
@@ -328,6 +411,7 @@ type timerCounter struct {
 	interceptor.WorkerInterceptorBase
 	mu  sync.Mutex
 	ids map[string]bool
+	seq []string
 }
 
 func (c *timerCounter) InterceptWorkflow(ctx workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
@@ -343,8 +427,18 @@ func (c *timerCounter) armed(ctx workflow.Context) {
 	if c.ids == nil {
 		c.ids = map[string]bool{}
 	}
-	c.ids[id] = true
+	if !c.ids[id] {
+		c.ids[id] = true
+		c.seq = append(c.seq, id)
+	}
 	c.mu.Unlock()
+}
+
+// order lists the journeys in the order they armed their first timer.
+func (c *timerCounter) order() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.seq...)
 }
 
 func (c *timerCounter) count() int {

@@ -18,6 +18,10 @@ import (
 type Config struct {
 	// DatabaseURL is postgres://… in production or sqlite://PATH (the embedded default).
 	DatabaseURL string `env:"DATABASE_URL" envDefault:"sqlite://.data/relance.db"`
+	// DBMaxConns is the size of each process's PostgreSQL connection pool
+	// (SQLite always uses one). A worker's activity concurrency is capped to
+	// what this pool can serve (see Worker).
+	DBMaxConns int `env:"RELANCE_DB_MAX_CONNS" envDefault:"20"`
 
 	Temporal Temporal `envPrefix:"TEMPORAL_"`
 
@@ -45,6 +49,8 @@ type Config struct {
 	LogLevel  string `env:"RELANCE_LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"RELANCE_LOG_FORMAT" envDefault:"text"`
 
+	Worker Worker `envPrefix:"RELANCE_WORKER_"`
+
 	SMTP    SMTP    `envPrefix:"SMTP_"`
 	Vonage  Vonage  `envPrefix:"VONAGE_"`
 	Letters Letters `envPrefix:"LETTERS_"`
@@ -56,6 +62,26 @@ type Temporal struct {
 	Namespace string `env:"NAMESPACE" envDefault:"default"`
 	// UIURL is printed in logs and the README so ops can jump to a journey.
 	UIURL string `env:"UI_URL" envDefault:"http://127.0.0.1:8233"`
+}
+
+// Worker bounds what one `relance worker` process holds and runs at once,
+// so that its memory depends on these settings, not on the size of the book.
+type Worker struct {
+	// StickyCacheSize is how many workflows the process keeps in memory
+	// between their tasks (the SDK's sticky cache; it defaults to 10,000,
+	// about 50 KB each). A journey sleeps for days between steps, so the
+	// cache only has to hold the journeys busy in one send window's burst;
+	// an evicted journey is replayed from its short history when it wakes.
+	StickyCacheSize int `env:"STICKY_CACHE_SIZE" envDefault:"2000"`
+	// MaxActivities bounds the activities running at once on the main task
+	// queue, MaxSMSActivities on the SMS queue. Together they are capped to
+	// the database pool (RELANCE_DB_MAX_CONNS) minus a reserve, so that an
+	// activity recording a send's outcome never queues for a connection.
+	MaxActivities    int `env:"MAX_ACTIVITIES" envDefault:"12"`
+	MaxSMSActivities int `env:"MAX_SMS_ACTIVITIES" envDefault:"4"`
+	// MaxWorkflowTasks bounds the workflow tasks (replays and decisions)
+	// running at once: CPU work, sized for a few cores.
+	MaxWorkflowTasks int `env:"MAX_WORKFLOW_TASKS" envDefault:"16"`
 }
 
 // SMTP is the outgoing mail server.
@@ -75,6 +101,9 @@ type SMTP struct {
 	// bounce mailbox. Empty: the message's From, so bounces go to the
 	// administration's own mailbox.
 	ReturnPath string `env:"RETURN_PATH"`
+	// RatePerSecond caps the messages sent in any one-second window,
+	// across all workers, for providers that limit throughput; 0: no cap.
+	RatePerSecond int `env:"RATE_PER_SECOND" envDefault:"0"`
 }
 
 // Vonage is the SMS provider account.
@@ -144,6 +173,15 @@ func (c Config) Validate() error {
 		}
 	default:
 		return fmt.Errorf("LETTERS_PROVIDER %q: use folder or http", c.Letters.Provider)
+	}
+	if c.DBMaxConns < 2 {
+		return errors.New("RELANCE_DB_MAX_CONNS must be at least 2")
+	}
+	if c.Worker.StickyCacheSize < 0 || c.Worker.MaxActivities <= 0 || c.Worker.MaxSMSActivities <= 0 || c.Worker.MaxWorkflowTasks <= 0 {
+		return errors.New("RELANCE_WORKER_STICKY_CACHE_SIZE must be 0 or more, and RELANCE_WORKER_MAX_ACTIVITIES, _MAX_SMS_ACTIVITIES and _MAX_WORKFLOW_TASKS positive")
+	}
+	if c.SMTP.RatePerSecond < 0 {
+		return errors.New("SMTP_RATE_PER_SECOND must be 0 (no cap) or positive")
 	}
 	if c.Vonage.RatePerSecond <= 0 {
 		return errors.New("VONAGE_RATE_PER_SECOND must be positive")

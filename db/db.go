@@ -111,8 +111,8 @@ func Open(ctx context.Context, url string) (*gorm.DB, error) {
 	if dialect == SQLite {
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxOpenConns(DefaultMaxConns)
+		sqlDB.SetMaxIdleConns(DefaultMaxConns / 2)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -121,6 +121,24 @@ func Open(ctx context.Context, url string) (*gorm.DB, error) {
 		return nil, fmt.Errorf("connect to %s database %s: %w", dialect, redact(url), err)
 	}
 	return gdb, nil
+}
+
+// DefaultMaxConns is the PostgreSQL pool size Open sets.
+const DefaultMaxConns = 20
+
+// SetMaxConns resizes a PostgreSQL pool to n connections (half of them kept
+// idle); SQLite keeps its one connection.
+func SetMaxConns(gdb *gorm.DB, n int) error {
+	if Of(gdb) == SQLite || n <= 0 {
+		return nil
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return fmt.Errorf("resize the database pool: %w", err)
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(max(n/2, 1))
+	return nil
 }
 
 // Of reports the dialect of an open database.

@@ -37,6 +37,7 @@ import (
 	"github.com/relance/relance/devsink"
 	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/portal"
@@ -62,7 +63,12 @@ type stack struct {
 
 func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	t.Helper()
-	_, tc := testkit.DevServer(t)
+	srv, _ := testkit.DevServer(t)
+	// The worker's and the API's client report the SDK's metrics into the
+	// process's registry, as `relance worker` and `relance api` do.
+	tc, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Namespace: "default", MetricsHandler: metrics.TemporalHandler()})
+	require.NoError(t, err)
+	t.Cleanup(tc.Close)
 	s := &stack{t: t, db: gdb, tc: tc, day: day}
 	s.mail = &devsink.SMTPSink{}
 	require.NoError(t, s.mail.Start("127.0.0.1:0"))

@@ -12,6 +12,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -25,8 +26,20 @@ type Options struct {
 	// SMSPerSecond is the Vonage account's rate; the server enforces it on
 	// the SMS task queue across all workers.
 	SMSPerSecond float64
-	// MaxCachedWorkflows bounds the sticky cache (0: the SDK's default).
+	// MaxCachedWorkflows bounds the sticky cache, shared by every worker of
+	// the process (0: DefaultStickyCacheSize).
 	MaxCachedWorkflows int
+	// MaxActivities and MaxSMSActivities bound the activities running at
+	// once on the main and the SMS task queue; MaxWorkflowTasks the
+	// workflow tasks (0: the Default… constants).
+	MaxActivities    int
+	MaxSMSActivities int
+	MaxWorkflowTasks int
+	// DBMaxConns is the database pool the activities share (0: no cap). The
+	// activity limits are capped to it, less DBReserve (see Limits).
+	DBMaxConns int
+	// Interceptors wrap every workflow and activity (tracing, tests).
+	Interceptors []interceptor.WorkerInterceptor
 	// StopTimeout is how long a stopping worker (SIGTERM, a deploy) lets
 	// running activities finish before cancelling them; 0 means
 	// DefaultStopTimeout. A send cancelled while the provider holds the
@@ -43,6 +56,64 @@ type Options struct {
 // times out after 30 s at most, an SMS request after 10 s) and stays under
 // Kubernetes' default 30 s grace period.
 const DefaultStopTimeout = 20 * time.Second
+
+// Defaults of the worker's bounds, sized for a day's burst on a few cores:
+// a journey is busy for a second or two per step, so even when thousands
+// of steps fall in one send window only the journeys of the last minutes
+// need to stay cached, and a dozen sends in flight already keep an SMTP
+// server and a 20-connection pool busy.
+const (
+	DefaultStickyCacheSize  = 2000
+	DefaultMaxActivities    = 12
+	DefaultMaxSMSActivities = 4
+	DefaultMaxWorkflowTasks = 16
+	// DBReserve is the part of the pool activities never take: the health
+	// checks and the SMS limiter's completion writes.
+	DBReserve = 2
+)
+
+// Limits are the bounds a worker process runs with.
+type Limits struct {
+	StickyCache   int
+	Activities    int
+	SMSActivities int
+	WorkflowTasks int
+	// Capped reports that the activity limits were lowered to fit the pool.
+	Capped bool
+}
+
+// Limits resolves the options' bounds: defaults for zeros, and the two
+// activity limits capped so that together they never exceed the database
+// pool less DBReserve. Each running activity may then hold a connection
+// without waiting for one: a send whose outcome waited on the pool past its
+// timeout would turn a delivered message into an uncertain one. When the cap
+// bites, the SMS queue keeps at least one slot and at most a quarter.
+func (o Options) Limits() Limits {
+	l := Limits{
+		StickyCache:   orDefault(o.MaxCachedWorkflows, DefaultStickyCacheSize),
+		Activities:    orDefault(o.MaxActivities, DefaultMaxActivities),
+		SMSActivities: orDefault(o.MaxSMSActivities, DefaultMaxSMSActivities),
+		WorkflowTasks: orDefault(o.MaxWorkflowTasks, DefaultMaxWorkflowTasks),
+	}
+	if o.DBMaxConns <= 0 {
+		return l
+	}
+	budget := max(o.DBMaxConns-DBReserve, 2)
+	if l.Activities+l.SMSActivities <= budget {
+		return l
+	}
+	l.Capped = true
+	l.SMSActivities = max(1, min(l.SMSActivities, budget/4))
+	l.Activities = max(1, min(l.Activities, budget-l.SMSActivities))
+	return l
+}
+
+func orDefault(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
+}
 
 func (o Options) stopTimeout() time.Duration {
 	if o.StopTimeout > 0 {
@@ -62,24 +133,32 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 // New creates the two workers: the main task queue, and the SMS queue whose
 // activity rate is limited server-side.
 func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.Worker {
-	if opt.MaxCachedWorkflows > 0 {
-		sdkworker.SetStickyWorkflowCacheSize(opt.MaxCachedWorkflows)
-	}
+	lim := opt.Limits()
+	// Process-wide, and read when the first worker starts.
+	sdkworker.SetStickyWorkflowCacheSize(lim.StickyCache)
 	if acts.Cases == nil {
 		// The journeys' hand-over starts case workflows on this cluster.
 		acts.Cases = workflows.CaseStarter{Client: c}
 	}
 	stop := opt.stopTimeout()
-	main := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{WorkerStopTimeout: stop})
+	main := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		WorkerStopTimeout:                       stop,
+		MaxConcurrentActivityExecutionSize:      lim.Activities,
+		MaxConcurrentLocalActivityExecutionSize: lim.Activities,
+		MaxConcurrentWorkflowTaskExecutionSize:  lim.WorkflowTasks,
+		Interceptors:                            opt.Interceptors,
+	})
 	Register(main, acts)
 	rate := opt.SMSPerSecond
 	if rate <= 0 {
 		rate = 30
 	}
 	sms := sdkworker.New(c, workflows.SMSTaskQueue, sdkworker.Options{
-		TaskQueueActivitiesPerSecond: rate,
-		DisableWorkflowWorker:        true,
-		WorkerStopTimeout:            stop,
+		TaskQueueActivitiesPerSecond:       rate,
+		DisableWorkflowWorker:              true,
+		WorkerStopTimeout:                  stop,
+		MaxConcurrentActivityExecutionSize: lim.SMSActivities,
+		Interceptors:                       opt.Interceptors,
 	})
 	sms.RegisterActivity(acts)
 	return []sdkworker.Worker{main, sms}
@@ -127,6 +206,17 @@ func EnsureReconcileSchedule(ctx context.Context, c client.Client, every time.Du
 
 // Run starts the workers and blocks until ctx ends, then stops them.
 func Run(ctx context.Context, c client.Client, acts *activities.Activities, opt Options) error {
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	lim := opt.Limits()
+	if lim.Capped {
+		log.Warn("activity concurrency lowered to fit the database pool", "db_max_conns", opt.DBMaxConns,
+			"activities", lim.Activities, "sms_activities", lim.SMSActivities)
+	}
+	log.Info("worker limits", "sticky_cache", lim.StickyCache, "activities", lim.Activities,
+		"sms_activities", lim.SMSActivities, "workflow_tasks", lim.WorkflowTasks)
 	if opt.ReconcileEvery > 0 {
 		if err := EnsureReconcileSchedule(ctx, c, opt.ReconcileEvery); err != nil {
 			return err
@@ -142,10 +232,6 @@ func Run(ctx context.Context, c client.Client, acts *activities.Activities, opt 
 		}
 	}
 	<-ctx.Done()
-	log := opt.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	log.Info("worker stopping: running activities may finish", "timeout", opt.stopTimeout())
 	var wg sync.WaitGroup
 	for _, w := range ws {

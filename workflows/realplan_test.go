@@ -21,6 +21,7 @@ import (
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
+	"github.com/relance/relance/schedule"
 	"github.com/relance/relance/workflows"
 )
 
@@ -128,6 +129,14 @@ func (f *realFixture) run(t *testing.T, send func(context.Context, activities.Se
 	return env, calls, res
 }
 
+// at is where the planning activity puts a step due at t, the start of a
+// send window: later in that window by the customer's spread
+// (schedule.Spread, the same every day).
+func (f *realFixture) at(t time.Time) time.Time {
+	w := schedule.Window{Country: f.adm.Country, Location: amsterdam, StartHour: f.adm.SendWindowStart, EndHour: f.adm.SendWindowEnd}
+	return schedule.Spread(t, w, fmt.Sprintf("customer:%d:%d", f.adm.ID, f.cust.ID))
+}
+
 func reachable() models.Customer {
 	return models.Customer{Email: "c@example.com", Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings()}
 }
@@ -143,9 +152,9 @@ func TestJourneyStepsMoveOffWeekendsAndHolidays(t *testing.T) {
 		env, calls, res := f.run(t, nil)
 		require.Equal(t, workflows.OutcomeCollection, res.Outcome)
 		want := []sent{
-			{at: local(4, 7, 9), kind: policy.StepInvoice},        // after the Easter Monday holiday
-			{at: local(5, 4, 9), kind: policy.StepReminder},       // after the weekend
-			{at: local(5, 26, 9), kind: policy.StepFinalReminder}, // after the Whit Monday holiday
+			{at: f.at(local(4, 7, 9)), kind: policy.StepInvoice},        // after the Easter Monday holiday
+			{at: f.at(local(5, 4, 9)), kind: policy.StepReminder},       // after the weekend
+			{at: f.at(local(5, 26, 9)), kind: policy.StepFinalReminder}, // after the Whit Monday holiday
 		}
 		require.Len(t, calls, len(want))
 		for i, w := range want {
@@ -164,8 +173,8 @@ func TestJourneyStepsMoveOffWeekendsAndHolidays(t *testing.T) {
 		last := st.Steps[len(st.Steps)-1]
 		require.Equal(t, policy.StepCollection, last.Kind)
 		require.Equal(t, workflows.ReasonHandedOver, last.Reason)
-		require.True(t, local(6, 1, 9).Equal(*last.HandledAt), "handed over at %s", last.HandledAt)
-		require.True(t, local(5, 4, 9).Equal(st.Sent[1].At))
+		require.True(t, f.at(local(6, 1, 9)).Equal(*last.HandledAt), "handed over at %s", last.HandledAt)
+		require.True(t, f.at(local(5, 4, 9)).Equal(st.Sent[1].At))
 		require.Equal(t, "Own", st.JourneyName)
 	})
 }
@@ -182,8 +191,8 @@ func TestJourneyCustomerWithoutChannelIsSkippedWithReason(t *testing.T) {
 		// Every step of the shipped default was tried on its day, none pushed by a gap.
 		// The collection step joins the case instead of sending.
 		require.Len(t, calls, len(journeys.Default())-1)
-		require.True(t, local(4, 7, 9).Equal(calls[0].at))
-		require.True(t, local(5, 11, 9).Equal(calls[len(calls)-1].at), "the SMS with the final reminder, got %s", calls[len(calls)-1].at.In(amsterdam))
+		require.True(t, f.at(local(4, 7, 9)).Equal(calls[0].at))
+		require.True(t, f.at(local(5, 11, 9)).Equal(calls[len(calls)-1].at), "the SMS with the final reminder, got %s", calls[len(calls)-1].at.In(amsterdam))
 		for _, c := range calls {
 			require.True(t, c.res.Skipped, "%s", c.kind)
 			want := string(policy.ReasonNoChannel)

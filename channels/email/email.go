@@ -24,6 +24,8 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"github.com/relance/relance/channels"
+	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/metrics"
 )
 
 // TLS modes accepted in Config.TLS.
@@ -66,6 +68,10 @@ type Config struct {
 	// TLSConfig optionally replaces the TLS settings (private CA, tests);
 	// nil verifies the relay's certificate against the system roots.
 	TLSConfig *tls.Config
+	// Limiter, when set, holds each message until the provider's rate
+	// allows it: the SMS channel's limiter (sms.NewSQLLimiter on its own
+	// row shares the rate across workers); nil sends at once.
+	Limiter sms.Limiter
 }
 
 // Sender sends emails through one SMTP relay. It is safe for concurrent use:
@@ -169,6 +175,22 @@ func (s *Sender) SendEmail(ctx context.Context, m channels.Email) (string, error
 	// only applies ctx to the dial.
 	sendCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if s.cfg.Limiter != nil {
+		waitStart := time.Now()
+		// A whole send is a few SMTP steps (connect, EHLO, MAIL, RCPT,
+		// DATA), each bounded by Timeout.
+		permit, err := s.cfg.Limiter.Acquire(ctx, 5*s.cfg.Timeout)
+		metrics.LimiterWaited("email", time.Since(waitStart))
+		if err != nil {
+			return "", fmt.Errorf("email: send %s to %s: %w", id, m.To, err)
+		}
+		// Counted until the server's answer is in, and cut off at the
+		// permit's deadline (see sms.Limiter: the bound holds at the provider).
+		defer permit.Done()
+		var cut context.CancelFunc
+		sendCtx, cut = context.WithDeadline(sendCtx, permit.Deadline)
+		defer cut()
+	}
 	client, err := mail.NewClient(s.cfg.Host, s.clientOptions(sendCtx)...)
 	if err != nil {
 		return "", channels.Permanent(fmt.Errorf("email: configure SMTP client for %s: %w", s.cfg.Host, err))

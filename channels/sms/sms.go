@@ -37,6 +37,7 @@ import (
 
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/sms/gsm"
+	"github.com/relance/relance/metrics"
 )
 
 // Defaults for Config.
@@ -240,7 +241,9 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 		form.Set("client-ref", ClientRef(m.Key))
 	}
 
+	waitStart := time.Now()
 	permit, err := c.limiter.Acquire(ctx, c.cfg.Timeout)
+	metrics.LimiterWaited("sms", time.Since(waitStart))
 	if err != nil {
 		return "", err
 	}

@@ -110,7 +110,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	wctx, stopWorker := context.WithCancel(ctx)
 	defer stopWorker()
 	go func() {
-		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg))
+		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg, log))
 	}()
 
 	orgID, created := int64(0), false

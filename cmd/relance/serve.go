@@ -26,12 +26,21 @@ import (
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
 	"github.com/relance/relance/inbound"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
 )
 
 func openDB(ctx context.Context, cfg config.Config) (*gorm.DB, error) {
-	return db.Open(ctx, cfg.DatabaseURL)
+	gdb, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.SetMaxConns(gdb, cfg.DBMaxConns); err != nil {
+		_ = db.Close(gdb)
+		return nil, err
+	}
+	return gdb, nil
 }
 
 func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
@@ -39,6 +48,9 @@ func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (cli
 		HostPort:  cfg.Temporal.Address,
 		Namespace: cfg.Temporal.Namespace,
 		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal")),
+		// The SDK's own metrics (requests, polls, task latencies, cache
+		// size) land in the process's /metrics beside Relance's.
+		MetricsHandler: metrics.TemporalHandler(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
@@ -52,10 +64,19 @@ func portalLinks(cfg config.Config) portal.Links {
 
 // newActivities wires the real channel clients from the configuration.
 func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activities.Activities, error) {
-	mail, err := email.New(email.Config{
+	ecfg := email.Config{
 		Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, Username: cfg.SMTP.Username, Password: cfg.SMTP.Password,
 		TLS: cfg.SMTP.TLS, Timeout: cfg.SMTP.Timeout, ReturnPath: cfg.SMTP.ReturnPath,
-	})
+	}
+	if cfg.SMTP.RatePerSecond > 0 {
+		// The same shared limiter as the SMS rate, on its own row.
+		sqlDB, err := gdb.DB()
+		if err != nil {
+			return nil, fmt.Errorf("configure the email rate limit: %w", err)
+		}
+		ecfg.Limiter = sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "smtp", cfg.SMTP.RatePerSecond)
+	}
+	mail, err := email.New(ecfg)
 	if err != nil {
 		return nil, fmt.Errorf("configure SMTP: %w", err)
 	}
@@ -83,6 +104,24 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 		DefaultFrom: cfg.SMTP.From,
 		Logger:      log.With("component", "activities"),
 	}, nil
+}
+
+// workerOptions are the worker's bounds from the configuration.
+func workerOptions(cfg config.Config, log *slog.Logger) worker.Options {
+	conns := cfg.DBMaxConns
+	if d, _, err := db.DialectOf(cfg.DatabaseURL); err == nil && d == db.SQLite {
+		conns = 0 // one serialised connection: nothing to size against
+	}
+	return worker.Options{
+		SMSPerSecond:       float64(cfg.Vonage.RatePerSecond),
+		MaxCachedWorkflows: cfg.Worker.StickyCacheSize,
+		MaxActivities:      cfg.Worker.MaxActivities,
+		MaxSMSActivities:   cfg.Worker.MaxSMSActivities,
+		MaxWorkflowTasks:   cfg.Worker.MaxWorkflowTasks,
+		DBMaxConns:         conns,
+		ReconcileEvery:     cfg.ReconcileEvery,
+		Logger:             log.With("component", "worker"),
+	}
 }
 
 func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -116,13 +155,13 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	withReconciler(acts, gdb, tc, log)
 	log.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
 	if cfg.WorkerListen == "" {
-		return worker.Run(ctx, tc, acts, workerOptions(cfg))
+		return worker.Run(ctx, tc, acts, workerOptions(cfg, log))
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	werr := make(chan error, 1)
 	go func() {
-		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg))
+		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg, log))
 	}()
 	hcfg := cfg
 	hcfg.Listen = cfg.WorkerListen
@@ -149,6 +188,7 @@ func workerHealth(gdb *gorm.DB, tc client.Client) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
+	mux.Handle("GET /metrics", metrics.Handler())
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
@@ -243,10 +283,6 @@ func runAPIKey(ctx context.Context, cfg config.Config, args []string) error {
 }
 
 // workerOptions are the worker's options from the configuration.
-func workerOptions(cfg config.Config) worker.Options {
-	return worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond), ReconcileEvery: cfg.ReconcileEvery}
-}
-
 // withReconciler gives the activities the application service's
 // reconciliation pass (ReconcileJourneys activity).
 func withReconciler(acts *activities.Activities, gdb *gorm.DB, tc client.Client, log *slog.Logger) {
