@@ -8,7 +8,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/auth"
-	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -46,7 +45,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, orgID, id int64) (models.API
 	var k models.APIKey
 	err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", id, orgID).First(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return k, fmt.Errorf("API key %d %w", id, domain.ErrNotFound)
+		return k, notFound("API key %d", id)
 	}
 	if err != nil {
 		return k, fmt.Errorf("load API key %d: %w", id, err)

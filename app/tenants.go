@@ -22,7 +22,9 @@ import (
 
 func badField(field, format string, args ...any) error { return domain.Invalid(field, format, args...) }
 
-func ruleField(field, format string, args ...any) error { return domain.RuleBroken(field, format, args...) }
+func ruleField(field, format string, args ...any) error {
+	return domain.RuleBroken(field, format, args...)
+}
 
 // CreateOrganization creates a tenant and its first API key, in one
 // transaction, and returns the key's plaintext: it is shown once.
@@ -232,7 +234,6 @@ func singleLine(field, v string, max int, required bool) (string, error) {
 	}
 	return t, nil
 }
-
 
 // CreateAdministration creates an administration of orgID with the default
 // journey, so that invoices can be added at once. Name and country are
