@@ -71,6 +71,40 @@ func migrations() []*gormigrate.Migration {
 			},
 		},
 		{
+			// invoices.journey_cycle and journey_started: journeys start again
+			// for reopened invoices, and the reconciler finds invoices whose
+			// journey never started. Invoices that have a workflow ID had
+			// their (first) journey started.
+			ID: "202611300201_invoice_journey_cycle",
+			Migrate: func(tx *gorm.DB) error {
+				for _, col := range []string{"JourneyCycle", "JourneyStarted"} {
+					if !tx.Migrator().HasColumn(&models.Invoice{}, col) {
+						if err := tx.Migrator().AddColumn(&models.Invoice{}, col); err != nil {
+							return err
+						}
+					}
+				}
+				if !tx.Migrator().HasIndex(&models.Invoice{}, "JourneyStarted") {
+					if err := tx.Migrator().CreateIndex(&models.Invoice{}, "JourneyStarted"); err != nil {
+						return err
+					}
+				}
+				return tx.Model(&models.Invoice{}).Where("workflow_id <> ''").
+					Updates(map[string]any{"journey_cycle": 1, "journey_started": true}).Error
+			},
+			Rollback: func(tx *gorm.DB) error {
+				if err := tx.Migrator().DropIndex(&models.Invoice{}, "JourneyStarted"); err != nil {
+					return err
+				}
+				for _, col := range []string{"JourneyCycle", "JourneyStarted"} {
+					if err := tx.Migrator().DropColumn(&models.Invoice{}, col); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		},
+		{
 			// Tenants through the API: archived administrations, the flag of
 			// missing company details, read-only API keys.
 			ID: "202611300701_tenants",

@@ -175,10 +175,10 @@ func TestJourneyEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st := s.invoice(v.ID)
 		return st.Journey != nil && st.Journey.Stage == workflows.StageInvoiced && st.Stage == "invoiced"
-	}, 30*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 	require.Eventually(t, func() bool {
 		return s.visible(fmt.Sprintf(`RelanceStage = "invoiced" AND RelanceInvoice = %q`, num), wf)
-	}, 30*time.Second, 200*time.Millisecond)
+	}, testkit.Patience, 200*time.Millisecond)
 	require.True(t, s.visible(fmt.Sprintf(`RelanceCustomer = %q`, s.cust.ExternalRef), wf))
 
 	// The state lists the sent step, and the next one with the channel it would go on now.
@@ -203,12 +203,12 @@ func TestJourneyEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool {
 		j := s.invoice(v.ID).Journey
 		return j != nil && j.Paused && j.PausedUntil != nil && j.PausedUntil.Equal(until)
-	}, 30*time.Second, 50*time.Millisecond)
+	}, testkit.Patience, 50*time.Millisecond)
 	require.Eventually(t, func() bool {
 		got := s.invoice(v.ID)
 		return got.Journey != nil && !got.Journey.Paused && !got.Paused && !time.Now().Before(until)
-	}, 30*time.Second, 100*time.Millisecond)
-	require.Eventually(t, func() bool { return s.visible(`RelancePaused = false AND RelanceStage = "invoiced"`, wf) }, 30*time.Second, 200*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return s.visible(`RelancePaused = false AND RelanceStage = "invoiced"`, wf) }, testkit.Patience, 200*time.Millisecond)
 
 	// Pause before the first reminder falls due.
 	require.Equal(t, http.StatusOK, s.call("POST", fmt.Sprintf("/api/v1/invoices/%d/pause", v.ID), map[string]any{"reason": "called us"}, nil))
@@ -220,8 +220,8 @@ func TestJourneyEndToEnd(t *testing.T) {
 		}
 		next = st.Journey.Next.At
 		return true
-	}, 30*time.Second, 100*time.Millisecond)
-	require.Eventually(t, func() bool { return s.visible(`RelancePaused = true`, wf) }, 30*time.Second, 200*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return s.visible(`RelancePaused = true`, wf) }, testkit.Patience, 200*time.Millisecond)
 	sentBefore := len(s.mail.Messages())
 	// Wait until the next step's time has passed by two days: nothing goes while paused.
 	for time.Now().Before(next.Add(2 * day)) {
@@ -238,7 +238,7 @@ func TestJourneyEndToEnd(t *testing.T) {
 	var res workflows.JourneyResult
 	require.NoError(t, run.Get(ctx, &res))
 	require.Equal(t, workflows.OutcomeCollection, res.Outcome)
-	require.Eventually(t, func() bool { return s.visible(`RelanceStage = "collection"`, wf) }, 30*time.Second, 200*time.Millisecond)
+	require.Eventually(t, func() bool { return s.visible(`RelanceStage = "collection"`, wf) }, testkit.Patience, 200*time.Millisecond)
 
 	// Counted at the servers: one email per sent step, each key once; the
 	// final reminder's SMS reached the Vonage stand-in.
@@ -274,6 +274,17 @@ func TestJourneyEndToEnd(t *testing.T) {
 
 	final := s.invoice(v.ID)
 	require.Equal(t, "collection", final.Stage)
+
+	// Then the invoice email bounces: the journey as the API serves it says so
+	// (the workflow still remembers email:sent).
+	var invMail models.Message
+	require.NoError(t, s.db.Where("workflow_id = ? AND channel = ?", wf, "email").First(&invMail).Error)
+	_, err := inbound.NewRecorder(s.db, nil).RecordBounce(context.Background(), email.DSN{MessageID: invMail.ProviderID,
+		Recipients: []email.DSNRecipient{{FinalRecipient: s.cust.Email, Action: "failed", Status: "5.1.1", DiagnosticCode: "550 5.1.1 User unknown"}}})
+	require.NoError(t, err)
+	st = s.invoice(v.ID).Journey // a closed journey still answers its query
+	require.NotNil(t, st)
+	require.Equal(t, []string{"email:failed"}, st.Steps[0].Channels)
 
 	if *recordHistory {
 		// journey_paused_to_collection.json is the history recorded before the

@@ -216,9 +216,17 @@ type Invoice struct {
 	// Revision counts the changes of open amount and status. The journey's
 	// invoice-updated signal carries it: signals sent after concurrent
 	// changes may arrive out of order, and a journey ignores a stale one.
-	Revision  int64     `gorm:"not null;default:0" json:"revision"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Revision int64 `gorm:"not null;default:0" json:"revision"`
+	// JourneyCycle numbers the journeys of this invoice (1: its first): an
+	// invoice reopened after its journey ended gets the next cycle, under the
+	// same workflow ID, and the cycle keeps its messages' outbox keys apart.
+	// JourneyStarted says whether the current cycle's journey was started:
+	// an open invoice without it (Temporal was down at the import, a start
+	// failed) is started by the reconciler.
+	JourneyCycle   int       `gorm:"not null;default:0" json:"journey_cycle"`
+	JourneyStarted bool      `gorm:"not null;default:false;index" json:"journey_started"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Payment is money received against an invoice, registered through the API.
