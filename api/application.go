@@ -19,6 +19,14 @@ type Application interface {
 	AcceptProvidedEmail(ctx context.Context, cust *models.Customer) error
 	Administration(ctx context.Context, org, id int64) (*models.Administration, error)
 	Administrations(ctx context.Context, org int64, archived bool, p domain.PageRequest) (domain.Page[models.Administration], error)
+	Case(ctx context.Context, org, id int64) (*models.CollectionCase, error)
+	CaseDetail(ctx context.Context, cs *models.CollectionCase) (domain.CaseDetail, error)
+	Cases(ctx context.Context, adm int64, f domain.CaseFilter, p domain.PageRequest) (domain.Page[models.CollectionCase], error)
+	CaseTimeline(ctx context.Context, cs *models.CollectionCase) ([]domain.CaseTimelineEntry, error)
+	HandOverCaseNow(ctx context.Context, cs *models.CollectionCase, reason string) error
+	PauseCase(ctx context.Context, cs *models.CollectionCase, until *time.Time, reason string) error
+	ResumeCase(ctx context.Context, cs *models.CollectionCase, reason string) error
+	WaiveCaseCosts(ctx context.Context, cs *models.CollectionCase, in domain.WaiverInput) (*models.CollectionCase, error)
 	AssignJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error)
 	Authenticate(ctx context.Context, key string) (domain.Caller, error)
 	CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error
@@ -32,6 +40,8 @@ type Application interface {
 	Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt domain.ImportOptions) (domain.ImportReport, error)
 	ImportRun(ctx context.Context, org, id int64) (*models.ImportRun, error)
 	ImportRuns(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.ImportRun], error)
+	ImportMapping(ctx context.Context, adm int64) (importer.Mapping, error)
+	SaveImportMapping(ctx context.Context, adm int64, m importer.Mapping) error
 	Invoice(ctx context.Context, org, id int64) (*models.Invoice, error)
 	InvoiceJourney(ctx context.Context, inv *models.Invoice) (domain.Journey, error)
 	Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error)

@@ -81,6 +81,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/administrations/:id/imports":   paging,
 	"POST /api/v1/administrations/:id/imports":  {"full_snapshot"},
 	"GET /api/v1/administrations/:id/journeys":  paging,
+	"GET /api/v1/administrations/:id/cases":     append([]string{"stage", "paused", "customer_id"}, paging...),
 }
 
 // routes lists every route Relance serves, in one place. The OpenAPI test
@@ -129,8 +130,18 @@ func (s *Server) routes(r *gin.Engine) {
 	g.POST("/invoices/:id/dispute", s.disputeInvoice)
 	g.POST("/invoices/:id/dispute-resolved", s.resolveDispute)
 
+	g.GET("/administrations/:id/cases", s.listCases)
+	g.GET("/cases/:id", s.getCase)
+	g.GET("/cases/:id/timeline", s.caseTimeline)
+	g.POST("/cases/:id/pause", s.pauseCase)
+	g.POST("/cases/:id/resume", s.resumeCase)
+	g.POST("/cases/:id/waive", s.waiveCase)
+	g.POST("/cases/:id/hand-over", s.handOverCase)
+
 	g.GET("/administrations/:id/imports", s.listImports)
 	g.GET("/imports/:id", s.getImport)
+	g.GET("/administrations/:id/import-mapping", s.getImportMapping)
+	g.PUT("/administrations/:id/import-mapping", s.putImportMapping)
 
 	g.GET("/administrations/:id/journeys", s.listJourneys)
 	g.POST("/administrations/:id/journeys", s.createJourney)

@@ -83,6 +83,13 @@ var handlerStatuses = map[string][]int{
 	"GET /api/v1/api-keys":                               with(anyRoute, 200),
 	"POST /api/v1/api-keys":                              with(anyRoute, 201, 413),
 	"POST /api/v1/api-keys/{id}/revoke":                  with(byID, 200),
+	"GET /api/v1/administrations/{id}/cases":             with(byID, 200),
+	"GET /api/v1/cases/{id}":                             with(byID, 200),
+	"GET /api/v1/cases/{id}/timeline":                    with(byID, 200),
+	"POST /api/v1/cases/{id}/pause":                      with(withBody, 200, 409, 422, 503),
+	"POST /api/v1/cases/{id}/resume":                     with(withBody, 200, 409, 503),
+	"POST /api/v1/cases/{id}/waive":                      with(withBody, 200, 409, 503),
+	"POST /api/v1/cases/{id}/hand-over":                  with(withBody, 202, 409, 503),
 }
 
 func with(base []int, more ...int) []int {
@@ -121,6 +128,9 @@ func TestBadInputAnswers(t *testing.T) {
 		Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000, Status: models.InvoiceOpen, Stage: "scheduled",
 		WorkflowID: "invoice:1:F-1", PausedAt: &now, PauseReason: "held", Disputed: true}
 	require.NoError(t, gdb.Create(&inv).Error)
+	cs := models.CollectionCase{AdministrationID: adm.ID, CustomerID: cust.ID, Period: "2026-11", Stage: models.CaseNoticeOfDefault,
+		Currency: "EUR", WorkflowID: "case:1:1", Paused: true, PausedAt: &now, PauseReason: "held"}
+	require.NoError(t, gdb.Create(&cs).Error)
 	j := models.Journey{AdministrationID: adm.ID, Name: "J", MinGapDays: 3, Steps: []models.JourneyStep{{Position: 0, OffsetDays: 7, Kind: "reminder", Template: "default"}}}
 	require.NoError(t, gdb.Create(&j).Error)
 	key, _, err := auth.Create(ctx, gdb, org.ID, "k")
@@ -146,6 +156,8 @@ func TestBadInputAnswers(t *testing.T) {
 			return inv.ID
 		case strings.HasPrefix(path, "/api/v1/journeys/"):
 			return j.ID
+		case strings.HasPrefix(path, "/api/v1/cases/"):
+			return cs.ID
 		}
 		return 1
 	}
@@ -160,6 +172,10 @@ func TestBadInputAnswers(t *testing.T) {
 		"POST /api/v1/invoices/{id}/pause":            `{"reason":"promise to pay"}`,
 		"POST /api/v1/invoices/{id}/resume":           `{"reason":"paid late"}`,
 		"POST /api/v1/invoices/{id}/dispute-resolved": `{"reason":"credited"}`,
+		"POST /api/v1/cases/{id}/pause":               `{"reason":"payment plan"}`,
+		"POST /api/v1/cases/{id}/resume":              `{"reason":"plan broken"}`,
+		"POST /api/v1/cases/{id}/waive":               `{"amount_minor":1500,"reason":"goodwill"}`,
+		"POST /api/v1/cases/{id}/hand-over":           `{"reason":"no answer"}`,
 	}
 	// Routes whose body is not a JSON document (or that take none).
 	noJSONBody := map[string]bool{

@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/auth"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -33,7 +34,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID int64, name string, re
 
 // APIKeys lists the keys of organization org, revoked ones included (they
 // say when).
-func (s *Service) APIKeys(ctx context.Context, org int64, p PageRequest) (Page[models.APIKey], error) {
+func (s *Service) APIKeys(ctx context.Context, org int64, p domain.PageRequest) (domain.Page[models.APIKey], error) {
 	out, err := page(s.db.WithContext(ctx).Where("organization_id = ?", org), p, func(k models.APIKey) int64 { return k.ID })
 	return out, storeErr(err, "list API keys of organization %d", org)
 }
@@ -45,7 +46,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, orgID, id int64) (models.API
 	var k models.APIKey
 	err := s.db.WithContext(ctx).Where("id = ? AND organization_id = ?", id, orgID).First(&k).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return k, notFound("API key %d", id)
+		return k, fmt.Errorf("API key %d %w", id, domain.ErrNotFound)
 	}
 	if err != nil {
 		return k, fmt.Errorf("load API key %d: %w", id, err)

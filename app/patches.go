@@ -5,13 +5,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/schedule"
 )
 
 // apply validates the patch against cust and returns the columns to write;
 // cust is changed only when everything is valid.
-func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any, error) {
+func applyCustomerPatch(p domain.CustomerPatch, cust *models.Customer) (map[string]any, error) {
 	upd := map[string]any{}
 	next := *cust
 	text := func(col string, v *string, dst *string, max int, required bool) error {
@@ -21,11 +23,11 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 		t := strings.TrimSpace(*v)
 		switch {
 		case required && t == "":
-			return Invalid(col, "must not be empty")
+			return domain.Invalid(col, "must not be empty")
 		case len(t) > max:
-			return Invalid(col, "is longer than %d characters", max)
+			return domain.Invalid(col, "is longer than %d characters", max)
 		case strings.ContainsAny(t, "\x00\r\n\t"):
-			return Invalid(col, "contains control characters")
+			return domain.Invalid(col, "contains control characters")
 		}
 		*dst, upd[col] = t, t
 		return nil
@@ -44,20 +46,27 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 		}
 	}
 	if p.Language != nil {
-		if !ValidLanguage(*p.Language) {
-			return nil, Invalid("language", "must be one of nl, fr, en, de")
+		if !domain.ValidLanguage(*p.Language) {
+			return nil, domain.Invalid("language", "must be one of nl, fr, en, de")
 		}
 		next.Language, upd["language"] = *p.Language, *p.Language
 	}
+	if p.CustomerType != nil {
+		t := models.CustomerType(strings.TrimSpace(*p.CustomerType))
+		if !t.Valid() {
+			return nil, domain.Invalid("customer_type", "must be business or consumer, got %q", *p.CustomerType)
+		}
+		next.Type, upd["customer_type"] = t, t
+	}
 	if p.Country != nil {
-		cc, err := ValidCountry("country", *p.Country)
+		cc, err := domain.ValidCountry("country", *p.Country)
 		if err != nil {
 			return nil, err
 		}
 		next.Country, upd["country"] = cc, cc
 	}
 	if p.Email != nil {
-		em, err := ValidEmail("email", *p.Email)
+		em, err := domain.ValidEmail("email", *p.Email)
 		if err != nil {
 			return nil, err
 		}
@@ -76,7 +85,7 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 			if p.Phone == nil {
 				field = "country"
 			}
-			return nil, RuleBroken(field, "%v", err)
+			return nil, domain.RuleBroken(field, "%v", err)
 		}
 		next.Mobile, upd["mobile"] = m, m
 	}
@@ -87,7 +96,7 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 // PatchCustomer validates and applies p to cust. The next import overwrites
 // what the accounting software holds for customers with an open invoice
 // (seed 001). cust holds the stored row afterwards.
-func (s *Service) PatchCustomer(ctx context.Context, cust *models.Customer, p CustomerPatch) error {
+func (s *Service) PatchCustomer(ctx context.Context, cust *models.Customer, p domain.CustomerPatch) error {
 	upd, err := applyCustomerPatch(p, cust)
 	if err != nil {
 		return err
@@ -96,7 +105,7 @@ func (s *Service) PatchCustomer(ctx context.Context, cust *models.Customer, p Cu
 }
 
 // PatchCustomerSendSettings applies p to cust; they apply from the next step sent.
-func (s *Service) PatchCustomerSendSettings(ctx context.Context, cust *models.Customer, p CustomerSendSettingsPatch) error {
+func (s *Service) PatchCustomerSendSettings(ctx context.Context, cust *models.Customer, p domain.CustomerSendSettingsPatch) error {
 	upd := map[string]any{}
 	set := func(col string, v *bool, dst *bool) {
 		if v != nil {
@@ -121,7 +130,7 @@ func (s *Service) saveCustomer(ctx context.Context, cust *models.Customer, upd m
 	return storeErr(s.db.WithContext(ctx).First(cust, cust.ID).Error, "read customer %d back", cust.ID)
 }
 
-func applyAdministrationSettings(p AdministrationSettingsPatch, adm *models.Administration) (map[string]any, error) {
+func applyAdministrationSettings(p domain.AdministrationSettingsPatch, adm *models.Administration) (map[string]any, error) {
 	upd := map[string]any{}
 	next := *adm
 	set := func(col string, v *bool, dst *bool) {
@@ -140,35 +149,75 @@ func applyAdministrationSettings(p AdministrationSettingsPatch, adm *models.Admi
 	set("ask_email_on_reminder_letters", p.AskEmailOnReminderLetters, &st.AskEmailOnReminderLetters)
 	if v := p.CustomerMinGapDays; v != nil {
 		if *v < 0 || *v > 90 {
-			return nil, RuleBroken("customer_min_gap_days", "must be between 0 and 90")
+			return nil, domain.RuleBroken("customer_min_gap_days", "must be between 0 and 90")
 		}
 		st.CustomerMinGapDays, upd["customer_min_gap_days"] = *v, *v
 	}
+	if p.LateEntry != nil {
+		if !p.LateEntry.Valid() {
+			return nil, domain.Invalid("late_entry", "must be %q or %q", models.LateEntryCapped, models.LateEntryLatestDue)
+		}
+		st.LateEntry, upd["late_entry"] = *p.LateEntry, *p.LateEntry
+	}
+	if p.LateEntryMaxStep != nil {
+		if !policy.LateEntryStep(policy.StepKind(*p.LateEntryMaxStep)) {
+			return nil, domain.Invalid("late_entry_max_step", "must be one of invoice, reminder, final_reminder, collection")
+		}
+		st.LateEntryMaxStep, upd["late_entry_max_step"] = *p.LateEntryMaxStep, *p.LateEntryMaxStep
+	}
 	if p.SendWindowStart != nil {
 		st.SendWindowStart, upd["send_window_start"] = *p.SendWindowStart, *p.SendWindowStart
+	}
+	if v := p.InterestRateBP; v != nil {
+		if *v < 0 || *v > 10000 {
+			return nil, domain.RuleBroken("interest_rate_bp", "must be between 0 and 10000 (0 to 100 %%)")
+		}
+		st.InterestRateBP, upd["interest_rate_bp"] = *v, *v
+	}
+	if v := p.CaseStageDays; v != nil {
+		if *v < 1 || *v > 90 {
+			return nil, domain.RuleBroken("case_stage_days", "must be between 1 and 90")
+		}
+		st.CaseStageDays, upd["case_stage_days"] = *v, *v
+	}
+	if v := p.AgencyWebhookURL; v != nil {
+		u := strings.TrimSpace(*v)
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			return nil, domain.Invalid("agency_webhook_url", "must be an http(s) URL or empty")
+		}
+		if len(u) > 512 {
+			return nil, domain.Invalid("agency_webhook_url", "is longer than 512 characters")
+		}
+		st.AgencyWebhookURL, upd["agency_webhook_url"] = u, u
+	}
+	if v := p.AgencyWebhookSecret; v != nil {
+		if len(*v) > 128 {
+			return nil, domain.Invalid("agency_webhook_secret", "is longer than 128 characters")
+		}
+		st.AgencyWebhookSecret, upd["agency_webhook_secret"] = *v, *v
 	}
 	if p.SendWindowEnd != nil {
 		st.SendWindowEnd, upd["send_window_end"] = *p.SendWindowEnd, *p.SendWindowEnd
 	}
 	if err := (schedule.Window{StartHour: st.SendWindowStart, EndHour: st.SendWindowEnd}).Validate(); err != nil {
-		return nil, RuleBroken("send_window_start", "%v", err)
+		return nil, domain.RuleBroken("send_window_start", "%v", err)
 	}
 	if p.Country != nil {
 		cc := strings.ToUpper(strings.TrimSpace(*p.Country))
 		if len(cc) != 2 || !schedule.HasHolidayCalendar(cc) {
-			return nil, RuleBroken("country", "%q has no holiday calendar here (NL, BE, FR, DE, GB)", *p.Country)
+			return nil, domain.RuleBroken("country", "%q has no holiday calendar here (NL, BE, FR, DE, GB)", *p.Country)
 		}
 		next.Country, upd["country"] = cc, cc
 	}
 	if p.TimeZone != nil {
 		if _, err := time.LoadLocation(*p.TimeZone); err != nil || *p.TimeZone == "" {
-			return nil, Invalid("time_zone", "%q is not an IANA time zone", *p.TimeZone)
+			return nil, domain.Invalid("time_zone", "%q is not an IANA time zone", *p.TimeZone)
 		}
 		next.TimeZone, upd["time_zone"] = *p.TimeZone, *p.TimeZone
 	}
 	if p.Language != nil {
-		if !ValidLanguage(*p.Language) {
-			return nil, Invalid("language", "must be one of nl, fr, en, de")
+		if !domain.ValidLanguage(*p.Language) {
+			return nil, domain.Invalid("language", "must be one of nl, fr, en, de")
 		}
 		next.Language, upd["language"] = *p.Language, *p.Language
 	}
@@ -177,7 +226,7 @@ func applyAdministrationSettings(p AdministrationSettingsPatch, adm *models.Admi
 			return nil
 		}
 		if len(*v) > max {
-			return Invalid(col, "is longer than %d characters", max)
+			return domain.Invalid(col, "is longer than %d characters", max)
 		}
 		*dst, upd[col] = *v, *v
 		return nil
@@ -199,7 +248,7 @@ func applyAdministrationSettings(p AdministrationSettingsPatch, adm *models.Admi
 
 // PatchAdministrationSettings validates and applies p to adm; adm holds the
 // stored row afterwards.
-func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p AdministrationSettingsPatch) error {
+func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p domain.AdministrationSettingsPatch) error {
 	upd, err := applyAdministrationSettings(p, adm)
 	if err != nil {
 		return err
