@@ -79,7 +79,8 @@ var queryParams = map[string][]string{
 	"GET /api/v1/administrations/:id/invoices":  append([]string{"status", "stage", "customer_id", "overdue", "paused", "disputed"}, paging...),
 	"GET /api/v1/invoices/:id/payments":         paging,
 	"GET /api/v1/administrations/:id/imports":   paging,
-	"POST /api/v1/administrations/:id/imports":  {"full_snapshot"},
+	"POST /api/v1/administrations/:id/imports":  {"full_snapshot", "dry_run", "format"},
+	"GET /api/v1/imports/:id":                   {"format"},
 	"GET /api/v1/administrations/:id/journeys":  paging,
 	"GET /api/v1/administrations/:id/cases":     append([]string{"stage", "paused", "customer_id"}, paging...),
 }
