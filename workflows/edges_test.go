@@ -15,18 +15,17 @@ import (
 )
 
 // TestJourneyPaymentDuringHandOverEndsPaid: the payment arrives while the
-// collection notice is being sent (the last step). The journey must see it
-// before it returns: the invoice is paid, not handed over.
+// invoice is being handed over to its collection case (the last step). The
+// journey must see it before it returns: the invoice is paid, not handed
+// over (the case finds it paid in the database and lets it go).
 func TestJourneyPaymentDuringHandOverEndsPaid(t *testing.T) {
-	f := newJourneyFixture(t, defaultSteps(), slowSend(time.Hour, func(in activities.SendInput) bool {
-		return in.Step.Kind == policy.StepCollection
-	}))
+	f := newJourneyFixture(t, defaultSteps(), slowJoin(time.Hour))
 	f.signal(49*day+30*time.Minute, SignalInvoiceUpdated, InvoiceUpdatedSignal{OpenMinor: 0, Status: StatusPaid, Revision: 3})
 	res := f.run()
 	require.Equal(t, OutcomePaid, res.Outcome, "the payment that arrived during the hand-over send was lost")
 	require.Equal(t, StagePaid, res.Stage)
 	require.Equal(t, StatusPaid, f.state().Status)
-	require.Equal(t, defaultSteps(), f.sent(), "the notice had gone when the payment came")
+	require.Equal(t, defaultSteps(), f.sent(), "the hand-over had started when the payment came")
 }
 
 // TestJourneyPaymentWhileWaitingForHandlersEndsPaid: the last step went,
