@@ -40,6 +40,8 @@ type Application interface {
 	Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt domain.ImportOptions) (domain.ImportReport, error)
 	ImportRun(ctx context.Context, org, id int64) (*models.ImportRun, error)
 	ImportRuns(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.ImportRun], error)
+	ImportMapping(ctx context.Context, adm int64) (importer.Mapping, error)
+	SaveImportMapping(ctx context.Context, adm int64, m importer.Mapping) error
 	Invoice(ctx context.Context, org, id int64) (*models.Invoice, error)
 	InvoiceJourney(ctx context.Context, inv *models.Invoice) (domain.Journey, error)
 	Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error)

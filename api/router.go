@@ -79,7 +79,8 @@ var queryParams = map[string][]string{
 	"GET /api/v1/administrations/:id/invoices":  append([]string{"status", "stage", "customer_id", "overdue", "paused", "disputed"}, paging...),
 	"GET /api/v1/invoices/:id/payments":         paging,
 	"GET /api/v1/administrations/:id/imports":   paging,
-	"POST /api/v1/administrations/:id/imports":  {"full_snapshot"},
+	"POST /api/v1/administrations/:id/imports":  {"full_snapshot", "dry_run", "format"},
+	"GET /api/v1/imports/:id":                   {"format"},
 	"GET /api/v1/administrations/:id/journeys":  paging,
 	"GET /api/v1/administrations/:id/cases":     append([]string{"stage", "paused", "customer_id"}, paging...),
 }
@@ -140,6 +141,8 @@ func (s *Server) routes(r *gin.Engine) {
 
 	g.GET("/administrations/:id/imports", s.listImports)
 	g.GET("/imports/:id", s.getImport)
+	g.GET("/administrations/:id/import-mapping", s.getImportMapping)
+	g.PUT("/administrations/:id/import-mapping", s.putImportMapping)
 
 	g.GET("/administrations/:id/journeys", s.listJourneys)
 	g.POST("/administrations/:id/journeys", s.createJourney)

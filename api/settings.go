@@ -38,6 +38,11 @@ type AdministrationSettingsPatch struct {
 	SenderEmail               *string `json:"sender_email"`
 	ReplyToEmail              *string `json:"reply_to_email"`
 	SMSSender                 *string `json:"sms_sender"`
+	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
+	// its journey (capped, the default, or latest_due; the furthest step
+	// kind a capped entry starts at).
+	LateEntry        *models.LateEntry `json:"late_entry"`
+	LateEntryMaxStep *string           `json:"late_entry_max_step"`
 	// InterestRateBP is the statutory interest a year in basis points.
 	InterestRateBP *int64 `json:"interest_rate_bp"`
 	// CaseStageDays is the number of days between two stages of a case.

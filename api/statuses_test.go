@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
@@ -74,6 +76,8 @@ var handlerStatuses = map[string][]int{
 	"PUT /api/v1/administrations/{id}/default-journey":   with(withBody, 200, 422),
 	"GET /api/v1/journeys/{id}":                          with(byID, 200),
 	"PUT /api/v1/journeys/{id}":                          with(withBody, 200, 422),
+	"GET /api/v1/administrations/{id}/import-mapping":    with(byID, 200),
+	"PUT /api/v1/administrations/{id}/import-mapping":    with(withBody, 200, 422),
 	"DELETE /api/v1/journeys/{id}":                       with(byID, 204, 409),
 	"POST /api/v1/administrations":                       with(anyRoute, 201, 413, 422),
 	"PATCH /api/v1/administrations/{id}":                 with(withBody, 200, 422),
@@ -96,6 +100,41 @@ func with(base []int, more ...int) []int {
 	out := append(slices.Clone(base), more...)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// TestDocumentedStatuses: the OpenAPI document lists, for every /api/v1
+// route, exactly the statuses its handler can answer.
+func TestDocumentedStatuses(t *testing.T) {
+	raw, err := api.OpenAPI()
+	require.NoError(t, err)
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/api/v1/") || path == "/api/v1/openapi.json" {
+			continue
+		}
+		for method, op := range item.Operations() {
+			key := method + " " + path
+			want, ok := handlerStatuses[key]
+			require.True(t, ok, "%s is documented but not in handlerStatuses", key)
+			if method != http.MethodGet {
+				want = with(want, 403) // a read-only key
+			}
+			seen[key] = true
+			var got []int
+			for code := range op.Responses.Map() {
+				n, err := strconv.Atoi(code)
+				require.NoError(t, err, "%s: response %q", key, code)
+				got = append(got, n)
+			}
+			sort.Ints(got)
+			require.Equal(t, want, got, "%s: documented statuses", key)
+		}
+	}
+	for key := range handlerStatuses {
+		require.True(t, seen[key], "%s is in handlerStatuses but not documented", key)
+	}
 }
 
 // TestBadInputAnswers sends every /api/v1 route the bad inputs of a

@@ -32,7 +32,7 @@ func (s *Service) signalCase(ctx context.Context, inv *models.Invoice) (bool, er
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.Is(err, ErrJourneyEnded):
+	case errors.Is(err, domain.ErrJourneyEnded):
 		return false, nil
 	}
 	return false, fmt.Errorf("signal case of invoice %s: %w", inv.Number, err)
@@ -139,7 +139,7 @@ func caseClosed(cs *models.CollectionCase) error {
 func (s *Service) PauseCase(ctx context.Context, cs *models.CollectionCase, until *time.Time, reason string) error {
 	now := s.Now()
 	if until != nil && !until.After(now) {
-		return RuleBroken("until", "%s is in the past", until.UTC().Format(time.RFC3339))
+		return domain.RuleBroken("until", "%s is in the past", until.UTC().Format(time.RFC3339))
 	}
 	if err := caseClosed(cs); err != nil {
 		return err
@@ -200,7 +200,7 @@ func (s *Service) HandOverCaseNow(ctx context.Context, cs *models.CollectionCase
 
 func (s *Service) steerCase(ctx context.Context, cs *models.CollectionCase, name string, payload any) error {
 	err := s.Signal(ctx, cs.WorkflowID, name, payload)
-	if errors.Is(err, ErrJourneyEnded) {
+	if errors.Is(err, domain.ErrJourneyEnded) {
 		return conflict("case %d has ended", cs.ID)
 	}
 	return err
@@ -226,7 +226,7 @@ func (s *Service) updateCase(ctx context.Context, cs *models.CollectionCase, nam
 	case errors.As(err, &app):
 		return conflict("case %d: %s", cs.ID, app.Message())
 	case temporalUnavailable(err):
-		return fmt.Errorf("%s case %d: %w: %w", name, cs.ID, ErrUnavailable, err)
+		return fmt.Errorf("%s case %d: %w: %w", name, cs.ID, domain.ErrUnavailable, err)
 	}
 	return fmt.Errorf("%s case %d: %w", name, cs.ID, err)
 }

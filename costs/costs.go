@@ -1,5 +1,5 @@
 // Package costs computes what a debtor owes on top of an overdue principal
-// in the collection procedure (DESIGN.md §1.5): statutory late-payment
+// in the collection procedure (docs/domain.md §1.5): statutory late-payment
 // interest and collection costs. Every function is pure: amounts are int64
 // minor units (cents) of one currency, dates are calendar dates in UTC, and
 // each function says how it rounds.

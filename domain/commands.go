@@ -94,10 +94,14 @@ type AdministrationSettingsPatch struct {
 	SenderEmail               *string
 	ReplyToEmail              *string
 	SMSSender                 *string
-	InterestRateBP            *int64
-	CaseStageDays             *int
-	AgencyWebhookURL          *string
-	AgencyWebhookSecret       *string
+	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
+	// its journey (see models.AdministrationSettings).
+	LateEntry           *models.LateEntry
+	LateEntryMaxStep    *string
+	InterestRateBP      *int64
+	CaseStageDays       *int
+	AgencyWebhookURL    *string
+	AgencyWebhookSecret *string
 }
 
 // JourneyInput is a journey as an admin writes it.

@@ -92,12 +92,19 @@ type AdministrationSettings struct {
 	// SendWindowStart and SendWindowEnd are the business hours (local) in which steps go out.
 	SendWindowStart int `gorm:"not null" json:"send_window_start"`
 	SendWindowEnd   int `gorm:"not null" json:"send_window_end"`
+	// LateEntry says where an invoice whose steps are already past when its
+	// journey starts (a late import) enters: at the latest step due, or at
+	// most at LateEntryMaxStep (the default, gentler for a first import).
+	LateEntry LateEntry `gorm:"size:16;not null;default:capped" json:"late_entry"`
+	// LateEntryMaxStep is the furthest step kind (invoice, reminder,
+	// final_reminder, collection) a capped late entry starts at.
+	LateEntryMaxStep string `gorm:"size:32;not null;default:reminder" json:"late_entry_max_step"`
 
 	CollectionSettings `gorm:"embedded"`
 }
 
 // CollectionSettings steer the collection procedure of an administration
-// (DESIGN.md §1.5).
+// (docs/domain.md §1.5).
 type CollectionSettings struct {
 	// InterestRateBP is the statutory late-payment interest a year, in basis
 	// points (1015 = 10.15 %: the EU commercial rate, the ECB reference rate
@@ -114,6 +121,24 @@ type CollectionSettings struct {
 	AgencyWebhookURL    string `gorm:"size:512" json:"agency_webhook_url"`
 	AgencyWebhookSecret string `gorm:"size:128" json:"-"`
 }
+
+// LateEntry is the administration's rule for invoices imported late.
+type LateEntry string
+
+// Late-entry rules.
+const (
+	// LateEntryLatestDue enters at the latest step that is due: an invoice
+	// imported 60 days overdue may get a notice of default as its first
+	// message.
+	LateEntryLatestDue LateEntry = "latest_due"
+	// LateEntryCapped never enters beyond LateEntryMaxStep: the journey
+	// starts at the latest due step of at most that kind, and the steps
+	// after it keep their spacing from there.
+	LateEntryCapped LateEntry = "capped"
+)
+
+// Valid reports whether e is a known rule.
+func (e LateEntry) Valid() bool { return e == LateEntryLatestDue || e == LateEntryCapped }
 
 // CompanyDetails are what letters and #company_* tags print.
 type CompanyDetails struct {
@@ -250,6 +275,12 @@ type Invoice struct {
 	PausedAt        *time.Time `json:"paused_at,omitempty"`
 	PausedUntil     *time.Time `json:"paused_until,omitempty"`
 	PauseReason     string     `gorm:"size:255" json:"pause_reason,omitempty"`
+	// ImportedAmountMinor and ImportedOpenMinor are the amount and open
+	// amount the last import brought (nil before any import wrote them): a
+	// later file showing the same values is no newer than the payment
+	// recorded in Relance since (see ledger.Import).
+	ImportedAmountMinor *int64 `json:"-"`
+	ImportedOpenMinor   *int64 `json:"-"`
 	// Revision counts the changes of open amount and status. The journey's
 	// invoice-updated signal carries it: signals sent after concurrent
 	// changes may arrive out of order, and a journey ignores a stale one.
@@ -476,12 +507,22 @@ type ImportRun struct {
 	CreatedAt        time.Time `json:"created_at"`
 }
 
+// ImportMapping is an administration's column mapping for imports: which
+// column of its accounting software's export feeds which field, for the
+// names Relance does not recognise by itself. Every later import uses it.
+type ImportMapping struct {
+	AdministrationID int64 `gorm:"primaryKey;autoIncrement:false" json:"administration_id"`
+	// Columns is the mapping as JSON: {"field": "Column as written", ...}.
+	Columns   string    `gorm:"type:text;not null" json:"-"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
 // All lists every entity, in dependency order, for migrations and tests.
 func All() []any {
 	return []any{
 		&Organization{}, &APIKey{}, &Administration{}, &Journey{}, &JourneyStep{},
 		&Customer{}, &Invoice{}, &Payment{}, &Template{}, &Message{},
-		&CollectionCase{}, &CaseInvoice{}, &CaseEvent{}, &Conversation{}, &InboxMessage{}, &ImportRun{},
+		&CollectionCase{}, &CaseInvoice{}, &CaseEvent{}, &Conversation{}, &InboxMessage{}, &ImportRun{}, &ImportMapping{},
 	}
 }
 
@@ -492,6 +533,7 @@ func DefaultAdministrationSettings() AdministrationSettings {
 	return AdministrationSettings{
 		PostalEnabled: true, FinalReminderByPost: true, CollectionSMSEnabled: true,
 		CustomerMinGapDays: 7, SendWindowStart: 9, SendWindowEnd: 17,
+		LateEntry: LateEntryCapped, LateEntryMaxStep: "reminder",
 		CollectionSettings: DefaultCollectionSettings(),
 	}
 }

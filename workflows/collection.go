@@ -187,7 +187,7 @@ var (
 )
 
 // CollectionCase is the collection procedure of one customer's overdue
-// invoices in one currency (DESIGN.md §1.5): a notice of default, a last
+// invoices in one currency (docs/domain.md §1.5): a notice of default, a last
 // notice, then the hand-over to a collection agency, each ONE message per
 // channel for the whole case. Invoices join by signal (signal-with-start
 // from the journeys' hand-over) and leave when paid; the case closes when
