@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
@@ -16,19 +15,17 @@ import (
 )
 
 // TestJourneyPaymentDuringHandOverEndsPaid: the payment arrives while the
-// collection notice is being sent (the last step). The journey must see it
-// before it returns: the invoice is paid, not handed over.
+// invoice is being handed over to its collection case (the last step). The
+// journey must see it before it returns: the invoice is paid, not handed
+// over (the case finds it paid in the database and lets it go).
 func TestJourneyPaymentDuringHandOverEndsPaid(t *testing.T) {
-	f := newJourneyFixture(t, defaultSteps(), func(f *journeyFixture) {
-		// The hand-over (joining the collection case) takes an hour.
-		f.env.OnActivity(a.JoinCase, mock.Anything, mock.Anything).After(time.Hour).Return(
-			activities.JoinCaseResult{CaseID: 1, CaseWorkflowID: CaseWorkflowID(1, 1), InvoiceStatus: StatusOpen, OpenMinor: 10000}, nil)
-	})
+	f := newJourneyFixture(t, defaultSteps(), slowJoin(time.Hour))
 	f.signal(49*day+30*time.Minute, SignalInvoiceUpdated, InvoiceUpdatedSignal{OpenMinor: 0, Status: StatusPaid, Revision: 3})
 	res := f.run()
 	require.Equal(t, OutcomePaid, res.Outcome, "the payment that arrived during the hand-over was lost")
 	require.Equal(t, StagePaid, res.Stage)
 	require.Equal(t, StatusPaid, f.state().Status)
+	require.Equal(t, defaultSteps(), f.sent(), "the hand-over had started when the payment came")
 }
 
 // TestJourneyPaymentWhileWaitingForHandlersEndsPaid: the last step went,

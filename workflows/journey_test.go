@@ -186,6 +186,19 @@ func slowSend(d time.Duration, match func(in activities.SendInput) bool) func(f 
 	}
 }
 
+// slowJoin makes the collection step's hand-over (JoinCase) take d.
+func slowJoin(d time.Duration) func(f *journeyFixture) {
+	return func(f *journeyFixture) {
+		f.env.OnActivity(a.JoinCase, mock.Anything, mock.Anything).After(d).Return(
+			func(_ context.Context, in activities.JoinCaseInput) (activities.JoinCaseResult, error) {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				f.sends = append(f.sends, sendCall{at: f.env.Now().UTC(), kind: policy.StepCollection, key: in.WorkflowID + "/join"})
+				return activities.JoinCaseResult{CaseID: 1, CaseWorkflowID: CaseWorkflowID(1, 1), InvoiceStatus: StatusOpen, OpenMinor: 10000}, nil
+			})
+	}
+}
+
 // pausedAttr lists the RelancePaused values upserted, with their day.
 func (f *journeyFixture) pausedAttr() []string {
 	var out []string
