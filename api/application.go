@@ -23,11 +23,13 @@ type Application interface {
 	Authenticate(ctx context.Context, key string) (int64, error)
 	CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error
 	CreateJourney(ctx context.Context, adm *models.Administration, in domain.JourneyInput) (*models.Journey, error)
+	CreateTemplate(ctx context.Context, adm *models.Administration, in domain.TemplateInput) (*models.Template, error)
 	CreditInvoice(ctx context.Context, invoiceID int64) (models.Invoice, bool, error)
 	Customer(ctx context.Context, org, id int64) (*models.Customer, error)
 	CustomerOf(ctx context.Context, adm, id int64) (*models.Customer, error)
 	Customers(ctx context.Context, adm int64, f domain.CustomerFilter, p domain.PageRequest) (domain.Page[models.Customer], error)
 	DeleteJourney(ctx context.Context, adm *models.Administration, j *models.Journey) error
+	DeleteTemplate(ctx context.Context, adm *models.Administration, t *models.Template) error
 	DismissProvidedEmail(ctx context.Context, cust *models.Customer) error
 	Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt domain.ImportOptions) (domain.ImportReport, error)
 	ImportRun(ctx context.Context, org, id int64) (*models.ImportRun, error)
@@ -52,7 +54,11 @@ type Application interface {
 	ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error
 	SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, error)
 	SubmitProvidedEmail(ctx context.Context, cust *models.Customer, email string) (int, error)
+	Template(ctx context.Context, org, id int64) (*models.Template, *models.Administration, error)
+	Templates(ctx context.Context, adm int64) ([]domain.EffectiveTemplate, error)
+	TemplateVersions(ctx context.Context, t *models.Template) ([]models.TemplateVersion, error)
 	UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in domain.JourneyInput) (int, error)
+	UpdateTemplate(ctx context.Context, t *models.Template, in domain.TemplateInput) error
 }
 
 // ProviderEvents records what the providers report (*inbound.Recorder

@@ -1,0 +1,191 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/relance/relance/domain"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/render"
+)
+
+// TemplateRequest is the body of POST /administrations/{id}/templates and
+// PUT /templates/{id} (where name, kind, channel and language may be left
+// out, and must not change).
+type TemplateRequest struct {
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Channel  string `json:"channel"`
+	Language string `json:"language"`
+	Subject  string `json:"subject"`
+	Body     string `json:"body"`
+}
+
+func (r TemplateRequest) input() domain.TemplateInput {
+	return domain.TemplateInput{Name: r.Name, Kind: r.Kind, Channel: r.Channel, Language: r.Language, Subject: r.Subject, Body: r.Body}
+}
+
+// TemplateView is a template as it applies to an administration: its own
+// (id and version set) or a shipped default it has not overridden (source
+// "shipped", no id).
+type TemplateView struct {
+	ID        int64                 `json:"id,omitempty"`
+	Name      string                `json:"name"`
+	Kind      string                `json:"kind"`
+	Channel   string                `json:"channel"`
+	Language  string                `json:"language"`
+	Subject   string                `json:"subject"`
+	Body      string                `json:"body"`
+	Version   int                   `json:"version,omitempty"`
+	Source    domain.TemplateSource `json:"source"`
+	UpdatedAt *time.Time            `json:"updated_at,omitempty"`
+}
+
+func templateView(t domain.EffectiveTemplate) TemplateView {
+	return TemplateView{ID: t.ID, Name: t.Name, Kind: t.Kind, Channel: t.Channel, Language: t.Language,
+		Subject: t.Subject, Body: t.Body, Version: t.Version, Source: t.Source, UpdatedAt: t.UpdatedAt}
+}
+
+func storedTemplateView(t *models.Template) TemplateView {
+	at := t.UpdatedAt
+	return TemplateView{ID: t.ID, Name: t.Name, Kind: t.Kind, Channel: t.Channel, Language: t.Language,
+		Subject: t.Subject, Body: t.Body, Version: t.Version, Source: domain.TemplateStored, UpdatedAt: &at}
+}
+
+// TemplateVersionView is one saved version of a template.
+type TemplateVersionView struct {
+	Version   int       `json:"version"`
+	Subject   string    `json:"subject"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// TagView documents one #hashtag.
+type TagView struct {
+	Name        string `json:"name"`
+	Group       string `json:"group"`
+	Description string `json:"description"`
+	Example     string `json:"example"`
+}
+
+// listTemplates answers every template that applies to the administration,
+// its own and the shipped defaults it has not overridden, without paging
+// (there are at most a few hundred).
+func (s *Server) listTemplates(c *gin.Context) {
+	adm, err := s.pathAdministration(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	ts, err := s.App.Templates(c.Request.Context(), adm.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]TemplateView, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, templateView(t))
+	}
+	c.JSON(http.StatusOK, gin.H{"data": out})
+}
+
+func (s *Server) createTemplate(c *gin.Context) {
+	adm, err := s.pathAdministration(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req TemplateRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	t, err := s.App.CreateTemplate(c.Request.Context(), adm, req.input())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Location", fmt.Sprintf("/api/v1/templates/%d", t.ID))
+	c.JSON(http.StatusCreated, storedTemplateView(t))
+}
+
+// templateOf loads the template of the :id path parameter, of the caller's
+// organization, with its administration.
+func (s *Server) templateOf(c *gin.Context) (*models.Template, *models.Administration, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.App.Template(c.Request.Context(), orgID(c), id)
+}
+
+func (s *Server) getTemplate(c *gin.Context) {
+	t, _, err := s.templateOf(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, storedTemplateView(t))
+}
+
+// updateTemplate saves a new subject and body as the template's next version.
+func (s *Server) updateTemplate(c *gin.Context) {
+	t, _, err := s.templateOf(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req TemplateRequest
+	if err := decode(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.App.UpdateTemplate(c.Request.Context(), t, req.input()); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, storedTemplateView(t))
+}
+
+func (s *Server) deleteTemplate(c *gin.Context) {
+	t, adm, err := s.templateOf(c)
+	if err == nil {
+		err = s.App.DeleteTemplate(c.Request.Context(), adm, t)
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) listTemplateVersions(c *gin.Context) {
+	t, _, err := s.templateOf(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	vs, err := s.App.TemplateVersions(c.Request.Context(), t)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]TemplateVersionView, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, TemplateVersionView{Version: v.Version, Subject: v.Subject, Body: v.Body, CreatedAt: v.CreatedAt})
+	}
+	c.JSON(http.StatusOK, gin.H{"data": out})
+}
+
+// listTemplateTags documents every #hashtag, from the renderer's own table.
+func (s *Server) listTemplateTags(c *gin.Context) {
+	tags := render.Tags()
+	out := make([]TagView, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, TagView{Name: t.Name, Group: t.Group, Description: t.Description, Example: t.Example})
+	}
+	c.JSON(http.StatusOK, gin.H{"data": out})
+}
