@@ -2,6 +2,7 @@ package render
 
 import (
 	"regexp"
+	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
 	"github.com/microcosm-cc/bluemonday/css"
@@ -41,5 +42,14 @@ func SanitizeEmailBody(body string) string {
 	if !looksLikeHTML(body) {
 		return body
 	}
-	return emailPolicy.Sanitize(body)
+	return colourAttr.ReplaceAllStringFunc(emailPolicy.Sanitize(body), func(attr string) string {
+		i := strings.LastIndexByte(attr, '#')
+		return attr[:i] + strings.ToUpper(attr[i:])
+	})
 }
+
+// colourAttr finds the hexadecimal colours in the attributes the policy
+// keeps (style="color: …" and <font color="…">). They are written in upper
+// case, so that "#c00000" is not read as a tag: a tag starts with a
+// lowercase letter, and the body's tags are checked as written.
+var colourAttr = regexp.MustCompile(`(?:style="[^"]*|color=")#[0-9A-Fa-f]{3,6}`)
