@@ -47,6 +47,7 @@ type Application interface {
 	PauseCustomer(ctx context.Context, cust *models.Customer, until *time.Time, reason string) (int, error)
 	PauseInvoice(ctx context.Context, inv *models.Invoice, until *time.Time, reason string) error
 	Payments(ctx context.Context, invoiceID int64, p domain.PageRequest) (domain.Page[models.Payment], error)
+	PreviewTemplate(ctx context.Context, org int64, in domain.TemplatePreviewInput) (domain.TemplatePreview, error)
 	Ready(ctx context.Context) domain.Readiness
 	RegisterPayment(ctx context.Context, invoiceID int64, in domain.PaymentInput) (domain.PaymentResult, error)
 	ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error

@@ -136,6 +136,7 @@ func (s *Server) routes(r *gin.Engine) {
 	g.PUT("/templates/:id", s.updateTemplate)
 	g.DELETE("/templates/:id", s.deleteTemplate)
 	g.GET("/templates/:id/versions", s.listTemplateVersions)
+	g.POST("/templates/preview", s.previewTemplate)
 	g.GET("/template-tags", s.listTemplateTags)
 
 	wh := r.Group("/webhooks")

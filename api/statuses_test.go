@@ -82,6 +82,7 @@ var handlerStatuses = map[string][]int{
 	"DELETE /api/v1/templates/{id}":                      with(byID, 204, 409),
 	"GET /api/v1/templates/{id}/versions":                with(byID, 200),
 	"GET /api/v1/template-tags":                          with(anyRoute, 200),
+	"POST /api/v1/templates/preview":                     with(withBody, 200, 422),
 }
 
 func with(base []int, more ...int) []int {

@@ -1,9 +1,12 @@
 package api_test
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
@@ -24,6 +27,7 @@ func TestTemplates(t *testing.T) {
 		t.Run("create, override, version, delete", func(t *testing.T) { testTemplateCRUD(t, e) })
 		t.Run("bad templates are refused and leave nothing", func(t *testing.T) { testTemplateRefusals(t, e) })
 		t.Run("a set that a journey names keeps its last template", func(t *testing.T) { testTemplateSetInUse(t, e) })
+		t.Run("preview", func(t *testing.T) { testTemplatePreview(t, e) })
 	})
 }
 
@@ -204,4 +208,88 @@ func testTemplateSetInUse(t *testing.T, e *apiEnv) {
 	p := e.call("DELETE", fmt.Sprintf("/api/v1/templates/%d", tpl.ID), e.keyA, nil).problem(t, http.StatusConflict)
 	require.Contains(t, p.Detail, "zacht")
 	require.Equal(t, int64(1), e.countWhere(&models.Template{}, "id = ?", tpl.ID))
+}
+
+func testTemplatePreview(t *testing.T, e *apiEnv) {
+	now := time.Now().UTC()
+	cust := models.Customer{AdministrationID: e.admA.ID, ExternalRef: "C-PREVIEW", Name: `<script>alert(1)</script> & Zn`, Language: "fr",
+		Email: "preview@example.com", Mobile: "+32470123456", AddressLine1: "Rue 1", PostalCode: "1000", City: "Bruxelles", Country: "BE",
+		CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok-preview"}
+	require.NoError(t, e.db.Create(&cust).Error)
+	inv := models.Invoice{AdministrationID: e.admA.ID, CustomerID: cust.ID, Number: "F-PRE-1", IssueDate: now.AddDate(0, 0, -40), DueDate: now.AddDate(0, 0, -10),
+		Currency: "EUR", AmountMinor: 123456, OpenMinor: 123456, Status: models.InvoiceOpen, Stage: "scheduled", WorkflowID: "preview:F-PRE-1"}
+	require.NoError(t, e.db.Create(&inv).Error)
+
+	r := e.call("POST", fmt.Sprintf("/api/v1/administrations/%d/templates", e.admA.ID), e.keyA, map[string]any{
+		"kind": "reminder", "channel": "email", "language": "nl", "subject": "Herinnering #invoice_number",
+		"body": `<p>Beste <b>#customer_name</b>, u moet nog #open_amount betalen: <a href="#portal_link">betaal</a></p>`})
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	var tpl api.TemplateView
+	r.json(t, &tpl)
+	messages := e.count(&models.Message{})
+
+	// A saved email template against a real invoice: the customer's data is
+	// escaped, money and dates are in the template's language.
+	r = e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"template_id": tpl.ID, "invoice_id": inv.ID})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	var p api.PreviewView
+	r.json(t, &p)
+	require.Equal(t, tpl.ID, p.TemplateID)
+	require.Equal(t, 1, p.TemplateVersion)
+	require.Equal(t, "preview@example.com", p.Recipient)
+	require.Equal(t, "Herinnering F-PRE-1", p.Subject)
+	require.Contains(t, p.HTML, "<strong>&lt;script&gt;alert(1)&lt;/script&gt; &amp; Zn</strong>")
+	require.NotContains(t, p.HTML, "<script>")
+	require.Contains(t, p.HTML, "€&nbsp;1.234,56", "Dutch money format")
+	require.Contains(t, p.HTML, `href="http://portal.test/`)
+	require.Contains(t, p.Text, "<script>alert(1)</script> & Zn", "the text part is plain text")
+	require.Empty(t, p.Warnings)
+
+	// An unsaved SMS longer than one segment when one was asked for: a warning.
+	long := "Beste #customer_name, factuur #invoice_number van #open_amount staat nog open sinds #due_date. " +
+		"Betaal vandaag via #portal_link of bel ons terug als u vragen heeft over deze factuur."
+	r = e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"kind": "sms", "channel": "sms", "language": "nl",
+		"body": long, "invoice_id": inv.ID, "max_segments": 1})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	p = api.PreviewView{}
+	r.json(t, &p)
+	require.Equal(t, "+32470123456", p.Recipient)
+	require.Equal(t, "GSM-7", p.Encoding)
+	require.Greater(t, p.Characters, 160)
+	require.Equal(t, len([]rune(p.Text)), p.Characters)
+	require.Equal(t, 2, p.Segments)
+	require.Len(t, p.Warnings, 1)
+	require.Contains(t, p.Warnings[0], "2 segments")
+	require.Zero(t, p.TemplateID)
+
+	// A short one with a character outside GSM-7 is UCS-2, in one segment.
+	r = e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"kind": "sms", "channel": "sms", "language": "nl",
+		"body": "Factuur #invoice_number ✓", "customer_id": cust.ID, "max_segments": 1})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	p = api.PreviewView{}
+	r.json(t, &p)
+	require.Equal(t, "UCS-2", p.Encoding)
+	require.Equal(t, 1, p.Segments)
+	require.Empty(t, p.Warnings)
+
+	// A letter about the customer (a statement) comes as a PDF.
+	r = e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"kind": "statement", "channel": "post", "language": "fr",
+		"subject": "Relevé #customer_name", "body": "Madame, Monsieur,\n\n#items_list\n\nTotal : #total_due", "customer_id": cust.ID})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	p = api.PreviewView{}
+	r.json(t, &p)
+	require.True(t, bytes.HasPrefix(p.PDFBase64, []byte("%PDF-")), "a PDF")
+	require.Regexp(t, `1[\s\x{a0}\x{202f}]234,56`, p.Text, "French money format")
+	require.True(t, strings.HasPrefix(p.Subject, "Relevé <script>"), "a letter is not HTML: the name is printed as written")
+
+	// Refusals.
+	pr := e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"kind": "sms", "channel": "sms", "language": "nl",
+		"body": "Betaal #bedrag", "invoice_id": inv.ID}).problem(t, http.StatusUnprocessableEntity)
+	require.Contains(t, pr.Detail, "#bedrag")
+	e.call("POST", "/api/v1/templates/preview", e.keyB, map[string]any{"template_id": tpl.ID, "invoice_id": inv.ID}).problem(t, http.StatusNotFound)
+	e.call("POST", "/api/v1/templates/preview", e.keyB, map[string]any{"kind": "sms", "channel": "sms", "language": "nl", "body": "x", "invoice_id": inv.ID}).problem(t, http.StatusNotFound)
+	e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"template_id": tpl.ID, "invoice_id": inv.ID, "customer_id": cust.ID}).problem(t, http.StatusBadRequest)
+	e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"template_id": tpl.ID}).problem(t, http.StatusBadRequest)
+	e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"template_id": tpl.ID, "body": "x", "invoice_id": inv.ID}).problem(t, http.StatusBadRequest)
+	require.Equal(t, messages, e.count(&models.Message{}), "a preview sends nothing")
 }

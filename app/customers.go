@@ -175,7 +175,6 @@ func (s *Service) AssignJourney(ctx context.Context, adm *models.Administration,
 	return s.SignalAll(ctx, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: cust.EffectiveJourneyID(adm)})
 }
 
-
 // AcceptProvidedEmail makes the address the customer gave in the portal its
 // email (seed 001). The update is conditional on the provided email still
 // being the one the caller saw, so two admins cannot accept different ones.

@@ -45,3 +45,35 @@ type EffectiveTemplate struct {
 	Source    TemplateSource
 	UpdatedAt *time.Time
 }
+
+// TemplatePreviewInput asks to render a template, saved (TemplateID) or
+// not (Template), against a real invoice or customer (one of InvoiceID and
+// CustomerID). MaxSegments, when set, is how many SMS segments the admin
+// wants at most; a longer SMS gives a warning.
+type TemplatePreviewInput struct {
+	TemplateID  int64
+	Template    TemplateInput
+	InvoiceID   int64
+	CustomerID  int64
+	MaxSegments int
+}
+
+// TemplatePreview is a rendered template: what the customer would get.
+type TemplatePreview struct {
+	Kind, Channel, Language string
+	// TemplateID and TemplateVersion name the saved template rendered; zero
+	// for an unsaved one.
+	TemplateID      int64
+	TemplateVersion int
+	Recipient       string
+	Subject         string
+	HTML            string
+	Text            string
+	// Characters, Segments and Encoding describe an SMS.
+	Characters int
+	Segments   int
+	Encoding   string
+	// PDF is a letter.
+	PDF      []byte
+	Warnings []string
+}
