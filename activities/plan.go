@@ -2,9 +2,11 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/journeys"
@@ -19,6 +21,11 @@ func (a *Activities) PlanJourney(ctx context.Context, in PlanInput) (PlanResult,
 	db := a.DB.WithContext(ctx)
 	var inv models.Invoice
 	if err := db.First(&inv, "id = ? AND administration_id = ?", in.InvoiceID, in.AdministrationID).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			// The journey cannot be for anything: it ends (ErrTypeInvoiceGone).
+			return PlanResult{}, temporal.NewNonRetryableApplicationError(
+				fmt.Sprintf("invoice %d not found", in.InvoiceID), ErrTypeInvoiceGone, err)
+		}
 		return PlanResult{}, notFound("invoice", in.InvoiceID, err)
 	}
 	var cust models.Customer

@@ -176,7 +176,12 @@ func TestPlanJourney(t *testing.T) {
 			f := newPlanFixture(t, gdb)
 			acts := &activities.Activities{DB: gdb, Day: 24 * time.Hour}
 			_, err := acts.PlanJourney(context.Background(), activities.PlanInput{AdministrationID: f.adm.ID + 1000, InvoiceID: f.inv.ID, Anchor: anchor})
-			requirePermanent(t, err, "not found")
+			// A missing invoice has its own type: the one failure that ends a journey.
+			require.ErrorContains(t, err, "not found")
+			var gone *temporal.ApplicationError
+			require.True(t, errors.As(err, &gone), "%v", err)
+			require.True(t, gone.NonRetryable())
+			require.Equal(t, activities.ErrTypeInvoiceGone, gone.Type())
 
 			require.NoError(t, gdb.Model(&f.adm).Update("time_zone", "Mars/Olympus").Error)
 			_, err = acts.PlanJourney(context.Background(), activities.PlanInput{AdministrationID: f.adm.ID, InvoiceID: f.inv.ID, Anchor: anchor})

@@ -78,7 +78,10 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 	if !res.Sent {
 		upd["attention_reason"] = res.Reason
 	}
-	if err := a.DB.WithContext(ctx).Model(&models.Invoice{}).Where("id = ?", d.inv.ID).Updates(upd).Error; err != nil {
+	// Only an invoice still open takes the journey's stage: a payment
+	// recorded during the send already set paid (or credited) for good.
+	if err := a.DB.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND status = ?", d.inv.ID, models.InvoiceOpen).
+		Updates(upd).Error; err != nil {
 		return SendResult{}, fmt.Errorf("record stage of invoice %d: %w", d.inv.ID, err)
 	}
 	logger.Info("step sent", "outcomes", res.Outcomes)

@@ -10,6 +10,10 @@ import (
 // fix; workflows list it in NonRetryableErrorTypes.
 const ErrTypePermanent = "RelancePermanent"
 
+// ErrTypeInvoiceGone is the application-error type of a plan for an invoice
+// that no longer exists: the only planning failure that ends a journey.
+const ErrTypeInvoiceGone = "RelanceInvoiceGone"
+
 // PlanInput asks for the schedule of an invoice's journey.
 type PlanInput struct {
 	AdministrationID int64 `json:"administration_id"`

@@ -203,7 +203,7 @@ func testCreateInvoice(t *testing.T, e *apiEnv) {
 		var got api.InvoiceView
 		r.json(t, &got)
 		return got.Journey != nil && len(got.Journey.Steps) == len(journeys.Default()) && got.Journey.Next != nil
-	}, 20*time.Second, 100*time.Millisecond, string(r.body))
+	}, testkit.Patience, 100*time.Millisecond, string(r.body))
 
 	// The same number again is a conflict, and starts nothing.
 	before := e.count(&models.Invoice{})
@@ -291,14 +291,14 @@ func testPauseResume(t *testing.T, e *apiEnv) {
 		var got api.InvoiceView
 		e.call("GET", base, e.keyA, nil).json(t, &got)
 		return got.Paused && got.Journey != nil && got.Journey.Paused && got.Journey.PauseReason == "customer called"
-	}, 20*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 	r = e.call("POST", base+"/resume", e.keyA, map[string]any{"reason": "ok"})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
 	require.Eventually(t, func() bool {
 		var got api.InvoiceView
 		e.call("GET", base, e.keyA, nil).json(t, &got)
 		return !got.Paused && got.Journey != nil && !got.Journey.Paused
-	}, 20*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 
 	// A finished invoice cannot be paused.
 	require.NoError(t, e.db.Model(&models.Invoice{}).Where("id = ?", v.ID).Update("status", models.InvoicePaid).Error)
@@ -346,7 +346,7 @@ func testJourneys(t *testing.T, e *apiEnv) {
 		var got api.InvoiceView
 		e.call("GET", fmt.Sprintf("/api/v1/invoices/%d", v.ID), e.keyA, nil).json(t, &got)
 		return got.Journey != nil && got.Journey.JourneyName == "Strict" && len(got.Journey.Steps) == 4
-	}, 20*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 	e.call("DELETE", fmt.Sprintf("/api/v1/journeys/%d", j.ID), e.keyA, nil).problem(t, 409)
 	e.call("GET", fmt.Sprintf("/api/v1/journeys/%d", j.ID), e.keyB, nil).problem(t, 404)
 
@@ -357,7 +357,7 @@ func testJourneys(t *testing.T, e *apiEnv) {
 		var got api.InvoiceView
 		e.call("GET", fmt.Sprintf("/api/v1/invoices/%d", v.ID), e.keyA, nil).json(t, &got)
 		return got.Journey != nil && len(got.Journey.Steps) == 2
-	}, 20*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 }
 
 func testSettings(t *testing.T, e *apiEnv) {

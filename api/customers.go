@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -49,23 +48,9 @@ func (s *Server) customerViewWith(cust *models.Customer, open int) CustomerView 
 	}
 }
 
-// boolQuery reads an optional true|false query parameter.
-func boolQuery(c *gin.Context, name string) (*bool, error) {
-	v, ok := c.GetQuery(name)
-	if !ok || v == "" {
-		return nil, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return nil, badInput(name, "must be true or false, got %q", v)
-	}
-	return &b, nil
-}
-
 func (s *Server) listCustomers(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	f := domain.CustomerFilter{Query: c.Query("q"), Now: s.now()}
@@ -81,11 +66,7 @@ func (s *Server) listCustomers(c *gin.Context) {
 		fail(c, badInput("to_verify", "the only filter is email_provided, got %q", v))
 		return
 	}
-	if f.Paused, err = boolQuery(c, "paused"); err != nil {
-		fail(c, err)
-		return
-	}
-	if f.OpenInvoices, err = boolQuery(c, "open_invoices"); err != nil {
+	if err := boolQueries(c, map[string]**bool{"paused": &f.Paused, "open_invoices": &f.OpenInvoices}); err != nil {
 		fail(c, err)
 		return
 	}
@@ -115,15 +96,6 @@ func (s *Server) listCustomers(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// pathCustomer loads the customer of the :id path parameter, of the caller's organization.
-func (s *Server) pathCustomer(c *gin.Context) (*models.Customer, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return s.customer(c, id)
-}
-
 // respondCustomer answers the customer as it now is.
 func (s *Server) respondCustomer(c *gin.Context, cust *models.Customer, signalled *int) {
 	v, err := s.customerView(c, cust)
@@ -136,9 +108,8 @@ func (s *Server) respondCustomer(c *gin.Context, cust *models.Customer, signalle
 }
 
 func (s *Server) getCustomer(c *gin.Context) {
-	cust, err := s.pathCustomer(c)
-	if err != nil {
-		fail(c, err)
+	cust, ok := object(c, s.customer)
+	if !ok {
 		return
 	}
 	s.respondCustomer(c, cust, nil)
@@ -161,15 +132,11 @@ type CustomerPatch struct {
 }
 
 func (s *Server) patchCustomer(c *gin.Context) {
-	id, p, ok := idAndBody[CustomerPatch](c)
+	cust, p, ok := objectAndBody[*models.Customer, CustomerPatch](c, s.customer, true)
 	if !ok {
 		return
 	}
-	cust, err := s.customer(c, id)
-	if err == nil {
-		err = s.App.PatchCustomer(c.Request.Context(), cust, domain.CustomerPatch(p))
-	}
-	if err != nil {
+	if err := s.App.PatchCustomer(c.Request.Context(), cust, domain.CustomerPatch(p)); err != nil {
 		fail(c, err)
 		return
 	}
@@ -185,7 +152,7 @@ type ProvidedEmailRequest struct {
 // letter, exactly as the portal will: it waits in "to verify" and the
 // customer's running journeys record it (email-submitted).
 func (s *Server) submitProvidedEmail(c *gin.Context) {
-	id, req, ok := idAndBody[ProvidedEmailRequest](c)
+	cust, req, ok := objectAndBody[*models.Customer, ProvidedEmailRequest](c, s.customer, true)
 	if !ok {
 		return
 	}
@@ -193,11 +160,6 @@ func (s *Server) submitProvidedEmail(c *gin.Context) {
 	if err == nil && email == "" {
 		err = badInput("email", "is required")
 	}
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	cust, err := s.customer(c, id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -220,9 +182,8 @@ func (s *Server) dismissProvidedEmail(c *gin.Context) {
 }
 
 func (s *Server) providedEmail(c *gin.Context, act func(ctx context.Context, cust *models.Customer) error) {
-	cust, err := s.pathCustomer(c)
-	if err != nil {
-		fail(c, err)
+	cust, ok := object(c, s.customer)
+	if !ok {
 		return
 	}
 	if err := act(c.Request.Context(), cust); err != nil {
@@ -245,13 +206,8 @@ func signalFailure(err error) error {
 }
 
 func (s *Server) pauseCustomer(c *gin.Context) {
-	id, req, ok := idAndBody[PauseRequest](c)
+	cust, req, ok := objectAndBody[*models.Customer, PauseRequest](c, s.customer, true)
 	if !ok {
-		return
-	}
-	cust, err := s.customer(c, id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	until, reason, err := req.parse()
@@ -269,13 +225,8 @@ func (s *Server) pauseCustomer(c *gin.Context) {
 }
 
 func (s *Server) resumeCustomer(c *gin.Context) {
-	id, req, ok := idAndMaybeBody[ResumeRequest](c, false)
+	cust, req, ok := objectAndBody[*models.Customer, ResumeRequest](c, s.customer, false)
 	if !ok {
-		return
-	}
-	cust, err := s.customer(c, id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	n, err := s.App.ResumeCustomer(c.Request.Context(), cust, strings.TrimSpace(req.Reason))
@@ -324,17 +275,12 @@ func (n NullableID) MarshalJSON() ([]byte, error) {
 }
 
 func (s *Server) assignCustomerJourney(c *gin.Context) {
-	id, req, ok := idAndBody[AssignJourneyRequest](c)
+	cust, req, ok := objectAndBody[*models.Customer, AssignJourneyRequest](c, s.customer, true)
 	if !ok {
 		return
 	}
 	if !req.JourneyID.Set {
 		fail(c, badInput("journey_id", "is required: a journey ID, or null for the administration's default"))
-		return
-	}
-	cust, err := s.customer(c, id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	adm, err := s.administration(c, cust.AdministrationID)

@@ -196,9 +196,8 @@ func fileError(err error) error {
 // on when the client disconnects, so that a long upload's import is not cut
 // in the middle; its run can be read afterwards.
 func (s *Server) createImport(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	up, err := s.readUpload(c)
@@ -249,9 +248,8 @@ func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
 }
 
 func (s *Server) listImports(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	p, err := pageRequest(c)

@@ -106,19 +106,8 @@ func (r CreateInvoiceRequest) toInvoice(defaultCurrency string) (*models.Invoice
 }
 
 func (s *Server) createInvoice(c *gin.Context) {
-	admID, err := pathID(c, "id")
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req CreateInvoiceRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	adm, err := s.administration(c, admID)
-	if err != nil {
-		fail(c, err)
+	adm, req, ok := objectAndBody[*models.Administration, CreateInvoiceRequest](c, s.administration, true)
+	if !ok {
 		return
 	}
 	inv, err := req.toInvoice(adm.Currency)
@@ -163,7 +152,7 @@ func (s *Server) getInvoice(c *gin.Context) {
 // invoiceView adds the journey's state from the `state` query; when the
 // journey cannot answer (Temporal down, history gone) the invoice is still
 // returned, with the reason. The planned steps carry the channel choice as
-// it would be made now (DESIGN.md §1.7).
+// it would be made now (docs/domain.md §1.7).
 func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
 	v := InvoiceView{Invoice: *inv}
 	now := s.now()

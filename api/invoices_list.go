@@ -18,9 +18,8 @@ func validStage(v string) bool {
 // listInvoices lists an administration's invoices, filtered; the journey
 // state is not queried per row (GET /invoices/{id} has it).
 func (s *Server) listInvoices(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	now := s.now()
@@ -47,14 +46,9 @@ func (s *Server) listInvoices(c *gin.Context) {
 		}
 		f.CustomerID = id
 	}
-	for _, b := range []struct {
-		name string
-		dst  **bool
-	}{{"overdue", &f.Overdue}, {"paused", &f.Paused}, {"disputed", &f.Disputed}} {
-		if *b.dst, err = boolQuery(c, b.name); err != nil {
-			fail(c, err)
-			return
-		}
+	if err := boolQueries(c, map[string]**bool{"overdue": &f.Overdue, "paused": &f.Paused, "disputed": &f.Disputed}); err != nil {
+		fail(c, err)
+		return
 	}
 	listPage(c, func(p domain.PageRequest) (domain.Page[models.Invoice], error) {
 		return s.App.Invoices(c.Request.Context(), adm.ID, f, p)

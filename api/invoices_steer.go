@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/relance/relance/models"
 )
 
 // PauseRequest pauses a journey until a date (RFC 3339 or YYYY-MM-DD) or until resumed.
@@ -43,16 +45,11 @@ func (r PauseRequest) parse() (*time.Time, string, error) {
 
 // pauseInvoice pauses the invoice's journey until the date or a resume.
 func (s *Server) pauseInvoice(c *gin.Context) {
-	id, req, ok := idAndBody[PauseRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, PauseRequest](c, s.invoice, true)
 	if !ok {
 		return
 	}
 	until, reason, err := req.parse()
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	inv, err := s.invoice(c, id)
 	if err == nil {
 		err = s.App.PauseInvoice(c.Request.Context(), inv, until, reason)
 	}
@@ -65,15 +62,11 @@ func (s *Server) pauseInvoice(c *gin.Context) {
 }
 
 func (s *Server) resumeInvoice(c *gin.Context) {
-	id, req, ok := idAndMaybeBody[ResumeRequest](c, false)
+	inv, req, ok := objectAndBody[*models.Invoice, ResumeRequest](c, s.invoice, false)
 	if !ok {
 		return
 	}
-	inv, err := s.invoice(c, id)
-	if err == nil {
-		err = s.App.ResumeInvoice(c.Request.Context(), inv, strings.TrimSpace(req.Reason))
-	}
-	if err != nil {
+	if err := s.App.ResumeInvoice(c.Request.Context(), inv, strings.TrimSpace(req.Reason)); err != nil {
 		fail(c, err)
 		return
 	}

@@ -40,9 +40,8 @@ func (r JourneyRequest) input() (domain.JourneyInput, error) {
 }
 
 func (s *Server) listJourneys(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	listPage(c, func(p domain.PageRequest) (domain.Page[models.Journey], error) {
@@ -51,22 +50,15 @@ func (s *Server) listJourneys(c *gin.Context) {
 }
 
 func (s *Server) createJourney(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req JourneyRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	adm, req, ok := objectAndBody[*models.Administration, JourneyRequest](c, s.administration, true)
+	if !ok {
 		return
 	}
 	in, err := req.input()
-	if err != nil {
-		fail(c, err)
-		return
+	var j *models.Journey
+	if err == nil {
+		j, err = s.App.CreateJourney(c.Request.Context(), adm, in)
 	}
-	j, err := s.App.CreateJourney(c.Request.Context(), adm, in)
 	if err != nil {
 		fail(c, err)
 		return
@@ -75,58 +67,52 @@ func (s *Server) createJourney(c *gin.Context) {
 	c.JSON(http.StatusCreated, journeyView(*j, adm))
 }
 
-// journeyOf loads the journey of the :id path parameter, of the caller's
-// organization, with its administration.
-func (s *Server) journeyOf(c *gin.Context) (*models.Journey, *models.Administration, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, nil, err
-	}
-	return s.App.Journey(c.Request.Context(), orgID(c), id)
+// ownedJourney is a journey with its administration.
+type ownedJourney struct {
+	j   *models.Journey
+	adm *models.Administration
+}
+
+// journey loads a journey of the caller's organization, with its administration.
+func (s *Server) journey(c *gin.Context, id int64) (ownedJourney, error) {
+	j, adm, err := s.App.Journey(c.Request.Context(), orgID(c), id)
+	return ownedJourney{j, adm}, err
 }
 
 func (s *Server) getJourney(c *gin.Context) {
-	j, adm, err := s.journeyOf(c)
-	if err != nil {
-		fail(c, err)
+	o, ok := object(c, s.journey)
+	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, journeyView(*j, adm))
+	c.JSON(http.StatusOK, journeyView(*o.j, o.adm))
 }
 
 // updateJourney replaces a journey's steps; running journeys that use it
 // re-plan their future steps (journey-changed).
 func (s *Server) updateJourney(c *gin.Context) {
-	j, adm, err := s.journeyOf(c)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req JourneyRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	o, req, ok := objectAndBody[ownedJourney, JourneyRequest](c, s.journey, true)
+	if !ok {
 		return
 	}
 	in, err := req.input()
-	if err != nil {
-		fail(c, err)
-		return
+	n := 0
+	if err == nil {
+		n, err = s.App.UpdateJourney(c.Request.Context(), o.adm, o.j, in)
 	}
-	n, err := s.App.UpdateJourney(c.Request.Context(), adm, j, in)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.Header("X-Relance-Journeys-Signalled", fmt.Sprint(n))
-	c.JSON(http.StatusOK, journeyView(*j, adm))
+	c.JSON(http.StatusOK, journeyView(*o.j, o.adm))
 }
 
 func (s *Server) deleteJourney(c *gin.Context) {
-	j, adm, err := s.journeyOf(c)
-	if err == nil {
-		err = s.App.DeleteJourney(c.Request.Context(), adm, j)
+	o, ok := object(c, s.journey)
+	if !ok {
+		return
 	}
-	if err != nil {
+	if err := s.App.DeleteJourney(c.Request.Context(), o.adm, o.j); err != nil {
 		fail(c, err)
 		return
 	}
@@ -139,14 +125,8 @@ type DefaultJourneyRequest struct {
 }
 
 func (s *Server) setDefaultJourney(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req DefaultJourneyRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	adm, req, ok := objectAndBody[*models.Administration, DefaultJourneyRequest](c, s.administration, true)
+	if !ok {
 		return
 	}
 	j, err := s.App.SetDefaultJourney(c.Request.Context(), adm, req.JourneyID)
@@ -155,12 +135,4 @@ func (s *Server) setDefaultJourney(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, journeyView(*j, adm))
-}
-
-func (s *Server) pathAdministration(c *gin.Context) (*models.Administration, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return s.administration(c, id)
 }

@@ -118,19 +118,9 @@ func appError(err error) error {
 	return ruleBroken(ruleField, "%v", err)
 }
 
-// pathInvoice loads the invoice of the :id path parameter, of the caller's organization.
-func (s *Server) pathInvoice(c *gin.Context) (*models.Invoice, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, err
-	}
-	return s.invoice(c, id)
-}
-
 func (s *Server) listPayments(c *gin.Context) {
-	inv, err := s.pathInvoice(c)
-	if err != nil {
-		fail(c, err)
+	inv, ok := object(c, s.invoice)
+	if !ok {
 		return
 	}
 	listPage(c, func(p domain.PageRequest) (domain.Page[models.Payment], error) {
@@ -142,13 +132,8 @@ func (s *Server) listPayments(c *gin.Context) {
 // journey; a journey that cannot be told is reported in journey_error, the
 // payment stands (a repeat would pay twice).
 func (s *Server) registerPayment(c *gin.Context) {
-	id, req, ok := idAndBody[PaymentRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, PaymentRequest](c, s.invoice, true)
 	if !ok {
-		return
-	}
-	inv, err := s.invoice(c, id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	in, err := req.toInput(s.now())
@@ -175,16 +160,11 @@ func (s *Server) registerPayment(c *gin.Context) {
 // creditInvoice credits the whole open amount: the invoice is credited and
 // its journey ends.
 func (s *Server) creditInvoice(c *gin.Context) {
-	id, req, ok := idAndBody[ReasonRequest](c)
+	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, true)
 	if !ok {
 		return
 	}
 	reason, err := req.reason(true)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	inv, err := s.invoice(c, id)
 	if err != nil {
 		fail(c, err)
 		return
@@ -214,16 +194,11 @@ func (s *Server) resolveDispute(c *gin.Context) {
 // dispute opens or resolves a dispute: the journey is told first, so when
 // Temporal is down nothing is recorded (503) and the request can be repeated.
 func (s *Server) dispute(c *gin.Context, open bool) {
-	id, req, ok := idAndMaybeBody[ReasonRequest](c, open)
+	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, open)
 	if !ok {
 		return
 	}
 	reason, err := req.reason(open)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	inv, err := s.invoice(c, id)
 	if err != nil {
 		fail(c, err)
 		return

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -155,26 +157,63 @@ func (s *Server) customer(c *gin.Context, id int64) (*models.Customer, error) {
 	return s.App.Customer(c.Request.Context(), orgID(c), id)
 }
 
-// idAndBody reads the {id} path parameter and the JSON body of a request
-// about one object. When either is bad it has answered with the problem and
-// ok is false.
-func idAndBody[T any](c *gin.Context) (id int64, body T, ok bool) {
-	return idAndMaybeBody[T](c, true)
+// fieldf names a field inside a list, e.g. steps[2].kind.
+func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// objectAndBody is the preamble of a handler about one object: it reads the
+// {id} path parameter and the JSON body (required, or only when one is sent),
+// then loads the object of the caller's organization with load. When
+// anything fails it has answered and ok is false.
+func objectAndBody[O, T any](c *gin.Context, load func(*gin.Context, int64) (O, error), required bool) (obj O, body T, ok bool) {
+	if obj, ok = object(c, load); !ok {
+		return obj, body, false
+	}
+	if required || c.Request.ContentLength != 0 {
+		if err := decode(c, &body); err != nil {
+			fail(c, err)
+			return obj, body, false
+		}
+	}
+	return obj, body, true
 }
 
-// idAndMaybeBody is idAndBody for an action whose body may be left out
-// (a resume without a reason) unless required: an empty body is the zero T.
-func idAndMaybeBody[T any](c *gin.Context, required bool) (id int64, body T, ok bool) {
+// object loads the object of the {id} path parameter, of the caller's
+// organization, leaving the body to the handler (an upload, or none). When
+// it fails it has answered and ok is false.
+func object[O any](c *gin.Context, load func(*gin.Context, int64) (O, error)) (obj O, ok bool) {
 	id, err := pathID(c, "id")
-	if err == nil && (required || c.Request.ContentLength != 0) {
-		err = decode(c, &body)
+	if err == nil {
+		obj, err = load(c, id)
 	}
 	if err != nil {
 		fail(c, err)
-		return 0, body, false
+		return obj, false
 	}
-	return id, body, true
+	return obj, true
 }
 
-// fieldf names a field inside a list, e.g. steps[2].kind.
-func fieldf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+// boolQuery reads an optional true|false query parameter.
+func boolQuery(c *gin.Context, name string) (*bool, error) {
+	v, ok := c.GetQuery(name)
+	if !ok || v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, badInput(name, "must be true or false, got %q", v)
+	}
+	return &b, nil
+}
+
+// boolQueries reads optional true|false query parameters into their
+// filters, in the order of their names (the first bad one is reported).
+func boolQueries(c *gin.Context, filters map[string]**bool) error {
+	for _, name := range slices.Sorted(maps.Keys(filters)) {
+		v, err := boolQuery(c, name)
+		if err != nil {
+			return err
+		}
+		*filters[name] = v
+	}
+	return nil
+}

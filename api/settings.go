@@ -16,9 +16,8 @@ func (s *Server) listAdministrations(c *gin.Context) {
 }
 
 func (s *Server) getAdministration(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	c.JSON(http.StatusOK, adm)
@@ -48,14 +47,8 @@ type AdministrationSettingsPatch struct {
 }
 
 func (s *Server) patchAdministrationSettings(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var p AdministrationSettingsPatch
-	if err := decode(c, &p); err != nil {
-		fail(c, err)
+	adm, p, ok := objectAndBody[*models.Administration, AdministrationSettingsPatch](c, s.administration, true)
+	if !ok {
 		return
 	}
 	if err := s.App.PatchAdministrationSettings(c.Request.Context(), adm, domain.AdministrationSettingsPatch(p)); err != nil {
@@ -83,13 +76,8 @@ type CustomerSendSettingsView struct {
 }
 
 func (s *Server) patchCustomerSendSettings(c *gin.Context) {
-	id, p, ok := idAndBody[CustomerSendSettingsPatch](c)
+	cust, p, ok := objectAndBody[*models.Customer, CustomerSendSettingsPatch](c, s.customer, true)
 	if !ok {
-		return
-	}
-	cust, err := s.customer(c, id)
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	if err := s.App.PatchCustomerSendSettings(c.Request.Context(), cust, domain.CustomerSendSettingsPatch(p)); err != nil {

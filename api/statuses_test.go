@@ -107,13 +107,23 @@ func TestBadInputAnswers(t *testing.T) {
 	cust := models.Customer{AdministrationID: adm.ID, ExternalRef: "C-1", Name: "Klant", Language: "nl", Email: "klant@example.com",
 		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok", PausedAt: &now, PauseReason: "held"}
 	require.NoError(t, gdb.Create(&cust).Error)
-	inv := models.Invoice{AdministrationID: adm.ID, CustomerID: cust.ID, Number: "F-1", IssueDate: now, DueDate: now,
+	// The customer routes steer the first customer (and its invoice); the
+	// invoice routes another customer's invoice, so that the attempts, which
+	// run at once, never change what another one finds.
+	held := models.Invoice{AdministrationID: adm.ID, CustomerID: cust.ID, Number: "F-0", IssueDate: now, DueDate: now,
+		Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000, Status: models.InvoiceOpen, Stage: "scheduled",
+		WorkflowID: "invoice:1:F-0", PausedAt: &now, PauseReason: "held"}
+	require.NoError(t, gdb.Create(&held).Error)
+	other := models.Customer{AdministrationID: adm.ID, ExternalRef: "C-2", Name: "Andere", Language: "nl", Email: "andere@example.com",
+		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok-2"}
+	require.NoError(t, gdb.Create(&other).Error)
+	inv := models.Invoice{AdministrationID: adm.ID, CustomerID: other.ID, Number: "F-1", IssueDate: now, DueDate: now,
 		Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000, Status: models.InvoiceOpen, Stage: "scheduled",
 		WorkflowID: "invoice:1:F-1", PausedAt: &now, PauseReason: "held", Disputed: true}
 	require.NoError(t, gdb.Create(&inv).Error)
 	j := models.Journey{AdministrationID: adm.ID, Name: "J", MinGapDays: 3, Steps: []models.JourneyStep{{Position: 0, OffsetDays: 7, Kind: "reminder", Template: "default"}}}
 	require.NoError(t, gdb.Create(&j).Error)
-	tpl := models.Template{AdministrationID: adm.ID, Name: "default", Kind: "reminder", Channel: "sms", Language: "nl", Body: "Betaal #invoice_number", Version: 1}
+	tpl := models.Template{AdministrationID: adm.ID, Name: "default", Kind: "sms", Channel: "sms", Language: "nl", Body: "Betaal #invoice_number", Version: 1}
 	require.NoError(t, gdb.Create(&tpl).Error)
 	key, _, err := auth.Create(ctx, gdb, org.ID, "k")
 	require.NoError(t, err)

@@ -49,7 +49,7 @@ func (e *apiEnv) awaitJourney(t *testing.T, id int64, cond func(*api.InvoiceJour
 	require.Eventually(t, func() bool {
 		v = e.getInvoice(t, id)
 		return v.Journey != nil && cond(v.Journey)
-	}, 30*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 	return v
 }
 
@@ -192,7 +192,7 @@ func testPauseUntil(t *testing.T, e *apiEnv) {
 		require.NoError(t, err)
 		p, ok := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()["RelancePaused"]
 		return ok && string(p.GetData()) == "true"
-	}, 30*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 
 	r = e.call("POST", base+"/resume", e.keyA, map[string]any{"reason": "paid half"})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))

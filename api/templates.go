@@ -75,9 +75,8 @@ type TagView struct {
 // its own and the shipped defaults it has not overridden, without paging
 // (there are at most a few hundred).
 func (s *Server) listTemplates(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
+	adm, ok := object(c, s.administration)
+	if !ok {
 		return
 	}
 	ts, err := s.App.Templates(c.Request.Context(), adm.ID)
@@ -93,14 +92,8 @@ func (s *Server) listTemplates(c *gin.Context) {
 }
 
 func (s *Server) createTemplate(c *gin.Context) {
-	adm, err := s.pathAdministration(c)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req TemplateRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
+	adm, req, ok := objectAndBody[*models.Administration, TemplateRequest](c, s.administration, true)
+	if !ok {
 		return
 	}
 	t, err := s.App.CreateTemplate(c.Request.Context(), adm, req.input())
@@ -112,50 +105,45 @@ func (s *Server) createTemplate(c *gin.Context) {
 	c.JSON(http.StatusCreated, storedTemplateView(t))
 }
 
-// templateOf loads the template of the :id path parameter, of the caller's
-// organization, with its administration.
-func (s *Server) templateOf(c *gin.Context) (*models.Template, *models.Administration, error) {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return nil, nil, err
-	}
-	return s.App.Template(c.Request.Context(), orgID(c), id)
+// ownedTemplate is a template with its administration.
+type ownedTemplate struct {
+	t   *models.Template
+	adm *models.Administration
+}
+
+// template loads a template of the caller's organization, with its administration.
+func (s *Server) template(c *gin.Context, id int64) (ownedTemplate, error) {
+	t, adm, err := s.App.Template(c.Request.Context(), orgID(c), id)
+	return ownedTemplate{t, adm}, err
 }
 
 func (s *Server) getTemplate(c *gin.Context) {
-	t, _, err := s.templateOf(c)
-	if err != nil {
-		fail(c, err)
+	o, ok := object(c, s.template)
+	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, storedTemplateView(t))
+	c.JSON(http.StatusOK, storedTemplateView(o.t))
 }
 
 // updateTemplate saves a new subject and body as the template's next version.
 func (s *Server) updateTemplate(c *gin.Context) {
-	t, _, err := s.templateOf(c)
-	if err != nil {
+	o, req, ok := objectAndBody[ownedTemplate, TemplateRequest](c, s.template, true)
+	if !ok {
+		return
+	}
+	if err := s.App.UpdateTemplate(c.Request.Context(), o.t, req.input()); err != nil {
 		fail(c, err)
 		return
 	}
-	var req TemplateRequest
-	if err := decode(c, &req); err != nil {
-		fail(c, err)
-		return
-	}
-	if err := s.App.UpdateTemplate(c.Request.Context(), t, req.input()); err != nil {
-		fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, storedTemplateView(t))
+	c.JSON(http.StatusOK, storedTemplateView(o.t))
 }
 
 func (s *Server) deleteTemplate(c *gin.Context) {
-	t, adm, err := s.templateOf(c)
-	if err == nil {
-		err = s.App.DeleteTemplate(c.Request.Context(), adm, t)
+	o, ok := object(c, s.template)
+	if !ok {
+		return
 	}
-	if err != nil {
+	if err := s.App.DeleteTemplate(c.Request.Context(), o.adm, o.t); err != nil {
 		fail(c, err)
 		return
 	}
@@ -163,12 +151,11 @@ func (s *Server) deleteTemplate(c *gin.Context) {
 }
 
 func (s *Server) listTemplateVersions(c *gin.Context) {
-	t, _, err := s.templateOf(c)
-	if err != nil {
-		fail(c, err)
+	o, ok := object(c, s.template)
+	if !ok {
 		return
 	}
-	vs, err := s.App.TemplateVersions(c.Request.Context(), t)
+	vs, err := s.App.TemplateVersions(c.Request.Context(), o.t)
 	if err != nil {
 		fail(c, err)
 		return

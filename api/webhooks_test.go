@@ -438,7 +438,7 @@ func testReceiptsFromStandIn(t *testing.T, e *whEnv) {
 		require.NoError(t, e.db.Model(&m).Update("provider_id", id).Error)
 		require.Eventually(t, func() bool {
 			return e.message(m.ID).DeliveryStatus == sms.ReceiptDelivered
-		}, 20*time.Second, 20*time.Millisecond, how)
+		}, testkit.Patience, 20*time.Millisecond, how)
 		msgs := sink.Messages()
 		require.Len(t, msgs, 1)
 		require.Equal(t, 2, msgs[0].Parts)

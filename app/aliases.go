@@ -57,6 +57,5 @@ const (
 	FormatCSV                = domain.FormatCSV
 	FormatJSON               = domain.FormatJSON
 	ReasonNoOpenInvoice      = domain.ReasonNoOpenInvoice
-	AttentionReopened        = domain.AttentionReopened
 	DefaultImportConcurrency = domain.DefaultImportConcurrency
 )

@@ -26,7 +26,7 @@ func NewPortalToken() string {
 }
 
 // MobileOf is the E.164 mobile number of phone read in country, or "" when
-// phone is not a mobile number: SMS is only ever sent to Mobile (DESIGN.md §1.2).
+// phone is not a mobile number: SMS is only ever sent to Mobile (docs/domain.md §1.2).
 func MobileOf(phone, country string) string {
 	m, err := policy.NormalizeMobile(phone, country)
 	if err != nil {
@@ -91,7 +91,7 @@ func (s *Service) OpenJourneys(ctx context.Context, customerID int64) ([]string,
 }
 
 // PauseCustomer pauses a customer and every open invoice of it, until a date
-// or until resumed (DESIGN.md §1.4): the rows say so for lists and filters,
+// or until resumed (docs/domain.md §1.4): the rows say so for lists and filters,
 // and each running journey gets the pause signal. It is idempotent, so a
 // call that failed to reach Temporal can simply be repeated.
 func (s *Service) PauseCustomer(ctx context.Context, cust *models.Customer, until *time.Time, reason string) (int, error) {
@@ -156,7 +156,7 @@ func (s *Service) ResumeCustomer(ctx context.Context, cust *models.Customer, rea
 
 // AssignJourney gives the customer its own journey (nil: back to the
 // administration's default) and tells each running journey of the customer,
-// which re-plans its future steps (DESIGN.md §1.4). A journey of another
+// which re-plans its future steps (docs/domain.md §1.4). A journey of another
 // administration breaks a rule.
 func (s *Service) AssignJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error) {
 	if journeyID != nil {

@@ -18,7 +18,7 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
-// Import applies a parsed file to an administration (DESIGN.md §1.3, §1.4):
+// Import applies a parsed file to an administration (docs/domain.md §1.3, §1.4):
 // it upserts customers by reference and invoices by number, starts the
 // journeys of new open invoices, tells running journeys about changed
 // amounts, and, for a full snapshot, closes the open invoices the file no
@@ -552,6 +552,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 			inv.Status, inv.Stage = models.InvoicePaid, string(workflows.StagePaid)
 		} else {
 			inv.WorkflowID = workflows.InvoiceWorkflowID(r.adm.ID, ir.Number)
+			inv.JourneyCycle = 1
 		}
 		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(inv)
 		if ins.Error != nil {
@@ -580,6 +581,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	if reopened && fresh.WorkflowID == "" {
 		// Stored paid by an earlier import, never had a journey: start it now.
 		changes["workflow_id"] = workflows.InvoiceWorkflowID(r.adm.ID, fresh.Number)
+		changes["journey_cycle"], changes["journey_started"] = 1, false
 		res.start, res.prior = true, &prior
 		if fresh.CustomerID != res.cust.ID {
 			var owner models.Customer
@@ -618,27 +620,20 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 }
 
 // startTask starts the journey of a new (or reopened) invoice. When the
-// start fails, the row is undone, so that importing the file again creates
-// and starts it, instead of finding an open invoice without a journey.
+// start fails (Temporal down), the row stays with JourneyStarted false: the
+// file's data is stored, and the reconciler starts the journey once
+// Temporal answers (an import cannot ask for one row to be sent again).
 func (r *importRun) startTask(line int, res rowResult) *importTask {
-	cust, inv, prior := *res.cust, *res.inv, res.prior
+	cust, inv := *res.cust, *res.inv
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		ok, err := r.svc.StartJourney(ctx, r.adm, &cust, &inv)
 		if err != nil {
-			undo := r.db.WithContext(context.WithoutCancel(ctx))
-			var uerr error
-			if prior == nil {
-				uerr = undo.Delete(&models.Invoice{}, inv.ID).Error
-			} else {
-				uerr = undo.Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(map[string]any{
-					"status": prior.Status, "stage": prior.Stage, "open_minor": prior.OpenMinor, "amount_minor": prior.AmountMinor,
-					"workflow_id": prior.WorkflowID, "due_date": prior.DueDate, "issue_date": prior.IssueDate, "currency": prior.Currency,
-				}).Error
-			}
-			if uerr != nil {
-				uerr = fmt.Errorf("undo invoice %s: %w", inv.Number, uerr)
-			}
-			return errors.Join(err, uerr)
+			r.mu.Lock()
+			r.rep.JourneysDeferred++
+			r.mu.Unlock()
+			r.log.Warn("journey not started; the reconciler will start it", "invoice_id", inv.ID,
+				"workflow_id", inv.WorkflowID, "error", err)
+			return nil
 		}
 		if ok {
 			r.mu.Lock()
@@ -651,19 +646,24 @@ func (r *importRun) startTask(line int, res rowResult) *importTask {
 }
 
 // signalTask tells a running journey what changed. A journey that already
-// ended is fine for a paid invoice; a reopened one is flagged for attention,
-// since its journey cannot start again.
+// ended is fine for a paid invoice; an invoice the import reopened gets a
+// journey of the next cycle (see Service.NextJourneyCycle).
 func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSignal) *importTask {
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		for _, s := range signals {
 			err := r.svc.Signal(ctx, inv.WorkflowID, s.name, s.payload)
 			if errors.Is(err, ErrJourneyEnded) {
-				if inv.Status == models.InvoiceOpen {
-					if err := r.db.WithContext(context.WithoutCancel(ctx)).Model(&models.Invoice{}).Where("id = ?", inv.ID).
-						Update("attention_reason", AttentionReopened).Error; err != nil {
-						return fmt.Errorf("flag invoice %s for attention: %w", inv.Number, err)
-					}
-					r.log.Warn("open invoice whose journey has ended", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID)
+				if inv.Status != models.InvoiceOpen {
+					return nil
+				}
+				started, err := r.svc.NextJourneyCycle(ctx, &inv)
+				if err != nil {
+					return err
+				}
+				if started {
+					r.mu.Lock()
+					r.rep.JourneysStarted++
+					r.mu.Unlock()
 				}
 				return nil
 			}
@@ -759,6 +759,10 @@ func setInvoice(inv *models.Invoice, ch map[string]any) {
 			inv.Stage = v.(string)
 		case "workflow_id":
 			inv.WorkflowID = v.(string)
+		case "journey_cycle":
+			inv.JourneyCycle = v.(int)
+		case "journey_started":
+			inv.JourneyStarted = v.(bool)
 		}
 	}
 }

@@ -317,7 +317,7 @@ func testImportExport(t *testing.T, e *impEnv) {
 	require.Eventually(t, func() bool {
 		st, err := app.New(app.Options{Temporal: e.tc}).JourneyState(ctx, inv3.WorkflowID)
 		return err == nil && st.OpenMinor == 92301 && st.Status == workflows.StatusOpen
-	}, 20*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 	inv = models.Invoice{}
 	require.NoError(t, e.db.First(&inv, inv4.ID).Error)
 	require.Equal(t, models.InvoicePaid, inv.Status)
@@ -424,5 +424,5 @@ func testImportConcurrent(t *testing.T, e *impEnv) {
 	require.Eventually(t, func() bool {
 		res, err := e.tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
 		return err == nil && res.GetCount() == 263
-	}, 20*time.Second, 200*time.Millisecond)
+	}, testkit.Patience, 200*time.Millisecond)
 }

@@ -12,11 +12,17 @@ import (
 
 // CreateInvoice stores an open invoice and starts its journey. The row is
 // committed before the start (the journey's first activity reads it); if
-// the start fails the row is removed again, so nothing is left half-made.
+// the start fails (Temporal down) the row is removed again and the error
+// wraps ErrUnavailable: the API answers 503 and nothing is written, so the
+// caller repeats the request. (An import, which cannot ask its file to be
+// repeated row by row, keeps its rows and leaves their journeys to the
+// reconciler; the reconciler leaves rows younger than ReconcileGrace alone,
+// so it never starts a journey for a row this removes.)
 func (s *Service) CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error {
 	inv.AdministrationID, inv.CustomerID = adm.ID, cust.ID
 	inv.Status = models.InvoiceOpen
 	inv.Stage = "scheduled"
+	inv.JourneyCycle, inv.JourneyStarted = 1, false
 	inv.WorkflowID = StartOptions(adm, cust, inv).ID
 	if err := s.db.WithContext(ctx).Create(inv).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -26,6 +32,12 @@ func (s *Service) CreateInvoice(ctx context.Context, adm *models.Administration,
 	}
 	if _, err := s.StartJourney(ctx, adm, cust, inv); err != nil {
 		cleanup := s.db.WithContext(context.WithoutCancel(ctx)).Delete(&models.Invoice{}, inv.ID).Error
+		if cleanup != nil {
+			cleanup = fmt.Errorf("remove invoice %s again: %w", inv.Number, cleanup)
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		return errors.Join(err, cleanup)
 	}
 	return nil

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -17,14 +17,27 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
+// journeyEnded recognises, by its type, the answer of Temporal to a signal,
+// update or query for a workflow that is not running (it ended, or never
+// started): serviceerror.NotFound ("workflow execution already completed").
+func journeyEnded(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}
+
 // StartOptions are the start options of an invoice's journey: a readable ID,
-// reject-duplicate so that an import run twice starts nothing twice, the
-// search attributes, and a summary that makes the UI's list read like a ledger.
+// the search attributes, and a summary that makes the UI's list read like a
+// ledger. The ID is the invoice's for every journey cycle: allow-duplicate
+// lets a journey start again under it once the last one closed (it failed,
+// or the invoice was reopened after its journey ended), and the conflict
+// policy refuses a second one while one runs. That an import run twice
+// starts nothing twice is the invoice row's doing (JourneyCycle and
+// JourneyStarted), no longer the ID policy's.
 func StartOptions(adm *models.Administration, cust *models.Customer, inv *models.Invoice) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                       workflows.InvoiceWorkflowID(adm.ID, inv.Number),
 		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		// Without it the SDK answers a running duplicate with that run, and
 		// StartJourney could not tell a start from a no-op.
@@ -49,25 +62,47 @@ func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invo
 	return fmt.Sprintf("%s · %s · %s open, due %s", inv.Number, cust.Name, amount, inv.DueDate.Format("2006-01-02"))
 }
 
-// StartJourney starts the invoice's journey. A journey that already exists
-// (running or ended) is not started again: the call is then a no-op.
+// startTimeout bounds a journey's start: with Temporal down the SDK would
+// retry until the caller's deadline, and an API request has none.
+const startTimeout = 10 * time.Second
+
+// StartJourney starts the journey of the invoice's current cycle and marks
+// it started on the row (JourneyStarted). A journey that runs already is not
+// started again: the call is then a no-op (started false) that marks it too.
+// Callers start a journey only when the row says its cycle has none.
 func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
 	in := workflows.JourneyInput{
 		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
 		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,
+		Cycle: max(inv.JourneyCycle, 1), Summary: Summary(adm, cust, inv),
 	}
-	_, err = s.temporal.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
+	sctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	_, err = s.temporal.ExecuteWorkflow(sctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &exists) {
-		return false, nil
-	}
-	if temporalUnavailable(err) {
+	switch {
+	case errors.As(err, &exists):
+	case temporalUnavailable(err):
 		return false, fmt.Errorf("start journey of invoice %s: %w: %w", inv.Number, domain.ErrUnavailable, err)
-	}
-	if err != nil {
+	case err != nil:
 		return false, fmt.Errorf("start journey of invoice %s: %w", inv.Number, err)
+	default:
+		started = true
 	}
-	return true, nil
+	inv.JourneyStarted, inv.JourneyCycle = true, in.Cycle
+	if s.db == nil {
+		return started, nil // a Service without a database only starts (benchmarks)
+	}
+	// The journey runs: the row says so, for this cycle only (a reopening
+	// meanwhile asks for the next one).
+	mark := s.db.WithContext(context.WithoutCancel(ctx)).Model(&models.Invoice{}).
+		Where("id = ? AND journey_cycle <= ?", inv.ID, in.Cycle).
+		Updates(map[string]any{"journey_started": true, "journey_cycle": in.Cycle})
+	if mark.Error != nil {
+		// The reconciler will find the row and get AlreadyStarted: harmless.
+		s.log.Warn("journey started but not marked on the invoice", "invoice_id", inv.ID, "error", mark.Error)
+	}
+	return started, nil
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended
@@ -78,8 +113,7 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 	if err == nil {
 		return nil
 	}
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) || strings.Contains(err.Error(), "workflow execution already completed") {
+	if journeyEnded(err) {
 		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
 	}
 	if temporalUnavailable(err) {

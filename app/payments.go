@@ -31,7 +31,7 @@ func lockOpenInvoice(tx *gorm.DB, id int64) (*models.Invoice, error) {
 // RegisterPayment records a payment and lowers the invoice's open amount in
 // one transaction; a payment of the whole open amount marks the invoice paid.
 // Then the journey gets invoice-updated: a partial payment changes the
-// amounts the next messages show, a full one ends the journey (DESIGN.md
+// amounts the next messages show, a full one ends the journey (docs/domain.md
 // §1.4). Nothing is written when the payment breaks a rule. A failed signal
 // is logged by the caller, not undone: see PaymentResult.Signalled.
 func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in PaymentInput) (PaymentResult, error) {
@@ -135,9 +135,10 @@ func (s *Service) signalUpdated(ctx context.Context, inv *models.Invoice, signal
 }
 
 // OpenDispute records a dispute on an open invoice and pauses its journey
-// (dispute signal) until it is resolved. The journey is told first: when
-// Temporal cannot be reached nothing is written, and a journey that has
-// ended answers ErrJourneyEnded.
+// until it is resolved: the journey's open-dispute Update refuses a second
+// dispute before anything is written, and the journey records the dispute
+// on the invoice row before it answers. A journey that has ended answers
+// ErrJourneyEnded; Temporal down, ErrUnreachable.
 func (s *Service) OpenDispute(ctx context.Context, inv *models.Invoice, reason string) error {
 	if inv.Status != models.InvoiceOpen {
 		return fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, ErrInvoiceClosed)
@@ -145,7 +146,7 @@ func (s *Service) OpenDispute(ctx context.Context, inv *models.Invoice, reason s
 	if inv.Disputed {
 		return fmt.Errorf("invoice %s is already disputed: %w", inv.Number, ErrDisputeState)
 	}
-	return s.setDispute(ctx, inv, true, true, workflows.SignalDispute, workflows.DisputeSignal{Reason: reason})
+	return s.steer(ctx, inv, workflows.UpdateDispute, workflows.DisputeRequest{Reason: reason})
 }
 
 // ResolveDispute closes an invoice's dispute; its journey resumes (unless a
@@ -156,28 +157,18 @@ func (s *Service) ResolveDispute(ctx context.Context, inv *models.Invoice, reaso
 	}
 	if inv.Status != models.InvoiceOpen {
 		// The journey is over; only the row still says disputed.
-		return s.setDispute(ctx, inv, false, false, "", nil)
-	}
-	return s.setDispute(ctx, inv, false, true, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: reason})
-}
-
-// setDispute records the dispute state; tell says whether the journey is
-// told first (not once the journey is over).
-func (s *Service) setDispute(ctx context.Context, inv *models.Invoice, disputed, tell bool, signal string, payload any) error {
-	if tell && inv.WorkflowID != "" {
-		err := s.Signal(ctx, inv.WorkflowID, signal, payload)
-		if errors.Is(err, ErrJourneyEnded) {
-			return err
+		res := s.db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, true).Update("disputed", false)
+		if res.Error != nil {
+			return fmt.Errorf("record dispute of invoice %s: %w", inv.Number, res.Error)
 		}
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		var fresh models.Invoice
+		if err := s.db.WithContext(ctx).First(&fresh, inv.ID).Error; err != nil {
+			return storeErr(err, "read invoice %s back", inv.Number)
 		}
+		*inv = fresh
+		return nil
 	}
-	res := s.db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND disputed = ?", inv.ID, !disputed).Update("disputed", disputed)
-	if res.Error != nil {
-		return fmt.Errorf("record dispute of invoice %s: %w", inv.Number, res.Error)
-	}
-	return storeErr(s.db.WithContext(ctx).First(inv, inv.ID).Error, "read invoice %s back", inv.Number)
+	return s.steer(ctx, inv, workflows.UpdateResolveDispute, workflows.ResolveDisputeRequest{Reason: reason})
 }
 
 // bumpRevision counts one more change of the invoice's open amount or

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/domain"
 	"github.com/relance/relance/journeys"
@@ -14,56 +16,83 @@ import (
 	"github.com/relance/relance/workflows"
 )
 
+// ErrRefused is returned (wrapping ErrConflict) when the journey refused a
+// pause, resume or dispute (its Update's validator): the change would be
+// ignored, e.g. a pause until a past date or a resume of a journey that is
+// not paused. Nothing was written anywhere.
+var ErrRefused = fmt.Errorf("refused by the journey: %w", ErrConflict)
+
+// steerTimeout bounds a steering Update: the journey answers once it has
+// written the change on the invoice.
+const steerTimeout = 30 * time.Second
+
 // PauseInvoice pauses an open invoice's journey until a date (nil: until
-// resumed): the journey is told first, then the row keeps the pause for
-// lists and filters. A date that is not in the future breaks a rule.
+// resumed). The journey's pause-journey Update refuses what it would ignore
+// before anything is written; once accepted, the journey records the pause
+// on the invoice row itself and only then answers, so the row and the
+// workflow never disagree (a failed write is retried by the journey, not
+// lost). inv is read back. A date that is not in the future breaks a rule.
 func (s *Service) PauseInvoice(ctx context.Context, inv *models.Invoice, until *time.Time, reason string) error {
-	now := s.Now()
-	if until != nil && !until.After(now) {
+	if until != nil && !until.After(s.Now()) {
 		return RuleBroken("until", "%s is in the past", until.UTC().Format(time.RFC3339))
 	}
 	if inv.Status != models.InvoiceOpen {
 		return conflict("invoice %s is %s: its journey has ended", inv.Number, inv.Status)
 	}
-	if err := s.steer(ctx, inv, workflows.SignalPause, workflows.PauseSignal{Until: until, Reason: reason}); err != nil {
-		return err
-	}
-	return s.saveInvoice(ctx, inv, map[string]any{"paused_at": now, "paused_until": until, "pause_reason": reason})
+	return s.steer(ctx, inv, workflows.UpdatePause, workflows.PauseRequest{Until: until, Reason: reason})
 }
 
-// ResumeInvoice ends the pause of an open invoice's journey.
+// ResumeInvoice ends the pause of an open invoice's journey (resume-journey
+// Update: the journey, not the row, decides whether it is paused).
 func (s *Service) ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error {
 	if inv.Status != models.InvoiceOpen {
 		return conflict("invoice %s is %s: its journey has ended", inv.Number, inv.Status)
 	}
-	if inv.PausedAt == nil || (inv.PausedUntil != nil && !inv.PausedUntil.After(s.Now())) {
-		return conflict("invoice %s is not paused", inv.Number)
-	}
-	if err := s.steer(ctx, inv, workflows.SignalResume, workflows.ResumeSignal{Reason: reason}); err != nil {
-		return err
-	}
-	return s.saveInvoice(ctx, inv, map[string]any{"paused_at": nil, "paused_until": nil, "pause_reason": ""})
+	return s.steer(ctx, inv, workflows.UpdateResume, workflows.ResumeRequest{Reason: reason})
 }
 
-// steer tells an invoice's journey; an ended journey is a conflict.
-func (s *Service) steer(ctx context.Context, inv *models.Invoice, name string, payload any) error {
-	err := s.Signal(ctx, inv.WorkflowID, name, payload)
-	if errors.Is(err, ErrJourneyEnded) {
-		return conflict("the journey of invoice %s has ended", inv.Number)
+// steer runs a steering Update to completion and reads inv back, as the
+// journey wrote it. A refusal wraps ErrRefused (a conflict), a journey that
+// is not running ErrJourneyEnded (a conflict too), Temporal down
+// ErrUnavailable (the journey may still apply and record the change: the
+// call may be repeated).
+func (s *Service) steer(ctx context.Context, inv *models.Invoice, update string, arg any) error {
+	if inv.WorkflowID == "" {
+		return fmt.Errorf("invoice %s has no journey: %w: %w", inv.Number, ErrConflict, ErrJourneyEnded)
 	}
-	return err
+	if s.temporal == nil {
+		return fmt.Errorf("%s of invoice %s: %w: no Temporal client", update, inv.Number, ErrUnavailable)
+	}
+	uctx, cancel := context.WithTimeout(ctx, steerTimeout)
+	defer cancel()
+	h, err := s.temporal.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		WorkflowID: inv.WorkflowID, UpdateName: update, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var res workflows.SteeringResult
+	if err == nil {
+		err = h.Get(uctx, &res)
+	}
+	switch {
+	case err == nil:
+	case workflows.IsRefused(err):
+		return fmt.Errorf("%s of invoice %s: %w: %w", update, inv.Number, ErrRefused, err)
+	case journeyEnded(err):
+		return fmt.Errorf("%s of invoice %s: the journey has ended: %w: %w", update, inv.Number, ErrConflict, ErrJourneyEnded)
+	default:
+		return fmt.Errorf("%s of invoice %s: %w: %w", update, inv.Number, ErrUnavailable, err)
+	}
+	s.log.Info("journey steered", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "update", update,
+		"paused", res.Paused, "disputed", res.Disputed)
+	var fresh models.Invoice
+	if err := s.db.WithContext(ctx).First(&fresh, inv.ID).Error; err != nil {
+		return storeErr(err, "read invoice %s back", inv.Number)
+	}
+	*inv = fresh
+	return nil
 }
 
-// saveInvoice writes the columns upd of inv and reads the row back, so that
-// the caller answers what is stored.
-func (s *Service) saveInvoice(ctx context.Context, inv *models.Invoice, upd map[string]any) error {
-	if err := s.db.WithContext(ctx).Model(&models.Invoice{}).Where("id = ?", inv.ID).Updates(upd).Error; err != nil {
-		return storeErr(err, "update invoice %d", inv.ID)
-	}
-	return storeErr(s.db.WithContext(ctx).First(inv, inv.ID).Error, "read invoice %d back", inv.ID)
-}
-
-// InvoiceJourney is the journey of an invoice as it is now (DESIGN.md §1.7):
+// InvoiceJourney is the journey of an invoice as it is now (docs/domain.md §1.7):
 // the workflow's state (its state query), with, for every planned step, the
 // channels policy.Decide picks from the settings as they are now. The
 // workflow cannot add them, as its query handler reads no database, and the

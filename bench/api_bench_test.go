@@ -32,7 +32,7 @@ var (
 	apiRequests = flag.Int("bench.requests", 4000, "requests BenchmarkAPIInvoiceUnderLoad sends per iteration")
 )
 
-// BenchmarkAPIInvoiceUnderLoad measures GET /api/v1/invoices/{id} (DESIGN.md
+// BenchmarkAPIInvoiceUnderLoad measures GET /api/v1/invoices/{id} (docs/domain.md
 // §4 "API latency under load"): the in-process API on PostgreSQL, its
 // journey state answered by a real worker through the `state` query, with
 // -bench.clients clients sending requests back to back over 200 invoices

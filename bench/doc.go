@@ -1,4 +1,4 @@
-// Package bench holds Relance's performance benchmarks (DESIGN.md §4): they
+// Package bench holds Relance's performance benchmarks (docs/domain.md §4): they
 // run the real journeys, activities, import and API against a real Temporal
 // dev server (the pinned CLI at bin/temporal) and real databases, and print
 // figures with b.ReportMetric. Nothing is asserted on timings: the machines

@@ -57,7 +57,7 @@ func BenchmarkJourneyHistory(b *testing.B) {
 	b.Cleanup(func() { cancel(); <-done })
 	adm := newAdministration(b, gdb, "History")
 
-	var total, perStep, reminderMax, slotsSent float64
+	var total, startPlan, perStep, reminderMax, slotsSent float64
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
@@ -122,6 +122,7 @@ func BenchmarkJourneyHistory(b *testing.B) {
 		require.Equal(b, want, res.Sent, "slots sent")
 		require.GreaterOrEqual(b, len(sk.mail.Messages())-mailsBefore, want-1, "emails at the SMTP sink")
 		total += float64(len(events))
+		startPlan += float64(head)
 		perStep += float64(len(events)) / float64(len(slots))
 		reminderMax += float64(maxRem)
 		slotsSent += float64(len(slots))
@@ -130,6 +131,7 @@ func BenchmarkJourneyHistory(b *testing.B) {
 	b.StopTimer()
 	n := float64(b.N)
 	b.ReportMetric(total/n, "events/journey")
+	b.ReportMetric(startPlan/n, "events/start_and_plan")
 	b.ReportMetric(perStep/n, "events/sent_step")
 	b.ReportMetric(reminderMax/n, "events/reminder_step")
 	b.ReportMetric(slotsSent/n, "steps_sent/journey")

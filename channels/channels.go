@@ -1,10 +1,10 @@
 // Package channels is the contract between the sending activity and the three
 // delivery channels (email, SMS, postal letter).
 //
-// The activity owns the outbox row, the channel choice (DESIGN.md §1.2) and the
+// The activity owns the outbox row, the channel choice (docs/domain.md §1.2) and the
 // rendering of the texts; a sender only delivers one already-rendered message
 // and classifies what went wrong, so that the activity can tell Temporal
-// whether a retry can help (DESIGN.md §2.1). Every message carries a Key, unique
+// whether a retry can help (docs/domain.md §2.1). Every message carries a Key, unique
 // per message (workflow ID + step + channel): senders pass it to the provider as
 // an idempotency key so that a retried activity does not produce a second
 // message where the provider supports it.
@@ -110,7 +110,7 @@ type Letter struct {
 	// PortalLink is the customer's personal portal link, printed in full.
 	PortalLink string
 	// AskEmail prints a framed request to give an email address on the
-	// portal (DESIGN.md §1.3), with AskEmailText and the link.
+	// portal (docs/domain.md §1.3), with AskEmailText and the link.
 	AskEmail     bool
 	AskEmailText string
 }

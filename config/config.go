@@ -34,6 +34,10 @@ type Config struct {
 	PortalSecret string `env:"RELANCE_PORTAL_SECRET" envDefault:"dev-portal-secret-change-me-in-production"`
 	// Day is the length of a journey day: 24h in production, shorter for demos and tests.
 	Day time.Duration `env:"RELANCE_DAY" envDefault:"24h"`
+	// ReconcileEvery is how often the journey reconciler (a Temporal
+	// Schedule the worker creates) starts the journeys of open invoices
+	// that have none.
+	ReconcileEvery time.Duration `env:"RELANCE_RECONCILE_EVERY" envDefault:"5m"`
 	// MaxBodyBytes bounds a JSON request body; MaxImportBytes an import upload.
 	MaxBodyBytes   int64 `env:"RELANCE_MAX_BODY_BYTES" envDefault:"1048576"`
 	MaxImportBytes int64 `env:"RELANCE_MAX_IMPORT_BYTES" envDefault:"52428800"`
@@ -109,6 +113,9 @@ func Load() (Config, error) {
 
 // Validate reports the first setting that cannot work.
 func (c Config) Validate() error {
+	if c.ReconcileEvery < time.Second {
+		return errors.New("RELANCE_RECONCILE_EVERY must be a duration of at least 1s, e.g. 5m")
+	}
 	if c.Day <= 0 {
 		return errors.New("RELANCE_DAY must be a positive duration, e.g. 24h or 10s")
 	}

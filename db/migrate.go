@@ -16,7 +16,7 @@ import (
 func migrations() []*gormigrate.Migration {
 	return []*gormigrate.Migration{
 		{
-			// The baseline creates the whole domain of DESIGN.md §1.
+			// The baseline creates the whole domain of docs/domain.md §1.
 			ID: "202611230001_baseline",
 			Migrate: func(tx *gorm.DB) error {
 				return tx.AutoMigrate(models.All()...)
@@ -67,6 +67,40 @@ func migrations() []*gormigrate.Migration {
 			},
 			Rollback: func(tx *gorm.DB) error {
 				return tx.Migrator().DropColumn(&models.Customer{}, "BouncedEmail")
+			},
+		},
+		{
+			// invoices.journey_cycle and journey_started: journeys start again
+			// for reopened invoices, and the reconciler finds invoices whose
+			// journey never started. Invoices that have a workflow ID had
+			// their (first) journey started.
+			ID: "202611300201_invoice_journey_cycle",
+			Migrate: func(tx *gorm.DB) error {
+				for _, col := range []string{"JourneyCycle", "JourneyStarted"} {
+					if !tx.Migrator().HasColumn(&models.Invoice{}, col) {
+						if err := tx.Migrator().AddColumn(&models.Invoice{}, col); err != nil {
+							return err
+						}
+					}
+				}
+				if !tx.Migrator().HasIndex(&models.Invoice{}, "JourneyStarted") {
+					if err := tx.Migrator().CreateIndex(&models.Invoice{}, "JourneyStarted"); err != nil {
+						return err
+					}
+				}
+				return tx.Model(&models.Invoice{}).Where("workflow_id <> ''").
+					Updates(map[string]any{"journey_cycle": 1, "journey_started": true}).Error
+			},
+			Rollback: func(tx *gorm.DB) error {
+				if err := tx.Migrator().DropIndex(&models.Invoice{}, "JourneyStarted"); err != nil {
+					return err
+				}
+				for _, col := range []string{"JourneyCycle", "JourneyStarted"} {
+					if err := tx.Migrator().DropColumn(&models.Invoice{}, col); err != nil {
+						return err
+					}
+				}
+				return nil
 			},
 		},
 		{

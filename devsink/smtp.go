@@ -1,5 +1,5 @@
 // Package devsink holds the local stand-ins for the three channels that
-// `relance dev` runs (DESIGN.md §2.2): an SMTP server, a stand-in of the
+// `relance dev` runs (docs/domain.md §2.2): an SMTP server, a stand-in of the
 // Vonage SMS endpoint and the page listing what they (and the letters
 // folder) received. They speak the real protocols, so dev exercises the
 // production senders end to end without sending anything to anyone.

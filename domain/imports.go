@@ -9,10 +9,6 @@ import (
 // open invoice at the time of the import.
 const ReasonNoOpenInvoice = "customer has no open invoice"
 
-// AttentionReopened flags an invoice that an import reopened after its
-// journey had ended: nothing will be sent for it until an admin acts.
-const AttentionReopened = "reopened_after_journey_ended"
-
 // DefaultImportConcurrency is how many journey starts and signals an import
 // has in flight at once: enough to keep the Temporal frontend busy while the
 // database work of the next rows goes on.
@@ -50,6 +46,10 @@ type ImportReport struct {
 	Invoices  ImportInvoiceCounts  `json:"invoices"`
 	// JourneysStarted counts the journeys this import started.
 	JourneysStarted int `json:"journeys_started"`
+	// JourneysDeferred counts the journeys that could not be started
+	// (Temporal down): their invoices are stored, and the reconciler starts
+	// them once Temporal answers again.
+	JourneysDeferred int `json:"journeys_deferred,omitempty"`
 	// Rejected lists every problem of every rejected row (a row may have
 	// several); rejected rows change nothing.
 	Rejected []ImportRowError `json:"rejected"`

@@ -174,10 +174,10 @@ func TestJourneyEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool {
 		st := s.invoice(v.ID)
 		return st.Journey != nil && st.Journey.Stage == workflows.StageInvoiced && st.Stage == "invoiced"
-	}, 30*time.Second, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 	require.Eventually(t, func() bool {
 		return s.visible(fmt.Sprintf(`RelanceStage = "invoiced" AND RelanceInvoice = %q`, num), wf)
-	}, 30*time.Second, 200*time.Millisecond)
+	}, testkit.Patience, 200*time.Millisecond)
 	require.True(t, s.visible(fmt.Sprintf(`RelanceCustomer = %q`, s.cust.ExternalRef), wf))
 
 	// The state lists the sent step, and the next one with the channel it would go on now.
@@ -202,12 +202,12 @@ func TestJourneyEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool {
 		j := s.invoice(v.ID).Journey
 		return j != nil && j.Paused && j.PausedUntil != nil && j.PausedUntil.Equal(until)
-	}, 30*time.Second, 50*time.Millisecond)
+	}, testkit.Patience, 50*time.Millisecond)
 	require.Eventually(t, func() bool {
 		got := s.invoice(v.ID)
 		return got.Journey != nil && !got.Journey.Paused && !got.Paused && !time.Now().Before(until)
-	}, 30*time.Second, 100*time.Millisecond)
-	require.Eventually(t, func() bool { return s.visible(`RelancePaused = false AND RelanceStage = "invoiced"`, wf) }, 30*time.Second, 200*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return s.visible(`RelancePaused = false AND RelanceStage = "invoiced"`, wf) }, testkit.Patience, 200*time.Millisecond)
 
 	// Pause before the first reminder falls due.
 	require.Equal(t, http.StatusOK, s.call("POST", fmt.Sprintf("/api/v1/invoices/%d/pause", v.ID), map[string]any{"reason": "called us"}, nil))
@@ -219,8 +219,8 @@ func TestJourneyEndToEnd(t *testing.T) {
 		}
 		next = st.Journey.Next.At
 		return true
-	}, 30*time.Second, 100*time.Millisecond)
-	require.Eventually(t, func() bool { return s.visible(`RelancePaused = true`, wf) }, 30*time.Second, 200*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return s.visible(`RelancePaused = true`, wf) }, testkit.Patience, 200*time.Millisecond)
 	sentBefore := len(s.mail.Messages())
 	// Wait until the next step's time has passed by two days: nothing goes while paused.
 	for time.Now().Before(next.Add(2 * day)) {
@@ -237,7 +237,7 @@ func TestJourneyEndToEnd(t *testing.T) {
 	var res workflows.JourneyResult
 	require.NoError(t, run.Get(ctx, &res))
 	require.Equal(t, workflows.OutcomeCollection, res.Outcome)
-	require.Eventually(t, func() bool { return s.visible(`RelanceStage = "collection"`, wf) }, 30*time.Second, 200*time.Millisecond)
+	require.Eventually(t, func() bool { return s.visible(`RelanceStage = "collection"`, wf) }, testkit.Patience, 200*time.Millisecond)
 
 	// Counted at the servers: one email per sent step, each key once; the
 	// final reminder's SMS reached the Vonage stand-in.

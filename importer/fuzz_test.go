@@ -122,7 +122,7 @@ func TestGeneratedExportIsValid(t *testing.T) {
 }
 
 // BenchmarkParseCSV parses a 10,000-row export and reports rows per second,
-// the import figure of DESIGN.md §4.
+// the import figure of docs/domain.md §4.
 func BenchmarkParseCSV(b *testing.B) {
 	const n = 10000
 	in := generatedExport(n)

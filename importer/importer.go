@@ -1,6 +1,6 @@
 // Package importer parses and validates the customer and invoice files that
 // companies export from their accounting software and import into Relance,
-// again and again (DESIGN.md §1.3, §1.4).
+// again and again (docs/domain.md §1.3, §1.4).
 //
 // It is deliberately pure: bytes in, typed rows and a precise list of
 // rejected rows out. It touches no database and starts no workflow; the

@@ -401,7 +401,7 @@ func parseCountry(v string) (string, string) {
 	return r.Canonicalize().String(), ""
 }
 
-// languages are the languages templates ship in (DESIGN.md §1.9).
+// languages are the languages templates ship in (docs/domain.md §1.9).
 var languages = []string{"nl", "fr", "en", "de"}
 
 // parseLanguage accepts nl, fr, en or de, with an optional region

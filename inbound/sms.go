@@ -144,7 +144,7 @@ func likePrefix(s string) string {
 const SMSConversationSubject = "SMS"
 
 // RecordInboundSMS files an SMS a customer sent to the account's number in
-// the inbox (DESIGN.md §1.8): under the customer whose mobile number (E.164)
+// the inbox (docs/domain.md §1.8): under the customer whose mobile number (E.164)
 // sent it, in that customer's SMS conversation (created on the first SMS,
 // about the invoice of the last SMS Relance sent to the number), which is
 // marked unread. When several customers share the number (one person with

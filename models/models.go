@@ -1,5 +1,5 @@
 // Package models holds the GORM entities of Relance: the whole domain of
-// DESIGN.md §1, from the organization down to every message sent. Money is
+// docs/domain.md §1, from the organization down to every message sent. Money is
 // int64 minor units beside an ISO 4217 currency; statuses are typed; times are
 // stored in UTC (db.Open sets GORM's clock to UTC).
 package models
@@ -65,7 +65,7 @@ type Administration struct {
 }
 
 // AdministrationSettings are the administration-wide send settings; they are
-// read again each time a step is sent (DESIGN.md §1.2).
+// read again each time a step is sent (docs/domain.md §1.2).
 type AdministrationSettings struct {
 	PostalEnabled        bool `gorm:"not null" json:"postal_enabled"`
 	FinalReminderByPost  bool `gorm:"not null" json:"final_reminder_by_post"`
@@ -206,9 +206,17 @@ type Invoice struct {
 	// Revision counts the changes of open amount and status. The journey's
 	// invoice-updated signal carries it: signals sent after concurrent
 	// changes may arrive out of order, and a journey ignores a stale one.
-	Revision  int64     `gorm:"not null;default:0" json:"revision"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Revision int64 `gorm:"not null;default:0" json:"revision"`
+	// JourneyCycle numbers the journeys of this invoice (1: its first): an
+	// invoice reopened after its journey ended gets the next cycle, under the
+	// same workflow ID, and the cycle keeps its messages' outbox keys apart.
+	// JourneyStarted says whether the current cycle's journey was started:
+	// an open invoice without it (Temporal was down at the import, a start
+	// failed) is started by the reconciler.
+	JourneyCycle   int       `gorm:"not null;default:0" json:"journey_cycle"`
+	JourneyStarted bool      `gorm:"not null;default:false;index" json:"journey_started"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // Payment is money received against an invoice, registered through the API.

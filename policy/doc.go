@@ -1,7 +1,7 @@
 // Package policy decides, for one step of a collection journey, which channels
 // (email, post, SMS) carry the message and, for every channel it refuses, why.
 //
-// The rules are those of DESIGN.md §1.2. They live in a pure package, with no
+// The rules are those of docs/domain.md §1.2. They live in a pure package, with no
 // database, clock or network, because the decision is taken at the moment a
 // step is sent from the settings as they are then: the sending activity reads
 // the settings, calls Decide, and records the Decision (channels and refusals)

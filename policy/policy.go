@@ -6,7 +6,7 @@ package policy
 // timeline, so they are stable strings.
 type StepKind string
 
-// The step kinds of DESIGN.md §1.4 and §1.6.
+// The step kinds of docs/domain.md §1.4 and §1.6.
 const (
 	// StepInvoice sends the invoice itself; it is governed by the customer's
 	// send_invoices_by_email toggle rather than the reminders toggle.

@@ -94,7 +94,7 @@ type Data struct {
 	// Items are all the customer's open items, for #items_list, #items_count,
 	// #total_due and #overdue_amount.
 	Items []Item
-	// PortalLink is the customer's personal portal URL (DESIGN.md §1.2: every
+	// PortalLink is the customer's personal portal URL (docs/domain.md §1.2: every
 	// message carries it).
 	PortalLink string
 	// CollectionCosts and Interest are set for collection notices.

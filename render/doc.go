@@ -4,7 +4,7 @@
 // templates and formats money and dates for the customer's language.
 //
 // The package is pure: no I/O, no clock (the caller passes Data.Now), so the
-// same function serves sending, previews (DESIGN.md §1.7) and tests, and a
+// same function serves sending, previews (docs/domain.md §1.7) and tests, and a
 // preview shows exactly what is sent.
 //
 // # Tags

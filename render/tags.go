@@ -150,7 +150,7 @@ func Tags() []TagDoc {
 }
 
 // UnknownTagError reports a tag that is not in Tags, so that saving such a
-// template can be refused with the tag named (DESIGN.md §1.9).
+// template can be refused with the tag named (docs/domain.md §1.9).
 type UnknownTagError struct {
 	// Tag is the tag as written, with its '#': "#foo".
 	Tag string

@@ -24,7 +24,7 @@ func TestTagsDocumented(t *testing.T) {
 		require.NoError(t, Validate(tag.Name))
 	}
 	require.Len(t, groups, 3)
-	// The tags that DESIGN.md §1.9 names.
+	// The tags that docs/domain.md §1.9 names.
 	for _, n := range []string{"#customer_name", "#customer_address", "#customer_legal_id", "#items_list",
 		"#overdue_amount", "#total_due", "#invoice_number", "#due_date", "#days_overdue", "#company_name",
 		"#company_logo", "#late_penalty_rate", "#bank_details", "#user_name", "#user_email", "#user_phone",

@@ -1,5 +1,5 @@
 // Package schedule turns a journey's step offsets into the instants the steps
-// are due (DESIGN.md §1.4): on a business day of the administration's country,
+// are due (docs/domain.md §1.4): on a business day of the administration's country,
 // inside business hours in its time zone, skipping public holidays that are
 // days off.
 //

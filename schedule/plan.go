@@ -3,7 +3,7 @@ package schedule
 import "time"
 
 // realDay is the production day length; only at this length do send windows
-// and holidays apply (DESIGN.md §1.4).
+// and holidays apply (docs/domain.md §1.4).
 const realDay = 24 * time.Hour
 
 // PlanInput describes one invoice's journey for Plan.

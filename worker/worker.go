@@ -4,12 +4,15 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -31,6 +34,9 @@ type Options struct {
 	StopTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// ReconcileEvery is the interval of the journey reconciler's Schedule,
+	// created (or brought to this interval) at start; 0 leaves it alone.
+	ReconcileEvery time.Duration
 }
 
 // DefaultStopTimeout lets a send in flight finish on SIGTERM (an SMTP step
@@ -48,6 +54,7 @@ func (o Options) stopTimeout() time.Duration {
 // Register puts every workflow and the activities on w.
 func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.InvoiceJourney, workflow.RegisterOptions{Name: workflows.InvoiceJourneyName})
+	w.RegisterWorkflowWithOptions(workflows.ReconcileJourneys, workflow.RegisterOptions{Name: workflows.ReconcileJourneysName})
 	w.RegisterActivity(acts)
 }
 
@@ -73,8 +80,53 @@ func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.
 	return []sdkworker.Worker{main, sms}
 }
 
+// ReconcileLimit is how many invoices one reconciler pass starts at most.
+const ReconcileLimit = 500
+
+// EnsureReconcileSchedule creates the Schedule that runs the journey
+// reconciler every interval, or brings an existing one to that interval:
+// every worker calls it at start, so it is idempotent. The Schedule skips
+// a pass while the previous one runs.
+func EnsureReconcileSchedule(ctx context.Context, c client.Client, every time.Duration) error {
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: every}}}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      workflows.ReconcileScheduleID,
+		Spec:    spec,
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Action: &client.ScheduleWorkflowAction{
+			ID:                  workflows.ReconcileWorkflowID,
+			Workflow:            workflows.ReconcileJourneysName,
+			Args:                []any{activities.ReconcileInput{Limit: ReconcileLimit}},
+			TaskQueue:           workflows.TaskQueue,
+			WorkflowRunTimeout:  10 * time.Minute,
+			WorkflowTaskTimeout: 10 * time.Second,
+		},
+		Note: "Starts the journeys of open invoices that have none (Temporal was down at their import, a start failed).",
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		h := c.ScheduleClient().GetHandle(ctx, workflows.ReconcileScheduleID)
+		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			sched := in.Description.Schedule
+			if sched.Spec != nil && len(sched.Spec.Intervals) == 1 && sched.Spec.Intervals[0].Every == every {
+				return nil, temporal.ErrSkipScheduleUpdate // as wanted
+			}
+			sched.Spec = &spec
+			return &client.ScheduleUpdate{Schedule: &sched}, nil
+		}})
+	}
+	if err != nil {
+		return fmt.Errorf("ensure the reconciler's schedule: %w", err)
+	}
+	return nil
+}
+
 // Run starts the workers and blocks until ctx ends, then stops them.
 func Run(ctx context.Context, c client.Client, acts *activities.Activities, opt Options) error {
+	if opt.ReconcileEvery > 0 {
+		if err := EnsureReconcileSchedule(ctx, c, opt.ReconcileEvery); err != nil {
+			return err
+		}
+	}
 	ws := New(c, acts, opt)
 	for i, w := range ws {
 		if err := w.Start(); err != nil {

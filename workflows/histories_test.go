@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -139,7 +140,107 @@ func TestJourneysOnARealServer(t *testing.T) {
 		c.keep(t, "journey_continue_as_new_first_run.json", c.firstRun)
 		c.keep(t, "journey_continue_as_new_last_run.json", "")
 	})
+	t.Run("steered by Updates", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, shortJourney(), 0)
+		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
+		svc := app.New(app.Options{DB: s.db, Temporal: s.tc})
+		ctx := context.Background()
+		inv := c.row(t)
+		require.ErrorIs(t, svc.ResumeInvoice(ctx, &inv, ""), app.ErrRefused, "not paused: the validator refuses")
+		until := time.Now().UTC().Add(30 * s.day)
+		require.NoError(t, svc.PauseInvoice(ctx, &inv, &until, "promise to pay"))
+		require.NotNil(t, inv.PausedAt, "the journey recorded the pause on the row")
+		c.signal(t, workflows.SignalEmailSubmitted, workflows.EmailSubmittedSignal{Email: "given@customer.example"})
+		c.await(t, func(st workflows.JourneyState) bool { return st.ProvidedEmail == "given@customer.example" })
+		h, err := s.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: inv.WorkflowID, UpdateName: workflows.UpdateSendNow,
+			Args: []any{workflows.SendNowRequest{Kind: policy.StepReminder, Body: "Please call us"}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		require.NoError(t, err)
+		var sent workflows.SendNowResult
+		require.NoError(t, h.Get(ctx, &sent))
+		require.NoError(t, svc.OpenDispute(ctx, &inv, "wrong price"))
+		require.NoError(t, svc.ResolveDispute(ctx, &inv, "agreed"))
+		require.NoError(t, svc.ResumeInvoice(ctx, &inv, "called"))
+		require.Nil(t, inv.PausedAt)
+		c.pay(t, 2)
+		res := c.result(t)
+		require.Equal(t, workflows.OutcomePaid, res.Outcome)
+		c.keep(t, "journey_steered_by_updates.json", "")
+	})
+	t.Run("catch-up and ordered invoice updates", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, shortJourney(), 0)
+		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
+		c.signal(t, workflows.SignalPause, workflows.PauseSignal{Reason: "customer called"})
+		c.await(t, func(st workflows.JourneyState) bool { return st.Paused })
+		// Both reminders fall due during the pause: the resume sends the
+		// latest only and records the other skipped.
+		var finalAt time.Time
+		for _, s := range c.state(t).Steps {
+			if s.Kind == policy.StepFinalReminder {
+				finalAt = s.At
+			}
+		}
+		require.False(t, finalAt.IsZero())
+		require.Eventually(t, func() bool { return time.Now().After(finalAt) }, time.Minute, 50*time.Millisecond)
+		c.signal(t, workflows.SignalResume, workflows.ResumeSignal{Reason: "agreed"})
+		c.await(t, func(st workflows.JourneyState) bool {
+			for _, s := range st.Steps {
+				if s.Status == workflows.StepSkipped && s.Reason == workflows.ReasonCaughtUp {
+					return true
+				}
+			}
+			return false
+		})
+		c.signal(t, workflows.SignalInvoiceUpdated, workflows.InvoiceUpdatedSignal{OpenMinor: 20000, Status: workflows.StatusOpen, Revision: 3})
+		c.signal(t, workflows.SignalInvoiceUpdated, workflows.InvoiceUpdatedSignal{OpenMinor: 40000, Status: workflows.StatusOpen, Revision: 2})
+		c.await(t, func(st workflows.JourneyState) bool { return st.Revision == 3 && st.OpenMinor == 20000 })
+		c.pay(t, 4)
+		res := c.result(t)
+		require.Equal(t, workflows.OutcomePaid, res.Outcome)
+		c.keep(t, "journey_catch_up_ordered_updates.json", "")
+	})
+	t.Run("re-plan failure keeps the plan", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, shortJourney(), 0)
+		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
+		// The customer's journey now belongs to another administration:
+		// the plan cannot load it (a permanent failure).
+		other := models.Administration{OrganizationID: s.adm.OrganizationID, Name: "Other", Country: "NL", TimeZone: "Europe/Amsterdam",
+			Currency: "EUR", Language: "en", AdministrationSettings: models.DefaultAdministrationSettings()}
+		require.NoError(t, s.db.Create(&other).Error)
+		foreign := models.Journey{AdministrationID: other.ID, Name: "Foreign", MinGapDays: 1}
+		require.NoError(t, s.db.Create(&foreign).Error)
+		require.NoError(t, s.db.Model(&c.cust).Update("journey_id", foreign.ID).Error)
+		c.signal(t, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: foreign.ID})
+		c.await(t, func(st workflows.JourneyState) bool { return st.PlanFailures > 0 && !st.ReplanPending })
+		require.Eventually(t, func() bool { return c.row(t).AttentionReason == activities.AttentionReplanFailed },
+			time.Minute, 50*time.Millisecond, "the failing re-plan is flagged on the invoice")
+		res := c.result(t)
+		require.Equal(t, workflows.OutcomeCollection, res.Outcome, "the journey went on with its plan")
+		c.keep(t, "journey_replan_failure.json", "")
+	})
+	t.Run("signal during an activity", func(t *testing.T) {
+		t.Parallel()
+		c := s.prepare(t, shortJourney(), 0)
+		// The payment arrives while the invoice email is being sent.
+		s.onRcpt.Store(c.cust.Email, func() {
+			if err := s.tc.SignalWorkflow(context.Background(), c.inv.WorkflowID, "", workflows.SignalInvoiceUpdated,
+				workflows.InvoiceUpdatedSignal{OpenMinor: 0, Status: workflows.StatusPaid, Revision: 2}); err != nil {
+				t.Errorf("signal the payment during the send: %v", err)
+			}
+		})
+		c.run(t)
+		res := c.result(t)
+		require.Equal(t, workflows.OutcomePaid, res.Outcome)
+		require.Len(t, c.sentKinds(t, policy.StepInvoice), 1)
+		c.keep(t, "journey_signal_during_activity.json", "")
+	})
 }
+
+// historyGeneration names the histories this code records: a recording
+// never overwrites a committed history of older code (keep refuses to).
+const historyGeneration = "journey2"
 
 // shortJourney: the invoice at issue (day 0), reminders on days 3 and 4,
 // the final reminder with its SMS on day 5, collection on day 7 (due on day 2).
@@ -161,11 +262,20 @@ type liveStack struct {
 	adm  models.Administration
 	day  time.Duration
 	n    atomic.Int64
+	// onRcpt holds, per recipient address, a func the SMTP server calls
+	// while it receives a message for it: during the send activity.
+	onRcpt sync.Map
 }
 
 func newLiveStack(t *testing.T, day time.Duration) *liveStack {
 	_, tc := testkit.DevServer(t)
-	s := &liveStack{db: testkit.SQLite(t), tc: tc, day: day, mail: &devsink.SMTPSink{}}
+	s := &liveStack{db: testkit.SQLite(t), tc: tc, day: day}
+	s.mail = &devsink.SMTPSink{Reject: func(rcpt string) error {
+		if f, ok := s.onRcpt.LoadAndDelete(rcpt); ok {
+			f.(func())()
+		}
+		return nil
+	}}
 	require.NoError(t, s.mail.Start("127.0.0.1:0"))
 	t.Cleanup(func() { _ = s.mail.Close() })
 	var port int
@@ -216,16 +326,25 @@ func (s *liveStack) replaceSteps(t *testing.T, journeyID int64, steps []journeys
 
 // liveCase is one invoice, its customer (with its own journey) and its workflow.
 type liveCase struct {
-	s         *liveStack
-	cust      models.Customer
-	inv       models.Invoice
-	journeyID int64
-	firstRun  string
+	s          *liveStack
+	cust       models.Customer
+	inv        models.Invoice
+	journeyID  int64
+	firstRun   string
+	maxHistory int
 }
 
 // start creates a customer on its own journey and an invoice issued today,
 // due in two days, and starts the invoice's journey as the ledger does.
 func (s *liveStack) start(t *testing.T, steps []journeys.Step, maxHistory int) *liveCase {
+	c := s.prepare(t, steps, maxHistory)
+	c.run(t)
+	return c
+}
+
+// prepare stores the customer, its journey and the invoice; run starts the
+// invoice's journey as the application does.
+func (s *liveStack) prepare(t *testing.T, steps []journeys.Step, maxHistory int) *liveCase {
 	n := s.n.Add(1)
 	c := &liveCase{s: s}
 	j := models.Journey{AdministrationID: s.adm.ID, Name: fmt.Sprintf("Short %d", n), MinGapDays: 1}
@@ -244,15 +363,34 @@ func (s *liveStack) start(t *testing.T, steps []journeys.Step, maxHistory int) *
 		Currency: "EUR", AmountMinor: 50000, OpenMinor: 50000, Status: models.InvoiceOpen, Stage: "scheduled",
 		AdministrationID: s.adm.ID, CustomerID: c.cust.ID}
 	opts := app.StartOptions(&s.adm, &c.cust, &c.inv)
-	c.inv.WorkflowID = opts.ID
+	c.inv.WorkflowID, c.inv.JourneyCycle = opts.ID, 1
 	require.NoError(t, s.db.Create(&c.inv).Error)
-	run, err := s.tc.ExecuteWorkflow(context.Background(), opts, workflows.InvoiceJourneyName, workflows.JourneyInput{
+	c.maxHistory = maxHistory
+	return c
+}
+
+func (c *liveCase) run(t *testing.T) {
+	s := c.s
+	run, err := s.tc.ExecuteWorkflow(context.Background(), app.StartOptions(&s.adm, &c.cust, &c.inv), workflows.InvoiceJourneyName, workflows.JourneyInput{
 		AdministrationID: s.adm.ID, CustomerID: c.cust.ID, CustomerRef: c.cust.ExternalRef, InvoiceID: c.inv.ID,
-		InvoiceNumber: c.inv.Number, OpenMinor: c.inv.OpenMinor, Currency: c.inv.Currency, MaxHistoryEvents: maxHistory,
+		InvoiceNumber: c.inv.Number, OpenMinor: c.inv.OpenMinor, Currency: c.inv.Currency, MaxHistoryEvents: c.maxHistory,
+		Cycle: 1, Summary: app.Summary(&s.adm, &c.cust, &c.inv),
 	})
 	require.NoError(t, err)
 	c.firstRun = run.GetRunID()
-	return c
+}
+
+// row reads the invoice row as it is now.
+func (c *liveCase) row(t *testing.T) models.Invoice {
+	var inv models.Invoice
+	require.NoError(t, c.s.db.First(&inv, c.inv.ID).Error)
+	return inv
+}
+
+// pay records the whole open amount as paid (revision rev) and tells the journey.
+func (c *liveCase) pay(t *testing.T, rev int64) {
+	require.NoError(t, c.s.db.Model(&c.inv).Updates(map[string]any{"status": models.InvoicePaid, "open_minor": 0, "revision": rev}).Error)
+	c.signal(t, workflows.SignalInvoiceUpdated, workflows.InvoiceUpdatedSignal{OpenMinor: 0, Status: workflows.StatusPaid, Revision: rev})
 }
 
 func (c *liveCase) signal(t *testing.T, name string, payload any) {
@@ -330,8 +468,13 @@ func (c *liveCase) keep(t *testing.T, name, runID string) {
 	if os.Getenv("RELANCE_WRITE_HISTORIES") != "1" {
 		return
 	}
+	name = strings.TrimSuffix(name, ".json") + "_" + historyGeneration + ".json"
+	path := filepath.Join("testdata", name)
+	if _, err := os.Stat(path); err == nil {
+		t.Fatalf("testdata/%s exists: committed histories are never overwritten; raise historyGeneration", name)
+	}
 	b, err := protojson.MarshalOptions{Multiline: true, Indent: " "}.Marshal(h)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join("testdata", name), b, 0o644))
+	require.NoError(t, os.WriteFile(path, b, 0o644))
 	t.Logf("wrote testdata/%s (%d events)", name, len(h.Events))
 }

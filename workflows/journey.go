@@ -40,6 +40,29 @@ var (
 			NonRetryableErrorTypes: []string{activities.ErrTypePermanent},
 		},
 	}
+	// planOptions2 is the plan of runs under ChangeJourney2: a short budget,
+	// after which the journey itself waits and tries again, forever.
+	planOptions2 = workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 5 * time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypePermanent, activities.ErrTypeInvoiceGone},
+		},
+	}
+	// recordOptions write the journey's bookkeeping on the invoice row: they
+	// retry until the database answers (no overall budget), since the row
+	// must end up saying what the workflow says.
+	recordOptions = workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    5 * time.Minute,
+		},
+	}
 	sendOptions = workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
 		ScheduleToCloseTimeout: 24 * time.Hour,
@@ -79,8 +102,17 @@ type journey struct {
 	sendAnchor bool
 	// orderedUpdates: stale invoice-updated signals are ignored (ChangeOrderedUpdates).
 	orderedUpdates bool
+	// v2: the run is under ChangeJourney2.
+	v2 bool
+	// recording is set while a RecordSteering activity runs (one at a time:
+	// the main loop and the Update handlers share it); ending once finish
+	// has begun (steering is refused from then on).
+	recording, ending bool
 
 	pause, resume, email, updated, dispute, resolved, changed workflow.ReceiveChannel
+	// wake is sent to by the Update handlers so that the main loop, asleep
+	// until its next step, looks at the changed state.
+	wake workflow.Channel
 }
 
 func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
@@ -109,6 +141,7 @@ func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
 	j.dispute = workflow.GetSignalChannel(ctx, SignalDispute)
 	j.resolved = workflow.GetSignalChannel(ctx, SignalDisputeResolved)
 	j.changed = workflow.GetSignalChannel(ctx, SignalJourneyChanged)
+	j.wake = workflow.NewBufferedChannel(ctx, 1)
 
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (JourneyState, error) {
 		return j.snapshot(), nil
@@ -120,6 +153,28 @@ func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("register update %s: %w", UpdateSendNow, err)
 	}
+	steering := []struct {
+		name string
+		reg  func() error
+	}{
+		{UpdatePause, func() error {
+			return workflow.SetUpdateHandlerWithOptions(ctx, UpdatePause, j.pauseUpdate, workflow.UpdateHandlerOptions{Validator: j.validatePause})
+		}},
+		{UpdateResume, func() error {
+			return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResume, j.resumeUpdate, workflow.UpdateHandlerOptions{Validator: j.validateResume})
+		}},
+		{UpdateDispute, func() error {
+			return workflow.SetUpdateHandlerWithOptions(ctx, UpdateDispute, j.disputeUpdate, workflow.UpdateHandlerOptions{Validator: j.validateDispute})
+		}},
+		{UpdateResolveDispute, func() error {
+			return workflow.SetUpdateHandlerWithOptions(ctx, UpdateResolveDispute, j.resolveUpdate, workflow.UpdateHandlerOptions{Validator: j.validateResolve})
+		}},
+	}
+	for _, u := range steering {
+		if err := u.reg(); err != nil {
+			return nil, fmt.Errorf("register update %s: %w", u.name, err)
+		}
+	}
 	return j, nil
 }
 
@@ -127,6 +182,14 @@ func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
 // older worker keeps its old behaviour on replay.
 func (j *journey) versions(ctx workflow.Context) {
 	j.historyLimit = continueAsNewAfter
+	if workflow.GetVersion(ctx, ChangeJourney2, workflow.DefaultVersion, 1) >= 1 {
+		j.v2 = true
+		if j.in.MaxHistoryEvents > 0 {
+			j.historyLimit = max(j.in.MaxHistoryEvents, minHistoryLimit)
+		}
+		j.keepPlanOnError, j.sendAnchor, j.orderedUpdates = true, true, true
+		return
+	}
 	if workflow.GetVersion(ctx, ChangeHistoryLimit, workflow.DefaultVersion, 1) >= 1 && j.in.MaxHistoryEvents > 0 {
 		j.historyLimit = max(j.in.MaxHistoryEvents, minHistoryLimit)
 	}
@@ -147,12 +210,20 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 	j.versions(ctx)
 	if j.st.Anchor.IsZero() {
 		j.st.Anchor = workflow.Now(ctx)
-		if err := j.plan(ctx); err != nil {
+		if j.v2 {
+			// The loop plans, and retries a failed plan until it works.
+			j.st.ReplanPending = true
+		} else if err := j.plan(ctx); err != nil {
 			return JourneyResult{}, err
 		}
 	}
 	for {
 		j.drainSignals(ctx)
+		if j.v2 {
+			if err := j.recordSteering(ctx); err != nil {
+				return JourneyResult{}, err
+			}
+		}
 		if j.closed() {
 			return j.finish(ctx)
 		}
@@ -164,17 +235,33 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 				return JourneyResult{}, err
 			}
 			j.drainSignals(ctx)
+			if j.v2 && (j.closed() || j.st.SteerSeq > j.st.SteerRecorded) {
+				// Something arrived while the handlers finished: a payment
+				// ends the journey here, a pause is recorded first.
+				continue
+			}
 			st := j.st
 			in := j.in
 			in.State = &st
 			return JourneyResult{}, workflow.NewContinueAsNewError(ctx, InvoiceJourney, in)
 		}
 		if j.st.ReplanPending {
-			if err := j.plan(ctx); err != nil {
-				var canceled *temporal.CanceledError
-				if !j.keepPlanOnError || errors.As(err, &canceled) {
-					return JourneyResult{}, err
+			err := j.plan(ctx)
+			var canceled *temporal.CanceledError
+			switch {
+			case err == nil:
+				if j.v2 && j.st.PlanFailures > 0 {
+					j.planRecovered(ctx)
 				}
+			case errors.As(err, &canceled):
+				return JourneyResult{}, err
+			case j.v2 && invoiceGone(err):
+				return JourneyResult{}, err
+			case j.v2:
+				j.planFailed(ctx, err)
+			case !j.keepPlanOnError:
+				return JourneyResult{}, err
+			default:
 				// The journey goes on with the plan it had: a broken
 				// journey definition must not end an invoice's collection.
 				j.logger.Error("re-plan failed; keeping the current plan", "error", err)
@@ -183,6 +270,17 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 			continue
 		}
 		now := workflow.Now(ctx)
+		if j.v2 && j.st.RetryPlanAt != nil {
+			if !now.Before(*j.st.RetryPlanAt) {
+				j.st.RetryPlanAt, j.st.ReplanPending = nil, true
+				continue
+			}
+			if !j.st.HasPlan {
+				j.setDetails(ctx)
+				j.waitFor(ctx, j.st.RetryPlanAt.Sub(now))
+				continue
+			}
+		}
 		if j.paused() {
 			j.setDetails(ctx)
 			if j.st.PausedUntil != nil && !j.st.Disputed {
@@ -204,7 +302,11 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 		j.st.Next = &j.st.Steps[slot[0]]
 		if at.After(now) {
 			j.setDetails(ctx)
-			j.waitFor(ctx, at.Sub(now))
+			wait := at.Sub(now)
+			if j.v2 && j.st.RetryPlanAt != nil {
+				wait = min(wait, j.st.RetryPlanAt.Sub(now))
+			}
+			j.waitFor(ctx, wait)
 			continue
 		}
 		slot = j.catchUp(ctx, now)
@@ -223,8 +325,12 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 // plan loads the journey's steps and times, keeping the steps already
 // handled: a journey change only moves the future.
 func (j *journey) plan(ctx workflow.Context) error {
+	opts := planOptions
+	if j.v2 {
+		opts = planOptions2
+	}
 	var res activities.PlanResult
-	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions), a.PlanJourney, activities.PlanInput{
+	err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.PlanJourney, activities.PlanInput{
 		AdministrationID: j.in.AdministrationID,
 		CustomerID:       j.in.CustomerID,
 		InvoiceID:        j.in.InvoiceID,
@@ -237,6 +343,7 @@ func (j *journey) plan(ctx workflow.Context) error {
 	j.st.JourneyName = res.JourneyName
 	j.st.MinGap = res.MinGap
 	j.st.ReplanPending = false
+	j.st.HasPlan = true
 
 	var handled []StepState
 	for _, s := range j.st.Steps {
@@ -277,6 +384,61 @@ func (j *journey) plan(ctx workflow.Context) error {
 		j.st.Next = &j.st.Steps[s[0]]
 	}
 	return nil
+}
+
+// invoiceGone: the plan failed because the invoice no longer exists.
+func invoiceGone(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == activities.ErrTypeInvoiceGone
+}
+
+// planRetryAfter is the wait before the n-th retry of a failed plan: one
+// minute, doubling, at most an hour.
+func planRetryAfter(failures int) time.Duration {
+	d := time.Minute
+	for i := 1; i < failures && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// planFailed schedules the next try of a failed plan: planning never gives
+// up (an admin may fix the journey, the database may come back). Each
+// failure flags the invoice (attention reason, error log, the metric); a
+// re-plan keeps the plan the journey had meanwhile.
+func (j *journey) planFailed(ctx workflow.Context, err error) {
+	j.st.ReplanPending = false
+	j.st.PlanFailures++
+	at := workflow.Now(ctx).Add(planRetryAfter(j.st.PlanFailures))
+	j.st.RetryPlanAt = &at
+	reason := activities.AttentionPlanFailed
+	if j.st.HasPlan {
+		reason = activities.AttentionReplanFailed
+	}
+	j.logger.Error("planning failed; it will be tried again", "failures", j.st.PlanFailures, "retry_at", at, "error", err)
+	// Flagged at every failure (a minute apart at least, hourly at most):
+	// a step sent meanwhile with the old plan clears the attention reason.
+	j.st.PlanProblem = reason
+	j.flag(ctx, activities.FlagInvoiceInput{Reason: reason, Error: err.Error(), Failures: j.st.PlanFailures})
+}
+
+// planRecovered clears the flag of a failing plan once a plan worked.
+func (j *journey) planRecovered(ctx workflow.Context) {
+	j.logger.Info("planning works again", "failures", j.st.PlanFailures)
+	j.st.PlanFailures, j.st.RetryPlanAt = 0, nil
+	j.flag(ctx, activities.FlagInvoiceInput{Clears: j.st.PlanProblem})
+	j.st.PlanProblem = ""
+}
+
+// flag runs FlagInvoice; its failure is logged, not fatal: the journey
+// itself is right, only the attention list misses it.
+func (j *journey) flag(ctx workflow.Context, in activities.FlagInvoiceInput) {
+	in.WorkflowID, in.AdministrationID, in.InvoiceID = j.id, j.in.AdministrationID, j.in.InvoiceID
+	opts := recordOptions
+	opts.ScheduleToCloseTimeout = 10 * time.Minute
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.FlagInvoice, in).Get(ctx, nil); err != nil {
+		j.logger.Error("flag the invoice", "reason", in.Reason, "error", err)
+	}
 }
 
 // slots groups the planned steps by offset, in order: a slot is sent
@@ -435,7 +597,17 @@ func sendContext(ctx workflow.Context, k policy.StepKind) workflow.Context {
 // stepKey is unique per step of this workflow and stable across retries,
 // replays and journey changes that keep the step.
 func (j *journey) stepKey(s StepState) string {
-	return fmt.Sprintf("%s/%d/%s", j.id, s.OffsetDays, s.Kind)
+	return fmt.Sprintf("%s/%d/%s", j.keyPrefix(), s.OffsetDays, s.Kind)
+}
+
+// keyPrefix starts every outbox key of this journey: the workflow ID, and
+// from the second cycle on the cycle (the first keeps the keys journeys
+// always had, so runs started before cycles existed keep theirs).
+func (j *journey) keyPrefix() string {
+	if j.in.Cycle > 1 {
+		return fmt.Sprintf("%s/c%d", j.id, j.in.Cycle)
+	}
+	return j.id
 }
 
 func stepRef(s StepState) activities.StepRef {
@@ -482,7 +654,7 @@ func (j *journey) addSignals(ctx workflow.Context, sel workflow.Selector) {
 			j.logger.Warn("pause until a past date ignored", "until", s.Until)
 			return
 		}
-		j.st.Paused, j.st.PausedUntil, j.st.PauseReason = true, s.Until, s.Reason
+		j.setPause(now(), s.Until, s.Reason)
 	})
 	sel.AddReceive(j.resume, func(c workflow.ReceiveChannel, _ bool) {
 		var s ResumeSignal
@@ -518,23 +690,45 @@ func (j *journey) addSignals(ctx workflow.Context, sel workflow.Selector) {
 	sel.AddReceive(j.dispute, func(c workflow.ReceiveChannel, _ bool) {
 		var s DisputeSignal
 		c.Receive(ctx, &s)
-		j.st.Disputed, j.st.DisputeReason = true, s.Reason
+		j.setDispute(true, s.Reason)
 	})
 	sel.AddReceive(j.resolved, func(c workflow.ReceiveChannel, _ bool) {
 		var s DisputeResolvedSignal
 		c.Receive(ctx, &s)
-		j.st.Disputed, j.st.DisputeReason = false, ""
+		j.setDispute(false, "")
 	})
 	sel.AddReceive(j.changed, func(c workflow.ReceiveChannel, _ bool) {
 		var s JourneyChangedSignal
 		c.Receive(ctx, &s)
 		j.st.ReplanPending = true
 	})
+	sel.AddReceive(j.wake, func(c workflow.ReceiveChannel, _ bool) {
+		var woken bool
+		c.Receive(ctx, &woken)
+	})
+}
+
+// signalsPending reports whether a signal (or a wake-up) waits.
+func (j *journey) signalsPending(ctx workflow.Context) bool {
+	sel := workflow.NewSelector(ctx)
+	j.addSignals(ctx, sel)
+	return sel.HasPending()
 }
 
 func (j *journey) endPause(reason string) {
 	j.logger.Info("journey resumed", "reason", reason)
-	j.st.Paused, j.st.PausedUntil, j.st.PauseReason = false, nil, ""
+	j.st.Paused, j.st.PausedAt, j.st.PausedUntil, j.st.PauseReason = false, nil, nil, ""
+	j.st.SteerSeq++
+}
+
+func (j *journey) setPause(at time.Time, until *time.Time, reason string) {
+	j.st.Paused, j.st.PausedAt, j.st.PausedUntil, j.st.PauseReason = true, &at, until, reason
+	j.st.SteerSeq++
+}
+
+func (j *journey) setDispute(disputed bool, reason string) {
+	j.st.Disputed, j.st.DisputeReason = disputed, reason
+	j.st.SteerSeq++
 }
 
 func (j *journey) paused() bool { return j.st.Paused || j.st.Disputed }
@@ -562,6 +756,21 @@ func (j *journey) syncAttributes(ctx workflow.Context) error {
 }
 
 func (j *journey) finish(ctx workflow.Context) (JourneyResult, error) {
+	j.ending = true
+	if j.v2 {
+		// Drain and re-check until nothing waits: a payment that arrived
+		// during the last send or while a handler finished decides the
+		// outcome (paid, not collection).
+		for {
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+				return JourneyResult{}, err
+			}
+			if !j.signalsPending(ctx) {
+				break
+			}
+			j.drainSignals(ctx)
+		}
+	}
 	out := OutcomeCompleted
 	switch {
 	case j.st.Status == StatusPaid:
@@ -575,10 +784,12 @@ func (j *journey) finish(ctx workflow.Context) (JourneyResult, error) {
 	if err := j.syncAttributes(ctx); err != nil {
 		return JourneyResult{}, err
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return JourneyResult{}, err
+	if !j.v2 {
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return JourneyResult{}, err
+		}
 	}
-	workflow.SetCurrentDetails(ctx, fmt.Sprintf("Ended: %s (stage %s, %d steps sent)", out, j.st.Stage, j.st.SentCount))
+	workflow.SetCurrentDetails(ctx, j.ledgerLine()+fmt.Sprintf("Ended: %s (stage %s, %d steps sent)", out, j.st.Stage, j.st.SentCount))
 	j.logger.Info("journey ended", "outcome", out, "stage", j.st.Stage)
 	return JourneyResult{Outcome: out, Stage: j.st.Stage, Sent: j.st.SentCount}, nil
 }
@@ -587,6 +798,8 @@ func (j *journey) finish(ctx workflow.Context) (JourneyResult, error) {
 func (j *journey) setDetails(ctx workflow.Context) {
 	var d string
 	switch {
+	case j.v2 && !j.st.HasPlan && j.st.RetryPlanAt != nil:
+		d = fmt.Sprintf("**Planning failed** %d times; next try at %s", j.st.PlanFailures, j.st.RetryPlanAt.UTC().Format(time.RFC3339))
 	case j.st.Disputed:
 		d = "**Disputed**: " + j.st.DisputeReason
 	case j.st.Paused && j.st.PausedUntil != nil:
@@ -599,7 +812,17 @@ func (j *journey) setDetails(ctx workflow.Context) {
 	default:
 		d = fmt.Sprintf("Stage **%s**", j.st.Stage)
 	}
-	workflow.SetCurrentDetails(ctx, d)
+	workflow.SetCurrentDetails(ctx, j.ledgerLine()+d)
+}
+
+// ledgerLine is the invoice's ledger line as the first line of the current
+// details: the static summary is the start's and a run continued as new
+// has none, so every run shows it here.
+func (j *journey) ledgerLine() string {
+	if j.in.Summary == "" {
+		return ""
+	}
+	return j.in.Summary + "\n\n"
 }
 
 // snapshot is the query answer: a copy, with the sent and planned steps
@@ -640,13 +863,16 @@ func (j *journey) validateSendNow(_ workflow.Context, req SendNowRequest) error 
 	if j.closed() {
 		return fmt.Errorf("invoice is %s: nothing to send", j.st.Status)
 	}
+	if j.ending {
+		return fmt.Errorf("the journey has ended at stage %s: nothing to send", j.st.Stage)
+	}
 	return nil
 }
 
 // sendNow is the manual action: it sends at once, with the admin's text.
 func (j *journey) sendNow(ctx workflow.Context, req SendNowRequest) (SendNowResult, error) {
 	j.st.Manual++
-	key := fmt.Sprintf("%s/manual/%d", j.id, j.st.Manual)
+	key := fmt.Sprintf("%s/manual/%d", j.keyPrefix(), j.st.Manual)
 	var res activities.SendResult
 	err := workflow.ExecuteActivity(sendContext(ctx, req.Kind), a.SendStep, activities.SendInput{
 		WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,

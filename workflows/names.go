@@ -1,9 +1,10 @@
 // Package workflows holds Relance's Temporal workflows and every name they are
 // known by: task queues, workflow IDs, signals, queries and search attributes
-// are defined here once (DESIGN.md §2.1).
+// are defined here once (docs/domain.md §2.1).
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -22,6 +23,12 @@ const (
 	InvoiceJourneyName = "InvoiceJourney"
 	// CollectionCaseName is the registered name of the collection workflow.
 	CollectionCaseName = "CollectionCase"
+	// ReconcileJourneysName is the registered name of ReconcileJourneys;
+	// ReconcileScheduleID the Schedule that runs it and ReconcileWorkflowID
+	// the ID prefix of its runs.
+	ReconcileJourneysName = "ReconcileJourneys"
+	ReconcileScheduleID   = "relance-reconcile-journeys"
+	ReconcileWorkflowID   = "reconcile-journeys"
 )
 
 // Signal, query and update names.
@@ -35,7 +42,15 @@ const (
 	SignalJourneyChanged  = "journey-changed"
 	QueryState            = "state"
 	UpdateSendNow         = "send-now"
-	attrPrefix            = "Relance" // shared by every search attribute below
+	// The steering Updates: their validators refuse a change the journey
+	// would ignore, before anything is written, and the journey records the
+	// change on the invoice before it answers. The signals above stay for
+	// the Temporal UI and CLI (and for histories that used them).
+	UpdatePause          = "pause-journey"
+	UpdateResume         = "resume-journey"
+	UpdateDispute        = "open-dispute"
+	UpdateResolveDispute = "resolve-dispute"
+	attrPrefix           = "Relance" // shared by every search attribute below
 )
 
 // Change IDs for workflow.GetVersion. Every change to the journey's logic
@@ -54,7 +69,32 @@ const (
 	// ChangeOrderedUpdates: an invoice-updated signal older than the last
 	// one applied (by the invoice's revision) is ignored.
 	ChangeOrderedUpdates = "ordered-invoice-updates"
+	// ChangeJourney2 is the one gate of every run started since: it turns
+	// on all four changes above without their own markers (each GetVersion
+	// costs a marker and a TemporalChangeVersion upsert: two history events)
+	// and adds: signals drained and re-checked before every return; planning
+	// retried until it works, visible on the invoice meanwhile; pause and
+	// dispute recorded on the invoice by the journey (steering Updates and
+	// signals alike); the ledger line in the current details. Runs started
+	// before it keep the gates they recorded. A later change adds its own
+	// gate, or a version 2 of this one.
+	ChangeJourney2 = "journey-2026-11"
 )
+
+// ErrTypeRefused is the application-error type of a steering Update that
+// the journey refused (IsRefused): the request breaks the journey's state,
+// a retry would be refused again.
+const ErrTypeRefused = "RelanceRefused"
+
+// IsRefused reports whether err is an Update the journey refused.
+func IsRefused(err error) bool {
+	var app *temporal.ApplicationError
+	return errors.As(err, &app) && app.Type() == ErrTypeRefused
+}
+
+func refused(format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrTypeRefused, nil)
+}
 
 // Search attributes, registered by `relance dev` and the compose setup.
 var (

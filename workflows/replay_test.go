@@ -35,6 +35,23 @@ var committedHistories = []string{
 	"journey_changed_render_clock.json",
 	"journey_dispute_resolved_render_clock.json",
 	"journey_paid_mid_journey_render_clock.json",
+	// Recorded with ChangeRenderClock only (before ChangeOrderedUpdates):
+	// the re-recording above had overwritten them; restored from git.
+	"journey_changed_render_clock_only.json",
+	"journey_dispute_resolved_render_clock_only.json",
+	"journey_paid_mid_journey_render_clock_only.json",
+	// Recorded under ChangeJourney2 (one gate): the recorder appends
+	// _journey2 and never overwrites a committed file.
+	"journey_paid_mid_journey_journey2.json",
+	"journey_pause_until_auto_resume_journey2.json",
+	"journey_dispute_resolved_journey2.json",
+	"journey_changed_journey2.json",
+	"journey_continue_as_new_first_run_journey2.json",
+	"journey_continue_as_new_last_run_journey2.json",
+	"journey_steered_by_updates_journey2.json",
+	"journey_catch_up_ordered_updates_journey2.json",
+	"journey_replan_failure_journey2.json",
+	"journey_signal_during_activity_journey2.json",
 }
 
 // TestReplayCommittedHistories replays every history under testdata: a
@@ -56,14 +73,15 @@ func TestReplayCommittedHistories(t *testing.T) {
 }
 
 // TestCommittedHistoriesCoverOldAndNewCode: the histories include one
-// recorded before the GetVersion gates (it replays the default branches) and
-// ones recorded after (they replay the new ones), and together they cover
-// the signals and the continue-as-new.
+// recorded before the GetVersion gates (it replays the default branches),
+// ones recorded under each generation of gates since, and together they
+// cover the signals, the Updates and the continue-as-new under the newest.
 func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 	seen := map[string]bool{}
 	for _, name := range committedHistories {
 		h := readHistory(t, name)
 		changes := map[string]bool{}
+		var events []string
 		for _, ev := range h.Events {
 			switch ev.GetEventType() {
 			case enums.EVENT_TYPE_MARKER_RECORDED:
@@ -73,27 +91,43 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 					changes[change] = true
 				}
 			case enums.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
-				seen["signal:"+ev.GetWorkflowExecutionSignaledEventAttributes().GetSignalName()] = true
+				events = append(events, "signal:"+ev.GetWorkflowExecutionSignaledEventAttributes().GetSignalName())
+			case enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+				events = append(events, "update:"+ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput().GetName())
 			case enums.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
-				seen["continued-as-new"] = true
+				events = append(events, "continued-as-new")
+			case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+				events = append(events, "activity:"+ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName())
 			}
 		}
-		if name == "journey_paused_to_collection.json" {
+		gen := "gates"
+		switch {
+		case name == "journey_paused_to_collection.json":
 			require.Empty(t, changes, "the oldest history predates the version gates")
-			continue
+		case strings.HasSuffix(name, "_journey2.json"):
+			require.Equal(t, map[string]bool{ChangeJourney2: true}, changes, "%s: one gate, the consolidated one", name)
+			gen = "journey2"
+		default:
+			require.True(t, changes[ChangeHistoryLimit], "%s lacks the %s marker", name, ChangeHistoryLimit)
+			require.True(t, changes[ChangeReplanKeepsPlan], "%s lacks the %s marker", name, ChangeReplanKeepsPlan)
+			if strings.Contains(name, "_render_clock") {
+				require.True(t, changes[ChangeRenderClock], "%s lacks the %s marker", name, ChangeRenderClock)
+				require.Equal(t, !strings.HasSuffix(name, "_only.json"), changes[ChangeOrderedUpdates], "%s: %s marker", name, ChangeOrderedUpdates)
+			}
 		}
-		require.True(t, changes[ChangeHistoryLimit], "%s lacks the %s marker", name, ChangeHistoryLimit)
-		require.True(t, changes[ChangeReplanKeepsPlan], "%s lacks the %s marker", name, ChangeReplanKeepsPlan)
-		if strings.HasSuffix(name, "_render_clock.json") {
-			require.True(t, changes[ChangeRenderClock], "%s lacks the %s marker", name, ChangeRenderClock)
-			require.True(t, changes[ChangeOrderedUpdates], "%s lacks the %s marker", name, ChangeOrderedUpdates)
+		for _, e := range events {
+			seen[gen+" "+e] = true
 		}
-		seen["marker:"+ChangeRenderClock] = seen["marker:"+ChangeRenderClock] || changes[ChangeRenderClock]
 	}
-	require.True(t, seen["marker:"+ChangeRenderClock], "no committed history runs the newest code")
 	for _, want := range []string{"signal:" + SignalPause, "signal:" + SignalResume, "signal:" + SignalInvoiceUpdated,
 		"signal:" + SignalDispute, "signal:" + SignalDisputeResolved, "signal:" + SignalJourneyChanged, "continued-as-new"} {
-		require.True(t, seen[want], "no committed history has %s", want)
+		require.True(t, seen["gates "+want], "no committed history of the code before %s has %s", ChangeJourney2, want)
+	}
+	for _, want := range []string{"signal:" + SignalEmailSubmitted, "signal:" + SignalInvoiceUpdated, "signal:" + SignalPause,
+		"signal:" + SignalJourneyChanged, "update:" + UpdatePause, "update:" + UpdateResume, "update:" + UpdateDispute,
+		"update:" + UpdateResolveDispute, "update:" + UpdateSendNow, "continued-as-new", "activity:RecordSkipped",
+		"activity:RecordSteering", "activity:FlagInvoice"} {
+		require.True(t, seen["journey2 "+want], "no committed history under %s has %s", ChangeJourney2, want)
 	}
 }
 

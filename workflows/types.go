@@ -65,6 +65,15 @@ type JourneyInput struct {
 	// MaxHistoryEvents is the history length after which the journey
 	// continues as new (0: 5000). Tests set it low to exercise the carry-over.
 	MaxHistoryEvents int `json:"max_history_events,omitempty"`
+	// Cycle numbers the journeys of one invoice (models.Invoice.JourneyCycle):
+	// an invoice reopened after its journey ended gets a journey of the next
+	// cycle under the same workflow ID. From cycle 2 on it is part of the
+	// outbox keys, so no step is taken for the earlier journey's.
+	Cycle int `json:"cycle,omitempty"`
+	// Summary is the invoice's ledger line (the start's static summary):
+	// every run shows it in its current details, since a run continued as
+	// new has no static summary of its own.
+	Summary string `json:"summary,omitempty"`
 }
 
 // JourneyResult is how a journey ended.
@@ -116,6 +125,7 @@ type JourneyState struct {
 	LastSentAt *time.Time `json:"last_sent_at,omitempty"`
 
 	Paused      bool       `json:"paused"`
+	PausedAt    *time.Time `json:"paused_at,omitempty"`
 	PausedUntil *time.Time `json:"paused_until,omitempty"`
 	PauseReason string     `json:"pause_reason,omitempty"`
 
@@ -131,6 +141,18 @@ type JourneyState struct {
 	SentCount     int  `json:"sent_count"`
 	// Revision is the invoice revision of the last invoice-updated applied.
 	Revision int64 `json:"revision,omitempty"`
+
+	// HasPlan is set once a plan was loaded; PlanFailures counts the plans
+	// that failed in a row and RetryPlanAt is when the next is tried.
+	HasPlan      bool       `json:"has_plan,omitempty"`
+	PlanFailures int        `json:"plan_failures,omitempty"`
+	RetryPlanAt  *time.Time `json:"retry_plan_at,omitempty"`
+	// PlanProblem is the attention reason the failing plan raised.
+	PlanProblem string `json:"plan_problem,omitempty"`
+	// SteerSeq counts the changes of pause and dispute; SteerRecorded is
+	// the last one written on the invoice row (RecordSteering).
+	SteerSeq      int `json:"steer_seq,omitempty"`
+	SteerRecorded int `json:"steer_recorded,omitempty"`
 
 	// Sent and Planned are filled in query answers only (never carried over):
 	// the steps that reached the customer, and the steps still to come, in order.
@@ -179,6 +201,38 @@ type DisputeResolvedSignal struct {
 // future steps are planned again, the handled ones stay as they are.
 type JourneyChangedSignal struct {
 	JourneyID int64 `json:"journey_id"`
+}
+
+// PauseRequest is the pause-journey Update: until a date (after now) or
+// until resumed, with a reason.
+type PauseRequest struct {
+	Until  *time.Time `json:"until,omitempty"`
+	Reason string     `json:"reason"`
+}
+
+// ResumeRequest is the resume-journey Update.
+type ResumeRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// DisputeRequest is the open-dispute Update.
+type DisputeRequest struct {
+	Reason string `json:"reason"`
+}
+
+// ResolveDisputeRequest is the resolve-dispute Update.
+type ResolveDisputeRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// SteeringResult answers the steering Updates: the journey's pause and
+// dispute once recorded on the invoice.
+type SteeringResult struct {
+	Paused      bool       `json:"paused"`
+	PausedUntil *time.Time `json:"paused_until,omitempty"`
+	PauseReason string     `json:"pause_reason,omitempty"`
+	Disputed    bool       `json:"disputed"`
+	Stage       Stage      `json:"stage"`
 }
 
 // SendNowRequest is the manual action "send a step now" (an Update): its text

@@ -2,7 +2,7 @@
 // envelope) and hands them to a letter provider.
 //
 // Rendering is separate from sending (RenderPDF) so that the preview of a
-// letter (DESIGN.md §1.7) is the document the provider receives: the same
+// letter (docs/domain.md §1.7) is the document the provider receives: the same
 // text in the same places. (Not the same bytes: the PDF library writes its
 // font objects in map order and stamps a creation date.)
 //

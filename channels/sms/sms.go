@@ -1,6 +1,6 @@
 // Package sms sends text messages through the Vonage SMS API, spoken
 // directly: the Vonage Go SDK cannot be downloaded on the build machines and
-// is no longer actively developed (DESIGN.md §2.3), and the SMS API is one
+// is no longer actively developed (docs/domain.md §2.3), and the SMS API is one
 // form POST. The package also parses and verifies Vonage's webhooks
 // (delivery receipts, inbound messages), for the API's handlers.
 //

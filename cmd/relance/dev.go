@@ -105,11 +105,12 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if err != nil {
 		return err
 	}
+	withReconciler(acts, gdb, tc, log)
 	werr := make(chan error, 1)
 	wctx, stopWorker := context.WithCancel(ctx)
 	defer stopWorker()
 	go func() {
-		werr <- worker.Run(wctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg))
 	}()
 
 	orgID, created := int64(0), false

@@ -113,15 +113,16 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	withReconciler(acts, gdb, tc, log)
 	log.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
 	if cfg.WorkerListen == "" {
-		return worker.Run(ctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+		return worker.Run(ctx, tc, acts, workerOptions(cfg))
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	werr := make(chan error, 1)
 	go func() {
-		werr <- worker.Run(wctx, tc, acts, worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond)})
+		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg))
 	}()
 	hcfg := cfg
 	hcfg.Listen = cfg.WorkerListen
@@ -239,6 +240,21 @@ func runAPIKey(ctx context.Context, cfg config.Config, args []string) error {
 	}
 	fmt.Fprintln(os.Stdout, plain)
 	return nil
+}
+
+// workerOptions are the worker's options from the configuration.
+func workerOptions(cfg config.Config) worker.Options {
+	return worker.Options{SMSPerSecond: float64(cfg.Vonage.RatePerSecond), ReconcileEvery: cfg.ReconcileEvery}
+}
+
+// withReconciler gives the activities the application service's
+// reconciliation pass (ReconcileJourneys activity).
+func withReconciler(acts *activities.Activities, gdb *gorm.DB, tc client.Client, log *slog.Logger) {
+	svc := app.New(app.Options{DB: gdb, Temporal: tc, Logger: log.With("component", "reconciler")})
+	acts.Reconcile = func(ctx context.Context, limit int) (activities.ReconcileResult, error) {
+		r, err := svc.ReconcileJourneys(ctx, limit)
+		return activities.ReconcileResult(r), err
+	}
 }
 
 // apiDeps wires the API over the application service and the provider-event

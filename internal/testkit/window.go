@@ -19,3 +19,10 @@ func MaxInWindow(times []time.Time, window time.Duration) int {
 	}
 	return best
 }
+
+// Patience is how long a test waits for a condition that a running
+// workflow or worker brings about. It is generous on purpose: on a loaded
+// 2-core machine a worker may take tens of seconds to get to a task, and a
+// condition that holds is seen at once, so a long bound costs nothing when
+// all is well.
+const Patience = 90 * time.Second

@@ -40,7 +40,7 @@ func IsGSM7(text string) bool {
 // Unicode (UCS-2). GSM-7 text fits 160 septets in one part and 153 per part
 // when concatenated (extension characters such as € count twice); Unicode
 // text fits 70 UTF-16 units, 67 per part when concatenated. The preview of an
-// SMS shows this count (DESIGN.md §1.7); Vonage bills per part.
+// SMS shows this count (docs/domain.md §1.7); Vonage bills per part.
 func Segments(text string) (parts int, unicode bool) {
 	if text == "" {
 		return 0, false

@@ -1,0 +1,113 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/relance/relance/models"
+)
+
+// AttentionPlanFailed is the attention reason of an invoice whose journey
+// cannot be planned: the workflow keeps retrying, an admin should look.
+const AttentionPlanFailed = "plan_failed"
+
+// AttentionReplanFailed is the attention reason of an invoice whose journey
+// could not apply a changed journey definition: it goes on with its current
+// plan and keeps retrying.
+const AttentionReplanFailed = "replan_failed"
+
+// FlagInvoiceInput raises (Reason set) or clears (Reason empty) a journey's
+// problem on its invoice: the attention reason lists it for an admin.
+type FlagInvoiceInput struct {
+	WorkflowID       string `json:"workflow_id"`
+	AdministrationID int64  `json:"administration_id"`
+	InvoiceID        int64  `json:"invoice_id"`
+	// Reason is the attention reason to set; empty clears Clears.
+	Reason string `json:"reason,omitempty"`
+	// Clears is the reason an empty Reason clears (another reason, set
+	// since by a send, stays).
+	Clears string `json:"clears,omitempty"`
+	// Error is the failure, for the log.
+	Error string `json:"error,omitempty"`
+	// Failures counts the consecutive failures so far.
+	Failures int `json:"failures,omitempty"`
+}
+
+// FlagInvoiceResult says whether the row changed.
+type FlagInvoiceResult struct {
+	Changed bool `json:"changed"`
+}
+
+// FlagInvoice records a journey's problem on its invoice (attention_reason)
+// and logs it at error level, so a journey that keeps failing to plan is
+// seen by ops (log, metric) and by admins (the attention list).
+func (a *Activities) FlagInvoice(ctx context.Context, in FlagInvoiceInput) (FlagInvoiceResult, error) {
+	db := a.DB.WithContext(ctx).Model(&models.Invoice{}).Where("id = ? AND administration_id = ?", in.InvoiceID, in.AdministrationID)
+	if in.Reason != "" {
+		a.log().Error("journey problem flagged on the invoice", "workflow_id", in.WorkflowID, "invoice_id", in.InvoiceID,
+			"reason", in.Reason, "failures", in.Failures, "error", in.Error)
+		a.countFlag(in.Reason)
+		db = db.Update("attention_reason", truncate(in.Reason, 255))
+	} else {
+		a.log().Info("journey problem cleared", "workflow_id", in.WorkflowID, "invoice_id", in.InvoiceID, "cleared", in.Clears)
+		db = db.Where("attention_reason = ?", in.Clears).Update("attention_reason", "")
+	}
+	if db.Error != nil {
+		return FlagInvoiceResult{}, fmt.Errorf("flag invoice %d: %w", in.InvoiceID, db.Error)
+	}
+	return FlagInvoiceResult{Changed: db.RowsAffected > 0}, nil
+}
+
+// countFlag counts a raised journey problem; a hook for the metrics
+// registry (see Activities.OnFlag).
+func (a *Activities) countFlag(reason string) {
+	if a.OnFlag != nil {
+		a.OnFlag(reason)
+	}
+}
+
+// RecordSteeringInput is a journey's pause and dispute as the workflow has
+// them now; the invoice row is made to say the same.
+type RecordSteeringInput struct {
+	WorkflowID       string     `json:"workflow_id"`
+	AdministrationID int64      `json:"administration_id"`
+	InvoiceID        int64      `json:"invoice_id"`
+	Paused           bool       `json:"paused"`
+	PausedAt         *time.Time `json:"paused_at,omitempty"`
+	PausedUntil      *time.Time `json:"paused_until,omitempty"`
+	PauseReason      string     `json:"pause_reason,omitempty"`
+	Disputed         bool       `json:"disputed"`
+}
+
+// RecordSteeringResult says whether the row changed.
+type RecordSteeringResult struct {
+	Changed bool `json:"changed"`
+}
+
+// RecordSteering writes the journey's pause and dispute on its invoice: the
+// workflow is the truth (a pause may come from the API as an Update, or from
+// the Temporal UI or CLI as a signal), the row serves lists and filters.
+func (a *Activities) RecordSteering(ctx context.Context, in RecordSteeringInput) (RecordSteeringResult, error) {
+	upd := map[string]any{"paused_at": nil, "paused_until": nil, "pause_reason": "", "disputed": in.Disputed}
+	if in.Paused {
+		upd["paused_at"], upd["paused_until"], upd["pause_reason"] = utc(in.PausedAt), utc(in.PausedUntil), truncate(in.PauseReason, 255)
+	}
+	res := a.DB.WithContext(ctx).Model(&models.Invoice{}).
+		Where("id = ? AND administration_id = ? AND workflow_id = ?", in.InvoiceID, in.AdministrationID, in.WorkflowID).
+		Updates(upd)
+	if res.Error != nil {
+		return RecordSteeringResult{}, fmt.Errorf("record pause and dispute of invoice %d: %w", in.InvoiceID, res.Error)
+	}
+	a.log().Info("journey steering recorded", "workflow_id", in.WorkflowID, "invoice_id", in.InvoiceID,
+		"paused", in.Paused, "until", in.PausedUntil, "disputed", in.Disputed)
+	return RecordSteeringResult{Changed: res.RowsAffected > 0}, nil
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
