@@ -39,6 +39,7 @@ type Application interface {
 	Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error)
 	Journey(ctx context.Context, org, id int64) (*models.Journey, *models.Administration, error)
 	Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error)
+	Message(ctx context.Context, org, id int64) (*models.Message, error)
 	OpenDispute(ctx context.Context, inv *models.Invoice, reason string) error
 	OpenInvoiceCounts(ctx context.Context, customerIDs []int64) (map[int64]int, error)
 	PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p domain.AdministrationSettingsPatch) error

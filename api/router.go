@@ -138,6 +138,7 @@ func (s *Server) routes(r *gin.Engine) {
 	g.GET("/templates/:id/versions", s.listTemplateVersions)
 	g.POST("/templates/preview", s.previewTemplate)
 	g.GET("/template-tags", s.listTemplateTags)
+	g.GET("/messages/:id/preview", s.previewMessage)
 
 	wh := r.Group("/webhooks")
 	wh.POST("/email/bounce", capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes), "RELANCE_MAX_BODY_BYTES (at least 10 MiB for bounces)", 0), s.emailBounce)

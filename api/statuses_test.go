@@ -83,6 +83,7 @@ var handlerStatuses = map[string][]int{
 	"GET /api/v1/templates/{id}/versions":                with(byID, 200),
 	"GET /api/v1/template-tags":                          with(anyRoute, 200),
 	"POST /api/v1/templates/preview":                     with(withBody, 200, 422),
+	"GET /api/v1/messages/{id}/preview":                  with(byID, 200),
 }
 
 func with(base []int, more ...int) []int {

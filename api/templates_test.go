@@ -28,6 +28,7 @@ func TestTemplates(t *testing.T) {
 		t.Run("bad templates are refused and leave nothing", func(t *testing.T) { testTemplateRefusals(t, e) })
 		t.Run("a set that a journey names keeps its last template", func(t *testing.T) { testTemplateSetInUse(t, e) })
 		t.Run("preview", func(t *testing.T) { testTemplatePreview(t, e) })
+		t.Run("message preview", func(t *testing.T) { testMessagePreview(t, e) })
 	})
 }
 
@@ -292,4 +293,33 @@ func testTemplatePreview(t *testing.T, e *apiEnv) {
 	e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"template_id": tpl.ID}).problem(t, http.StatusBadRequest)
 	e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"template_id": tpl.ID, "body": "x", "invoice_id": inv.ID}).problem(t, http.StatusBadRequest)
 	require.Equal(t, messages, e.count(&models.Message{}), "a preview sends nothing")
+}
+
+// testMessagePreview: a stored outbox row is served as it was rendered,
+// with the template version it was written from; another organization's is
+// not found.
+func testMessagePreview(t *testing.T, e *apiEnv) {
+	tplID := int64(77)
+	sent := time.Now().UTC().Truncate(time.Second)
+	m := models.Message{Key: fmt.Sprintf("preview-%d", time.Now().UnixNano()), AdministrationID: e.admA.ID, CustomerID: e.custA.ID,
+		WorkflowID: "invoice:x", Step: 1, Kind: "reminder", Channel: "email", State: models.MessageSent, Recipient: "klant@example.com",
+		Subject: "Herinnering F-1", BodyHTML: "<!DOCTYPE html><p>Beste &lt;klant&gt;</p>", BodyText: "Beste <klant>",
+		TemplateID: &tplID, TemplateVersion: 3, DeliveryStatus: "delivered", SentAt: &sent}
+	require.NoError(t, e.db.Create(&m).Error)
+	path := fmt.Sprintf("/api/v1/messages/%d/preview", m.ID)
+	r := e.call("GET", path, e.keyA, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	var got api.MessagePreview
+	r.json(t, &got)
+	require.Equal(t, m.BodyHTML, got.HTML, "byte for byte")
+	require.Equal(t, m.BodyText, got.Text)
+	require.Equal(t, m.Subject, got.Subject)
+	require.Equal(t, "klant@example.com", got.Recipient)
+	require.Equal(t, models.MessageSent, got.State)
+	require.Equal(t, "delivered", got.DeliveryStatus)
+	require.Equal(t, tplID, *got.TemplateID)
+	require.Equal(t, 3, got.TemplateVersion)
+	require.True(t, sent.Equal(*got.SentAt))
+	e.call("GET", path, e.keyB, nil).problem(t, http.StatusNotFound)
+	e.call("GET", fmt.Sprintf("/api/v1/messages/%d/preview", m.ID+1000), e.keyA, nil).problem(t, http.StatusNotFound)
 }
