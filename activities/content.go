@@ -165,11 +165,16 @@ func (a *Activities) render(ctx context.Context, in SendInput, d *sendData, dec 
 }
 
 // deliver hands a rendered message to its provider.
-func (a *Activities) deliver(ctx context.Context, kind policy.StepKind, ch policy.Channel, key string, d *sendData, dec policy.Decision, m rendered) (string, error) {
+// begin is called right before the request that may reach the provider:
+// by the SMS sender after its rate limit let it go, here for the others.
+func (a *Activities) deliver(ctx context.Context, kind policy.StepKind, ch policy.Channel, key string, d *sendData, dec policy.Decision, m rendered, begin func(context.Context) error) (string, error) {
 	switch ch {
 	case policy.ChannelEmail:
 		if a.Email == nil {
 			return "", channels.Permanent(errors.New("no email provider configured"))
+		}
+		if err := begin(ctx); err != nil {
+			return "", err
 		}
 		return a.Email.SendEmail(ctx, channels.Email{
 			Key: key, FromName: firstOf(d.adm.SenderName, d.adm.CompanyName, d.adm.Name),
@@ -180,10 +185,13 @@ func (a *Activities) deliver(ctx context.Context, kind policy.StepKind, ch polic
 		if a.SMS == nil {
 			return "", channels.Permanent(errors.New("no SMS provider configured"))
 		}
-		return a.SMS.SendSMS(ctx, channels.SMS{Key: key, From: d.adm.SMSSender, To: dec.Mobile, Text: m.text})
+		return a.SMS.SendSMS(ctx, channels.SMS{Key: key, From: d.adm.SMSSender, To: dec.Mobile, Text: m.text, Begin: begin})
 	case policy.ChannelPost:
 		if a.Letters == nil {
 			return "", channels.Permanent(errors.New("no letter provider configured"))
+		}
+		if err := begin(ctx); err != nil {
+			return "", err
 		}
 		return a.Letters.SendLetter(ctx, a.letter(key, kind, d, m))
 	}

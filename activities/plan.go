@@ -11,6 +11,7 @@ import (
 
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/schedule"
 )
 
@@ -53,13 +54,20 @@ func (a *Activities) PlanJourney(ctx context.Context, in PlanInput) (PlanResult,
 		}
 	}
 	window := schedule.Window{Country: adm.Country, Location: loc, StartHour: adm.SendWindowStart, EndHour: adm.SendWindowEnd}
-	times := schedule.Plan(schedule.PlanInput{
+	planIn := schedule.PlanInput{
 		DueDate: civil(inv.DueDate, loc),
 		Offsets: offsets,
 		Anchor:  in.Anchor,
 		Day:     a.Day,
 		Window:  window,
-	})
+	}
+	times := schedule.Plan(planIn)
+	kinds := make([]policy.StepKind, len(steps))
+	for i, s := range steps {
+		kinds[i] = s.Kind
+	}
+	times = capLateEntry(lateEntry{Kinds: kinds, Offsets: offsets, Times: times, Plan: planIn,
+		Rule: adm.LateEntry, MaxStep: policy.StepKind(adm.LateEntryMaxStep)})
 	if a.Day <= 0 || a.Day == 24*time.Hour {
 		// A step already past when the journey started (a late import) goes
 		// in the first send window from then on, not at once at night.

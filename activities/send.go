@@ -19,8 +19,10 @@ import (
 // the channels, renders, records each message in the outbox under a unique
 // key, and hands it to the provider. The outbox makes a retry safe: a row
 // already sent is never sent again, and a row found half-sent (the worker
-// died between handing it over and recording the answer) is marked
-// uncertain instead of being sent a second time.
+// died between marking it sending, right before the request, and recording
+// the answer) is marked uncertain instead of being sent a second time. A
+// row still queued (the attempt died before its request, e.g. while it
+// waited for the SMS rate) is sent by the retry.
 func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, error) {
 	logger := a.log().With("workflow_id", in.WorkflowID, "key", in.Key, "kind", in.Step.Kind)
 	d, err := a.loadSendData(ctx, in.AdministrationID, in.CustomerID, in.InvoiceID)
@@ -48,6 +50,9 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 		}
 		logger.Info("step skipped", "reason", res.Reason)
 		return res, nil
+	}
+	if held, err := a.holdForMissingDetails(ctx, in, d, dec, &res); held || err != nil {
+		return res, err
 	}
 
 	var retry error
@@ -113,7 +118,26 @@ func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec 
 		return out, nil
 	}
 
-	providerID, sendErr := a.deliver(ctx, in.Step.Kind, ch, key, d, dec, msg)
+	// The row stays queued until the sender is about to make the request
+	// that may reach the provider (for SMS: after the rate limiter's wait),
+	// and becomes sending only then: an attempt that dies while waiting
+	// leaves a row the retry sends, not an uncertain one.
+	begun := false
+	begin := func(ctx context.Context) error {
+		if err := a.begin(ctx, row.ID, key); err != nil {
+			return err
+		}
+		begun = true
+		return nil
+	}
+	stop := keepAlive(ctx)
+	providerID, sendErr := a.deliver(ctx, in.Step.Kind, ch, key, d, dec, msg, begin)
+	stop()
+	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if !begun {
+		return a.notBegun(rec, out, row.ID, key, sendErr)
+	}
 	now := a.now()
 	upd := map[string]any{}
 	switch {
@@ -131,9 +155,8 @@ func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec 
 	// The provider has the message: record that even if the activity's
 	// context is gone, or the retry would find the row half-sent. Only a
 	// row still sending is ours to record: if this attempt was so slow that
-	// a retry already marked it uncertain, that verdict stands.
-	rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
+	// a retry already marked it uncertain, or a delivery receipt already
+	// proved it sent, that verdict stands.
 	res := a.DB.WithContext(rec).Model(&models.Message{}).Where("id = ? AND state = ?", row.ID, models.MessageSending).Updates(upd)
 	if res.Error != nil {
 		return out, fmt.Errorf("record outcome of message %s: %w", key, res.Error)
@@ -157,9 +180,100 @@ func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec 
 	return out, nil
 }
 
-// claim finds or creates the outbox row and moves it to sending. proceed is
-// false when the row is already final (sent, failed, skipped, uncertain) or
-// was left sending by a dead attempt, which makes it uncertain.
+// errNotOurs is begin's answer when the row is no longer queued: another
+// attempt took it (or settled it) while this one waited.
+var errNotOurs = errors.New("the outbox row is no longer queued: another attempt has it")
+
+// begin moves a queued row to sending, right before the request that may
+// reach the provider. Only one attempt can: the move is conditional.
+func (a *Activities) begin(ctx context.Context, id int64, key string) error {
+	res := a.DB.WithContext(ctx).Model(&models.Message{}).Where("id = ? AND state = ?", id, models.MessageQueued).
+		Updates(map[string]any{"state": models.MessageSending, "attempts": gorm.Expr("attempts + 1")})
+	if res.Error != nil {
+		return fmt.Errorf("mark message %s sending: %w", key, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("message %s: %w", key, errNotOurs)
+	}
+	return nil
+}
+
+// notBegun records the outcome of a send that never reached the point of
+// a request (the row is still queued, unless another attempt took it): a
+// permanent failure fails it, anything else leaves it queued for the retry.
+func (a *Activities) notBegun(ctx context.Context, out ChannelOutcome, id int64, key string, sendErr error) (ChannelOutcome, error) {
+	if sendErr == nil {
+		// A sender that did not call begin: a programming error, and the
+		// message may be out. Say so rather than send it again.
+		sendErr = channels.MaybeDelivered(errors.New("the sender returned without marking the message sending"))
+	}
+	upd := map[string]any{"reason": truncate(sendErr.Error(), 255)}
+	switch {
+	case errors.Is(sendErr, errNotOurs):
+		upd = nil
+	case channels.IsPermanent(sendErr):
+		upd["state"] = models.MessageFailed
+	case channels.IsMaybeDelivered(sendErr):
+		upd["state"] = models.MessageUncertain
+	}
+	if upd != nil {
+		if err := a.DB.WithContext(ctx).Model(&models.Message{}).Where("id = ? AND state = ?", id, models.MessageQueued).Updates(upd).Error; err != nil {
+			return out, fmt.Errorf("record outcome of message %s: %w", key, err)
+		}
+	}
+	var cur models.Message
+	if err := a.DB.WithContext(ctx).First(&cur, id).Error; err != nil {
+		return out, fmt.Errorf("reload message %s: %w", key, err)
+	}
+	out.State, out.Reason = string(cur.State), cur.Reason
+	switch cur.State {
+	case models.MessageQueued:
+		return out, sendErr // retryable: nothing was requested
+	case models.MessageSending:
+		// Another attempt is sending it (this one was superseded): the
+		// workflow only hears of the newest attempt, which marks it.
+		return out, fmt.Errorf("message %s: %w", key, errNotOurs)
+	}
+	return out, nil
+}
+
+// keepAlive heartbeats while a message is delivered, so that a slow but
+// live provider (a long SMTP reply, a wait for the SMS rate) is not taken
+// for a dead worker and cut off by the heartbeat timeout. The senders' own
+// timeouts bound a delivery that hangs. The returned stop ends it.
+func keepAlive(ctx context.Context) (stop func()) {
+	every := 5 * time.Second
+	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 {
+		every = max(hb/3, 100*time.Millisecond)
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, "delivering")
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// claim finds or creates the outbox row. proceed is true when the row is
+// queued (nothing sent yet: the caller sends it, see begin); false when it
+// is already final (sent, failed, skipped, uncertain) or was left sending
+// by a dead attempt, which makes it uncertain: that attempt may have handed
+// it over.
 func (a *Activities) claim(ctx context.Context, in SendInput, d *sendData, ch policy.Channel, key string, msg rendered) (models.Message, bool, error) {
 	var row models.Message
 	proceed := false
@@ -180,9 +294,6 @@ func (a *Activities) claim(ctx context.Context, in SendInput, d *sendData, ch po
 		switch row.State {
 		case models.MessageQueued:
 			proceed = true
-			row.State = models.MessageSending
-			row.Attempts++
-			return tx.Model(&row).Updates(map[string]any{"state": row.State, "attempts": row.Attempts}).Error
 		case models.MessageSending:
 			row.State, row.Reason = models.MessageUncertain, "interrupted while sending: the provider may have it; not sent again"
 			return tx.Model(&row).Updates(map[string]any{"state": row.State, "reason": row.Reason}).Error

@@ -131,7 +131,8 @@ func newSendEnv(t *testing.T, gdb *gorm.DB) *sendEnv {
 	settings.SMSEnabled = true
 	e.adm = models.Administration{OrganizationID: org.ID, Name: "Acme", Country: "FR", TimeZone: "Europe/Paris", Currency: "EUR",
 		Language: "fr", AdministrationSettings: settings,
-		CompanyDetails: models.CompanyDetails{CompanyName: "Acme SAS", CompanyAddress: "1 rue de la Paix\n75002 Paris", SenderEmail: "factures@acme.example", SMSSender: "Acme"}}
+		CompanyDetails: models.CompanyDetails{CompanyName: "Acme SAS", CompanyAddress: "1 rue de la Paix\n75002 Paris", SenderEmail: "factures@acme.example", SMSSender: "Acme",
+			BankDetails: "IBAN FR76 3000 6000 0112 3456 7890 189", LatePenaltyRate: "10 %", UserName: "Claire Martin", UserEmail: "claire@acme.example", UserPhone: "+33 1 23 45 67 89"}}
 	require.NoError(t, gdb.Create(&e.adm).Error)
 	return e
 }

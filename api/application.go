@@ -18,9 +18,9 @@ import (
 type Application interface {
 	AcceptProvidedEmail(ctx context.Context, cust *models.Customer) error
 	Administration(ctx context.Context, org, id int64) (*models.Administration, error)
-	Administrations(ctx context.Context, org int64, p domain.PageRequest) (domain.Page[models.Administration], error)
+	Administrations(ctx context.Context, org int64, archived bool, p domain.PageRequest) (domain.Page[models.Administration], error)
 	AssignJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error)
-	Authenticate(ctx context.Context, key string) (int64, error)
+	Authenticate(ctx context.Context, key string) (domain.Caller, error)
 	CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error
 	CreateJourney(ctx context.Context, adm *models.Administration, in domain.JourneyInput) (*models.Journey, error)
 	CreateTemplate(ctx context.Context, adm *models.Administration, in domain.TemplateInput) (*models.Template, error)
@@ -34,6 +34,8 @@ type Application interface {
 	Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt domain.ImportOptions) (domain.ImportReport, error)
 	ImportRun(ctx context.Context, org, id int64) (*models.ImportRun, error)
 	ImportRuns(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.ImportRun], error)
+	ImportMapping(ctx context.Context, adm int64) (importer.Mapping, error)
+	SaveImportMapping(ctx context.Context, adm int64, m importer.Mapping) error
 	Invoice(ctx context.Context, org, id int64) (*models.Invoice, error)
 	InvoiceJourney(ctx context.Context, inv *models.Invoice) (domain.Journey, error)
 	Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error)
@@ -51,6 +53,13 @@ type Application interface {
 	PreviewTemplate(ctx context.Context, org int64, in domain.TemplatePreviewInput) (domain.TemplatePreview, error)
 	Ready(ctx context.Context) domain.Readiness
 	RegisterPayment(ctx context.Context, invoiceID int64, in domain.PaymentInput) (domain.PaymentResult, error)
+	CreateAdministration(ctx context.Context, org int64, in domain.AdministrationInput) (*models.Administration, error)
+	UpdateAdministration(ctx context.Context, org, id int64, in domain.AdministrationInput) (*models.Administration, error)
+	ArchiveAdministration(ctx context.Context, org, id int64, archived bool) (*models.Administration, error)
+	CreateCustomer(ctx context.Context, adm *models.Administration, in domain.NewCustomer) (*models.Customer, error)
+	APIKeys(ctx context.Context, org int64, p domain.PageRequest) (domain.Page[models.APIKey], error)
+	CreateAPIKey(ctx context.Context, org int64, name string, readOnly bool) (models.APIKey, string, error)
+	RevokeAPIKey(ctx context.Context, org, id int64) (models.APIKey, error)
 	ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error
 	ResumeCustomer(ctx context.Context, cust *models.Customer, reason string) (int, error)
 	ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error

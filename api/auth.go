@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -20,7 +21,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			fail(c, fmt.Errorf("%w: missing bearer API key: send Authorization: Bearer <key>", ErrUnauthorized))
 			return
 		}
-		org, err := s.App.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+		caller, err := s.App.Authenticate(c.Request.Context(), strings.TrimSpace(token))
 		if errors.Is(err, domain.ErrInvalidKey) {
 			fail(c, fmt.Errorf("%w: %w", ErrUnauthorized, err))
 			return
@@ -29,7 +30,16 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			fail(c, err)
 			return
 		}
-		c.Set(ctxOrg, org)
+		if caller.ReadOnly && !safeMethod(c.Request.Method) {
+			fail(c, fmt.Errorf("%w: %w: %s needs a key that may write", ErrForbidden, domain.ErrReadOnly, c.Request.Method))
+			return
+		}
+		c.Set(ctxOrg, caller.OrganizationID)
 		c.Next()
 	}
+}
+
+// safeMethod reports the methods a read-only key may use: they change nothing.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }

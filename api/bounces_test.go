@@ -51,7 +51,8 @@ func newBounceEnv(t *testing.T, gdb *gorm.DB) *bounceEnv {
 	require.NoError(t, gdb.Create(&org).Error)
 	e.adm = models.Administration{OrganizationID: org.ID, Name: "Acme", Country: "FR", TimeZone: "Europe/Paris", Currency: "EUR",
 		Language: "fr", AdministrationSettings: models.DefaultAdministrationSettings(),
-		CompanyDetails: models.CompanyDetails{CompanyName: "Acme SAS", SenderEmail: "factures@acme.example"}}
+		CompanyDetails: models.CompanyDetails{CompanyName: "Acme SAS", SenderEmail: "factures@acme.example",
+			BankDetails: "IBAN NL91 ABNA 0417 1643 00", LatePenaltyRate: "8%", UserName: "Sanne Jansen", UserEmail: "sanne@example.com", UserPhone: "+31 20 123 4568"}}
 	require.NoError(t, gdb.Create(&e.adm).Error)
 	e.cust = models.Customer{AdministrationID: e.adm.ID, ExternalRef: "C-1", Name: "Durand SA", Language: "fr", Country: "FR",
 		Email: "jean.dupont@client-durand.example", AddressLine1: "12 avenue Foch", PostalCode: "69006", City: "Lyon",

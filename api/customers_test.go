@@ -59,6 +59,7 @@ func TestAdminResources(t *testing.T) {
 			t.Run("import formats", func(t *testing.T) { testImportFormats(t, e) })
 			t.Run("import bad files", func(t *testing.T) { testImportBadFiles(t, e) })
 			t.Run("import size limit", func(t *testing.T) { testImportTooLarge(t, e) })
+			t.Run("import mapping, dry run, CSV report, XLSX", func(t *testing.T) { testImportMappingAndReports(t, e) })
 		})
 	}
 }
@@ -359,7 +360,7 @@ func (e *apiEnv) journeyState(t *testing.T, workflowID string, ok func(workflows
 	t.Helper()
 	var st workflows.JourneyState
 	var err error
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(testkit.Patience)
 	for time.Now().Before(deadline) {
 		if st, err = app.New(app.Options{Temporal: e.tc}).JourneyState(context.Background(), workflowID); err == nil && ok(st) {
 			return st

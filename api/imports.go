@@ -61,9 +61,14 @@ func importFormat(mediaType string) (format string, ok bool) {
 		return domain.FormatCSV, true
 	case "application/json":
 		return domain.FormatJSON, true
+	case xlsxMediaType:
+		return domain.FormatXLSX, true
 	}
 	return "", false
 }
+
+// xlsxMediaType is the media type of an Excel .xlsx workbook.
+const xlsxMediaType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 // tooLarge turns any over-the-limit read into the 413 of the file limit.
 func (s *Server) tooLarge(err error) error {
@@ -166,6 +171,8 @@ func partFormat(p *multipart.Part) string {
 		return domain.FormatJSON
 	case ".csv":
 		return domain.FormatCSV
+	case ".xlsx":
+		return domain.FormatXLSX
 	}
 	return ""
 }
@@ -174,31 +181,87 @@ func partFormat(p *multipart.Part) string {
 type mediaTypeError struct{ got string }
 
 func (e *mediaTypeError) Error() string {
-	return fmt.Sprintf("content type %q: send text/csv, application/json or multipart/form-data with a file part", e.got)
+	return fmt.Sprintf("content type %q: send text/csv, application/json, %s or multipart/form-data with a file part", e.got, xlsxMediaType)
 }
 
-// fileError maps a file-level problem of an import file: not a CSV or JSON
-// file is bad input (400), a well-formed file that cannot be imported as a
-// whole (header, no rows, too many rows) breaks a rule (422). Either way
-// nothing was imported.
+// fileError maps a file-level problem of an import file: not a CSV, JSON
+// or XLSX file is bad input (400), a well-formed file that cannot be
+// imported as a whole (header, no rows, too many rows, a saved mapping that
+// does not fit) breaks a rule (422). Either way nothing was imported.
 func fileError(err error) error {
 	switch {
-	case errors.Is(err, importer.ErrNotCSV), errors.Is(err, importer.ErrNotJSON):
+	case errors.Is(err, importer.ErrNotCSV), errors.Is(err, importer.ErrNotJSON), errors.Is(err, importer.ErrNotXLSX), errors.Is(err, domain.ErrFormat):
 		return badInput("file", "%v; nothing was imported", err)
+	case errors.Is(err, importer.ErrMapping):
+		return ruleBroken("import-mapping", "%v; fix the administration's column mapping; nothing was imported", err)
 	case errors.Is(err, importer.ErrHeader), errors.Is(err, importer.ErrEmpty), errors.Is(err, importer.ErrTooManyRows):
 		return ruleBroken("file", "%v; nothing was imported", err)
 	}
 	return badInput("file", "%v; nothing was imported", err)
 }
 
+// reportAsCSV tells from ?format= and the Accept header whether the report
+// is wanted as CSV instead of JSON.
+func reportAsCSV(c *gin.Context) (bool, error) {
+	switch f := c.Query("format"); f {
+	case "csv":
+		return true, nil
+	case "json":
+		return false, nil
+	case "":
+	default:
+		return false, badInput("format", "the report format must be json or csv, got %q", f)
+	}
+	for _, part := range strings.Split(c.GetHeader("Accept"), ",") {
+		if mt, _, err := mime.ParseMediaType(strings.TrimSpace(part)); err == nil && mt == "text/csv" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// writeReport answers an import report as JSON or, when asked, as CSV.
+func writeReport(c *gin.Context, status int, rep domain.ImportReport, asCSV bool) {
+	if !asCSV {
+		c.JSON(status, rep)
+		return
+	}
+	var b strings.Builder
+	if err := domain.WriteReportCSV(&b, rep); err != nil {
+		fail(c, err)
+		return
+	}
+	name := "import-report.csv"
+	if rep.ImportID > 0 {
+		name = fmt.Sprintf("import-%d-report.csv", rep.ImportID)
+	}
+	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	c.Data(status, "text/csv; charset=utf-8", []byte(b.String()))
+}
+
 // createImport imports an accounting export into an administration and
-// answers its report (201; the run is stored at Location). The import goes
-// on when the client disconnects, so that a long upload's import is not cut
-// in the middle; its run can be read afterwards.
+// answers its report (201; the run is stored at Location), as JSON or CSV
+// (?format=csv or Accept: text/csv). With ?dry_run=true nothing is written
+// and the report says what the import would do (200). The administration's
+// column mapping, if saved, says which column feeds which field. The import
+// goes on when the client disconnects, so that a long upload's import is
+// not cut in the middle; its run can be read afterwards.
 func (s *Server) createImport(c *gin.Context) {
 	adm, ok := object(c, s.administration)
 	if !ok {
 		return
+	}
+	asCSV, err := reportAsCSV(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	dryRun := false
+	if v, ok := c.GetQuery("dry_run"); ok {
+		if dryRun, err = strconv.ParseBool(v); err != nil {
+			fail(c, badInput("dry_run", "must be true or false, got %q", v))
+			return
+		}
 	}
 	up, err := s.readUpload(c)
 	if err != nil {
@@ -210,21 +273,30 @@ func (s *Server) createImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	parsed, err := domain.ParseFile(up.data, up.format, adm)
+	mapping, err := s.App.ImportMapping(c.Request.Context(), adm.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	parsed, err := domain.ParseFile(up.data, up.format, adm, mapping)
 	if err != nil {
 		fail(c, fileError(err))
 		return
 	}
 	ctx := context.WithoutCancel(c.Request.Context())
 	rep, err := s.App.Import(ctx, adm, parsed.Result, domain.ImportOptions{
-		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c),
+		FullSnapshot: up.fullSnapshot, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: logger(c), DryRun: dryRun,
 	})
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	if dryRun {
+		writeReport(c, http.StatusOK, rep, asCSV)
+		return
+	}
 	c.Header("Location", fmt.Sprintf("/api/v1/imports/%d", rep.ImportID))
-	c.JSON(http.StatusCreated, rep)
+	writeReport(c, http.StatusCreated, rep, asCSV)
 }
 
 func importRunView(run models.ImportRun, full bool) (ImportRunView, error) {
@@ -280,6 +352,11 @@ func (s *Server) getImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	asCSV, err := reportAsCSV(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	run, err := s.App.ImportRun(c.Request.Context(), orgID(c), id)
 	if err != nil {
 		fail(c, err)
@@ -290,5 +367,67 @@ func (s *Server) getImport(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if asCSV {
+		writeReport(c, http.StatusOK, *v.Report, true)
+		return
+	}
 	c.JSON(http.StatusOK, v)
+}
+
+// ImportMappingView is an administration's column mapping for imports:
+// field → column of its accounting software's export, as written.
+type ImportMappingView struct {
+	Columns importer.Mapping `json:"columns"`
+}
+
+func (s *Server) getImportMapping(c *gin.Context) {
+	adm, ok := object(c, s.administration)
+	if !ok {
+		return
+	}
+	m, err := s.App.ImportMapping(c.Request.Context(), adm.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if m == nil {
+		m = importer.Mapping{}
+	}
+	c.JSON(http.StatusOK, ImportMappingView{Columns: m})
+}
+
+// putImportMapping replaces the administration's column mapping; every
+// later import uses it. An unknown field is bad input (400); a required
+// field without a column, or two fields on one column, breaks a rule (422).
+// Nothing is saved then.
+func (s *Server) putImportMapping(c *gin.Context) {
+	adm, ok := object(c, s.administration)
+	if !ok {
+		return
+	}
+	var body ImportMappingView
+	if err := decode(c, &body); err != nil {
+		fail(c, err)
+		return
+	}
+	if body.Columns == nil {
+		fail(c, badInput("columns", `is required: {"columns": {"field": "Column", ...}}`))
+		return
+	}
+	if err := s.App.SaveImportMapping(c.Request.Context(), adm.ID, body.Columns); err != nil {
+		var me *importer.MappingError
+		if errors.As(err, &me) {
+			for _, q := range me.Problems {
+				if q.Unknown {
+					fail(c, badInput("columns."+q.Field, "%v", me))
+					return
+				}
+			}
+			fail(c, ruleBroken("columns."+me.Problems[0].Field, "%v", me))
+			return
+		}
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, body)
 }

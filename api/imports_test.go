@@ -60,9 +60,10 @@ func (e *apiEnv) invoiceRows(t *testing.T, adm models.Administration) []string {
 
 // testImportExport imports the Dutch/Belgian export of app/testdata
 // through the API into a fresh administration: the report is the one the
-// app's own tests expect of it (400 rows, 38 rejected with one error
-// each but one with two, 57 customers and 362 invoices created, 263 open
-// ones with a journey), and importing it again changes nothing.
+// app's own tests expect of it (400 rows, 36 rejected with one error
+// each but one with two, two malformed emails as warnings, 57 customers and
+// 364 invoices created, 265 open ones with a journey), and importing it
+// again changes nothing.
 func testImportExport(t *testing.T, e *apiEnv) {
 	data, err := os.ReadFile("../app/testdata/export_nl.csv")
 	require.NoError(t, err)
@@ -81,20 +82,27 @@ func testImportExport(t *testing.T, e *apiEnv) {
 	want := app.ImportReport{
 		ImportID: rep.ImportID, Format: "csv", FileSHA256: hex.EncodeToString(sum[:]), Rows: 400,
 		Customers:       app.ImportCustomerCounts{Created: 57},
-		Invoices:        app.ImportInvoiceCounts{Created: 362, Rejected: 38},
-		JourneysStarted: 263,
+		Invoices:        app.ImportInvoiceCounts{Created: 364, Rejected: 36},
+		JourneysStarted: 265,
 		Skipped:         []app.ImportSkippedCustomer{},
+		Ignored:         []importer.IgnoredColumn{},
 	}
 	for _, x := range parsed.Rejected {
 		want.Rejected = append(want.Rejected, app.ImportRowError{Line: x.Line, Field: x.Field, Value: x.Value, Reason: x.Reason})
 	}
-	require.Len(t, want.Rejected, 39)
+	for _, x := range parsed.Warnings {
+		want.Warnings = append(want.Warnings, app.ImportRowError{Line: x.Line, Field: x.Field, Value: x.Value, Reason: x.Reason})
+	}
+	require.Len(t, want.Rejected, 37)
+	require.Len(t, rep.Lines, 400)
+	require.Len(t, rep.Columns, 16)
+	want.Lines, want.Columns = rep.Lines, rep.Columns
 	require.Equal(t, want, rep)
 	// Every rejected row is named with its line, field and reason.
 	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 53, Field: "amount", Value: "-12,50", Reason: "negative amount (credit notes are not imported as invoices)"})
 	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 105, Field: "currency", Value: "XYZ", Reason: "unknown currency XYZ"})
 	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 217, Field: "invoice_number", Value: "F2026-DUP1", Reason: "duplicate invoice number in this file (lines 217, 268)"})
-	require.Equal(t, [3]int64{57, 362, 1}, e.rowCounts(t, adm))
+	require.Equal(t, [3]int64{57, 364, 1}, e.rowCounts(t, adm))
 	var inv models.Invoice
 	require.NoError(t, e.db.Where("administration_id = ? AND number = ?", adm.ID, "F2026-0002").First(&inv).Error)
 	require.EqualValues(t, 326873, inv.OpenMinor)
@@ -109,7 +117,7 @@ func testImportExport(t *testing.T, e *apiEnv) {
 	require.NotNil(t, run.Report)
 	require.Equal(t, rep, *run.Report)
 	require.Equal(t, adm.ID, run.AdministrationID)
-	require.Equal(t, 362, run.Summary.Invoices.Created)
+	require.Equal(t, 364, run.Summary.Invoices.Created)
 	e.call("GET", fmt.Sprintf("/api/v1/imports/%d", rep.ImportID), e.keyB, nil).problem(t, http.StatusNotFound)
 	e.call("GET", fmt.Sprintf("/api/v1/imports/%d", rep.ImportID), "rl_000000000000_deadbeef", nil).problem(t, http.StatusUnauthorized)
 
@@ -121,11 +129,12 @@ func testImportExport(t *testing.T, e *apiEnv) {
 	r.json(t, &again)
 	want.ImportID = again.ImportID
 	want.Customers = app.ImportCustomerCounts{Unchanged: 57}
-	want.Invoices = app.ImportInvoiceCounts{Unchanged: 362, Rejected: 38}
+	want.Invoices = app.ImportInvoiceCounts{Unchanged: 364, Rejected: 36}
 	want.JourneysStarted = 0
+	want.Lines = again.Lines
 	require.Equal(t, want, again)
 	require.Equal(t, invBefore, e.invoiceRows(t, adm))
-	require.Equal(t, [3]int64{57, 362, 2}, e.rowCounts(t, adm))
+	require.Equal(t, [3]int64{57, 364, 2}, e.rowCounts(t, adm))
 
 	// Both runs are listed, oldest first, with their counts.
 	r = e.call("GET", fmt.Sprintf("/api/v1/administrations/%d/imports?limit=1", adm.ID), e.keyA, nil)
@@ -135,14 +144,14 @@ func testImportExport(t *testing.T, e *apiEnv) {
 	require.Len(t, page.Data, 1)
 	require.Equal(t, rep.ImportID, page.Data[0].ID)
 	require.Nil(t, page.Data[0].Report, "lists carry the counts only")
-	require.Equal(t, 263, page.Data[0].Summary.JourneysStarted)
+	require.Equal(t, 265, page.Data[0].Summary.JourneysStarted)
 	require.NotZero(t, page.Next)
 	r = e.call("GET", fmt.Sprintf("/api/v1/administrations/%d/imports?limit=1&cursor=%d", adm.ID, page.Next), e.keyA, nil)
 	page = api.Page[api.ImportRunView]{}
 	r.json(t, &page)
 	require.Len(t, page.Data, 1)
 	require.Equal(t, again.ImportID, page.Data[0].ID)
-	require.Equal(t, 362, page.Data[0].Summary.Invoices.Unchanged)
+	require.Equal(t, 364, page.Data[0].Summary.Invoices.Unchanged)
 	require.Zero(t, page.Next)
 	e.call("GET", fmt.Sprintf("/api/v1/administrations/%d/imports", adm.ID), e.keyB, nil).problem(t, http.StatusNotFound)
 }
@@ -260,6 +269,10 @@ func testImportBadFiles(t *testing.T, e *apiEnv) {
 		{"bad full_snapshot", "?full_snapshot=perhaps", "text/csv", []byte(good), 400, "full_snapshot", "true or false"},
 		{"no content type", "", "", []byte(good), 400, "Content-Type", "required"},
 		{"unsupported content type", "", "application/pdf", []byte(good), 415, "Content-Type", "text/csv"},
+		{"a CSV sent as XLSX", "", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", []byte(good), 400, "file", "not an Excel .xlsx workbook"},
+		{"an XLSX that is not one", "", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", []byte("PK\x03\x04\x14\x00broken"), 400, "file", "not an Excel .xlsx workbook"},
+		{"bad report format", "?format=pdf", "text/csv", []byte(good), 400, "format", "json or csv"},
+		{"bad dry_run", "?dry_run=maybe", "text/csv", []byte(good), 400, "dry_run", "true or false"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := e.importFile(t, adm, c.query, c.contentType, c.body).problem(t, c.status)
@@ -348,4 +361,108 @@ func testImportTooLarge(t *testing.T, e *apiEnv) {
 	require.Equal(t, before, e.rowCounts(t, adm), "a refused upload wrote something")
 	r := small.importFile(t, adm, "", "text/csv", []byte(within))
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+}
+
+// testImportMappingAndReports: a column mapping saved through the API is
+// used by later imports; bad mappings are problems and save nothing; a dry
+// run writes nothing; the report comes as CSV when asked; an .xlsx export
+// is imported as it is.
+func testImportMappingAndReports(t *testing.T, e *apiEnv) {
+	adm := e.newAdministration(t)
+	path := fmt.Sprintf("/api/v1/administrations/%d/import-mapping", adm.ID)
+	custom, err := os.ReadFile("../app/testdata/exports/afas_custom_nl.csv")
+	require.NoError(t, err)
+
+	// Without a mapping the export's names are not recognised: 422.
+	p := e.importFile(t, adm, "", "text/csv", custom).problem(t, http.StatusUnprocessableEntity)
+	require.Contains(t, p.Detail, `missing required column "customer_ref"`)
+
+	r := e.call("GET", path, e.keyA, nil)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.JSONEq(t, `{"columns": {}}`, string(r.body))
+	before := e.rowCounts(t, adm)
+	for _, c := range []struct {
+		name   string
+		body   string
+		status int
+		field  string
+		detail string
+	}{
+		{"unknown field", `{"columns": {"customer_ref": "Deb. nr.", "debtor_colour": "Kleur"}}`, 400, "columns.debtor_colour", "unknown field"},
+		{"required field unmapped", `{"columns": {"customer_ref": "", "customer_name": "Omschr. debiteur"}}`, 422, "columns.customer_ref", "a required field cannot be left without a column"},
+		{"one column for two fields", `{"columns": {"amount": "Bedrag", "open_amount": "Bedrag"}}`, 422, "columns.open_amount", "already mapped"},
+		{"no columns", `{}`, 400, "columns", "required"},
+		{"not a string", `{"columns": {"amount": 3}}`, 400, "", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := e.call("PUT", path, e.keyA, c.body).problem(t, c.status)
+			if c.field != "" {
+				require.Equal(t, c.field, p.Field, p.Detail)
+			}
+			require.Contains(t, p.Detail, c.detail)
+		})
+	}
+	r = e.call("GET", path, e.keyA, nil)
+	require.JSONEq(t, `{"columns": {}}`, string(r.body), "nothing saved")
+	require.Equal(t, before, e.rowCounts(t, adm))
+	e.call("GET", fmt.Sprintf("/api/v1/administrations/%d/import-mapping", e.admB.ID), e.keyA, nil).problem(t, http.StatusNotFound)
+	e.call("PUT", fmt.Sprintf("/api/v1/administrations/%d/import-mapping", e.admB.ID), e.keyA, `{"columns": {}}`).problem(t, http.StatusNotFound)
+
+	mapping := `{"columns": {"customer_ref": "Deb. nr.", "customer_name": "Omschr. debiteur", "invoice_number": "Fact.nr",
+		"issue_date": "Fact.datum", "due_date": "Verv.datum", "amount": "Bedrag incl.", "open_amount": "Nog open"}}`
+	r = e.call("PUT", path, e.keyA, mapping)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	r = e.call("GET", path, e.keyA, nil)
+	require.JSONEq(t, mapping, string(r.body))
+
+	// A dry run: the report, nothing written.
+	r = e.importFile(t, adm, "?dry_run=true", "text/csv", custom)
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	var dry app.ImportReport
+	r.json(t, &dry)
+	require.True(t, dry.DryRun)
+	require.Equal(t, app.ImportInvoiceCounts{Created: 2}, dry.Invoices)
+	require.Equal(t, 2, dry.JourneysToStart)
+	require.Equal(t, before, e.rowCounts(t, adm), "a dry run writes nothing")
+
+	// For real, the report as CSV.
+	r = e.importFile(t, adm, "?format=csv", "text/csv", custom)
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	require.Equal(t, "text/csv; charset=utf-8", r.header.Get("Content-Type"))
+	report := string(r.body)
+	require.True(t, strings.HasPrefix(report, "record,line,invoice_number,customer_ref,outcome,customer,field,value,reason\n"), report)
+	require.Contains(t, report, "count,,,,,,invoices.created,2,\n")
+	require.Contains(t, report, "column,,,,,,customer_ref,Deb. nr.,mapping\n")
+	require.Contains(t, report, "ignored_column,,,,,,,Ouderdom,\n")
+	require.Contains(t, report, "row,3,A-1002,2002,created,created,,,\n")
+	require.Equal(t, [3]int64{2, 2, 1}, e.rowCounts(t, adm))
+
+	// The stored run's report as CSV, asked with Accept.
+	var runs api.Page[api.ImportRunView]
+	e.call("GET", fmt.Sprintf("/api/v1/administrations/%d/imports", adm.ID), e.keyA, nil).json(t, &runs)
+	require.Len(t, runs.Data, 1)
+	req, err := http.NewRequest("GET", e.srv.URL+fmt.Sprintf("/api/v1/imports/%d", runs.Data[0].ID), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+e.keyA)
+	req.Header.Set("Accept", "text/csv")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, report, string(body), "the stored report, the same CSV")
+
+	// An .xlsx export (Lexware), uploaded as a form file.
+	xlsx, err := os.ReadFile("../app/testdata/exports/lexware_de.xlsx")
+	require.NoError(t, err)
+	other := e.newAdministration(t)
+	form, ct := multipartBody(t, "OPOS.xlsx", "application/octet-stream", xlsx, nil)
+	r = e.importFile(t, other, "", ct, form)
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	var rep app.ImportReport
+	r.json(t, &rep)
+	require.Equal(t, "xlsx", rep.Format)
+	require.Equal(t, app.ImportInvoiceCounts{Created: 3}, rep.Invoices)
+	require.Equal(t, []importer.IgnoredColumn{{Column: "Zahlungsart"}, {Column: "Bemerkung"}}, rep.Ignored)
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/gin-gonic/gin"
@@ -78,7 +79,32 @@ func buildOpenAPI() ([]byte, error) {
 			}
 		}
 	}
+	readOnlyForbidden(paths)
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// readOnlyForbidden documents the 403 that a read-only API key gets on every
+// write under /api/v1 (the authentication middleware answers it), so that
+// no fragment can forget it.
+func readOnlyForbidden(paths map[string]any) {
+	for p, item := range paths {
+		if !strings.HasPrefix(p, "/api/v1/") {
+			continue
+		}
+		for m, op := range item.(map[string]any) {
+			if m == "get" || m == "head" || m == "options" || m == "parameters" {
+				continue
+			}
+			o, ok := op.(map[string]any)
+			if !ok {
+				continue
+			}
+			res := ensureMap(o, "responses")
+			if _, ok := res["403"]; !ok {
+				res["403"] = map[string]any{"$ref": "#/components/responses/Problem"}
+			}
+		}
+	}
 }
 
 func readJSON(name string) (map[string]any, error) {

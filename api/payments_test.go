@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
@@ -18,7 +19,7 @@ import (
 // journeyOutcome waits for a journey to end and returns how it ended.
 func (e *apiEnv) journeyOutcome(t *testing.T, workflowID string) workflows.JourneyResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Patience)
 	defer cancel()
 	var res workflows.JourneyResult
 	require.NoError(t, e.tc.GetWorkflow(ctx, workflowID, "").Get(ctx, &res))

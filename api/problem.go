@@ -31,6 +31,8 @@ var (
 	ErrConflict     = domain.ErrConflict
 	ErrUnavailable  = domain.ErrUnavailable
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrForbidden is a valid key that may not do this (a read-only key's write).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // retryAfter is the Retry-After of a 503: the seconds after which a
@@ -76,6 +78,8 @@ func fail(c *gin.Context, err error) {
 		status, title = http.StatusConflict, "Conflict"
 	case errors.Is(err, ErrUnauthorized):
 		status, title = http.StatusUnauthorized, "Unauthorized"
+	case errors.Is(err, ErrForbidden):
+		status, title = http.StatusForbidden, "Forbidden"
 	case errors.Is(err, ErrUnavailable):
 		status, title = http.StatusServiceUnavailable, "Service unavailable"
 		c.Header("Retry-After", retryAfter)

@@ -73,7 +73,8 @@ var paging = []string{"limit", "cursor"}
 // path" as routes registers it); any other parameter is refused with 400,
 // so that a misspelt filter never silently lists everything.
 var queryParams = map[string][]string{
-	"GET /api/v1/administrations":               paging,
+	"GET /api/v1/administrations":               append([]string{"archived"}, paging...),
+	"GET /api/v1/api-keys":                      paging,
 	"GET /api/v1/administrations/:id/customers": append([]string{"q", "to_verify", "paused", "open_invoices"}, paging...),
 	"GET /api/v1/administrations/:id/invoices":  append([]string{"status", "stage", "customer_id", "overdue", "paused", "disputed"}, paging...),
 	"GET /api/v1/invoices/:id/payments":         paging,
@@ -97,6 +98,14 @@ func (s *Server) routes(r *gin.Engine) {
 	g.GET("/administrations", s.listAdministrations)
 	g.GET("/administrations/:id", s.getAdministration)
 	g.PATCH("/administrations/:id/settings", s.patchAdministrationSettings)
+	g.POST("/administrations", s.createAdministration)
+	g.PATCH("/administrations/:id", s.updateAdministration)
+	g.POST("/administrations/:id/archive", s.archiveAdministration)
+	g.POST("/administrations/:id/restore", s.restoreAdministration)
+	g.POST("/administrations/:id/customers", s.createCustomer)
+	g.GET("/api-keys", s.listAPIKeys)
+	g.POST("/api-keys", s.createAPIKey)
+	g.POST("/api-keys/:id/revoke", s.revokeAPIKey)
 
 	g.GET("/administrations/:id/customers", s.listCustomers)
 	g.GET("/customers/:id", s.getCustomer)
@@ -122,6 +131,8 @@ func (s *Server) routes(r *gin.Engine) {
 
 	g.GET("/administrations/:id/imports", s.listImports)
 	g.GET("/imports/:id", s.getImport)
+	g.GET("/administrations/:id/import-mapping", s.getImportMapping)
+	g.PUT("/administrations/:id/import-mapping", s.putImportMapping)
 
 	g.GET("/administrations/:id/journeys", s.listJourneys)
 	g.POST("/administrations/:id/journeys", s.createJourney)

@@ -9,12 +9,6 @@ import (
 	"github.com/relance/relance/models"
 )
 
-func (s *Server) listAdministrations(c *gin.Context) {
-	listPage(c, func(p domain.PageRequest) (domain.Page[models.Administration], error) {
-		return s.App.Administrations(c.Request.Context(), orgID(c), p)
-	}, func(a *models.Administration) models.Administration { return *a })
-}
-
 func (s *Server) getAdministration(c *gin.Context) {
 	adm, ok := object(c, s.administration)
 	if !ok {
@@ -44,6 +38,11 @@ type AdministrationSettingsPatch struct {
 	SenderEmail               *string `json:"sender_email"`
 	ReplyToEmail              *string `json:"reply_to_email"`
 	SMSSender                 *string `json:"sms_sender"`
+	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
+	// its journey (capped, the default, or latest_due; the furthest step
+	// kind a capped entry starts at).
+	LateEntry        *models.LateEntry `json:"late_entry"`
+	LateEntryMaxStep *string           `json:"late_entry_max_step"`
 }
 
 func (s *Server) patchAdministrationSettings(c *gin.Context) {

@@ -84,6 +84,14 @@ var handlerStatuses = map[string][]int{
 	"GET /api/v1/template-tags":                          with(anyRoute, 200),
 	"POST /api/v1/templates/preview":                     with(withBody, 200, 422),
 	"GET /api/v1/messages/{id}/preview":                  with(byID, 200),
+	"POST /api/v1/administrations":                       with(anyRoute, 201, 413, 422),
+	"PATCH /api/v1/administrations/{id}":                 with(withBody, 200, 422),
+	"POST /api/v1/administrations/{id}/archive":          with(byID, 200),
+	"POST /api/v1/administrations/{id}/restore":          with(byID, 200),
+	"POST /api/v1/administrations/{id}/customers":        with(withBody, 201, 409, 422),
+	"GET /api/v1/api-keys":                               with(anyRoute, 200),
+	"POST /api/v1/api-keys":                              with(anyRoute, 201, 413),
+	"POST /api/v1/api-keys/{id}/revoke":                  with(byID, 200),
 }
 
 func with(base []int, more ...int) []int {
@@ -171,6 +179,9 @@ func TestBadInputAnswers(t *testing.T) {
 		"POST /api/v1/customers/{id}/provided-email/accept":  true,
 		"POST /api/v1/customers/{id}/provided-email/dismiss": true,
 		"POST /api/v1/administrations/{id}/imports":          true,
+		"POST /api/v1/administrations/{id}/archive":          true,
+		"POST /api/v1/administrations/{id}/restore":          true,
+		"POST /api/v1/api-keys/{id}/revoke":                  true,
 	}
 	type attempt struct{ route, name, method, path, query, body string }
 	var attempts []attempt

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
@@ -31,6 +33,33 @@ import (
 // the line; the rows applied before it stay, and importing the file again
 // completes the work.
 func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
+	if !opt.DryRun {
+		return s.doImport(ctx, adm, parsed, opt)
+	}
+	// A dry run applies the file inside one transaction and rolls it back:
+	// the report comes from the same code as a real import, and nothing
+	// stays (each row's transaction is a savepoint inside it). The copy of
+	// the service it runs on has no Temporal client: nothing is started.
+	var rep ImportReport
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		dry := *s
+		dry.db, dry.temporal = tx, nil
+		var err error
+		if rep, err = dry.doImport(ctx, adm, parsed, opt); err != nil {
+			return err
+		}
+		return errDryRun
+	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
+	return rep, err
+}
+
+// errDryRun rolls a dry run's transaction back.
+var errDryRun = errors.New("dry run: rolled back")
+
+func (s *Service) doImport(ctx context.Context, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
 	started := time.Now()
 	r := &importRun{
 		ctx: ctx, db: s.db.WithContext(ctx), svc: s, adm: adm, opt: opt,
@@ -38,6 +67,7 @@ func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed
 		customers: map[string]*models.Customer{},
 		invoices:  map[string]*models.Invoice{},
 		hadOpen:   map[int64]bool{},
+		paid:      map[int64]bool{},
 		custSeen:  map[string]bool{},
 		total:     len(parsed.Rows),
 	}
@@ -47,12 +77,26 @@ func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed
 	r.log = r.log.With("administration_id", adm.ID)
 	r.rep = ImportReport{
 		Format: opt.Format, FileSHA256: opt.FileSHA256, FullSnapshot: opt.FullSnapshot, Rows: parsed.Total,
-		Rejected: []ImportRowError{}, Skipped: []ImportSkippedCustomer{},
+		Rejected: []ImportRowError{}, Skipped: []ImportSkippedCustomer{}, DryRun: opt.DryRun,
+		Warnings: []ImportRowError{}, Ignored: parsed.Ignored, Columns: parsed.Columns,
+		Lines: make([]domain.ImportLine, 0, parsed.Total),
+	}
+	if r.rep.Ignored == nil {
+		r.rep.Ignored = []importer.IgnoredColumn{}
+	}
+	if r.rep.Columns == nil {
+		r.rep.Columns = []importer.ColumnUse{}
 	}
 	lines := map[int]bool{}
 	for _, e := range parsed.Rejected {
 		r.rep.Rejected = append(r.rep.Rejected, ImportRowError{Line: e.Line, Field: e.Field, Value: e.Value, Reason: e.Reason})
-		lines[e.Line] = true
+		if !lines[e.Line] {
+			lines[e.Line] = true
+			r.rep.Lines = append(r.rep.Lines, domain.ImportLine{Line: e.Line, Outcome: domain.LineRejected, Note: e.Error()})
+		}
+	}
+	for _, w := range parsed.Warnings {
+		r.rep.Warnings = append(r.rep.Warnings, ImportRowError{Line: w.Line, Field: w.Field, Value: w.Value, Reason: w.Reason})
 	}
 	r.rep.Invoices.Rejected = len(lines)
 
@@ -109,9 +153,15 @@ func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed
 	}
 	close(r.tasks)
 	r.wg.Wait()
+	slices.SortStableFunc(r.rep.Lines, func(a, b domain.ImportLine) int { return a.Line - b.Line })
 	if err := errors.Join(rowErr, r.taskErr, ctx.Err()); err != nil {
 		r.log.Error("import aborted", "error", err)
 		return r.rep, fmt.Errorf("import into administration %d: %w", adm.ID, err)
+	}
+	if opt.DryRun {
+		r.log.Info("import dry run", "rows", parsed.Total, "customers", r.rep.Customers, "invoices", r.rep.Invoices,
+			"journeys_to_start", r.rep.JourneysToStart, "duration_ms", time.Since(started).Milliseconds())
+		return r.rep, nil
 	}
 
 	body, err := json.Marshal(r.rep)
@@ -142,6 +192,7 @@ type importRun struct {
 	customers map[string]*models.Customer // by reference, as stored
 	invoices  map[string]*models.Invoice  // by number, as stored
 	hadOpen   map[int64]bool              // customers with an open invoice before the import
+	paid      map[int64]bool              // invoices with a payment recorded in Relance
 	custSeen  map[string]bool             // references already counted
 
 	tasks   chan importTask
@@ -235,8 +286,17 @@ func (r *importRun) preload(rows []importer.Row) error {
 		if err := r.db.Where("administration_id = ? AND number IN ?", r.adm.ID, nums[i:min(i+chunk, len(nums))]).Find(&is).Error; err != nil {
 			return fmt.Errorf("load invoices of administration %d: %w", r.adm.ID, err)
 		}
+		ids := make([]int64, len(is))
 		for k := range is {
 			r.invoices[is[k].Number] = &is[k]
+			ids[k] = is[k].ID
+		}
+		var paid []int64
+		if err := r.db.Model(&models.Payment{}).Distinct("invoice_id").Where("invoice_id IN ?", ids).Pluck("invoice_id", &paid).Error; err != nil {
+			return fmt.Errorf("find invoices with payments in administration %d: %w", r.adm.ID, err)
+		}
+		for _, id := range paid {
+			r.paid[id] = true
 		}
 	}
 	return nil
@@ -290,6 +350,8 @@ type rowResult struct {
 	custOut customerOutcome
 	inv     *models.Invoice
 	invOut  invoiceOutcome
+	// kept is set when Relance's open amount won over the file's.
+	kept bool
 	// start is set when the invoice's journey must be started; prior is the
 	// row as it was before, to undo the change when the start fails (nil:
 	// the invoice is new and is deleted).
@@ -317,7 +379,7 @@ func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
 		case res.cust == nil:
 			custWrite = true
 		default:
-			changes := customerChanges(res.cust, cr, true)
+			changes := customerChanges(res.cust, cr, row.Given, true)
 			switch {
 			case len(changes) == 0:
 				res.custOut = custUnchanged
@@ -328,12 +390,16 @@ func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
 			}
 		}
 	}
-	invWrite := res.inv == nil || len(r.invoiceChanges(res.inv, ir)) > 0
+	invWrite := res.inv == nil
+	if !invWrite {
+		ch, kept := r.invoiceChanges(res.inv, ir)
+		invWrite, res.kept = len(ch) > 0, kept
+	}
 
 	if custWrite || invWrite {
 		if err := r.db.Transaction(func(tx *gorm.DB) error {
 			if custWrite {
-				if err := r.writeCustomer(tx, cr, &res); err != nil {
+				if err := r.writeCustomer(tx, cr, row.Given, &res); err != nil {
 					return err
 				}
 			}
@@ -348,32 +414,53 @@ func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
 
 	r.customers[cr.Ref] = res.cust
 	r.invoices[ir.Number] = res.inv
+	line := domain.ImportLine{Line: row.Line, InvoiceNumber: ir.Number, CustomerRef: cr.Ref}
 	r.mu.Lock()
 	if !r.custSeen[cr.Ref] {
 		r.custSeen[cr.Ref] = true
 		switch res.custOut {
 		case custCreated:
 			r.rep.Customers.Created++
+			line.Customer = "created"
 		case custUpdated:
 			r.rep.Customers.Updated++
+			line.Customer = "updated"
 		case custUnchanged:
 			r.rep.Customers.Unchanged++
+			line.Customer = "unchanged"
 		case custSkipped:
 			r.rep.Customers.Skipped++
+			line.Customer = "skipped"
 			r.rep.Skipped = append(r.rep.Skipped, ImportSkippedCustomer{Line: row.Line, CustomerRef: cr.Ref, Reason: ReasonNoOpenInvoice})
 		}
 	}
 	switch res.invOut {
 	case invCreated:
 		r.rep.Invoices.Created++
+		line.Outcome = domain.LineCreated
 	case invUpdated:
 		r.rep.Invoices.Updated++
+		line.Outcome = domain.LineUpdated
 	default:
 		r.rep.Invoices.Unchanged++
+		line.Outcome = domain.LineUnchanged
 	}
+	if res.kept {
+		r.rep.Invoices.KeptRelancePayment++
+		if line.Outcome == domain.LineUnchanged {
+			line.Outcome = domain.LineKeptPayment
+		}
+		line.Note = domain.NoteKeptPayment
+	}
+	if res.start && r.opt.DryRun {
+		r.rep.JourneysToStart++
+	}
+	r.rep.Lines = append(r.rep.Lines, line)
 	r.mu.Unlock()
 
 	switch {
+	case r.opt.DryRun:
+		// Nothing leaves the transaction that will be rolled back.
 	case res.start:
 		return r.startTask(row.Line, res), nil
 	case len(res.signals) > 0:
@@ -385,7 +472,7 @@ func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
 // writeCustomer creates the customer, or updates it when it had an open
 // invoice before the import, re-reading it under a lock so that two imports
 // at once decide on the same row.
-func (r *importRun) writeCustomer(tx *gorm.DB, cr importer.CustomerRow, res *rowResult) error {
+func (r *importRun) writeCustomer(tx *gorm.DB, cr importer.CustomerRow, given importer.FieldSet, res *rowResult) error {
 	if res.cust == nil {
 		c := newCustomer(r.adm.ID, cr)
 		ins := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(c)
@@ -403,7 +490,7 @@ func (r *importRun) writeCustomer(tx *gorm.DB, cr importer.CustomerRow, res *row
 			return fmt.Errorf("read back customer %s: %w", cr.Ref, err)
 		}
 		res.cust, res.custOut = &fresh, custUnchanged
-		if ch := customerChanges(&fresh, cr, true); len(ch) > 0 && !onlyClearsProvided(ch) {
+		if ch := customerChanges(&fresh, cr, given, true); len(ch) > 0 && !onlyClearsProvided(ch) {
 			res.custOut = custSkipped
 		}
 		return nil
@@ -412,7 +499,7 @@ func (r *importRun) writeCustomer(tx *gorm.DB, cr importer.CustomerRow, res *row
 	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).First(&fresh, res.cust.ID).Error; err != nil {
 		return fmt.Errorf("lock customer %s: %w", cr.Ref, err)
 	}
-	changes := customerChanges(&fresh, cr, r.hadOpen[fresh.ID])
+	changes := customerChanges(&fresh, cr, given, r.hadOpen[fresh.ID])
 	if len(changes) == 0 {
 		res.cust, res.custOut = &fresh, custUnchanged
 		return nil
@@ -439,15 +526,23 @@ func newCustomer(admID int64, cr importer.CustomerRow) *models.Customer {
 
 // customerChanges returns the columns to write so the stored customer
 // matches the file (when update is true), plus the clearing of a provided
-// email that the file now brings as the email (seed 001). An empty email or
-// phone in the file does not erase a stored one: accounting exports often
-// lack them, and the admin may have accepted an address the customer gave in
-// the portal.
-func customerChanges(c *models.Customer, cr importer.CustomerRow, update bool) map[string]any {
+// email that the file now brings as the email (seed 001). Only the fields
+// the file gives are compared: a column absent from the file never
+// overwrites (an export without a language column keeps the languages set
+// through the API), and language and country count as given only when the
+// cell is filled (an empty one would mean the administration's default).
+// An empty email or phone in the file does not erase a stored one either:
+// accounting exports often lack them, and the admin may have accepted an
+// address the customer gave in the portal; an invalid email is not given.
+func customerChanges(c *models.Customer, cr importer.CustomerRow, given importer.FieldSet, update bool) map[string]any {
 	ch := map[string]any{}
 	if update {
 		set := func(col, stored, file string) {
-			if stored != file {
+			field := col
+			if col == "name" {
+				field = "customer_name"
+			}
+			if stored != file && given.Has(field) {
 				ch[col] = file
 			}
 		}
@@ -474,7 +569,9 @@ func customerChanges(c *models.Customer, cr importer.CustomerRow, update bool) m
 		if v, ok := ch["country"]; ok {
 			country = v.(string)
 		}
-		set("mobile", c.Mobile, MobileOf(phone, country))
+		if m := MobileOf(phone, country); m != c.Mobile {
+			ch["mobile"] = m
+		}
 	}
 	// The provided email leaves "to verify" once it is the email: brought by
 	// this file (when the update applies), or already stored.
@@ -505,16 +602,60 @@ func fileStatus(ir importer.InvoiceRow) models.InvoiceStatus {
 }
 
 // invoiceChanges returns the columns to write so the stored invoice matches
-// the file. A closed invoice (paid or credited) the file still shows as
-// closed keeps its status: a credit note recorded in Relance stays credited.
-func (r *importRun) invoiceChanges(inv *models.Invoice, ir importer.InvoiceRow) map[string]any {
+// the file, and whether Relance's open amount was kept against the file's.
+// A closed invoice (paid or credited) the file still shows as closed keeps
+// its status: a credit note recorded in Relance stays credited.
+//
+// A payment (or credit) recorded in Relance wins over a file that is not
+// newer: when Relance has a payment on the invoice or credited it, and the
+// file shows it more open than Relance does, the file's open amount is
+// taken only if its amount or open amount differ from what the previous
+// import brought (the accounting software has moved since, e.g. a payment
+// was reversed or a credit note booked). An export that still shows the
+// state of the previous import has simply not caught up with the payment.
+// An invoice never imported before (created through the API, or imported
+// before Relance kept this record) has no previous import: Relance wins.
+// The columns imported_* that keep the file's amounts are written whenever
+// they differ; they alone do not make the invoice "updated".
+func (r *importRun) invoiceChanges(inv *models.Invoice, ir importer.InvoiceRow) (map[string]any, bool) {
 	ch := map[string]any{}
+	if inv.ImportedAmountMinor == nil || *inv.ImportedAmountMinor != ir.AmountMinor {
+		ch["imported_amount_minor"] = ir.AmountMinor
+	}
+	if inv.ImportedOpenMinor == nil || *inv.ImportedOpenMinor != ir.OpenMinor {
+		ch["imported_open_minor"] = ir.OpenMinor
+	}
+	_, amountMoved := ch["imported_amount_minor"]
+	_, openMoved := ch["imported_open_minor"]
+	newer := inv.ImportedOpenMinor != nil && (amountMoved || openMoved)
+	lowered := r.paid[inv.ID] || inv.Status == models.InvoiceCredited
+	if lowered && ir.OpenMinor > inv.OpenMinor && !newer {
+		// Relance's amounts and status stand (the file's amount is the one
+		// the previous import brought); its dates still apply.
+		r.otherInvoiceChanges(inv, ir, ch)
+		return ch, true
+	}
 	if inv.AmountMinor != ir.AmountMinor {
 		ch["amount_minor"] = ir.AmountMinor
 	}
 	if inv.OpenMinor != ir.OpenMinor {
 		ch["open_minor"] = ir.OpenMinor
 	}
+	r.otherInvoiceChanges(inv, ir, ch)
+	want := fileStatus(ir)
+	closed := inv.Status != models.InvoiceOpen
+	switch {
+	case want == models.InvoiceOpen && closed:
+		ch["status"], ch["stage"] = models.InvoiceOpen, string(workflows.StageScheduled)
+	case want == models.InvoicePaid && !closed:
+		ch["status"], ch["stage"] = models.InvoicePaid, string(workflows.StagePaid)
+	}
+	return ch, false
+}
+
+// otherInvoiceChanges adds the changes of the columns other than the
+// amounts and the status.
+func (r *importRun) otherInvoiceChanges(inv *models.Invoice, ir importer.InvoiceRow, ch map[string]any) {
 	if inv.Currency != ir.Currency {
 		ch["currency"] = ir.Currency
 	}
@@ -524,15 +665,16 @@ func (r *importRun) invoiceChanges(inv *models.Invoice, ir importer.InvoiceRow) 
 	if !inv.DueDate.Equal(ir.DueDate) {
 		ch["due_date"] = ir.DueDate
 	}
-	want := fileStatus(ir)
-	closed := inv.Status != models.InvoiceOpen
-	switch {
-	case want == models.InvoiceOpen && closed:
-		ch["status"], ch["stage"] = models.InvoiceOpen, string(workflows.StageScheduled)
-	case want == models.InvoicePaid && !closed:
-		ch["status"], ch["stage"] = models.InvoicePaid, string(workflows.StagePaid)
+}
+
+// bookkeeping reports changes that only record what the file said.
+func bookkeeping(ch map[string]any) bool {
+	for col := range ch {
+		if col != "imported_amount_minor" && col != "imported_open_minor" {
+			return false
+		}
 	}
-	return ch
+	return true
 }
 
 // writeInvoice creates the invoice, or updates it after re-reading it under
@@ -545,6 +687,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 			IssueDate: ir.IssueDate, DueDate: ir.DueDate, Currency: ir.Currency,
 			AmountMinor: ir.AmountMinor, OpenMinor: ir.OpenMinor,
 			Status: models.InvoiceOpen, Stage: string(workflows.StageScheduled),
+			ImportedAmountMinor: &ir.AmountMinor, ImportedOpenMinor: &ir.OpenMinor,
 		}
 		if ir.OpenMinor == 0 {
 			// Paid before Relance saw it: stored for the customer's
@@ -572,7 +715,8 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	}
 
 	res.inv, res.invOut = &fresh, invUnchanged
-	changes := r.invoiceChanges(&fresh, ir)
+	changes, kept := r.invoiceChanges(&fresh, ir)
+	res.kept = kept
 	if len(changes) == 0 {
 		return nil
 	}
@@ -595,6 +739,9 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 		return fmt.Errorf("update invoice %s: %w", ir.Number, err)
 	}
 	setInvoice(&fresh, changes)
+	if bookkeeping(changes) {
+		return nil
+	}
 	res.invOut = invUpdated
 	_, openChanged := changes["open_minor"]
 	_, statusChanged := changes["status"]
@@ -763,6 +910,12 @@ func setInvoice(inv *models.Invoice, ch map[string]any) {
 			inv.JourneyCycle = v.(int)
 		case "journey_started":
 			inv.JourneyStarted = v.(bool)
+		case "imported_amount_minor":
+			n := v.(int64)
+			inv.ImportedAmountMinor = &n
+		case "imported_open_minor":
+			n := v.(int64)
+			inv.ImportedOpenMinor = &n
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
@@ -38,7 +39,7 @@ import (
 // impNamespaces are pre-created on the dev server: each database of each
 // test gets its own, so that its worker (bound to that database) only ever
 // runs its own journeys.
-var impNamespaces = []string{"imp0", "imp1", "imp2", "imp3", "imp4", "imp5", "imp6", "imp7"}
+var impNamespaces = []string{"imp0", "imp1", "imp2", "imp3", "imp4", "imp5", "imp6", "imp7", "imp8", "imp9", "imp10", "imp11"}
 
 var impNext atomic.Int32
 
@@ -143,7 +144,7 @@ func impInvoice(t *testing.T, e *impEnv, cust *models.Customer, number string, i
 // impWaitOutcome waits for a journey to end and returns its result.
 func impWaitOutcome(t *testing.T, tc client.Client, workflowID string) workflows.JourneyResult {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Patience)
 	defer cancel()
 	var res workflows.JourneyResult
 	require.NoError(t, tc.GetWorkflow(ctx, workflowID, "").Get(ctx, &res))
@@ -187,13 +188,19 @@ func TestImport(t *testing.T) {
 	t.Run("full snapshot", func(t *testing.T) {
 		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportSnapshot(t, impSetup(t, srv, gdb, true)) })
 	})
+	t.Run("exports of accounting packages", func(t *testing.T) {
+		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportPackages(t, impSetup(t, srv, gdb, true)) })
+	})
+	t.Run("mapping, dry run, payments, languages", func(t *testing.T) {
+		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportRules(t, impSetup(t, srv, gdb, false)) })
+	})
 	t.Run("two imports of one file at once", func(t *testing.T) {
 		testImportConcurrent(t, impSetup(t, srv, testkit.Postgres(t), false))
 	})
 }
 
 // testImportExport imports a real-looking Dutch/Belgian export (BOM, ";",
-// CRLF, decimal commas, five date formats, 400 rows of which 38 are broken)
+// CRLF, decimal commas, five date formats, 400 rows of which 36 are broken, and two with a malformed email)
 // into an administration that already knows four of its customers.
 func testImportExport(t *testing.T, e *impEnv) {
 	ctx := context.Background()
@@ -243,14 +250,25 @@ func testImportExport(t *testing.T, e *impEnv) {
 	want := app.ImportReport{
 		ImportID: rep.ImportID, Format: "csv", FileSHA256: hex.EncodeToString(sum[:]), Rows: 400,
 		Customers:       app.ImportCustomerCounts{Created: 53, Updated: 1, Unchanged: 2, Skipped: 1},
-		Invoices:        app.ImportInvoiceCounts{Created: 360, Updated: 2, Unchanged: 0, Rejected: 38},
-		JourneysStarted: 262,
+		Invoices:        app.ImportInvoiceCounts{Created: 362, Updated: 2, Unchanged: 0, Rejected: 36},
+		JourneysStarted: 264,
 		Skipped:         []app.ImportSkippedCustomer{{Line: 13, CustomerRef: "D1018", Reason: "customer has no open invoice"}},
+		Ignored:         []importer.IgnoredColumn{},
 	}
 	for _, r := range parsed.Rejected {
 		want.Rejected = append(want.Rejected, app.ImportRowError{Line: r.Line, Field: r.Field, Value: r.Value, Reason: r.Reason})
 	}
-	require.Len(t, want.Rejected, 39, "38 rejected rows, one of them with two errors")
+	require.Len(t, want.Rejected, 37, "36 rejected rows, one of them with two errors")
+	// Two malformed email addresses are warnings: their invoices are
+	// imported (without the address).
+	for _, w := range parsed.Warnings {
+		want.Warnings = append(want.Warnings, app.ImportRowError{Line: w.Line, Field: w.Field, Value: w.Value, Reason: w.Reason})
+	}
+	require.Contains(t, want.Warnings, app.ImportRowError{Line: 145, Field: "email", Value: "jan@@example",
+		Reason: "not a valid email address; the customer is chased without email (by letter when an address is known)"})
+	require.Len(t, rep.Columns, 16, "every column of the export is read")
+	require.Len(t, rep.Lines, 400, "one outcome per data row")
+	want.Columns, want.Lines = rep.Columns, rep.Lines
 	require.Equal(t, want, rep)
 	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 53, Field: "amount", Value: "-12,50", Reason: "negative amount (credit notes are not imported as invoices)"})
 	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 105, Field: "currency", Value: "XYZ", Reason: "unknown currency XYZ"})
@@ -261,7 +279,7 @@ func testImportExport(t *testing.T, e *impEnv) {
 	require.NoError(t, e.db.Model(&models.Customer{}).Where("administration_id = ?", e.adm.ID).Count(&nCust).Error)
 	require.NoError(t, e.db.Model(&models.Invoice{}).Where("administration_id = ?", e.adm.ID).Count(&nInv).Error)
 	require.EqualValues(t, 57, nCust)
-	require.EqualValues(t, 362+2, nInv, "the file's valid invoices, plus OLD-1 and OLD-2")
+	require.EqualValues(t, 364+2, nInv, "the file's valid invoices, plus OLD-1 and OLD-2")
 	var run models.ImportRun
 	require.NoError(t, e.db.First(&run, rep.ImportID).Error)
 	var stored app.ImportReport
@@ -334,8 +352,12 @@ func testImportExport(t *testing.T, e *impEnv) {
 	again := impRun(t, e, data, false)
 	want.ImportID = again.ImportID
 	want.Customers = app.ImportCustomerCounts{Unchanged: 56, Skipped: 1}
-	want.Invoices = app.ImportInvoiceCounts{Unchanged: 362, Rejected: 38}
+	want.Invoices = app.ImportInvoiceCounts{Unchanged: 364, Rejected: 36}
 	want.JourneysStarted = 0
+	for _, l := range again.Lines {
+		require.Contains(t, []domain.LineOutcome{domain.LineUnchanged, domain.LineRejected}, l.Outcome, "line %d", l.Line)
+	}
+	want.Lines = again.Lines
 	require.Equal(t, want, again)
 	require.Equal(t, invBefore, impInvoiceRows(t, e.db, e.adm.ID))
 	require.Equal(t, custBefore, impCustomerRows(t, e.db, e.adm.ID))
@@ -407,22 +429,22 @@ func testImportConcurrent(t *testing.T, e *impEnv) {
 	wg.Wait()
 	require.NoError(t, errors.Join(errs...))
 	sumInv := func(f func(app.ImportReport) int) int { return f(reps[0]) + f(reps[1]) }
-	require.Equal(t, 362, sumInv(func(r app.ImportReport) int { return r.Invoices.Created }))
-	require.Equal(t, 362, sumInv(func(r app.ImportReport) int { return r.Invoices.Unchanged }))
+	require.Equal(t, 364, sumInv(func(r app.ImportReport) int { return r.Invoices.Created }))
+	require.Equal(t, 364, sumInv(func(r app.ImportReport) int { return r.Invoices.Unchanged }))
 	require.Zero(t, sumInv(func(r app.ImportReport) int { return r.Invoices.Updated }))
 	require.Equal(t, 57, sumInv(func(r app.ImportReport) int { return r.Customers.Created }))
 	require.Equal(t, 57, sumInv(func(r app.ImportReport) int { return r.Customers.Unchanged }))
-	require.Equal(t, 263, sumInv(func(r app.ImportReport) int { return r.JourneysStarted }))
+	require.Equal(t, 265, sumInv(func(r app.ImportReport) int { return r.JourneysStarted }))
 	t.Logf("import 1: %+v %+v; import 2: %+v %+v", reps[0].Customers, reps[0].Invoices, reps[1].Customers, reps[1].Invoices)
 
 	var nCust, nInv int64
 	require.NoError(t, e.db.Model(&models.Customer{}).Where("administration_id = ?", e.adm.ID).Count(&nCust).Error)
 	require.NoError(t, e.db.Model(&models.Invoice{}).Where("administration_id = ?", e.adm.ID).Count(&nInv).Error)
 	require.EqualValues(t, 57, nCust)
-	require.EqualValues(t, 362, nInv)
+	require.EqualValues(t, 364, nInv)
 	query := fmt.Sprintf("RelanceAdministration = '%s'", workflows.AdministrationKey(e.adm.ID))
 	require.Eventually(t, func() bool {
 		res, err := e.tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
-		return err == nil && res.GetCount() == 263
+		return err == nil && res.GetCount() == 265
 	}, testkit.Patience, 200*time.Millisecond)
 }

@@ -69,8 +69,12 @@ const startTimeout = 10 * time.Second
 // StartJourney starts the journey of the invoice's current cycle and marks
 // it started on the row (JourneyStarted). A journey that runs already is not
 // started again: the call is then a no-op (started false) that marks it too.
-// Callers start a journey only when the row says its cycle has none.
+// Callers start a journey only when the row says its cycle has none. An
+// archived administration starts none (ErrArchived).
 func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
+	if adm.ArchivedAt != nil {
+		return false, fmt.Errorf("start journey of invoice %s: administration %d: %w", inv.Number, adm.ID, domain.ErrArchived)
+	}
 	in := workflows.JourneyInput{
 		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
 		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,
@@ -123,7 +127,10 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 }
 
 // JourneyState queries a journey's state; ok is false when the journey cannot be
-// queried (it has not started, or its history is gone).
+// queried (it has not started, or its history is gone). The handled steps'
+// message outcomes are the outbox rows' as they are now, after receipts and
+// bounces (see overlayOutcomes); a Service without a database reports them
+// as the workflow does.
 func (s *Service) JourneyState(ctx context.Context, workflowID string) (workflows.JourneyState, error) {
 	var st workflows.JourneyState
 	v, err := s.temporal.QueryWorkflow(ctx, workflowID, "", workflows.QueryState)
@@ -132,6 +139,11 @@ func (s *Service) JourneyState(ctx context.Context, workflowID string) (workflow
 	}
 	if err := v.Get(&st); err != nil {
 		return st, fmt.Errorf("decode state of %s: %w", workflowID, err)
+	}
+	if s.db != nil {
+		if err := s.overlayOutcomes(ctx, workflowID, &st); err != nil {
+			return st, err
+		}
 	}
 	return st, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/schedule"
 )
 
@@ -143,6 +144,18 @@ func applyAdministrationSettings(p AdministrationSettingsPatch, adm *models.Admi
 			return nil, RuleBroken("customer_min_gap_days", "must be between 0 and 90")
 		}
 		st.CustomerMinGapDays, upd["customer_min_gap_days"] = *v, *v
+	}
+	if p.LateEntry != nil {
+		if !p.LateEntry.Valid() {
+			return nil, Invalid("late_entry", "must be %q or %q", models.LateEntryCapped, models.LateEntryLatestDue)
+		}
+		st.LateEntry, upd["late_entry"] = *p.LateEntry, *p.LateEntry
+	}
+	if p.LateEntryMaxStep != nil {
+		if !policy.LateEntryStep(policy.StepKind(*p.LateEntryMaxStep)) {
+			return nil, Invalid("late_entry_max_step", "must be one of invoice, reminder, final_reminder, collection")
+		}
+		st.LateEntryMaxStep, upd["late_entry_max_step"] = *p.LateEntryMaxStep, *p.LateEntryMaxStep
 	}
 	if p.SendWindowStart != nil {
 		st.SendWindowStart, upd["send_window_start"] = *p.SendWindowStart, *p.SendWindowStart

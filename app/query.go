@@ -47,9 +47,14 @@ func (s *Service) Administration(ctx context.Context, org, id int64) (*models.Ad
 	return &a, storeErr(err, "administration %d", id)
 }
 
-// Administrations lists the administrations of organization org.
-func (s *Service) Administrations(ctx context.Context, org int64, p PageRequest) (Page[models.Administration], error) {
-	out, err := page(s.db.WithContext(ctx).Where("organization_id = ?", org), p,
+// Administrations lists the administrations of organization org; archived
+// ones only when archived is true.
+func (s *Service) Administrations(ctx context.Context, org int64, archived bool, p PageRequest) (Page[models.Administration], error) {
+	q := s.db.WithContext(ctx).Where("organization_id = ?", org)
+	if !archived {
+		q = q.Where("archived_at IS NULL")
+	}
+	out, err := page(q, p,
 		func(a models.Administration) int64 { return a.ID })
 	return out, storeErr(err, "list administrations of organization %d", org)
 }

@@ -156,17 +156,18 @@ func journeyOf(st workflows.JourneyState, minGapDays int) domain.Journey {
 	return j
 }
 
-// Authenticate returns the organization of an API key, and records its use.
-func (s *Service) Authenticate(ctx context.Context, key string) (int64, error) {
+// Authenticate returns whom an API key speaks for (its organization, and
+// whether it may write), and records its use at most once a minute.
+func (s *Service) Authenticate(ctx context.Context, key string) (domain.Caller, error) {
 	k, err := auth.Lookup(ctx, s.db, key)
 	if errors.Is(err, auth.ErrInvalidKey) {
-		return 0, fmt.Errorf("authenticate: %w: %w", domain.ErrInvalidKey, err)
+		return domain.Caller{}, fmt.Errorf("authenticate: %w: %w", domain.ErrInvalidKey, err)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("authenticate: %w", err)
+		return domain.Caller{}, fmt.Errorf("authenticate: %w", err)
 	}
 	auth.Touch(ctx, s.db, k, s.Now())
-	return k.OrganizationID, nil
+	return domain.Caller{OrganizationID: k.OrganizationID, ReadOnly: k.ReadOnly}, nil
 }
 
 // Ping checks that the database answers.

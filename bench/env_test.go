@@ -91,7 +91,8 @@ func newAdministration(b *testing.B, gdb *gorm.DB, name string) *models.Administ
 	settings.SMSEnabled = true
 	adm := &models.Administration{OrganizationID: org.ID, Name: name + " BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: settings,
-		CompanyDetails: models.CompanyDetails{CompanyName: name + " BV", SenderEmail: "ar@bench.example", CompanyAddress: "Main 1\n1000 AA Amsterdam"}}
+		CompanyDetails: models.CompanyDetails{CompanyName: name + " BV", SenderEmail: "ar@bench.example", CompanyAddress: "Main 1\n1000 AA Amsterdam",
+			BankDetails: "IBAN NL91 ABNA 0417 1643 00", LatePenaltyRate: "8%", UserName: "Sanne Jansen", UserEmail: "sanne@example.com", UserPhone: "+31 20 123 4568"}}
 	require.NoError(b, gdb.Create(adm).Error)
 	return adm
 }

@@ -52,7 +52,7 @@ func BenchmarkImport(b *testing.B) {
 				b.StartTimer()
 
 				t0 := time.Now()
-				parsed, err := app.ParseFile(data, "", adm)
+				parsed, err := app.ParseFile(data, "", adm, nil)
 				require.NoError(b, err)
 				parsed1 := time.Since(t0)
 				rep, err := app.New(app.Options{DB: gdb, Temporal: tc}).Import(context.Background(), adm, parsed.Result, app.ImportOptions{
@@ -75,7 +75,7 @@ func BenchmarkImport(b *testing.B) {
 
 				// The same file again: idempotent, and the cheap path.
 				t1 := time.Now()
-				again, err := app.ParseFile(data, "", adm)
+				again, err := app.ParseFile(data, "", adm, nil)
 				require.NoError(b, err)
 				rep2, err := app.New(app.Options{DB: gdb, Temporal: tc}).Import(context.Background(), adm, again.Result, app.ImportOptions{
 					FileSHA256: again.SHA256, Format: again.Format, Logger: quiet(),
@@ -208,7 +208,7 @@ func TestDutchExport(t *testing.T) {
 	const n = 10000
 	data := dutchExport(n)
 	adm := &models.Administration{Currency: "EUR", Country: "NL", Language: "nl"}
-	parsed, err := app.ParseFile(data, "", adm)
+	parsed, err := app.ParseFile(data, "", adm, nil)
 	require.NoError(t, err)
 	require.Equal(t, app.FormatCSV, parsed.Format)
 	require.Empty(t, parsed.Result.Rejected)

@@ -56,6 +56,13 @@ type SMS struct {
 	To string
 	// Text is the message body; non GSM-7 text is sent as Unicode.
 	Text string
+	// Begin, when set, is called once the sender is about to make the
+	// request that may reach the provider (after waiting for its rate
+	// limit, for instance), never before: the outbox marks the message
+	// sending there, so that a message still waiting is not taken for
+	// one the provider may have. An error from Begin aborts the send
+	// without any request, and SendSMS returns it (wrapped or as is).
+	Begin func(ctx context.Context) error
 }
 
 // SMSSender delivers one SMS. providerID is the provider's message ID (for a

@@ -89,6 +89,9 @@ type Vonage struct {
 	// RatePerSecond is the account's throughput, enforced across all workers.
 	// Unset or 0: channels.DefaultSMSPerSecond (30).
 	RatePerSecond int `env:"RATE_PER_SECOND"`
+	// Timeout bounds one request to the SMS API; a request never answered
+	// holds one slot of the rate until then (plus one second).
+	Timeout time.Duration `env:"TIMEOUT" envDefault:"10s"`
 }
 
 // Letters chooses the postal letter provider.
@@ -144,6 +147,9 @@ func (c Config) Validate() error {
 	}
 	if c.Vonage.RatePerSecond <= 0 {
 		return errors.New("VONAGE_RATE_PER_SECOND must be positive")
+	}
+	if c.Vonage.Timeout <= 0 {
+		return errors.New("VONAGE_TIMEOUT must be positive")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/go-gormigrate/gormigrate/v2"
@@ -101,6 +102,78 @@ func migrations() []*gormigrate.Migration {
 					}
 				}
 				return nil
+			},
+		},
+		{
+			// Tenants through the API: archived administrations, the flag of
+			// missing company details, read-only API keys.
+			ID: "202611300701_tenants",
+			Migrate: func(tx *gorm.DB) error {
+				for _, c := range []struct {
+					model any
+					field string
+				}{{&models.Administration{}, "ArchivedAt"}, {&models.Administration{}, "DetailsMissing"}, {&models.APIKey{}, "ReadOnly"}} {
+					if tx.Migrator().HasColumn(c.model, c.field) {
+						continue
+					}
+					if err := tx.Migrator().AddColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return errors.Join(
+					tx.Migrator().DropColumn(&models.Administration{}, "ArchivedAt"),
+					tx.Migrator().DropColumn(&models.Administration{}, "DetailsMissing"),
+					tx.Migrator().DropColumn(&models.APIKey{}, "ReadOnly"))
+			},
+		},
+		{
+			// Imports as accounting software writes them: the column mapping
+			// an administration saves, the late-entry rule, and what the last
+			// import said about each invoice (so that a payment recorded in
+			// Relance wins over an older export).
+			ID: "202611300401_import_mapping_late_entry",
+			Migrate: func(tx *gorm.DB) error {
+				if !tx.Migrator().HasTable(&models.ImportMapping{}) {
+					if err := tx.Migrator().CreateTable(&models.ImportMapping{}); err != nil {
+						return err
+					}
+				}
+				for _, c := range []struct {
+					model any
+					field string
+				}{
+					{&models.Administration{}, "LateEntry"},
+					{&models.Administration{}, "LateEntryMaxStep"},
+					{&models.Invoice{}, "ImportedAmountMinor"},
+					{&models.Invoice{}, "ImportedOpenMinor"},
+				} {
+					if tx.Migrator().HasColumn(c.model, c.field) {
+						continue
+					}
+					if err := tx.Migrator().AddColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Rollback: func(tx *gorm.DB) error {
+				for _, c := range []struct {
+					model any
+					field string
+				}{
+					{&models.Administration{}, "LateEntry"},
+					{&models.Administration{}, "LateEntryMaxStep"},
+					{&models.Invoice{}, "ImportedAmountMinor"},
+					{&models.Invoice{}, "ImportedOpenMinor"},
+				} {
+					if err := tx.Migrator().DropColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return tx.Migrator().DropTable(&models.ImportMapping{})
 			},
 		},
 		{

@@ -70,6 +70,10 @@ type SMTPSink struct {
 	// refuses it (return an *smtp.SMTPError to choose the reply, e.g. 550
 	// or 451). Dev uses it to show a bounce; tests, a permanent failure.
 	Reject func(rcpt string) error
+	// DataDelay, when set, is how long the sink takes before its reply to
+	// the end of DATA, like a slow relay: the message is kept and accepted
+	// after it. Tests use it for a slow but live provider.
+	DataDelay time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
@@ -253,6 +257,9 @@ func (s *smtpSession) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {
 		return fmt.Errorf("devsink: read message data: %w", err)
+	}
+	if s.sink.DataDelay > 0 {
+		time.Sleep(s.sink.DataDelay)
 	}
 	s.sink.store(ReceivedEmail{
 		Received:     time.Now(),

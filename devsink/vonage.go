@@ -98,6 +98,16 @@ type VonageSink struct {
 	HTTPClient *http.Client
 	// Max bounds the messages kept; zero means DefaultMaxMessages.
 	Max int
+	// Delay, when set, is how long the sink takes before it answers an
+	// accepted message: a slow but live API.
+	Delay time.Duration
+	// HangEvery, when positive, makes every HangEvery-th request (counting
+	// the requests that pass the wire-format checks, from the first) hang:
+	// the sink reads it whole, records its arrival and never answers until
+	// the client gives up or the sink is closed. It is not accepted (Vonage
+	// may or may not send a message it never answered; the stand-in does
+	// not). 5 hangs 20% of the requests.
+	HangEvery int
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
@@ -110,6 +120,9 @@ type VonageSink struct {
 	msgs     []SentSMS
 	nextID   int
 	requests int
+	arrivals []time.Time
+	checked  int // requests that passed the wire-format checks
+	hung     []string
 	failures []Failure
 	rejects  map[string]rejection
 }
@@ -175,6 +188,22 @@ func (v *VonageSink) Requests() int {
 	return v.requests
 }
 
+// Arrivals returns when each request reached the endpoint, in arrival
+// order, whatever its fate (accepted, refused, failed or hung): what a
+// provider counts against its rate limit.
+func (v *VonageSink) Arrivals() []time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]time.Time(nil), v.arrivals...)
+}
+
+// Hung returns the client-refs of the requests HangEvery made hang.
+func (v *VonageSink) Hung() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]string(nil), v.hung...)
+}
+
 // Close stops pending delivery receipts and waits for those being sent.
 func (v *VonageSink) Close() {
 	v.init()
@@ -197,6 +226,7 @@ func (v *VonageSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v.mu.Lock()
 	v.requests++
+	v.arrivals = append(v.arrivals, received)
 	v.mu.Unlock()
 
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
@@ -218,6 +248,22 @@ func (v *VonageSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to := form.Get("to")
+
+	v.mu.Lock()
+	v.checked++
+	hang := v.HangEvery > 0 && v.checked%v.HangEvery == 0
+	if hang {
+		v.hung = append(v.hung, form.Get("client-ref"))
+	}
+	v.mu.Unlock()
+	if hang {
+		v.logger().Info("devsink: SMS request hangs (HangEvery)", "to", to, "client_ref", form.Get("client-ref"))
+		select {
+		case <-r.Context().Done():
+		case <-v.ctx.Done():
+		}
+		return
+	}
 
 	v.mu.Lock()
 	var fail Failure
@@ -265,6 +311,12 @@ func (v *VonageSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answer[i] = sms.ResponseMessage{
 			To: to, MessageID: id, Status: "0", RemainingBalance: "42.00000000",
 			MessagePrice: "0.03330000", Network: "20801", ClientRef: m.ClientRef,
+		}
+	}
+	if v.Delay > 0 {
+		select {
+		case <-time.After(v.Delay):
+		case <-v.ctx.Done():
 		}
 	}
 	max := v.Max

@@ -92,6 +92,10 @@ type AdministrationSettingsPatch struct {
 	SenderEmail               *string
 	ReplyToEmail              *string
 	SMSSender                 *string
+	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
+	// its journey (see models.AdministrationSettings).
+	LateEntry        *models.LateEntry
+	LateEntryMaxStep *string
 }
 
 // JourneyInput is a journey as an admin writes it.

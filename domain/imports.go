@@ -2,6 +2,8 @@ package domain
 
 import (
 	"log/slog"
+
+	"github.com/relance/relance/importer"
 )
 
 // ReasonNoOpenInvoice is why an existing customer's data was not updated by
@@ -30,6 +32,10 @@ type ImportOptions struct {
 	Concurrency int
 	// Logger receives the import's log lines; nil means slog.Default().
 	Logger *slog.Logger
+	// DryRun computes the whole report without writing anything: every
+	// write happens in one transaction that is rolled back, no journey is
+	// started or signalled (Temporal is not needed), and no run is stored.
+	DryRun bool
 }
 
 // ImportReport is what an import did, row by row where it matters: the
@@ -57,7 +63,54 @@ type ImportReport struct {
 	Skipped []ImportSkippedCustomer `json:"skipped"`
 	// Notes explain decisions about the file as a whole.
 	Notes []string `json:"notes,omitempty"`
+	// DryRun says nothing was written: the counts say what an import of
+	// the file would do now, JourneysToStart what it would start.
+	DryRun          bool `json:"dry_run"`
+	JourneysToStart int  `json:"journeys_to_start"`
+	// Warnings are problems that did not reject their row: an email
+	// address that is not one (the customer is chased without it, by letter
+	// when an address is known), a phone that cannot receive SMS.
+	Warnings []ImportRowError `json:"warnings"`
+	// Ignored are the file's columns that feed no field.
+	Ignored []importer.IgnoredColumn `json:"ignored_columns"`
+	// Columns say which column fed which field, and how it was recognised
+	// (its name, a name an accounting package writes, or the mapping).
+	Columns []importer.ColumnUse `json:"columns"`
+	// Lines are the outcome of every data row, in file order.
+	Lines []ImportLine `json:"lines"`
 }
+
+// LineOutcome is what an import did with one row.
+type LineOutcome string
+
+// Row outcomes.
+const (
+	LineCreated   LineOutcome = "created"
+	LineUpdated   LineOutcome = "updated"
+	LineUnchanged LineOutcome = "unchanged"
+	// LineKeptPayment: the file shows the invoice more open than Relance
+	// does after a payment (or credit) recorded in Relance, and the file is
+	// not newer than the last import: Relance's amounts were kept.
+	LineKeptPayment LineOutcome = "kept_relance_payment"
+	LineRejected    LineOutcome = "rejected"
+)
+
+// ImportLine is the outcome of one data row.
+type ImportLine struct {
+	Line          int    `json:"line"`
+	InvoiceNumber string `json:"invoice_number,omitempty"`
+	CustomerRef   string `json:"customer_ref,omitempty"`
+	// Outcome is the invoice's.
+	Outcome LineOutcome `json:"outcome"`
+	// Customer is what the row did to its customer, on the customer's first
+	// row only (created, updated, unchanged, skipped).
+	Customer string `json:"customer,omitempty"`
+	// Note says why, for rejected rows and kept payments.
+	Note string `json:"note,omitempty"`
+}
+
+// NoteKeptPayment explains LineKeptPayment in the report.
+const NoteKeptPayment = "a payment or credit recorded in Relance lowered the open amount; this file shows the same amounts as the previous import, so it is not newer and Relance's open amount was kept"
 
 // ImportCustomerCounts counts customers (not rows: a customer's data comes
 // on each of its invoice rows) by what the import did with them.
@@ -78,6 +131,9 @@ type ImportInvoiceCounts struct {
 	// ClosedAbsent counts open invoices a full snapshot marked paid because
 	// the file no longer lists them.
 	ClosedAbsent int `json:"closed_absent"`
+	// KeptRelancePayment counts invoices whose open amount recorded in
+	// Relance won over an older file (see LineKeptPayment).
+	KeptRelancePayment int `json:"kept_relance_payment"`
 }
 
 // ImportRowError is one problem with one rejected row (see importer.RowError).

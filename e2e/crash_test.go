@@ -299,10 +299,23 @@ func (f *crashFixture) customer(inv models.Invoice) *models.Customer {
 	return nil
 }
 
-// seedCrash creates an administration whose default journey is the crash
-// journey, and n customers (email and mobile, no postal address) with one
-// invoice each, due today.
+// seedCrash seeds n customers whose journey is the crash journey.
 func seedCrash(t *testing.T, gdb *gorm.DB, n int) *crashFixture {
+	t.Helper()
+	return seedJourney(t, gdb, n, []models.JourneyStep{
+		{Position: 0, OffsetDays: 0, Kind: string(policy.StepInvoice), Template: "default"},
+		{Position: 1, OffsetDays: 0, Kind: string(policy.StepSMS), Template: "default"},
+		{Position: 2, OffsetDays: reminderOffset, Kind: string(policy.StepReminder), Template: "default"},
+		{Position: 3, OffsetDays: finalOffset, Kind: string(policy.StepFinalReminder), Template: "default"},
+		{Position: 4, OffsetDays: finalOffset, Kind: string(policy.StepSMS), Template: "default"},
+		{Position: 5, OffsetDays: collectOffset, Kind: string(policy.StepCollection), Template: "default"},
+	})
+}
+
+// seedJourney creates an administration whose default journey has the
+// given steps, and n customers (email and mobile, no postal address) with
+// one invoice each, due today.
+func seedJourney(t *testing.T, gdb *gorm.DB, n int, steps []models.JourneyStep) *crashFixture {
 	t.Helper()
 	f := &crashFixture{}
 	org := models.Organization{Name: "Crash", InboxRead: models.ReadManually}
@@ -311,16 +324,10 @@ func seedCrash(t *testing.T, gdb *gorm.DB, n int) *crashFixture {
 	settings.SMSEnabled = true
 	f.adm = models.Administration{OrganizationID: org.ID, Name: "Crash BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: settings,
-		CompanyDetails: models.CompanyDetails{CompanyName: "Crash BV", SenderEmail: crashFrom, CompanyAddress: "Main 1\n1000 AA Amsterdam"}}
+		CompanyDetails: models.CompanyDetails{CompanyName: "Crash BV", SenderEmail: crashFrom, CompanyAddress: "Main 1\n1000 AA Amsterdam",
+			BankDetails: "IBAN NL91 ABNA 0417 1643 00", LatePenaltyRate: "8%", UserName: "Sanne Jansen", UserEmail: "sanne@example.com", UserPhone: "+31 20 123 4568"}}
 	require.NoError(t, gdb.Create(&f.adm).Error)
-	j := models.Journey{AdministrationID: f.adm.ID, Name: "Crash", MinGapDays: 1, Steps: []models.JourneyStep{
-		{Position: 0, OffsetDays: 0, Kind: string(policy.StepInvoice), Template: "default"},
-		{Position: 1, OffsetDays: 0, Kind: string(policy.StepSMS), Template: "default"},
-		{Position: 2, OffsetDays: reminderOffset, Kind: string(policy.StepReminder), Template: "default"},
-		{Position: 3, OffsetDays: finalOffset, Kind: string(policy.StepFinalReminder), Template: "default"},
-		{Position: 4, OffsetDays: finalOffset, Kind: string(policy.StepSMS), Template: "default"},
-		{Position: 5, OffsetDays: collectOffset, Kind: string(policy.StepCollection), Template: "default"},
-	}}
+	j := models.Journey{AdministrationID: f.adm.ID, Name: "Crash", MinGapDays: 1, Steps: steps}
 	require.NoError(t, gdb.Create(&j).Error)
 	require.NoError(t, gdb.Model(&f.adm).Update("default_journey_id", j.ID).Error)
 
@@ -332,7 +339,7 @@ func seedCrash(t *testing.T, gdb *gorm.DB, n int) *crashFixture {
 	for i := range n {
 		name := string(rune('A' + i))
 		cust := models.Customer{AdministrationID: f.adm.ID, ExternalRef: "CRASH-" + name, Name: "Customer " + name, Language: "en",
-			Email: strings.ToLower(name) + "@customer.example", Phone: fmt.Sprintf("06 1234567%d", i), Mobile: fmt.Sprintf("+3161234567%d", i),
+			Email: strings.ToLower(name) + "@customer.example", Phone: fmt.Sprintf("06 1234567%d", i), Mobile: fmt.Sprintf("+316123%05d", i),
 			Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "crash-" + name + "-" + suffix}
 		require.NoError(t, gdb.Create(&cust).Error)
 		f.customers = append(f.customers, cust)
@@ -533,6 +540,18 @@ func (h *holds) waitHeld(t *testing.T, keys ...string) {
 	}
 }
 
+// releaseAll refuses every held message the test has not decided on.
+func (h *holds) releaseAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, m := range h.m {
+		select {
+		case m.decision <- false:
+		default:
+		}
+	}
+}
+
 func (h *holds) release(t *testing.T, key string, accept bool) {
 	t.Helper()
 	h.get(t, key).decision <- accept
@@ -644,14 +663,30 @@ type countingVonage struct {
 	// killing is set just before the kill; gaveUpEarly records a held
 	// request whose client went away before it.
 	killing, gaveUpEarly atomic.Bool
+	// holdNth, when positive, holds the request that arrives holdNth-th
+	// (see heldNth); answerLater holds the answer to a request the sink
+	// already accepted (its delivery receipt may go out meanwhile).
+	holdNth     int
+	answerLater *holds
+
+	mu       sync.Mutex
+	arrivals []time.Time
+	requests map[string]int // every request by client-ref, accepted or not
+	nthRef   string
+	nthSeen  chan struct{}
 }
 
 func newCountingVonage(t *testing.T) *countingVonage {
 	t.Helper()
-	v := &countingVonage{holds: newHolds(), sink: &devsink.VonageSink{APIKey: "crash", APISecret: "crash-secret"}}
+	v := &countingVonage{holds: newHolds(), sink: &devsink.VonageSink{APIKey: "crash", APISecret: "crash-secret"},
+		answerLater: newHolds(), requests: map[string]int{}, nthSeen: make(chan struct{})}
 	srv := httptest.NewServer(http.HandlerFunc(v.serve))
 	t.Cleanup(srv.Close)
 	t.Cleanup(v.sink.Close)
+	// A test that fails while requests are held must not leave their
+	// handlers blocked: srv.Close waits for them.
+	t.Cleanup(v.holds.releaseAll)
+	t.Cleanup(v.answerLater.releaseAll)
 	v.url = srv.URL
 	return v
 }
@@ -664,6 +699,15 @@ func (v *countingVonage) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	form, _ := url.ParseQuery(string(body))
 	ref := form.Get("client-ref")
+	v.mu.Lock()
+	v.arrivals = append(v.arrivals, time.Now())
+	v.requests[ref]++
+	if v.holdNth > 0 && len(v.arrivals) == v.holdNth {
+		v.nthRef = ref
+		v.holds.hold(ref)
+		close(v.nthSeen)
+	}
+	v.mu.Unlock()
 	watch := make(chan struct{})
 	go func() {
 		select {
@@ -690,6 +734,9 @@ func (v *countingVonage) serve(w http.ResponseWriter, r *http.Request) {
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	rec := httptest.NewRecorder()
 	v.sink.ServeHTTP(rec, req)
+	// A held answer: the sink accepted the message (and may send its
+	// receipt) while the client still waits.
+	v.answerLater.wait(ref)
 	for k, vals := range rec.Header() {
 		w.Header()[k] = vals
 	}
@@ -716,3 +763,36 @@ func (v *countingVonage) counts() map[string]int {
 }
 
 func (v *countingVonage) total() int { return len(v.sink.Messages()) }
+
+// heldNth waits for the holdNth-th request and returns its client-ref.
+func (v *countingVonage) heldNth(t *testing.T) string {
+	t.Helper()
+	select {
+	case <-v.nthSeen:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("request %d never reached the stand-in", v.holdNth)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.nthRef
+}
+
+// arrivalTimes returns when each request reached the stand-in, whatever its
+// fate: what Vonage counts against the rate.
+func (v *countingVonage) arrivalTimes() []time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return append([]time.Time(nil), v.arrivals...)
+}
+
+// requested returns how many requests came for each client-ref, accepted,
+// refused or hung.
+func (v *countingVonage) requested() map[string]int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make(map[string]int, len(v.requests))
+	for k, n := range v.requests {
+		out[k] = n
+	}
+	return out
+}

@@ -91,7 +91,8 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	settings.SMSEnabled = true
 	s.adm = models.Administration{OrganizationID: org.ID, Name: "E2E BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: settings,
-		CompanyDetails: models.CompanyDetails{CompanyName: "E2E BV", SenderEmail: "ar@e2e.example", CompanyAddress: "Main 1\n1000 AA Amsterdam"}}
+		CompanyDetails: models.CompanyDetails{CompanyName: "E2E BV", SenderEmail: "ar@e2e.example", CompanyAddress: "Main 1\n1000 AA Amsterdam",
+			BankDetails: "IBAN NL91 ABNA 0417 1643 00", LatePenaltyRate: "8%", UserName: "Sanne Jansen", UserEmail: "sanne@example.com", UserPhone: "+31 20 123 4568"}}
 	require.NoError(t, gdb.Create(&s.adm).Error)
 	s.cust = models.Customer{AdministrationID: s.adm.ID, ExternalRef: "E2E-1", Name: "Customer One", Language: "en",
 		Email: "one@customer.example", Phone: "06 12345678", Mobile: "+31612345678", AddressLine1: "Street 1", PostalCode: "1234 AB",
@@ -273,6 +274,17 @@ func TestJourneyEndToEnd(t *testing.T) {
 
 	final := s.invoice(v.ID)
 	require.Equal(t, "collection", final.Stage)
+
+	// Then the invoice email bounces: the journey as the API serves it says so
+	// (the workflow still remembers email:sent).
+	var invMail models.Message
+	require.NoError(t, s.db.Where("workflow_id = ? AND channel = ?", wf, "email").First(&invMail).Error)
+	_, err := inbound.NewRecorder(s.db, nil).RecordBounce(context.Background(), email.DSN{MessageID: invMail.ProviderID,
+		Recipients: []email.DSNRecipient{{FinalRecipient: s.cust.Email, Action: "failed", Status: "5.1.1", DiagnosticCode: "550 5.1.1 User unknown"}}})
+	require.NoError(t, err)
+	st = s.invoice(v.ID).Journey // a closed journey still answers its query
+	require.NotNil(t, st)
+	require.Equal(t, []string{"email:failed"}, st.Steps[0].Channels)
 
 	if *recordHistory {
 		// journey_paused_to_collection.json is the history recorded before the

@@ -34,11 +34,13 @@ func TestColumnsTable(t *testing.T) {
 // so the documentation cannot show a value the importer refuses.
 func TestColumnExamples(t *testing.T) {
 	var names, examples []string
+	var all FieldSet
 	for _, d := range Columns() {
 		if strings.HasSuffix(d.Name, "_minor") {
 			continue
 		}
 		names = append(names, d.Name)
+		all.add(colByName[d.Name])
 		examples = append(examples, d.Example)
 	}
 	res := parseCSV(t, strings.Join(names, ";")+"\n"+strings.Join(examples, ";")+"\n", Options{})
@@ -47,6 +49,7 @@ func TestColumnExamples(t *testing.T) {
 		Customer: CustomerRow{Ref: "D10023", Name: "Bakkerij Janssens BV", Email: "boekhouding@janssens.be", Phone: "+32 470 12 34 56",
 			AddressLine1: "Kerkstraat 12", AddressLine2: "Bus 3", PostalCode: "9000", City: "Gent", Country: "BE", Language: "nl", LegalID: "BE0123456789"},
 		Invoice: InvoiceRow{Number: "F2026-0042", IssueDate: day(2026, 1, 15), DueDate: day(2026, 2, 14), Currency: "EUR", AmountMinor: 123456, OpenMinor: 23456},
+		Given:   all,
 	}, res.Rows[0])
 }
 

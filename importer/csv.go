@@ -34,7 +34,7 @@ func ParseCSV(r io.Reader, opt Options) (Result, error) {
 	}
 
 	sc := &scanner{s: text, line: 1}
-	sc.sep = detectSeparator(sc)
+	sc.sep = detectSeparator(sc, &set.mapping)
 	var fields []string
 	var hdr record
 	for {
@@ -53,7 +53,7 @@ func ParseCSV(r io.Reader, opt Options) (Result, error) {
 	if hdr.bad >= 0 {
 		return Result{}, fmt.Errorf("%w (line %d): text after a closing quote in column %d", ErrHeader, hdr.line, hdr.bad+1)
 	}
-	cols, err := mapHeader(hdr)
+	h, err := set.mapping.resolve(headerNames(hdr), hdr.line, "column")
 	if err != nil {
 		return Result{}, err
 	}
@@ -74,12 +74,26 @@ func ParseCSV(r io.Reader, opt Options) (Result, error) {
 		if len(raws) == set.maxRows {
 			return Result{}, fmt.Errorf("%w: more than %d data rows (line %d); split the file", ErrTooManyRows, set.maxRows, rec.line)
 		}
-		raws = append(raws, csvRow(rec, cols))
+		raws = append(raws, csvRow(rec, h.cols))
 	}
 	if len(raws) == 0 {
 		return Result{}, fmt.Errorf("%w: the file has a header but no data rows", ErrEmpty)
 	}
-	return finish(set, raws), nil
+	return finish(set, raws, h), nil
+}
+
+// headerNames are the header cells, trimmed, without the empty cells after
+// the last name (a trailing separator).
+func headerNames(hdr record) []string {
+	n := len(hdr.fields)
+	for n > 0 && strings.TrimSpace(hdr.fields[n-1]) == "" {
+		n--
+	}
+	out := make([]string, n)
+	for i, f := range hdr.fields[:n] {
+		out[i] = strings.TrimSpace(f)
+	}
+	return out
 }
 
 // csvRow turns a record into a raw row through the header's column map.
@@ -89,7 +103,7 @@ func csvRow(rec record, cols []colID) rawRow {
 	case rec.bad >= 0:
 		raw.broken = true
 		field := ""
-		if rec.bad < len(cols) {
+		if rec.bad < len(cols) && cols[rec.bad] != ignoredCol {
 			field = columns[cols[rec.bad]].Name
 		}
 		raw.errs = append(raw.errs, RowError{Line: rec.line, Field: field, Value: shorten(rec.fields[rec.bad]), Reason: "text after a closing quote (quote the whole field and double the quotes inside it)"})
@@ -107,7 +121,10 @@ func csvRow(rec record, cols []colID) rawRow {
 		return raw
 	}
 	for i, f := range fs {
-		raw.vals[cols[i]] = cleanValue(f)
+		if c := cols[i]; c != ignoredCol {
+			raw.vals[c] = cleanValue(f)
+			raw.present.add(c)
+		}
 	}
 	return raw
 }
@@ -120,63 +137,6 @@ func cleanValue(f string) string {
 		v = strings.TrimSpace(v[2 : len(v)-1])
 	}
 	return v
-}
-
-// mapHeader maps each header cell to its column and checks that every
-// required column is there, none is unknown and none is given twice. Empty
-// cells after the last name (a trailing separator) are dropped.
-func mapHeader(hdr record) ([]colID, error) {
-	n := len(hdr.fields)
-	for n > 0 && strings.TrimSpace(hdr.fields[n-1]) == "" {
-		n--
-	}
-	cols := make([]colID, n)
-	var seen [numCols]string
-	var problems []string
-	for i, f := range hdr.fields[:n] {
-		name := strings.TrimSpace(f)
-		if name == "" {
-			problems = append(problems, fmt.Sprintf("column %d has no name", i+1))
-			continue
-		}
-		c, ok := colByName[normalizeName(name)]
-		if !ok {
-			p := fmt.Sprintf("unknown column %q", shorten(name))
-			if len(problems) < maxProblems {
-				if s := suggest(normalizeName(name)); s != "" {
-					p += fmt.Sprintf(" (did you mean %q?)", s)
-				}
-			}
-			problems = append(problems, p)
-			continue
-		}
-		if seen[c] != "" {
-			problems = append(problems, fmt.Sprintf("column %q given twice (%q and %q)", columns[c].Name, shorten(seen[c]), shorten(name)))
-			continue
-		}
-		seen[c] = name
-		cols[i] = c
-	}
-	if seen[colAmount] != "" && seen[colAmountMinor] != "" {
-		problems = append(problems, reasonBothAmount)
-	}
-	if seen[colOpenAmount] != "" && seen[colOpenAmountMinor] != "" {
-		problems = append(problems, "give open_amount or open_amount_minor, not both")
-	}
-	for c, doc := range columns {
-		if !doc.Required || seen[c] != "" || (colID(c) == colAmount && seen[colAmountMinor] != "") {
-			continue
-		}
-		p := fmt.Sprintf("missing required column %q", doc.Name)
-		if len(doc.Aliases) > 0 {
-			p += " (or " + strings.Join(doc.Aliases, ", ") + ")"
-		}
-		problems = append(problems, p)
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("%w (line %d): %s", ErrHeader, hdr.line, joinProblems(problems))
-	}
-	return cols, nil
 }
 
 // maxProblems bounds the problems a file-level error lists, so a file that
@@ -195,7 +155,7 @@ func joinProblems(problems []string) string {
 // "sep=;" line wins (and is skipped); otherwise the candidate that splits
 // the first non-blank line into the most known column names, then into the
 // most fields. Quotes are respected.
-func detectSeparator(sc *scanner) byte {
+func detectSeparator(sc *scanner, cm *compiled) byte {
 	line := sc.s[sc.pos:]
 	if i := strings.IndexAny(line, "\r\n"); i >= 0 {
 		line = line[:i]
@@ -220,7 +180,7 @@ func detectSeparator(sc *scanner) byte {
 		}
 		known := 0
 		for _, f := range rec.fields {
-			if _, ok := colByName[normalizeName(f)]; ok {
+			if _, _, ok := cm.lookup(normalizeName(f)); ok {
 				known++
 			}
 		}

@@ -24,6 +24,19 @@ func parseCSV(t *testing.T, in string, opt Options) Result {
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
+// given builds the FieldSet of the named fields.
+func given(fields ...string) FieldSet {
+	var s FieldSet
+	for _, f := range fields {
+		c, ok := fieldByName(f)
+		if !ok {
+			panic("unknown field " + f)
+		}
+		s.add(c)
+	}
+	return s
+}
+
 // rejections flattens Rejected to "line field: reason" for compact asserts.
 func rejections(res Result) []string {
 	var out []string
@@ -43,14 +56,15 @@ func TestEnglishCommaFile(t *testing.T) {
 		`INV-4,C2,Widgets Ltd,01/31/2026,01/30/2026,10.00,,GBP,,GB,en` + "\n"
 	res := parseCSV(t, in, Options{DefaultCurrency: "USD", DateOrder: "MDY"})
 	require.Equal(t, 4, res.Total)
+	all := given("invoice_number", "customer_ref", "customer_name", "issue_date", "due_date", "amount", "open_amount", "currency", "email", "country", "language")
 	require.Equal(t, []string{"5 due_date: due date is before the issue date (2026-01-31)"}, rejections(res))
 	require.Equal(t, []Row{
 		{Line: 2, Customer: CustomerRow{Ref: "C1", Name: "Acme, Inc.", Email: "ap@acme.com", Country: "US", Language: "en"},
-			Invoice: InvoiceRow{Number: "INV-1", IssueDate: day(2026, 1, 15), DueDate: day(2026, 2, 14), Currency: "USD", AmountMinor: 123456, OpenMinor: 23456}},
+			Invoice: InvoiceRow{Number: "INV-1", IssueDate: day(2026, 1, 15), DueDate: day(2026, 2, 14), Currency: "USD", AmountMinor: 123456, OpenMinor: 23456}, Given: all},
 		{Line: 3, Customer: CustomerRow{Ref: "C1", Name: "Acme, Inc.", Email: "ap@acme.com", Country: "US", Language: "en"},
-			Invoice: InvoiceRow{Number: "INV-2", IssueDate: day(2026, 1, 16), DueDate: day(2026, 2, 15), Currency: "USD", AmountMinor: 123400, OpenMinor: 123400}},
+			Invoice: InvoiceRow{Number: "INV-2", IssueDate: day(2026, 1, 16), DueDate: day(2026, 2, 15), Currency: "USD", AmountMinor: 123400, OpenMinor: 123400}, Given: all},
 		{Line: 4, Customer: CustomerRow{Ref: "C2", Name: "Widgets Ltd", Country: "GB", Language: "en"},
-			Invoice: InvoiceRow{Number: "INV-3", IssueDate: day(2026, 1, 20), DueDate: day(2026, 2, 19), Currency: "GBP", AmountMinor: 9990, OpenMinor: 0}},
+			Invoice: InvoiceRow{Number: "INV-3", IssueDate: day(2026, 1, 20), DueDate: day(2026, 2, 19), Currency: "GBP", AmountMinor: 9990, OpenMinor: 0}, Given: all},
 	}, res.Rows)
 }
 
@@ -90,19 +104,13 @@ func TestHeaderErrors(t *testing.T) {
 		want         []string
 	}{
 		{"missing required", "factuurnummer;klantnummer;naam;factuurdatum;bedrag",
-			[]string{`(line 1)`, `missing required column "due_date" (or vervaldatum, vervaldag, echeance, date_echeance, date_d_echeance, payment_due_date)`}},
-		{"unknown column with a typo", minimalHeader + ";Bedragg;Vervaldatum2",
-			[]string{`unknown column "Bedragg" (did you mean "amount"?)`, `unknown column "Vervaldatum2" (did you mean "due_date"?)`}},
-		{"unknown column", minimalHeader + ";Kostenplaats",
-			[]string{`unknown column "Kostenplaats"`}},
+			[]string{`(line 1)`, `missing required column "due_date" (or vervaldatum, vervaldag, vervaldatum_factuur, uiterste_betaaldatum, echeance, ...; or save a column mapping)`}},
 		{"given twice", minimalHeader + ";Bedrag",
-			[]string{`column "amount" given twice ("amount" and "Bedrag")`}},
+			[]string{`columns "amount" and "Bedrag" both read as "amount" (save a column mapping to say which one to use)`}},
 		{"both amount forms", minimalHeader + ";amount_minor",
 			[]string{reasonBothAmount}},
-		{"empty name in the middle", "invoice_number;;customer_ref;customer_name;issue_date;due_date;amount",
-			[]string{"column 2 has no name"}},
 		{"one column", "just some text",
-			[]string{`unknown column "just some text"`, `missing required column "invoice_number"`}},
+			[]string{`missing required column "invoice_number"`}},
 		{"header after blank lines", "\n\n" + "factuurnummer;naam",
 			[]string{`(line 3)`, `missing required column "customer_ref"`}},
 	}
@@ -115,6 +123,26 @@ func TestHeaderErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUnknownColumnsIgnored: exports carry columns Relance does not use;
+// they are listed, with a hint when they look like a typo, never fatal.
+func TestUnknownColumnsIgnored(t *testing.T) {
+	in := "invoice_number;Kostenplaats;;customer_ref;customer_name;issue_date;due_date;amount;Bedragg;Opmerking\n" +
+		"F1;KP1;x;K1;N;2026-01-01;2026-01-31;1,50;9;hello\n"
+	res := parseCSV(t, in, optsEUR)
+	require.Empty(t, res.Rejected)
+	require.Len(t, res.Rows, 1)
+	require.Equal(t, int64(150), res.Rows[0].Invoice.AmountMinor)
+	require.Equal(t, []IgnoredColumn{{Column: "Kostenplaats"}, {Column: "Bedragg", DidYouMean: "amount"}, {Column: "Opmerking"}}, res.Ignored)
+	require.Equal(t, []ColumnUse{
+		{Field: "invoice_number", Column: "invoice_number", By: ByName}, {Field: "customer_ref", Column: "customer_ref", By: ByName},
+		{Field: "customer_name", Column: "customer_name", By: ByName}, {Field: "issue_date", Column: "issue_date", By: ByName},
+		{Field: "due_date", Column: "due_date", By: ByName}, {Field: "amount", Column: "amount", By: ByName},
+	}, res.Columns)
+	require.True(t, res.Rows[0].Given.Has("amount"))
+	require.False(t, res.Rows[0].Given.Has("language"), "no language column: not given, even though the default fills it")
+	require.False(t, res.Rows[0].Given.Has("email"))
 }
 
 func TestHeaderNamesAreNormalized(t *testing.T) {
@@ -237,9 +265,9 @@ func TestSeparatorDetection(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			res, err := ParseCSV(strings.NewReader(in), optsEUR)
 			if name == "quoted name with comma" {
-				// ";" wins (five known names); the comma stays inside the name.
-				require.ErrorIs(t, err, ErrHeader)
-				require.Contains(t, err.Error(), `unknown column "amount, incl. VAT"`)
+				// ";" wins (five known names); the comma stays inside the
+				// name, read as amount_incl_vat (an alias of amount).
+				require.ErrorIs(t, err, ErrEmpty)
 				return
 			}
 			require.NoError(t, err)
@@ -268,19 +296,25 @@ func TestRowValidation(t *testing.T) {
 	res := parseCSV(t, in, optsEUR)
 	require.Equal(t, []string{
 		`5 phone: customer "K1" has different data on line 2 (empty there)`,
-		"6 email: must be a single bare address (no name, no list)",
-		"7 email: not a valid email address",
 		"9 country: must be a 2-letter ISO country code",
 		"11 currency: not an ISO 4217 currency code",
 		"12 open_amount: open amount is greater than the amount (100)",
 		"14 legal_id: longer than 255 characters",
 	}, rejections(res))
-	require.Len(t, res.Rows, 7)
-	require.Equal(t, "GB", res.Rows[3].Customer.Country)
-	require.Equal(t, "en", res.Rows[3].Customer.Language)
-	require.Equal(t, "EUR", res.Rows[4].Invoice.Currency)
-	require.Zero(t, res.Rows[5].Invoice.AmountMinor)
-	require.Equal(t, strings.Repeat("x", 99)+"…", res.Rejected[6].Value, "long values are shortened in errors")
+	require.Len(t, res.Rows, 9)
+	// A bad email is a warning: the row is kept, without the address.
+	require.Equal(t, []RowError{
+		{Line: 6, Field: "email", Value: "Piet <piet@x.be>", Reason: "must be a single bare address (no name, no list); the customer is chased without email (by letter when an address is known)"},
+		{Line: 7, Field: "email", Value: "kees@localhost", Reason: "not a valid email address; the customer is chased without email (by letter when an address is known)"},
+	}, res.Warnings)
+	require.Equal(t, 6, res.Rows[3].Line)
+	require.Empty(t, res.Rows[3].Customer.Email)
+	require.False(t, res.Rows[3].Given.Has("email"), "an invalid email must not overwrite a stored one")
+	require.Equal(t, "GB", res.Rows[5].Customer.Country)
+	require.Equal(t, "en", res.Rows[5].Customer.Language)
+	require.Equal(t, "EUR", res.Rows[6].Invoice.Currency)
+	require.Zero(t, res.Rows[7].Invoice.AmountMinor)
+	require.Equal(t, strings.Repeat("x", 99)+"…", res.Rejected[4].Value, "long values are shortened in errors")
 }
 
 func TestNoDefaultCurrency(t *testing.T) {

@@ -10,11 +10,15 @@
 //
 // CSV: a header row, then one invoice per row; each row also carries its
 // customer (accounting exports are flat). See [Columns] for the column names
-// and their accepted Dutch, French and English aliases. Header names are
-// trimmed and matched case-insensitively, accents dropped and every run of
-// spaces or punctuation read as one underscore, so "Date d'échéance",
-// "E-mail" and "Reste à payer" are found as date_d_echeance, e_mail and
-// reste_a_payer.
+// and the aliases the accounting packages of the Netherlands, Belgium,
+// France and Germany write. Header names are trimmed and matched
+// case-insensitively, accents dropped and every run of spaces or
+// punctuation read as one underscore, so "Date d'échéance", "E-mail" and
+// "Reste à payer" are found as date_d_echeance, e_mail and reste_a_payer.
+// Columns that feed no field are ignored and listed in [Result.Ignored];
+// an administration's [Mapping] assigns names no package alias covers, and
+// [Result.Columns] says which column fed which field. Only a missing
+// required field, or two columns read as one field, fail the header.
 // The separator (";", "," or tab) is detected from the header line, quotes
 // respected; an Excel "sep=;" first line is honoured. Blank lines and lines
 // of separators only are skipped, empty fields after the last column
@@ -28,6 +32,8 @@
 // corrupt names and addresses silently. NUL and other control bytes, and
 // well-known binary signatures (PNG, PDF, ZIP/XLSX, XLS), are rejected with
 // [ErrNotCSV]; so is a JSON document given to [ParseCSV].
+//
+// XLSX: an Excel workbook, read by [ParseXLSX] with the same columns.
 //
 // JSON: one object {"rows": [ {...}, ... ]} whose rows are flat objects with
 // the same keys as the CSV columns. See [ParseJSON].
@@ -65,7 +71,9 @@
 // # Rows, errors and duplicates
 //
 // A problem with one row never stops the others: each problem becomes a
-// [RowError] and the row is left out of [Result.Rows]. A row may carry
+// [RowError] and the row is left out of [Result.Rows]. Bad contact data is
+// not such a problem: an email that is not one, or a phone that cannot
+// receive SMS, is a warning ([Result.Warnings]) and the row is kept. A row may carry
 // several errors (one per column at fault), so an admin fixes the file in
 // one go. Invoice numbers that occur on several rows reject all of those
 // rows (the importer cannot know which one is right). A customer reference
@@ -139,6 +147,13 @@ type Row struct {
 	Line     int
 	Customer CustomerRow
 	Invoice  InvoiceRow
+	// Given is the set of fields the file gave for this row: its columns
+	// (CSV, XLSX) or keys (JSON). A field not given must not overwrite what
+	// is stored (an export without a language column keeps every customer's
+	// language). Country and language count as given only when the cell is
+	// not empty, since an empty one is filled with the administration's
+	// default; an invalid email is not given (see [Result.Warnings]).
+	Given FieldSet
 }
 
 // RowError is one problem with one row. A rejected row has at least one.
@@ -178,6 +193,16 @@ type Result struct {
 	// Total is the number of data rows read, valid or not (blank lines are
 	// not rows).
 	Total int
+	// Warnings are problems that do not reject their row: an email address
+	// that is not one (the row is read without it) and a phone number that
+	// cannot receive SMS. The customer is then chased by the channels that
+	// remain. Sorted by line.
+	Warnings []RowError
+	// Ignored lists the columns (JSON keys) that feed no field, as written,
+	// in file order: exports carry remarks, VAT, cost centres, ...
+	Ignored []IgnoredColumn
+	// Columns says which column fed which field, in the order of [Columns].
+	Columns []ColumnUse
 }
 
 // Options configure a parse with the importing administration's settings.
@@ -194,6 +219,9 @@ type Options struct {
 	// DateOrder says how to read dates like 02/01/2006: "DMY" (the default,
 	// European accounting) or "MDY". Year-first dates are always YMD.
 	DateOrder string
+	// Mapping is the administration's column mapping, if any (see
+	// [Mapping]); an invalid one fails the parse with [ErrMapping].
+	Mapping Mapping
 }
 
 // DefaultMaxRows is the row limit when Options.MaxRows is 0.
@@ -210,8 +238,9 @@ var (
 	// ErrNotJSON means the input is not a JSON document of the shape
 	// {"rows": [...]}.
 	ErrNotJSON = errors.New(`importer: not a JSON document of the form {"rows": [...]}`)
-	// ErrHeader means a required column is missing, a column is unknown (a
-	// typo must not be silently ignored) or given twice.
+	// ErrHeader means a required column is missing, or two columns are
+	// recognised as the same field. Unknown columns are not an error: they
+	// are listed in [Result.Ignored].
 	ErrHeader = errors.New("importer: invalid header")
 	// ErrTooManyRows means the file holds more than Options.MaxRows rows.
 	ErrTooManyRows = errors.New("importer: too many rows")
@@ -230,10 +259,12 @@ type settings struct {
 	language string
 	maxRows  int
 	mdy      bool
+	mapping  compiled
 }
 
 func (o Options) settings() (settings, error) {
 	s := settings{maxRows: o.MaxRows}
+	var err error
 	if s.maxRows == 0 {
 		s.maxRows = DefaultMaxRows
 	}
@@ -260,6 +291,9 @@ func (o Options) settings() (settings, error) {
 			return s, fmt.Errorf("%w: DefaultLanguage %q: %s", ErrOptions, o.DefaultLanguage, reason)
 		}
 		s.language = l
+	}
+	if s.mapping, err = compileMapping(o.Mapping); err != nil {
+		return s, err
 	}
 	switch o.DateOrder {
 	case "", "DMY":

@@ -78,8 +78,7 @@ func ParseJSON(r io.Reader, opt Options) (Result, error) {
 		return Result{}, err
 	}
 	var raws []rawRow
-	unknown := map[string]int{} // key → first row
-	var present [numCols]bool
+	keys := &jsonKeys{cm: &set.mapping, seen: map[string]bool{}}
 	sawRows := false
 	for dec.More() {
 		t, err := dec.Token()
@@ -101,7 +100,7 @@ func ParseJSON(r io.Reader, opt Options) (Result, error) {
 			if len(raws) == set.maxRows {
 				return Result{}, fmt.Errorf("%w: more than %d rows; split the document", ErrTooManyRows, set.maxRows)
 			}
-			raws = append(raws, jsonRow(len(raws)+1, elem, unknown, &present))
+			raws = append(raws, jsonRow(len(raws)+1, elem, keys))
 		}
 		if err := expect(']', "the end of the rows array"); err != nil {
 			return Result{}, err
@@ -118,25 +117,16 @@ func ParseJSON(r io.Reader, opt Options) (Result, error) {
 	}
 
 	var problems []string
-	keys := make([]string, 0, len(unknown))
-	for k := range unknown {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int { return unknown[a] - unknown[b] })
-	for _, k := range keys {
-		p := fmt.Sprintf("unknown key %q (row %d)", shorten(k), unknown[k])
-		if len(problems) < maxProblems {
-			if s := suggest(normalizeName(k)); s != "" {
-				p += fmt.Sprintf(" (did you mean %q?)", s)
-			}
-		}
-		problems = append(problems, p)
-	}
 	if len(raws) > 0 {
 		for c, doc := range columns {
-			if doc.Required && !present[c] && !(colID(c) == colAmount && present[colAmountMinor]) {
-				problems = append(problems, fmt.Sprintf("required key %q is in no row", doc.Name))
+			if !doc.Required || keys.present.has(colID(c)) || (colID(c) == colAmount && keys.present.has(colAmountMinor)) {
+				continue
 			}
+			if keys.cm.mapped[c] {
+				problems = append(problems, fmt.Sprintf("required field %q is in no row: the column mapping reads it from key %q", doc.Name, keys.cm.raw[c]))
+				continue
+			}
+			problems = append(problems, fmt.Sprintf("required key %q is in no row", doc.Name))
 		}
 	}
 	if len(problems) > 0 {
@@ -145,11 +135,22 @@ func ParseJSON(r io.Reader, opt Options) (Result, error) {
 	if len(raws) == 0 {
 		return Result{}, fmt.Errorf("%w: \"rows\" is empty", ErrEmpty)
 	}
-	return finish(set, raws), nil
+	slices.SortStableFunc(keys.h.uses, func(a, b ColumnUse) int { return fieldOrder(a.Field) - fieldOrder(b.Field) })
+	return finish(set, raws, keys.h), nil
+}
+
+// jsonKeys collects what the keys of all rows say: the first key read for
+// each field, the keys ignored, the fields some row has.
+type jsonKeys struct {
+	cm      *compiled
+	seen    map[string]bool
+	h       header
+	used    FieldSet
+	present FieldSet
 }
 
 // jsonRow reads one element of "rows" (already known to be valid JSON).
-func jsonRow(line int, elem json.RawMessage, unknown map[string]int, present *[numCols]bool) rawRow {
+func jsonRow(line int, elem json.RawMessage, keys *jsonKeys) rawRow {
 	raw := rawRow{line: line}
 	dec := json.NewDecoder(bytes.NewReader(elem))
 	dec.UseNumber()
@@ -169,14 +170,19 @@ func jsonRow(line int, elem json.RawMessage, unknown map[string]int, present *[n
 		if err := dec.Decode(&v); err != nil {
 			break
 		}
-		c, ok := colByName[normalizeName(key)]
+		c, by, ok := keys.cm.lookup(normalizeName(key))
 		if !ok {
-			if _, dup := unknown[key]; !dup {
-				unknown[key] = line
+			if !keys.seen[key] {
+				keys.seen[key] = true
+				keys.h.ignore(key)
 			}
 			continue
 		}
-		present[c] = true
+		keys.present.add(c)
+		if !keys.used.has(c) {
+			keys.used.add(c)
+			keys.h.uses = append(keys.h.uses, ColumnUse{Field: columns[c].Name, Column: key, By: by})
+		}
 		field := columns[c].Name
 		if seen[c] != "" {
 			raw.errs = append(raw.errs, RowError{Line: line, Field: field, Reason: fmt.Sprintf("given twice (as %q and %q)", seen[c], key)})
@@ -184,12 +190,14 @@ func jsonRow(line int, elem json.RawMessage, unknown map[string]int, present *[n
 		}
 		seen[c] = key
 		switch x := v.(type) {
-		case nil:
+		case nil: // the same as an absent key
 		case string:
 			raw.vals[c] = cleanValue(x)
+			raw.present.add(c)
 		case json.Number:
 			raw.vals[c] = string(x)
 			raw.num[c] = true
+			raw.present.add(c)
 		default:
 			raw.errs = append(raw.errs, RowError{Line: line, Field: field, Reason: "must be a string or a number"})
 		}

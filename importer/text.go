@@ -18,7 +18,7 @@ var binarySignatures = []struct {
 	{"\x89PNG", "a PNG image"},
 	{"\xff\xd8\xff", "a JPEG image"},
 	{"%PDF-", "a PDF document"},
-	{"PK\x03\x04", "a ZIP archive or an Excel .xlsx workbook (export it as CSV)"},
+	{"PK\x03\x04", "a ZIP archive or an Excel .xlsx workbook (import it as xlsx)"},
 	{"\xd0\xcf\x11\xe0", "an Excel .xls workbook (export it as CSV)"},
 	{"\x1f\x8b", "a gzip archive"},
 }

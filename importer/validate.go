@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"errors"
 	"fmt"
 	"net/mail"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
+
+	"github.com/relance/relance/policy"
 )
 
 const (
@@ -23,7 +26,9 @@ const (
 type rawRow struct {
 	line int
 	vals [numCols]string
-	num  [numCols]bool // the value was a JSON number (decimal point)
+	num  [numCols]bool // the value was a number (JSON, XLSX): decimal point
+	// present are the fields whose column (key) the row has.
+	present FieldSet
 	// broken rows (wrong field count, bad quoting, not a JSON object) have
 	// misaligned or missing values: only their own errors are reported.
 	broken bool
@@ -34,12 +39,13 @@ type rawRow struct {
 type checked struct {
 	row    Row
 	errs   []RowError
+	warns  []RowError
 	custOK bool // customer columns valid: the row can take part in conflict checks
 }
 
 // finish validates the rows read, then checks duplicates and customer
 // conflicts across the file, and builds the Result.
-func finish(set settings, raws []rawRow) Result {
+func finish(set settings, raws []rawRow, h header) Result {
 	conv := convUnknown
 	for i := range raws {
 		if raws[i].broken {
@@ -61,10 +67,20 @@ func finish(set settings, raws []rawRow) Result {
 	checkDuplicates(raws, rows)
 	checkConflicts(raws, rows)
 
-	res := Result{Total: len(raws), Rows: make([]Row, 0, len(raws))}
+	res := Result{Total: len(raws), Rows: make([]Row, 0, len(raws)), Ignored: h.ignored, Columns: h.uses}
+	// A customer's contact data repeats on each of its rows: its warning is
+	// listed once, on the first row that has it.
+	warned := map[[3]string]bool{}
 	for i := range rows {
 		if len(rows[i].errs) == 0 {
 			res.Rows = append(res.Rows, rows[i].row)
+			for _, w := range rows[i].warns {
+				key := [3]string{rows[i].row.Customer.Ref, w.Field, w.Value}
+				if !warned[key] {
+					warned[key] = true
+					res.Warnings = append(res.Warnings, w)
+				}
+			}
 			continue
 		}
 		res.Rejected = append(res.Rejected, rows[i].errs...)
@@ -121,29 +137,50 @@ func check(set settings, conv decimalConv, raw *rawRow, out *checked) {
 	cust.PostalCode = text(colPostalCode, false)
 	cust.City = text(colCity, false)
 	cust.LegalID = text(colLegalID, false)
-	if v := text(colEmail, false); v != "" {
-		if reason := checkEmail(v); reason != "" {
-			fail(colEmail, reason)
-		} else {
+	given := raw.present
+	// Bad contact data never rejects the row: the invoice is still chased,
+	// by the channels that remain, and the admin reads a warning.
+	warn := func(c colID, reason string) {
+		out.warns = append(out.warns, RowError{Line: raw.line, Field: columns[c].Name, Value: shorten(raw.vals[c]), Reason: reason})
+	}
+	if v := raw.vals[colEmail]; v != "" {
+		switch reason := checkEmail(v); {
+		case utf8.RuneCountInString(v) > maxFieldLen:
+			warn(colEmail, fmt.Sprintf("longer than %d characters; the customer is chased without email (by letter when an address is known)", maxFieldLen))
+			given &^= 1 << colEmail
+		case reason != "":
+			warn(colEmail, reason+"; the customer is chased without email (by letter when an address is known)")
+			given &^= 1 << colEmail
+		default:
 			cust.Email = v
 		}
 	}
 	cust.Country = set.country
+	given &^= 1 << colCountry
 	if v := raw.vals[colCountry]; v != "" {
 		c, reason := parseCountry(v)
 		if reason != "" {
 			fail(colCountry, reason)
 		}
 		cust.Country = c
+		given.add(colCountry)
 	}
 	cust.Language = set.language
+	given &^= 1 << colLanguage
 	if v := raw.vals[colLanguage]; v != "" {
 		l, reason := parseLanguage(v)
 		if reason != "" {
 			fail(colLanguage, reason)
 		}
 		cust.Language = l
+		given.add(colLanguage)
 	}
+	if cust.Phone != "" && !failed[colPhone] {
+		if reason := checkMobile(cust.Phone, cust.Country); reason != "" {
+			warn(colPhone, reason)
+		}
+	}
+	out.row.Given = given
 	out.custOK = countCustomerErrs(out.errs) == 0
 
 	// Dates.
@@ -344,6 +381,11 @@ func checkConflicts(raws []rawRow, rows []checked) {
 			if va == vb || (c == colEmail && strings.EqualFold(va, vb)) {
 				continue
 			}
+			if c == colEmail && (!rows[j].row.Given.has(c) || !rows[i].row.Given.has(c)) {
+				// An address that is not one (a warning) or none at all
+				// does not contradict the customer's address elsewhere.
+				continue
+			}
 			there := "empty there"
 			if va != "" {
 				there = strconv.Quote(shorten(va))
@@ -391,6 +433,9 @@ func checkEmail(v string) string {
 // parseCountry validates an ISO 3166-1 alpha-2 code and returns it
 // canonical and upper-cased ("be" → "BE", "UK" → "GB").
 func parseCountry(v string) (string, string) {
+	if c, ok := countryNames[normalizeName(v)]; ok {
+		return c, ""
+	}
 	if len(v) != 2 || !isASCIILetter(rune(v[0])) || !isASCIILetter(rune(v[1])) {
 		return "", "must be a 2-letter ISO country code"
 	}
@@ -407,6 +452,9 @@ var languages = []string{"nl", "fr", "en", "de"}
 // parseLanguage accepts nl, fr, en or de, with an optional region
 // ("nl-BE", "FR_be"), and returns the bare lower-case code.
 func parseLanguage(v string) (string, string) {
+	if l, ok := languageNames[normalizeName(v)]; ok {
+		return l, ""
+	}
 	base := strings.ToLower(v)
 	if i := strings.IndexAny(base, "-_"); i >= 0 {
 		base = base[:i]
@@ -430,4 +478,47 @@ func shorten(v string) string {
 	}
 	r := []rune(v)
 	return string(r[:maxValueLen-1]) + "…"
+}
+
+// countryNames are the country names exports write instead of a code, in
+// the languages of the packages Relance reads (accents dropped, as
+// normalizeName writes them).
+var countryNames = map[string]string{
+	"nederland": "NL", "netherlands": "NL", "the_netherlands": "NL", "pays_bas": "NL", "niederlande": "NL", "holland": "NL",
+	"belgie": "BE", "belgique": "BE", "belgien": "BE", "belgium": "BE",
+	"luxemburg": "LU", "luxembourg": "LU",
+	"frankrijk": "FR", "france": "FR", "frankreich": "FR",
+	"duitsland": "DE", "allemagne": "DE", "deutschland": "DE", "germany": "DE",
+	"oostenrijk": "AT", "autriche": "AT", "osterreich": "AT", "austria": "AT",
+	"zwitserland": "CH", "suisse": "CH", "schweiz": "CH", "switzerland": "CH",
+	"spanje": "ES", "espagne": "ES", "spanien": "ES", "spain": "ES", "espana": "ES",
+	"italie": "IT", "italien": "IT", "italy": "IT", "italia": "IT",
+	"verenigd_koninkrijk": "GB", "royaume_uni": "GB", "vereinigtes_konigreich": "GB", "united_kingdom": "GB",
+	"denemarken": "DK", "danemark": "DK", "denmark": "DK", "danmark": "DK",
+	"polen": "PL", "pologne": "PL", "poland": "PL",
+}
+
+// languageNames are language names exports write instead of a code.
+var languageNames = map[string]string{
+	"nederlands": "nl", "dutch": "nl", "neerlandais": "nl", "niederlandisch": "nl", "vlaams": "nl",
+	"frans": "fr", "francais": "fr", "french": "fr", "franzosisch": "fr",
+	"engels": "en", "anglais": "en", "english": "en", "englisch": "en",
+	"duits": "de", "allemand": "de", "german": "de", "deutsch": "de",
+}
+
+// checkMobile says why a phone number cannot receive SMS in the customer's
+// country, or "" when it can. The number is still stored as the phone.
+func checkMobile(phone, country string) string {
+	_, err := policy.NormalizeMobile(phone, country)
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, policy.ErrNotMobile):
+		return "not a mobile number (" + err.Error() + "); no SMS will be sent to this customer"
+	}
+	where := country
+	if where == "" {
+		where = "any country (no country given)"
+	}
+	return fmt.Sprintf("not a valid phone number in %s; no SMS will be sent to this customer", where)
 }

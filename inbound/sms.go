@@ -48,9 +48,9 @@ var hashedRef = regexp.MustCompile(`^(.*)~[0-9a-f]{40}$`)
 // receiptRank), so one failed part marks it failed and it reads delivered
 // once a part is delivered and none failed. A failure's carrier error code
 // becomes the row's reason when it has none. The outbox state says what
-// Relance did and the delivery status what the network did; the one state a
-// receipt changes is uncertain: any receipt proves Vonage had the message,
-// so the row becomes sent.
+// Relance did and the delivery status what the network did; any receipt
+// proves Vonage had the message, so a row not yet known as sent (uncertain,
+// still sending, or queued for a retry) becomes sent.
 func (rec *Recorder) RecordDeliveryReceipt(ctx context.Context, r sms.DeliveryReceipt) (ReceiptOutcome, error) {
 	var out ReceiptOutcome
 	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -64,7 +64,14 @@ func (rec *Recorder) RecordDeliveryReceipt(ctx context.Context, r sms.DeliveryRe
 			at = rec.clock().UTC()
 		}
 		upd := map[string]any{}
-		if msg.State == models.MessageUncertain {
+		switch msg.State {
+		case models.MessageUncertain, models.MessageSending, models.MessageQueued:
+			// Vonage had it: the row is sent whatever the send attempt
+			// hears (or heard) — a receipt that beats the HTTP answer, an
+			// answer lost, a worker killed before recording it, a failure
+			// recorded as retryable. The attempt records its own outcome
+			// only on a row still sending, so this stands, and a retry
+			// finds the row sent and sends nothing again.
 			upd["state"], upd["reason"] = models.MessageSent, "confirmed by a Vonage delivery receipt"
 			if msg.SentAt == nil {
 				upd["sent_at"] = at.UTC()

@@ -41,7 +41,9 @@ type APIKey struct {
 	Hash           string     `gorm:"size:64;not null" json:"-"`
 	LastUsedAt     *time.Time `json:"last_used_at,omitempty"`
 	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
+	// ReadOnly keys may read but not change anything (403 on writes).
+	ReadOnly  bool      `gorm:"not null;default:false" json:"read_only"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // Administration is one ledger of an organization, with its send settings
@@ -59,9 +61,17 @@ type Administration struct {
 	AdministrationSettings `gorm:"embedded"`
 	CompanyDetails         `gorm:"embedded"`
 
-	DefaultJourneyID *int64    `json:"default_journey_id,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	DefaultJourneyID *int64 `json:"default_journey_id,omitempty"`
+	// ArchivedAt is set when the administration is archived: it starts no
+	// more journeys and lists leave it out unless asked.
+	ArchivedAt *time.Time `json:"archived_at,omitempty"`
+	// DetailsMissing flags an administration whose templates need company
+	// details it lacks (comma-separated field names, as the sending activity
+	// found them): the steps that need them are held, not sent blank.
+	// Changing the company details clears it.
+	DetailsMissing string    `gorm:"size:512" json:"details_missing,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // AdministrationSettings are the administration-wide send settings; they are
@@ -82,7 +92,32 @@ type AdministrationSettings struct {
 	// SendWindowStart and SendWindowEnd are the business hours (local) in which steps go out.
 	SendWindowStart int `gorm:"not null" json:"send_window_start"`
 	SendWindowEnd   int `gorm:"not null" json:"send_window_end"`
+	// LateEntry says where an invoice whose steps are already past when its
+	// journey starts (a late import) enters: at the latest step due, or at
+	// most at LateEntryMaxStep (the default, gentler for a first import).
+	LateEntry LateEntry `gorm:"size:16;not null;default:capped" json:"late_entry"`
+	// LateEntryMaxStep is the furthest step kind (invoice, reminder,
+	// final_reminder, collection) a capped late entry starts at.
+	LateEntryMaxStep string `gorm:"size:32;not null;default:reminder" json:"late_entry_max_step"`
 }
+
+// LateEntry is the administration's rule for invoices imported late.
+type LateEntry string
+
+// Late-entry rules.
+const (
+	// LateEntryLatestDue enters at the latest step that is due: an invoice
+	// imported 60 days overdue may get a notice of default as its first
+	// message.
+	LateEntryLatestDue LateEntry = "latest_due"
+	// LateEntryCapped never enters beyond LateEntryMaxStep: the journey
+	// starts at the latest due step of at most that kind, and the steps
+	// after it keep their spacing from there.
+	LateEntryCapped LateEntry = "capped"
+)
+
+// Valid reports whether e is a known rule.
+func (e LateEntry) Valid() bool { return e == LateEntryLatestDue || e == LateEntryCapped }
 
 // CompanyDetails are what letters and #company_* tags print.
 type CompanyDetails struct {
@@ -203,6 +238,12 @@ type Invoice struct {
 	PausedAt        *time.Time `json:"paused_at,omitempty"`
 	PausedUntil     *time.Time `json:"paused_until,omitempty"`
 	PauseReason     string     `gorm:"size:255" json:"pause_reason,omitempty"`
+	// ImportedAmountMinor and ImportedOpenMinor are the amount and open
+	// amount the last import brought (nil before any import wrote them): a
+	// later file showing the same values is no newer than the payment
+	// recorded in Relance since (see ledger.Import).
+	ImportedAmountMinor *int64 `json:"-"`
+	ImportedOpenMinor   *int64 `json:"-"`
 	// Revision counts the changes of open amount and status. The journey's
 	// invoice-updated signal carries it: signals sent after concurrent
 	// changes may arrive out of order, and a journey ignores a stale one.
@@ -406,12 +447,23 @@ type ImportRun struct {
 	CreatedAt        time.Time `json:"created_at"`
 }
 
+// ImportMapping is an administration's column mapping for imports: which
+// column of its accounting software's export feeds which field, for the
+// names Relance does not recognise by itself. Every later import uses it.
+type ImportMapping struct {
+	AdministrationID int64 `gorm:"primaryKey;autoIncrement:false" json:"administration_id"`
+	// Columns is the mapping as JSON: {"field": "Column as written", ...}.
+	Columns   string    `gorm:"type:text;not null" json:"-"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
 // All lists every entity, in dependency order, for migrations and tests.
 func All() []any {
 	return []any{
 		&Organization{}, &APIKey{}, &Administration{}, &Journey{}, &JourneyStep{},
 		&Customer{}, &Invoice{}, &Payment{}, &Template{}, &TemplateVersion{}, &Message{},
 		&CollectionCase{}, &Conversation{}, &InboxMessage{}, &ImportRun{},
+		&ImportMapping{},
 	}
 }
 
@@ -422,6 +474,7 @@ func DefaultAdministrationSettings() AdministrationSettings {
 	return AdministrationSettings{
 		PostalEnabled: true, FinalReminderByPost: true, CollectionSMSEnabled: true,
 		CustomerMinGapDays: 7, SendWindowStart: 9, SendWindowEnd: 17,
+		LateEntry: LateEntryCapped, LateEntryMaxStep: "reminder",
 	}
 }
 

@@ -66,6 +66,11 @@ const (
 	// ReasonUnknownStepKind: the step kind is not one Decide knows, so nothing
 	// is sent rather than guessing.
 	ReasonUnknownStepKind SkipReason = "unknown_step_kind"
+	// ReasonCompanyDetailsMissing: the template prints a company or
+	// signing-user detail the administration lacks (bank details, ...); the
+	// step is held rather than sent with a blank, and the administration is
+	// flagged with the fields to fill in. The sender decides it, not Decide.
+	ReasonCompanyDetailsMissing SkipReason = "company_details_missing"
 
 	// ReasonEmailDisabledForCustomer: the customer's email toggle for this kind
 	// (send_invoices_by_email or send_reminders_by_email) is off.

@@ -294,7 +294,8 @@ func newLiveStack(t *testing.T, day time.Duration) *liveStack {
 	require.NoError(t, s.db.Create(&org).Error)
 	s.adm = models.Administration{OrganizationID: org.ID, Name: "Histories BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: models.DefaultAdministrationSettings(),
-		CompanyDetails: models.CompanyDetails{CompanyName: "Histories BV", SenderEmail: "ar@histories.example"}}
+		CompanyDetails: models.CompanyDetails{CompanyName: "Histories BV", SenderEmail: "ar@histories.example",
+			BankDetails: "IBAN NL91 ABNA 0417 1643 00", LatePenaltyRate: "8%", UserName: "Sanne Jansen", UserEmail: "sanne@example.com", UserPhone: "+31 20 123 4568"}}
 	require.NoError(t, s.db.Create(&s.adm).Error)
 	return s
 }

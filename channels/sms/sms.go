@@ -9,8 +9,9 @@
 // Vonage accepts a limited number of requests per second per account (30 by
 // default for the SMS API) and answers status 1 ("throttled") above it. A
 // Client never lets more than Config.RatePerSecond requests reach Vonage in
-// any one-second window: it counts requests until their answer is in (see
-// Limiter). By default that holds for one process only; across workers it
+// any one-second window: it counts each request from its start to one
+// second after its answer, or after its own timeout cut it off (see
+// Limiter), so a hung request holds one slot, not the whole rate. By default that holds for one process only; across workers it
 // needs Config.Limiter set to a SQLLimiter on the shared database. The
 // SMS task queue's TaskQueueActivitiesPerSecond (set by the workers) keeps
 // the average rate server-side but is a token bucket per task-queue
@@ -93,7 +94,9 @@ type Config struct {
 	// RatePerSecond caps the requests this client starts in any second;
 	// zero means DefaultRatePerSecond.
 	RatePerSecond int
-	// Timeout bounds one request; zero means DefaultTimeout.
+	// Timeout bounds one request; zero means DefaultTimeout. A request
+	// Vonage never answers holds one slot of the rate until Timeout (plus
+	// one second), so it is also what a hung request costs (see Limiter).
 	Timeout time.Duration
 	// HTTPClient defaults to a client whose transport keeps enough idle
 	// connections for RatePerSecond requests a second.
@@ -193,7 +196,9 @@ type ResponseMessage struct {
 }
 
 // SendSMS sends m and returns the Vonage message ID (of the first part for a
-// long text). It waits for the client's rate limit first.
+// long text). It waits for the client's rate limit first, then calls
+// m.Begin (when set) right before the request: an SMS waiting for the rate
+// has not been handed to anyone.
 //
 // Statuses 1 (throttled), 5 (internal error) and 10, HTTP 429 and 5xx, and
 // network errors and timeouts before the request was written whole are
@@ -235,13 +240,21 @@ func (c *Client) SendSMS(ctx context.Context, m channels.SMS) (string, error) {
 		form.Set("client-ref", ClientRef(m.Key))
 	}
 
-	done, err := c.limiter.Wait(ctx)
+	permit, err := c.limiter.Acquire(ctx, c.cfg.Timeout)
 	if err != nil {
 		return "", err
 	}
-	// The request counts against the rate until its answer is in.
-	defer done()
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	// The request counts against the rate until its answer is in, or until
+	// one window after its deadline cut it off (see Limiter).
+	defer permit.Done()
+	if m.Begin != nil {
+		// The rate let it go: only now may the message be about to reach
+		// Vonage (the outbox marks it so); an error sends nothing.
+		if err := m.Begin(ctx); err != nil {
+			return "", err
+		}
+	}
+	ctx, cancel := context.WithDeadline(ctx, permit.Deadline)
 	defer cancel()
 	endpoint := c.cfg.BaseURL + "/sms/json"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))

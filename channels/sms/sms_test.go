@@ -36,6 +36,9 @@ type standIn struct {
 	problems []string
 	// answer, when set, writes the answer; otherwise every part succeeds.
 	answer func(w http.ResponseWriter, form url.Values)
+	// before, when set, runs before the answer with the request (a test
+	// that hangs a request waits on its context there).
+	before func(r *http.Request, form url.Values)
 }
 
 func newStandIn(t *testing.T) *standIn {
@@ -91,8 +94,11 @@ func (s *standIn) serve(w http.ResponseWriter, r *http.Request) {
 	s.forms = append(s.forms, form)
 	s.arrivals = append(s.arrivals, arrived)
 	s.problems = append(s.problems, problems...)
-	answer := s.answer
+	answer, before := s.answer, s.before
 	s.mu.Unlock()
+	if before != nil {
+		before(r, form)
+	}
 	if answer != nil {
 		answer(w, form)
 		return
@@ -388,4 +394,59 @@ func firstRune(s string) string {
 	}
 	r, _ := utf8.DecodeRuneInString(s)
 	return string(r)
+}
+
+// TestHungRequestDoesNotStopOthers: one request that Vonage never answers
+// holds one of the rate's slots until its timeout cuts it off, not all of
+// them: the other SMS go out (and are answered) while it still hangs. The
+// hung request and the others together never exceed the rate at the
+// stand-in.
+func TestHungRequestDoesNotStopOthers(t *testing.T) {
+	const rate, others = 2, 5
+	s := newStandIn(t)
+	hung := make(chan struct{})   // closed when the hung request arrived
+	cutOff := make(chan struct{}) // closed when its client gave up
+	s.before = func(r *http.Request, form url.Values) {
+		if form.Get("client-ref") == "hang" {
+			close(hung)
+			<-r.Context().Done() // never answered: the client cuts it off
+			close(cutOff)
+		}
+	}
+	c := s.client(func(c *sms.Config) { c.RatePerSecond = rate; c.Timeout = 8 * time.Second })
+	hangErr := make(chan error, 1)
+	go func() {
+		_, err := c.SendSMS(context.Background(), channels.SMS{Key: "hang", To: "+33612345678", Text: "hi"})
+		hangErr <- err
+	}()
+	<-hung
+	var wg sync.WaitGroup
+	errs := make(chan error, others)
+	for i := 0; i < others; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := c.SendSMS(context.Background(), channels.SMS{Key: fmt.Sprintf("k-%d", i), To: "+33612345678", Text: "hi"})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	select {
+	case <-cutOff:
+		t.Fatal("the other SMS waited for the hung request's timeout")
+	default:
+	}
+	err := <-hangErr
+	require.True(t, channels.IsMaybeDelivered(err), "a request written whole and never answered may have reached Vonage: %v", err)
+	s.mu.Lock()
+	arrivals := append([]time.Time(nil), s.arrivals...)
+	s.mu.Unlock()
+	require.Len(t, arrivals, others+1)
+	got := testkit.MaxInWindow(arrivals, time.Second)
+	t.Logf("max requests in a one-second window with one hung request: %d (rate %d)", got, rate)
+	require.LessOrEqual(t, got, rate)
 }

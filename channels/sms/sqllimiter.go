@@ -15,8 +15,9 @@ import (
 
 // SQLLimiter is the Limiter shared by every process that uses the same
 // database: at most N requests reach the provider in any one-second window,
-// counted across all workers (see Limiter for how completions make that
-// hold at the provider).
+// counted across all workers (see Limiter for why counting each request
+// from its start to one window after its end makes that hold at the
+// provider, and what a hung request costs).
 //
 // Why it exists: the SMS task queue's TaskQueueActivitiesPerSecond is a
 // token bucket per task-queue partition (four by default), whose burst is
@@ -24,7 +25,7 @@ import (
 // workers, 8 SMS reached the stand-in within one second. The server's limit
 // keeps the average; this limiter keeps every one-second window.
 //
-// The window's starts are kept in one row (table relance_rate_limits, from
+// The requests that still count are kept in one row (table relance_rate_limits, from
 // the schema migrations), read and written under a row lock; on PostgreSQL
 // the instants come from the database's clock, so workers on machines
 // whose clocks differ still agree.
@@ -77,25 +78,28 @@ func (l *SQLLimiter) init(ctx context.Context) error {
 	return nil
 }
 
-// Wait implements Limiter.
-func (l *SQLLimiter) Wait(ctx context.Context) (func(), error) {
-	noop := func() {}
+// Acquire implements Limiter.
+func (l *SQLLimiter) Acquire(ctx context.Context, timeout time.Duration) (*Permit, error) {
 	if err := l.init(ctx); err != nil {
-		return noop, err
+		return nil, err
 	}
 	for {
-		id, delay, err := l.try(ctx)
+		// The permit's deadline is measured from before the slot is
+		// granted: the row's deadline (the database's clock, read later)
+		// is then never earlier than the moment the request is cut off.
+		before := time.Now()
+		id, delay, err := l.try(ctx, timeout)
 		if err != nil {
-			return noop, err
+			return nil, err
 		}
 		if delay <= 0 {
-			return func() { l.done(id) }, nil
+			return &Permit{Deadline: before.Add(timeout), done: func() { l.done(id) }}, nil
 		}
 		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return noop, fmt.Errorf("sms: waiting for the shared send rate limit: %w", ctx.Err())
+			return nil, fmt.Errorf("sms: waiting for the shared send rate limit: %w", ctx.Err())
 		case <-timer.C:
 		}
 	}
@@ -132,9 +136,9 @@ func (l *SQLLimiter) store(ctx context.Context, tx *sql.Tx, ring []entry) error 
 	return nil
 }
 
-// try takes a slot if one is free and returns its id, or returns how long
-// to wait before trying again.
-func (l *SQLLimiter) try(ctx context.Context) (string, time.Duration, error) {
+// try takes a slot if fewer than n requests count, and returns its id, or
+// returns how long to wait before trying again.
+func (l *SQLLimiter) try(ctx context.Context, timeout time.Duration) (string, time.Duration, error) {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
 		return "", 0, fmt.Errorf("sms: shared rate limit: %w", err)
@@ -144,31 +148,39 @@ func (l *SQLLimiter) try(ctx context.Context) (string, time.Duration, error) {
 	if err != nil {
 		return "", 0, err
 	}
+	w := l.window.Microseconds()
+	kept := ring[:0]
+	delay := int64(-1)
+	for _, e := range ring {
+		until := e.until(w)
+		if until <= now {
+			continue // over for more than a window: it no longer counts
+		}
+		kept = append(kept, e)
+		d := until - now
+		if e.end == 0 && d > pollInFlight.Microseconds() {
+			d = pollInFlight.Microseconds() // it may end at any moment
+		}
+		if delay < 0 || d < delay {
+			delay = d
+		}
+	}
+	ring = kept
 	if len(ring) >= l.n {
-		// ring is oldest first: the n-th request before this one.
-		e := ring[len(ring)-l.n]
-		end := e.end
-		if end == 0 && now-e.start >= MaxInFlight.Microseconds() {
-			end = e.start + MaxInFlight.Microseconds() // its done never came
+		if delay < 0 {
+			delay = pollInFlight.Microseconds()
 		}
-		if end == 0 {
-			return "", pollInFlight, tx.Commit()
-		}
-		if wait := end + l.window.Microseconds() - now; wait > 0 {
-			return "", time.Duration(wait) * time.Microsecond, tx.Commit()
-		}
+		return "", time.Duration(delay) * time.Microsecond, tx.Commit()
 	}
 	id := newEntryID()
-	ring = append(ring, entry{id: id, start: now})
-	if len(ring) > l.n {
-		ring = ring[len(ring)-l.n:]
-	}
+	ring = append(ring, entry{id: id, start: now, deadline: now + timeout.Microseconds()})
 	return id, 0, l.store(ctx, tx, ring)
 }
 
 // done records the completion of request id. It runs after the request,
-// whatever became of the caller's context; if it fails, the entry expires
-// after MaxInFlight and the window is only slower meanwhile.
+// whatever became of the caller's context; if it fails, the entry counts
+// until one window after its deadline and the rate is only slower
+// meanwhile.
 func (l *SQLLimiter) done(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -190,11 +202,21 @@ func (l *SQLLimiter) done(id string) {
 	}
 }
 
-// entry is one of the last n requests, as stored: "id:start:end" in
-// microseconds, end 0 while in flight.
+// entry is a request that still counts, as stored:
+// "id:start:end:deadline" in microseconds, end 0 while in flight.
 type entry struct {
-	id         string
-	start, end int64
+	id                   string
+	start, end, deadline int64
+}
+
+// until is when the entry stops counting: one window after its end, where a
+// request never ends later than its deadline.
+func (e entry) until(window int64) int64 {
+	end := e.deadline
+	if e.end != 0 && e.end < end {
+		end = e.end
+	}
+	return end + window
 }
 
 func newEntryID() string {
@@ -207,14 +229,26 @@ func parseEntries(s string) []entry {
 	var out []entry
 	for _, f := range strings.Split(s, ",") {
 		p := strings.Split(f, ":")
-		if len(p) != 3 {
-			continue // empty, or an older format: forget it
+		if len(p) != 3 && len(p) != 4 {
+			continue // empty, or unreadable: forget it
 		}
-		start, err1 := strconv.ParseInt(p[1], 10, 64)
-		end, err2 := strconv.ParseInt(p[2], 10, 64)
-		if err1 == nil && err2 == nil {
-			out = append(out, entry{id: p[0], start: start, end: end})
+		var v [3]int64
+		ok := true
+		for i := 1; i < len(p); i++ {
+			n, err := strconv.ParseInt(p[i], 10, 64)
+			ok = ok && err == nil
+			v[i-1] = n
 		}
+		if !ok {
+			continue
+		}
+		e := entry{id: p[0], start: v[0], end: v[1], deadline: v[2]}
+		if len(p) == 3 {
+			// Written by an older worker, which had no deadline: it
+			// counted a lost request for legacyInFlight.
+			e.deadline = e.start + legacyInFlight.Microseconds()
+		}
+		out = append(out, e)
 	}
 	return out
 }
@@ -222,7 +256,7 @@ func parseEntries(s string) []entry {
 func formatEntries(ring []entry) string {
 	parts := make([]string, len(ring))
 	for i, e := range ring {
-		parts[i] = e.id + ":" + strconv.FormatInt(e.start, 10) + ":" + strconv.FormatInt(e.end, 10)
+		parts[i] = e.id + ":" + strconv.FormatInt(e.start, 10) + ":" + strconv.FormatInt(e.end, 10) + ":" + strconv.FormatInt(e.deadline, 10)
 	}
 	return strings.Join(parts, ",")
 }

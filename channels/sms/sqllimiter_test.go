@@ -35,19 +35,19 @@ func TestSQLLimiterAcrossProcesses(t *testing.T) {
 			wg.Add(1)
 			go func(l *sms.SQLLimiter) {
 				defer wg.Done()
-				done, err := l.Wait(context.Background())
+				p, err := l.Acquire(context.Background(), 10*time.Second)
 				// The request: it reaches the provider, then its answer comes.
 				mu.Lock()
 				starts = append(starts, time.Now())
 				mu.Unlock()
-				done()
+				p.Done()
 				errs <- err
 			}(limiters[i%2])
 		}
 		// Another account has its own window and does not wait for this one.
 		for i := 0; i < n; i++ {
-			done, err := other.Wait(context.Background())
-			done()
+			p, err := other.Acquire(context.Background(), 10*time.Second)
+			p.Done()
 			errs <- err
 		}
 		wg.Wait()
@@ -62,7 +62,38 @@ func TestSQLLimiterAcrossProcesses(t *testing.T) {
 
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		_, err = limiters[0].Wait(ctx)
+		_, err = limiters[0].Acquire(ctx, 10*time.Second)
+		require.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+// TestSQLLimiterHungRequestHoldsOneSlot: a request never answered (its
+// permit never done, as when its worker died) holds one slot of the shared
+// rate until one window after its deadline, and only one: requests through
+// another process's limiter go on with the other slots meanwhile.
+func TestSQLLimiterHungRequestHoldsOneSlot(t *testing.T) {
+	testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) {
+		const n = 2
+		sqlDB, err := gdb.DB()
+		require.NoError(t, err)
+		a := sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", n)
+		b := sms.NewSQLLimiter(sqlDB, string(db.Of(gdb)), "vonage", n)
+		hung, err := a.Acquire(context.Background(), 30*time.Second)
+		require.NoError(t, err)
+		starts := []time.Time{time.Now()}
+		for i := 0; i < 3; i++ {
+			p, err := b.Acquire(context.Background(), 30*time.Second)
+			require.NoError(t, err)
+			starts = append(starts, time.Now())
+			p.Done()
+		}
+		require.True(t, time.Now().Before(hung.Deadline), "the others waited for the hung request's deadline")
+		require.LessOrEqual(t, testkit.MaxInWindow(starts, time.Second), n)
+		// Both slots count now (the hung one and the last one done): a
+		// request that cannot wait is refused.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		_, err = a.Acquire(ctx, 30*time.Second)
 		require.ErrorIs(t, err, context.Canceled)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
@@ -57,8 +58,9 @@ func TestImportCommand(t *testing.T) {
 	require.Equal(t, 3, rep.Rows)
 	require.Equal(t, app.ImportInvoiceCounts{Created: 2, Rejected: 1}, rep.Invoices)
 	require.Equal(t, 1, rep.JourneysStarted, "the paid invoice has no journey")
-	require.Len(t, rep.Rejected, 3, "amount, open amount and email of line 4")
+	require.Len(t, rep.Rejected, 2, "amount and open amount of line 4 (its bad email alone would be a warning)")
 	require.Equal(t, 4, rep.Rejected[0].Line)
+	require.Empty(t, rep.Warnings, "a rejected row has no warnings")
 	var inv models.Invoice
 	require.NoError(t, gdb.Where("administration_id = ? AND number = ?", adm.ID, "F-1").First(&inv).Error)
 	require.EqualValues(t, 123456, inv.OpenMinor)
@@ -88,4 +90,58 @@ func TestImportCommand(t *testing.T) {
 	var runs int64
 	require.NoError(t, gdb.Model(&models.ImportRun{}).Where("administration_id = ?", adm.ID).Count(&runs).Error)
 	require.EqualValues(t, 2, runs, "the failed runs left nothing")
+
+	// An export with names no package writes: --map, saved for later.
+	custom := filepath.Join(dir, "afas.csv")
+	require.NoError(t, os.WriteFile(custom, []byte("Deb. nr.;Omschr. debiteur;Fact.nr;Fact.datum;Verv.datum;Bedrag incl.;Ouderdom\n"+
+		"D9;Kwekerij Groen;A-1;02-11-2026;02-12-2026;1.500,00;3\n"), 0o600))
+	admArg := strconv.FormatInt(adm.ID, 10)
+	err = runImport(ctx, cfg, log, []string{custom, "--administration", admArg})
+	require.ErrorContains(t, err, `missing required column "customer_ref"`)
+	require.ErrorContains(t, err, "nothing was imported")
+	err = runImport(ctx, cfg, log, []string{custom, "--administration", admArg, "--map", "debtor_colour=Kleur"})
+	require.ErrorContains(t, err, `debtor_colour: unknown field`)
+
+	// A dry run needs no Temporal and writes nothing; its report as CSV.
+	offline := cfg
+	offline.Temporal.Address = "127.0.0.1:1"
+	before := countRows(t, gdb)
+	csvReport := filepath.Join(dir, "report.csv")
+	mapping := filepath.Join(dir, "mapping.txt")
+	require.NoError(t, os.WriteFile(mapping, []byte("# AFAS report 'Openstaande posten'\ncustomer_name=Omschr. debiteur\ninvoice_number=Fact.nr\n"), 0o600))
+	require.NoError(t, runImport(ctx, offline, log, []string{custom, "--administration", admArg, "--dry-run", "--save-mapping", "--report", csvReport,
+		"--mapping", mapping, "--map", "customer_ref=Deb. nr.,issue_date=Fact.datum", "--map", "due_date=Verv.datum,amount=Bedrag incl."}))
+	require.Equal(t, before, countRows(t, gdb), "a dry run writes nothing, not even the mapping")
+	out, err := os.ReadFile(csvReport)
+	require.NoError(t, err)
+	require.Contains(t, string(out), "record,line,invoice_number,customer_ref,outcome,customer,field,value,reason\n")
+	require.Contains(t, string(out), "count,,,,,,invoices.created,1,\n")
+	require.Contains(t, string(out), "count,,,,,,journeys_to_start,1,\n")
+	require.Contains(t, string(out), "column,,,,,,customer_ref,Deb. nr.,mapping\n")
+	require.Contains(t, string(out), "ignored_column,,,,,,,Ouderdom,\n")
+	require.Contains(t, string(out), "row,2,A-1,D9,created,created,,,\n")
+
+	// The same, for real, saving the mapping; the next import uses it.
+	require.NoError(t, runImport(ctx, cfg, log, []string{custom, "--administration", admArg, "--save-mapping", "--report", report,
+		"--mapping", mapping, "--map", "customer_ref=Deb. nr.,issue_date=Fact.datum", "--map", "due_date=Verv.datum,amount=Bedrag incl."}))
+	require.NoError(t, runImport(ctx, cfg, log, []string{custom, "--administration", admArg, "--report", report}))
+	data, err = os.ReadFile(report)
+	require.NoError(t, err)
+	rep = app.ImportReport{}
+	require.NoError(t, json.Unmarshal(data, &rep))
+	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices, "the saved mapping is used")
+}
+
+// countRows counts the rows of every table.
+func countRows(t *testing.T, gdb *gorm.DB) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	for _, m := range models.All() {
+		stmt := &gorm.Statement{DB: gdb}
+		require.NoError(t, stmt.Parse(m))
+		var n int64
+		require.NoError(t, gdb.Table(stmt.Schema.Table).Count(&n).Error)
+		out[stmt.Schema.Table] = n
+	}
+	return out
 }

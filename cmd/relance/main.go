@@ -6,6 +6,8 @@
 //	relance migrate             bring the database schema up to date
 //	relance import FILE --administration ID   import customers and invoices
 //	relance apikey create --organization ID --name NAME
+//	relance org create --name NAME      a tenant and its first API key
+//	relance temporal setup              the namespace and search attributes on any Temporal cluster
 //	relance healthcheck [URL]   for container health checks
 package main
 
@@ -41,6 +43,9 @@ Usage:
       --format csv|json          default: from the file name, then its content
       --report FILE              write the JSON report to FILE (default: standard output)
   relance apikey create --organization ID [--name NAME]
+  relance org create --name NAME [--key-name NAME]   prints the organization's ID and first API key
+  relance temporal setup [--retention 720h] [--timeout 2m]
+                               registers TEMPORAL_NAMESPACE and the search attributes (idempotent)
   relance healthcheck [URL]    exit 0 when URL answers 2xx within 5 s; the default URL is
                                /readyz on the configured listen address (RELANCE_LISTEN)
 
@@ -86,6 +91,10 @@ func run(ctx context.Context, cmd string, args []string) error {
 		return runImport(ctx, cfg, log, args)
 	case "apikey":
 		return runAPIKey(ctx, cfg, args)
+	case "org":
+		return runOrg(ctx, cfg, log, args, os.Stdout)
+	case "temporal":
+		return runTemporal(ctx, cfg, log, args, os.Stdout)
 	}
 	return errors.New("unknown command " + cmd + "\n\n" + usage)
 }

@@ -25,7 +25,7 @@ func TestREADMEDocumentsConfiguration(t *testing.T) {
 	for _, c := range importer.Columns() {
 		require.Contains(t, readme, "| `"+c.Name+"` |", "README.md: document import column %s", c.Name)
 	}
-	for _, cmd := range []string{"relance migrate", "relance api", "relance worker", "relance import", "relance apikey create", "relance healthcheck"} {
+	for _, cmd := range []string{"relance migrate", "relance api", "relance worker", "relance import", "relance apikey create", "relance healthcheck", "relance org create", "relance temporal setup"} {
 		require.True(t, strings.Contains(readme, cmd), "README.md: document %q", cmd)
 	}
 }

@@ -75,7 +75,7 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 		Email: mail,
 		SMS: sms.New(sms.Config{
 			BaseURL: cfg.Vonage.BaseURL, APIKey: cfg.Vonage.APIKey, APISecret: cfg.Vonage.APISecret,
-			From: cfg.Vonage.From, RatePerSecond: cfg.Vonage.RatePerSecond, Limiter: smsLimiter,
+			From: cfg.Vonage.From, RatePerSecond: cfg.Vonage.RatePerSecond, Timeout: cfg.Vonage.Timeout, Limiter: smsLimiter,
 		}),
 		Letters:     letters,
 		Portal:      portalLinks(cfg),

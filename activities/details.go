@@ -1,0 +1,77 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
+	"github.com/relance/relance/render"
+)
+
+// holdForMissingDetails holds a step whose templates print a company detail
+// the administration lacks (render.MissingDetails): instead of an email
+// saying "transfer to:" and nothing, every chosen channel is recorded as
+// skipped with company_details_missing, the invoice is listed for attention
+// and the administration is flagged with the fields to fill in. It reports
+// whether it held the step (res then says so).
+func (a *Activities) holdForMissingDetails(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, res *SendResult) (bool, error) {
+	data := a.renderData(d, in.Anchor)
+	var missing []string
+	for _, ch := range dec.Channels {
+		tpl, err := a.template(ctx, d, in.Step.Template, in.Step.Kind, ch, data.Language)
+		if err != nil {
+			// No template: the render path fails the message with the reason.
+			continue
+		}
+		if in.Manual && in.Body != "" {
+			tpl.Body = in.Body
+			if in.Subject != "" {
+				tpl.Subject = in.Subject
+			}
+		}
+		for _, f := range render.MissingDetails(data, tpl.Subject, tpl.Body) {
+			if !slices.Contains(missing, f) {
+				missing = append(missing, f)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return false, nil
+	}
+	// A retry of a step that already handed a message over is not held: the
+	// outbox finishes it as it started.
+	keys := make([]string, len(dec.Channels))
+	for i, ch := range dec.Channels {
+		keys[i] = in.Key + "/" + string(ch)
+	}
+	var started int64
+	if err := a.DB.WithContext(ctx).Model(&models.Message{}).Where("key IN ? AND state <> ?", keys, models.MessageSkipped).
+		Count(&started).Error; err != nil {
+		return false, fmt.Errorf("look for messages of %s: %w", in.Key, err)
+	}
+	if started > 0 {
+		return false, nil
+	}
+	reason := string(policy.ReasonCompanyDetailsMissing)
+	for _, ch := range dec.Channels {
+		row, err := a.recordSkip(ctx, in, d, ch, reason)
+		if err != nil {
+			return false, err
+		}
+		res.Outcomes = append(res.Outcomes, ChannelOutcome{Channel: ch, State: string(row.State), Reason: row.Reason, MessageID: row.ID})
+	}
+	db := a.DB.WithContext(ctx)
+	if err := db.Model(&models.Invoice{}).Where("id = ?", d.inv.ID).Update("attention_reason", reason).Error; err != nil {
+		return false, fmt.Errorf("flag invoice %d for attention: %w", d.inv.ID, err)
+	}
+	if err := db.Model(&models.Administration{}).Where("id = ?", d.adm.ID).Update("details_missing", strings.Join(missing, ",")).Error; err != nil {
+		return false, fmt.Errorf("flag administration %d for missing details: %w", d.adm.ID, err)
+	}
+	res.Skipped, res.Reason = true, reason
+	a.log().Warn("step held: company details missing", "workflow_id", in.WorkflowID, "key", in.Key,
+		"administration_id", d.adm.ID, "missing", missing)
+	return true, nil
+}
