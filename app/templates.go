@@ -56,8 +56,9 @@ func validTemplate(in *domain.TemplateInput) error {
 	if strings.TrimSpace(in.Body) == "" {
 		return Invalid("body", "is required")
 	}
-	for field, text := range map[string]string{"subject": in.Subject, "body": in.Body} {
-		if err := render.Validate(text); err != nil {
+	for _, f := range [...]struct{ field, text string }{{"subject", in.Subject}, {"body", in.Body}} {
+		field := f.field
+		if err := render.Validate(f.text); err != nil {
 			var unknown *render.UnknownTagError
 			if errors.As(err, &unknown) {
 				return RuleBroken(field, "unknown tag %s (GET /api/v1/template-tags lists them)", unknown.Tag)
@@ -144,10 +145,11 @@ func (s *Service) CreateTemplate(ctx context.Context, adm *models.Administration
 // the template is used for. A save that lost a race with another is
 // ErrConflict, and nothing is written.
 func (s *Service) UpdateTemplate(ctx context.Context, t *models.Template, in domain.TemplateInput) error {
-	for field, v := range map[string]string{"name": in.Name, "kind": in.Kind, "channel": in.Channel, "language": in.Language} {
-		cur := map[string]string{"name": t.Name, "kind": t.Kind, "channel": t.Channel, "language": t.Language}[field]
-		if v != "" && !strings.EqualFold(strings.TrimSpace(v), cur) {
-			return RuleBroken(field, "a template's %s cannot change (%q); create another template", field, cur)
+	for _, f := range [...]struct{ field, asked, cur string }{
+		{"name", in.Name, t.Name}, {"kind", in.Kind, t.Kind}, {"channel", in.Channel, t.Channel}, {"language", in.Language, t.Language},
+	} {
+		if f.asked != "" && !strings.EqualFold(strings.TrimSpace(f.asked), f.cur) {
+			return RuleBroken(f.field, "a template's %s cannot change (%q); create another template", f.field, f.cur)
 		}
 	}
 	in.Name, in.Kind, in.Channel, in.Language = t.Name, t.Kind, t.Channel, t.Language
