@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -27,6 +28,11 @@ type Activities struct {
 	Day time.Duration
 	// DefaultFrom is the sender when an administration has none.
 	DefaultFrom string
+	// Cases starts and signals collection cases (signal-with-start); the
+	// worker sets it to workflows.CaseStarter.
+	Cases CaseStarter
+	// HTTP posts to the collection agency's webhook; nil: http.DefaultClient.
+	HTTP *http.Client
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger

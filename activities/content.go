@@ -23,6 +23,8 @@ type sendData struct {
 	cust  models.Customer
 	inv   models.Invoice
 	items []models.Invoice
+	// claim is set for collection notices: their costs and interest.
+	claim *caseClaim
 }
 
 func (a *Activities) loadSendData(ctx context.Context, admID, custID, invID int64) (*sendData, error) {
@@ -100,6 +102,11 @@ func (a *Activities) renderData(d *sendData, anchor time.Time) render.Data {
 	for _, i := range d.items {
 		data.Items = append(data.Items, item(i))
 	}
+	cur := d.inv.Currency
+	if len(d.items) > 0 && cur == "" {
+		cur = d.items[0].Currency
+	}
+	d.claim.fill(&data, cur)
 	return data
 }
 
@@ -109,14 +116,22 @@ func (a *Activities) template(ctx context.Context, d *sendData, name string, kin
 		name = "default"
 	}
 	var t models.Template
-	for _, l := range []string{lang, d.adm.Language, "en"} {
-		err := a.DB.WithContext(ctx).First(&t, "administration_id = ? AND name = ? AND kind = ? AND channel = ? AND language = ?",
-			d.adm.ID, name, string(kind), string(ch), l).Error
-		if err == nil {
-			return render.Template{Kind: t.Kind, Channel: t.Channel, Language: t.Language, Subject: t.Subject, Body: t.Body, ID: t.ID, Version: t.Version}, nil
-		}
-		if !errors.Is(err, gorm.ErrRecordNotFound) {
-			return render.Template{}, fmt.Errorf("load template %s/%s/%s/%s: %w", name, kind, ch, l, err)
+	// A named set (a case's stage: last_notice, agency) falls back to the
+	// administration's default set before the shipped texts.
+	names := []string{name}
+	if name != "default" {
+		names = append(names, "default")
+	}
+	for _, n := range names {
+		for _, l := range []string{lang, d.adm.Language, "en"} {
+			err := a.DB.WithContext(ctx).First(&t, "administration_id = ? AND name = ? AND kind = ? AND channel = ? AND language = ?",
+				d.adm.ID, n, string(kind), string(ch), l).Error
+			if err == nil {
+				return render.Template{Kind: t.Kind, Channel: t.Channel, Language: t.Language, Subject: t.Subject, Body: t.Body, ID: t.ID, Version: t.Version}, nil
+			}
+			if !errors.Is(err, gorm.ErrRecordNotFound) {
+				return render.Template{}, fmt.Errorf("load template %s/%s/%s/%s: %w", n, kind, ch, l, err)
+			}
 		}
 	}
 	if t, ok := render.Default(string(kind), string(ch), lang); ok {

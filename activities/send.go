@@ -34,6 +34,16 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 		res.Skipped, res.Reason = true, "invoice_closed"
 		return res, nil
 	}
+	if in.Step.Kind == policy.StepCollection {
+		// A notice sent by the journey itself (journeys from before
+		// collection cases): its costs and interest are this invoice's.
+		now := a.journeyNow(in.Anchor)
+		cl, err := a.computeClaim(ctx, &d.adm, &d.cust, []models.Invoice{d.inv}, nil, now, 0, false)
+		if err != nil {
+			return SendResult{}, err
+		}
+		d.claim = &cl
+	}
 	dec := policy.Decide(in.Step.Kind, d.admSettings(), d.custSettings())
 	for _, r := range dec.Refusals {
 		row, err := a.recordSkip(ctx, in, d, r.Channel, string(r.Reason))
@@ -279,7 +289,7 @@ func (a *Activities) claim(ctx context.Context, in SendInput, d *sendData, ch po
 	proceed := false
 	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		fresh := models.Message{
-			Key: key, AdministrationID: d.adm.ID, CustomerID: d.cust.ID, InvoiceID: &d.inv.ID,
+			Key: key, AdministrationID: d.adm.ID, CustomerID: d.cust.ID, InvoiceID: invoiceRef(d), CaseID: caseRef(in),
 			WorkflowID: in.WorkflowID, Step: in.Step.Position, Kind: string(in.Step.Kind), Channel: string(ch),
 			State: models.MessageQueued, Manual: in.Manual, Recipient: msg.recipient, Subject: msg.subject,
 			BodyHTML: msg.html, BodyText: msg.text, Segments: msg.segments,
@@ -321,7 +331,7 @@ func (a *Activities) recordSkip(ctx context.Context, in SendInput, d *sendData, 
 func (a *Activities) recordFinal(ctx context.Context, in SendInput, d *sendData, ch policy.Channel, state models.MessageState, reason string) (models.Message, error) {
 	key := in.Key + "/" + string(ch)
 	row := models.Message{
-		Key: key, AdministrationID: d.adm.ID, CustomerID: d.cust.ID, InvoiceID: &d.inv.ID,
+		Key: key, AdministrationID: d.adm.ID, CustomerID: d.cust.ID, InvoiceID: invoiceRef(d), CaseID: caseRef(in),
 		WorkflowID: in.WorkflowID, Step: in.Step.Position, Kind: string(in.Step.Kind), Channel: string(ch),
 		State: state, Reason: reason, Manual: in.Manual,
 	}
@@ -358,4 +368,22 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// invoiceRef is the message's invoice: none for a case's stage.
+func invoiceRef(d *sendData) *int64 {
+	if d.inv.ID == 0 {
+		return nil
+	}
+	id := d.inv.ID
+	return &id
+}
+
+// caseRef is the message's collection case, if any.
+func caseRef(in SendInput) *int64 {
+	if in.CaseID == 0 {
+		return nil
+	}
+	id := in.CaseID
+	return &id
 }

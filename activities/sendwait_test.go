@@ -27,6 +27,7 @@ import (
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
@@ -203,7 +204,7 @@ func TestReceiptDuringSendSettlesIt(t *testing.T) {
 				err = fmt.Errorf("the row is %s while the request is made, want sending", m.State)
 			}
 			if err == nil {
-				var out inbound.ReceiptOutcome
+				var out domain.ReceiptOutcome
 				out, err = rec.RecordDeliveryReceipt(r.Context(), sms.DeliveryReceipt{MessageID: "0B00000001", ClientRef: sms.ClientRef(key),
 					To: "33633333333", Status: sms.ReceiptDelivered, ErrCode: "0", Timestamp: time.Now().UTC()})
 				if err == nil && !out.Updated {

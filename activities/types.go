@@ -52,11 +52,13 @@ type StepRef struct {
 // SendInput asks to send one step of a journey on the channels the settings
 // allow at this moment.
 type SendInput struct {
-	WorkflowID       string  `json:"workflow_id"`
-	AdministrationID int64   `json:"administration_id"`
-	CustomerID       int64   `json:"customer_id"`
-	InvoiceID        int64   `json:"invoice_id"`
-	Step             StepRef `json:"step"`
+	WorkflowID       string `json:"workflow_id"`
+	AdministrationID int64  `json:"administration_id"`
+	CustomerID       int64  `json:"customer_id"`
+	InvoiceID        int64  `json:"invoice_id"`
+	// CaseID is set instead of InvoiceID for a collection case's stage.
+	CaseID int64   `json:"case_id,omitempty"`
+	Step   StepRef `json:"step"`
 	// Key is unique per step of a workflow; the outbox key adds the channel.
 	Key string `json:"key"`
 	// Stage is recorded on the invoice when something was sent.

@@ -19,6 +19,14 @@ type Application interface {
 	AcceptProvidedEmail(ctx context.Context, cust *models.Customer) error
 	Administration(ctx context.Context, org, id int64) (*models.Administration, error)
 	Administrations(ctx context.Context, org int64, archived bool, p domain.PageRequest) (domain.Page[models.Administration], error)
+	Case(ctx context.Context, org, id int64) (*models.CollectionCase, error)
+	CaseDetail(ctx context.Context, cs *models.CollectionCase) (domain.CaseDetail, error)
+	Cases(ctx context.Context, adm int64, f domain.CaseFilter, p domain.PageRequest) (domain.Page[models.CollectionCase], error)
+	CaseTimeline(ctx context.Context, cs *models.CollectionCase) ([]domain.CaseTimelineEntry, error)
+	HandOverCaseNow(ctx context.Context, cs *models.CollectionCase, reason string) error
+	PauseCase(ctx context.Context, cs *models.CollectionCase, until *time.Time, reason string) error
+	ResumeCase(ctx context.Context, cs *models.CollectionCase, reason string) error
+	WaiveCaseCosts(ctx context.Context, cs *models.CollectionCase, in domain.WaiverInput) (*models.CollectionCase, error)
 	AssignJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, journeyID *int64) (int, error)
 	Authenticate(ctx context.Context, key string) (domain.Caller, error)
 	CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error

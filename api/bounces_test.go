@@ -24,6 +24,7 @@ import (
 	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
@@ -244,12 +245,12 @@ func testBounceFailed(t *testing.T, e *bounceEnv) {
 
 	got := e.message(m.ID)
 	require.Equal(t, models.MessageFailed, got.State)
-	require.Equal(t, inbound.DeliveryBounced, got.DeliveryStatus)
+	require.Equal(t, domain.DeliveryBounced, got.DeliveryStatus)
 	require.Equal(t, "bounced: 5.1.1 "+unknownUser, got.Reason)
 	require.NotNil(t, got.DeliveryAt)
 	require.False(t, got.DeliveryAt.Before(before))
 	require.NotNil(t, got.SentAt, "when it was sent stays recorded")
-	require.Equal(t, inbound.AttentionEmailBounced, e.attention(inv.ID))
+	require.Equal(t, domain.AttentionEmailBounced, e.attention(inv.ID))
 
 	// The admin deals with it; the MTA posts the same report again: the
 	// second time changes nothing, and flags nothing again.
@@ -281,8 +282,8 @@ func testBounceUncertain(t *testing.T, e *bounceEnv) {
 	require.Equal(t, "recorded", result(t, res))
 	got := e.message(m.ID)
 	require.Equal(t, models.MessageFailed, got.State)
-	require.Equal(t, inbound.DeliveryBounced, got.DeliveryStatus)
-	require.Equal(t, inbound.AttentionEmailBounced, e.attention(inv.ID))
+	require.Equal(t, domain.DeliveryBounced, got.DeliveryStatus)
+	require.Equal(t, domain.AttentionEmailBounced, e.attention(inv.ID))
 }
 
 func testBounceDelayed(t *testing.T, e *bounceEnv) {
@@ -293,7 +294,7 @@ func testBounceDelayed(t *testing.T, e *bounceEnv) {
 	require.Equal(t, "recorded", result(t, res))
 	got := e.message(m.ID)
 	require.Equal(t, models.MessageSent, got.State, "a delay is not a failure")
-	require.Equal(t, inbound.DeliveryDelayed, got.DeliveryStatus)
+	require.Equal(t, domain.DeliveryDelayed, got.DeliveryStatus)
 	require.NotNil(t, got.DeliveryAt)
 	require.Empty(t, got.Reason)
 	require.Empty(t, e.attention(inv.ID))
@@ -325,7 +326,7 @@ func testBounceDelivered(t *testing.T, e *bounceEnv) {
 		require.Equal(t, "recorded", result(t, res))
 		got := e.message(m.ID)
 		require.Equal(t, models.MessageSent, got.State)
-		require.Equal(t, inbound.DeliveryDelivered, got.DeliveryStatus)
+		require.Equal(t, domain.DeliveryDelivered, got.DeliveryStatus)
 		require.Empty(t, got.Reason)
 		require.Empty(t, e.attention(inv.ID))
 	}
@@ -430,9 +431,9 @@ func TestEmailBounceEndToEnd(t *testing.T) {
 
 		got := e.message(row.ID)
 		require.Equal(t, models.MessageFailed, got.State)
-		require.Equal(t, inbound.DeliveryBounced, got.DeliveryStatus)
+		require.Equal(t, domain.DeliveryBounced, got.DeliveryStatus)
 		require.Equal(t, "bounced: 5.1.1 "+unknownUser, got.Reason)
-		require.Equal(t, inbound.AttentionEmailBounced, e.attention(inv.ID))
+		require.Equal(t, domain.AttentionEmailBounced, e.attention(inv.ID))
 
 		// Postfix posts it again (the pipe's exit status was lost): nothing changes.
 		code, res = e.post(report)

@@ -129,6 +129,9 @@ type CustomerPatch struct {
 	PostalCode   *string `json:"postal_code"`
 	City         *string `json:"city"`
 	Country      *string `json:"country"`
+	// CustomerType is business or consumer: it decides the collection
+	// costs (40 EUR per invoice, or the Dutch WIK scale).
+	CustomerType *string `json:"customer_type"`
 }
 
 func (s *Server) patchCustomer(c *gin.Context) {

@@ -20,6 +20,7 @@ import (
 	"github.com/relance/relance/api"
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/models"
@@ -75,23 +76,23 @@ func testImportExport(t *testing.T, e *apiEnv) {
 
 	r := e.importFile(t, adm, "", "text/csv; charset=utf-8", data)
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
-	var rep app.ImportReport
+	var rep domain.ImportReport
 	r.json(t, &rep)
 	require.Positive(t, rep.ImportID)
 	require.Equal(t, fmt.Sprintf("/api/v1/imports/%d", rep.ImportID), r.header.Get("Location"))
-	want := app.ImportReport{
+	want := domain.ImportReport{
 		ImportID: rep.ImportID, Format: "csv", FileSHA256: hex.EncodeToString(sum[:]), Rows: 400,
-		Customers:       app.ImportCustomerCounts{Created: 57},
-		Invoices:        app.ImportInvoiceCounts{Created: 364, Rejected: 36},
+		Customers:       domain.ImportCustomerCounts{Created: 57},
+		Invoices:        domain.ImportInvoiceCounts{Created: 364, Rejected: 36},
 		JourneysStarted: 265,
-		Skipped:         []app.ImportSkippedCustomer{},
+		Skipped:         []domain.ImportSkippedCustomer{},
 		Ignored:         []importer.IgnoredColumn{},
 	}
 	for _, x := range parsed.Rejected {
-		want.Rejected = append(want.Rejected, app.ImportRowError{Line: x.Line, Field: x.Field, Value: x.Value, Reason: x.Reason})
+		want.Rejected = append(want.Rejected, domain.ImportRowError{Line: x.Line, Field: x.Field, Value: x.Value, Reason: x.Reason})
 	}
 	for _, x := range parsed.Warnings {
-		want.Warnings = append(want.Warnings, app.ImportRowError{Line: x.Line, Field: x.Field, Value: x.Value, Reason: x.Reason})
+		want.Warnings = append(want.Warnings, domain.ImportRowError{Line: x.Line, Field: x.Field, Value: x.Value, Reason: x.Reason})
 	}
 	require.Len(t, want.Rejected, 37)
 	require.Len(t, rep.Lines, 400)
@@ -99,9 +100,9 @@ func testImportExport(t *testing.T, e *apiEnv) {
 	want.Lines, want.Columns = rep.Lines, rep.Columns
 	require.Equal(t, want, rep)
 	// Every rejected row is named with its line, field and reason.
-	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 53, Field: "amount", Value: "-12,50", Reason: "negative amount (credit notes are not imported as invoices)"})
-	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 105, Field: "currency", Value: "XYZ", Reason: "unknown currency XYZ"})
-	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 217, Field: "invoice_number", Value: "F2026-DUP1", Reason: "duplicate invoice number in this file (lines 217, 268)"})
+	require.Contains(t, rep.Rejected, domain.ImportRowError{Line: 53, Field: "amount", Value: "-12,50", Reason: "negative amount (credit notes are not imported as invoices)"})
+	require.Contains(t, rep.Rejected, domain.ImportRowError{Line: 105, Field: "currency", Value: "XYZ", Reason: "unknown currency XYZ"})
+	require.Contains(t, rep.Rejected, domain.ImportRowError{Line: 217, Field: "invoice_number", Value: "F2026-DUP1", Reason: "duplicate invoice number in this file (lines 217, 268)"})
 	require.Equal(t, [3]int64{57, 364, 1}, e.rowCounts(t, adm))
 	var inv models.Invoice
 	require.NoError(t, e.db.Where("administration_id = ? AND number = ?", adm.ID, "F2026-0002").First(&inv).Error)
@@ -125,11 +126,11 @@ func testImportExport(t *testing.T, e *apiEnv) {
 	invBefore := e.invoiceRows(t, adm)
 	r = e.importFile(t, adm, "", "text/csv", data)
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
-	var again app.ImportReport
+	var again domain.ImportReport
 	r.json(t, &again)
 	want.ImportID = again.ImportID
-	want.Customers = app.ImportCustomerCounts{Unchanged: 57}
-	want.Invoices = app.ImportInvoiceCounts{Unchanged: 364, Rejected: 36}
+	want.Customers = domain.ImportCustomerCounts{Unchanged: 57}
+	want.Invoices = domain.ImportInvoiceCounts{Unchanged: 364, Rejected: 36}
 	want.JourneysStarted = 0
 	want.Lines = again.Lines
 	require.Equal(t, want, again)
@@ -202,11 +203,11 @@ func testImportFormats(t *testing.T, e *apiEnv) {
 	body, ct := multipartBody(t, "export.csv", "", []byte(file), nil)
 	r := e.importFile(t, adm, "", ct, body)
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
-	var rep app.ImportReport
+	var rep domain.ImportReport
 	r.json(t, &rep)
 	require.Equal(t, "csv", rep.Format)
 	require.Equal(t, 6, rep.Rows)
-	require.Equal(t, app.ImportInvoiceCounts{Created: 2, Rejected: 4}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Created: 2, Rejected: 4}, rep.Invoices)
 	require.Equal(t, 2, rep.JourneysStarted)
 	lines := map[int][]string{}
 	for _, x := range rep.Rejected {
@@ -226,7 +227,7 @@ func testImportFormats(t *testing.T, e *apiEnv) {
 	r.json(t, &rep)
 	require.Equal(t, "json", rep.Format)
 	require.True(t, rep.FullSnapshot)
-	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1, ClosedAbsent: 1}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 1, ClosedAbsent: 1}, rep.Invoices)
 	var m5 models.Invoice
 	require.NoError(t, e.db.Where("administration_id = ? AND number = ?", adm.ID, "M-5").First(&m5).Error)
 	require.Equal(t, models.InvoicePaid, m5.Status)
@@ -238,7 +239,7 @@ func testImportFormats(t *testing.T, e *apiEnv) {
 	r.json(t, &rep)
 	require.Equal(t, "json", rep.Format)
 	require.False(t, rep.FullSnapshot)
-	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
 }
 
 func testImportBadFiles(t *testing.T, e *apiEnv) {
@@ -418,10 +419,10 @@ func testImportMappingAndReports(t *testing.T, e *apiEnv) {
 	// A dry run: the report, nothing written.
 	r = e.importFile(t, adm, "?dry_run=true", "text/csv", custom)
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
-	var dry app.ImportReport
+	var dry domain.ImportReport
 	r.json(t, &dry)
 	require.True(t, dry.DryRun)
-	require.Equal(t, app.ImportInvoiceCounts{Created: 2}, dry.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Created: 2}, dry.Invoices)
 	require.Equal(t, 2, dry.JourneysToStart)
 	require.Equal(t, before, e.rowCounts(t, adm), "a dry run writes nothing")
 
@@ -460,9 +461,9 @@ func testImportMappingAndReports(t *testing.T, e *apiEnv) {
 	form, ct := multipartBody(t, "OPOS.xlsx", "application/octet-stream", xlsx, nil)
 	r = e.importFile(t, other, "", ct, form)
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
-	var rep app.ImportReport
+	var rep domain.ImportReport
 	r.json(t, &rep)
 	require.Equal(t, "xlsx", rep.Format)
-	require.Equal(t, app.ImportInvoiceCounts{Created: 3}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Created: 3}, rep.Invoices)
 	require.Equal(t, []importer.IgnoredColumn{{Column: "Zahlungsart"}, {Column: "Bemerkung"}}, rep.Ignored)
 }

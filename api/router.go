@@ -79,8 +79,10 @@ var queryParams = map[string][]string{
 	"GET /api/v1/administrations/:id/invoices":  append([]string{"status", "stage", "customer_id", "overdue", "paused", "disputed"}, paging...),
 	"GET /api/v1/invoices/:id/payments":         paging,
 	"GET /api/v1/administrations/:id/imports":   paging,
-	"POST /api/v1/administrations/:id/imports":  {"full_snapshot"},
+	"POST /api/v1/administrations/:id/imports":  {"full_snapshot", "dry_run", "format"},
+	"GET /api/v1/imports/:id":                   {"format"},
 	"GET /api/v1/administrations/:id/journeys":  paging,
+	"GET /api/v1/administrations/:id/cases":     append([]string{"stage", "paused", "customer_id"}, paging...),
 }
 
 // routes lists every route Relance serves, in one place. The OpenAPI test
@@ -128,6 +130,14 @@ func (s *Server) routes(r *gin.Engine) {
 	g.POST("/invoices/:id/credit", s.creditInvoice)
 	g.POST("/invoices/:id/dispute", s.disputeInvoice)
 	g.POST("/invoices/:id/dispute-resolved", s.resolveDispute)
+
+	g.GET("/administrations/:id/cases", s.listCases)
+	g.GET("/cases/:id", s.getCase)
+	g.GET("/cases/:id/timeline", s.caseTimeline)
+	g.POST("/cases/:id/pause", s.pauseCase)
+	g.POST("/cases/:id/resume", s.resumeCase)
+	g.POST("/cases/:id/waive", s.waiveCase)
+	g.POST("/cases/:id/hand-over", s.handOverCase)
 
 	g.GET("/administrations/:id/imports", s.listImports)
 	g.GET("/imports/:id", s.getImport)

@@ -43,6 +43,14 @@ type AdministrationSettingsPatch struct {
 	// kind a capped entry starts at).
 	LateEntry        *models.LateEntry `json:"late_entry"`
 	LateEntryMaxStep *string           `json:"late_entry_max_step"`
+	// InterestRateBP is the statutory interest a year in basis points.
+	InterestRateBP *int64 `json:"interest_rate_bp"`
+	// CaseStageDays is the number of days between two stages of a case.
+	CaseStageDays *int `json:"case_stage_days"`
+	// AgencyWebhookURL receives cases handed over; AgencyWebhookSecret
+	// signs them (write-only).
+	AgencyWebhookURL    *string `json:"agency_webhook_url"`
+	AgencyWebhookSecret *string `json:"agency_webhook_secret"`
 }
 
 func (s *Server) patchAdministrationSettings(c *gin.Context) {

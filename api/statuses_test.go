@@ -6,12 +6,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
@@ -74,6 +76,8 @@ var handlerStatuses = map[string][]int{
 	"PUT /api/v1/administrations/{id}/default-journey":   with(withBody, 200, 422),
 	"GET /api/v1/journeys/{id}":                          with(byID, 200),
 	"PUT /api/v1/journeys/{id}":                          with(withBody, 200, 422),
+	"GET /api/v1/administrations/{id}/import-mapping":    with(byID, 200),
+	"PUT /api/v1/administrations/{id}/import-mapping":    with(withBody, 200, 422),
 	"DELETE /api/v1/journeys/{id}":                       with(byID, 204, 409),
 	"GET /api/v1/administrations/{id}/templates":         with(byID, 200),
 	"POST /api/v1/administrations/{id}/templates":        with(withBody, 201, 409, 422),
@@ -92,12 +96,54 @@ var handlerStatuses = map[string][]int{
 	"GET /api/v1/api-keys":                               with(anyRoute, 200),
 	"POST /api/v1/api-keys":                              with(anyRoute, 201, 413),
 	"POST /api/v1/api-keys/{id}/revoke":                  with(byID, 200),
+	"GET /api/v1/administrations/{id}/cases":             with(byID, 200),
+	"GET /api/v1/cases/{id}":                             with(byID, 200),
+	"GET /api/v1/cases/{id}/timeline":                    with(byID, 200),
+	"POST /api/v1/cases/{id}/pause":                      with(withBody, 200, 409, 422, 503),
+	"POST /api/v1/cases/{id}/resume":                     with(withBody, 200, 409, 503),
+	"POST /api/v1/cases/{id}/waive":                      with(withBody, 200, 409, 503),
+	"POST /api/v1/cases/{id}/hand-over":                  with(withBody, 202, 409, 503),
 }
 
 func with(base []int, more ...int) []int {
 	out := append(slices.Clone(base), more...)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// TestDocumentedStatuses: the OpenAPI document lists, for every /api/v1
+// route, exactly the statuses its handler can answer.
+func TestDocumentedStatuses(t *testing.T) {
+	raw, err := api.OpenAPI()
+	require.NoError(t, err)
+	doc, err := openapi3.NewLoader().LoadFromData(raw)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		if !strings.HasPrefix(path, "/api/v1/") || path == "/api/v1/openapi.json" {
+			continue
+		}
+		for method, op := range item.Operations() {
+			key := method + " " + path
+			want, ok := handlerStatuses[key]
+			require.True(t, ok, "%s is documented but not in handlerStatuses", key)
+			if method != http.MethodGet {
+				want = with(want, 403) // a read-only key
+			}
+			seen[key] = true
+			var got []int
+			for code := range op.Responses.Map() {
+				n, err := strconv.Atoi(code)
+				require.NoError(t, err, "%s: response %q", key, code)
+				got = append(got, n)
+			}
+			sort.Ints(got)
+			require.Equal(t, want, got, "%s: documented statuses", key)
+		}
+	}
+	for key := range handlerStatuses {
+		require.True(t, seen[key], "%s is in handlerStatuses but not documented", key)
+	}
 }
 
 // TestBadInputAnswers sends every /api/v1 route the bad inputs of a
@@ -130,6 +176,9 @@ func TestBadInputAnswers(t *testing.T) {
 		Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000, Status: models.InvoiceOpen, Stage: "scheduled",
 		WorkflowID: "invoice:1:F-1", PausedAt: &now, PauseReason: "held", Disputed: true}
 	require.NoError(t, gdb.Create(&inv).Error)
+	cs := models.CollectionCase{AdministrationID: adm.ID, CustomerID: cust.ID, Period: "2026-11", Stage: models.CaseNoticeOfDefault,
+		Currency: "EUR", WorkflowID: "case:1:1", Paused: true, PausedAt: &now, PauseReason: "held"}
+	require.NoError(t, gdb.Create(&cs).Error)
 	j := models.Journey{AdministrationID: adm.ID, Name: "J", MinGapDays: 3, Steps: []models.JourneyStep{{Position: 0, OffsetDays: 7, Kind: "reminder", Template: "default"}}}
 	require.NoError(t, gdb.Create(&j).Error)
 	tpl := models.Template{AdministrationID: adm.ID, Name: "default", Kind: "sms", Channel: "sms", Language: "nl", Body: "Betaal #invoice_number", Version: 1}
@@ -159,6 +208,8 @@ func TestBadInputAnswers(t *testing.T) {
 			return j.ID
 		case strings.HasPrefix(path, "/api/v1/templates/"):
 			return tpl.ID
+		case strings.HasPrefix(path, "/api/v1/cases/"):
+			return cs.ID
 		}
 		return 1
 	}
@@ -173,6 +224,10 @@ func TestBadInputAnswers(t *testing.T) {
 		"POST /api/v1/invoices/{id}/pause":            `{"reason":"promise to pay"}`,
 		"POST /api/v1/invoices/{id}/resume":           `{"reason":"paid late"}`,
 		"POST /api/v1/invoices/{id}/dispute-resolved": `{"reason":"credited"}`,
+		"POST /api/v1/cases/{id}/pause":               `{"reason":"payment plan"}`,
+		"POST /api/v1/cases/{id}/resume":              `{"reason":"plan broken"}`,
+		"POST /api/v1/cases/{id}/waive":               `{"amount_minor":1500,"reason":"goodwill"}`,
+		"POST /api/v1/cases/{id}/hand-over":           `{"reason":"no answer"}`,
 	}
 	// Routes whose body is not a JSON document (or that take none).
 	noJSONBody := map[string]bool{

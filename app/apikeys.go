@@ -34,7 +34,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID int64, name string, re
 
 // APIKeys lists the keys of organization org, revoked ones included (they
 // say when).
-func (s *Service) APIKeys(ctx context.Context, org int64, p PageRequest) (Page[models.APIKey], error) {
+func (s *Service) APIKeys(ctx context.Context, org int64, p domain.PageRequest) (domain.Page[models.APIKey], error) {
 	out, err := page(s.db.WithContext(ctx).Where("organization_id = ?", org), p, func(k models.APIKey) int64 { return k.ID })
 	return out, storeErr(err, "list API keys of organization %d", org)
 }

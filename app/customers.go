@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
@@ -64,7 +65,7 @@ func (s *Service) SignalAll(ctx context.Context, workflowIDs []string, name stri
 			switch {
 			case err == nil:
 				n++
-			case errors.Is(err, ErrJourneyEnded):
+			case errors.Is(err, domain.ErrJourneyEnded):
 			default:
 				errs = append(errs, err)
 			}
@@ -72,7 +73,7 @@ func (s *Service) SignalAll(ctx context.Context, workflowIDs []string, name stri
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return n, fmt.Errorf("%w: %w", ErrNotSignalled, errors.Join(errs...))
+		return n, fmt.Errorf("%w: %w", domain.ErrNotSignalled, errors.Join(errs...))
 	}
 	return n, nil
 }
@@ -97,7 +98,7 @@ func (s *Service) OpenJourneys(ctx context.Context, customerID int64) ([]string,
 func (s *Service) PauseCustomer(ctx context.Context, cust *models.Customer, until *time.Time, reason string) (int, error) {
 	now := s.Now()
 	if until != nil && !until.After(now) {
-		return 0, RuleBroken("until", "%s is in the past", until.UTC().Format(time.RFC3339))
+		return 0, domain.RuleBroken("until", "%s is in the past", until.UTC().Format(time.RFC3339))
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		upd := map[string]any{"paused_at": now, "paused_until": until, "pause_reason": reason}
@@ -180,7 +181,7 @@ func (s *Service) AssignJourney(ctx context.Context, adm *models.Administration,
 // being the one the caller saw, so two admins cannot accept different ones.
 func (s *Service) AcceptProvidedEmail(ctx context.Context, cust *models.Customer) error {
 	if cust.ProvidedEmail == "" {
-		return ErrNoProvidedEmail
+		return domain.ErrNoProvidedEmail
 	}
 	res := s.db.WithContext(ctx).Model(&models.Customer{}).
 		Where("id = ? AND provided_email = ?", cust.ID, cust.ProvidedEmail).
@@ -189,7 +190,7 @@ func (s *Service) AcceptProvidedEmail(ctx context.Context, cust *models.Customer
 		return fmt.Errorf("accept provided email of customer %d: %w", cust.ID, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return ErrNoProvidedEmail
+		return domain.ErrNoProvidedEmail
 	}
 	cust.Email, cust.ProvidedEmail, cust.ProvidedEmailAt = cust.ProvidedEmail, "", nil
 	return nil
@@ -223,7 +224,7 @@ func (s *Service) SubmitProvidedEmail(ctx context.Context, cust *models.Customer
 // DismissProvidedEmail drops the address the customer gave in the portal.
 func (s *Service) DismissProvidedEmail(ctx context.Context, cust *models.Customer) error {
 	if cust.ProvidedEmail == "" {
-		return ErrNoProvidedEmail
+		return domain.ErrNoProvidedEmail
 	}
 	res := s.db.WithContext(ctx).Model(&models.Customer{}).
 		Where("id = ? AND provided_email = ?", cust.ID, cust.ProvidedEmail).
@@ -232,7 +233,7 @@ func (s *Service) DismissProvidedEmail(ctx context.Context, cust *models.Custome
 		return fmt.Errorf("dismiss provided email of customer %d: %w", cust.ID, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return ErrNoProvidedEmail
+		return domain.ErrNoProvidedEmail
 	}
 	cust.ProvidedEmail, cust.ProvidedEmailAt = "", nil
 	return nil
@@ -257,14 +258,14 @@ func ContactMobile(phone, country string) (string, error) {
 	case err == nil:
 		return m, nil
 	case errors.Is(err, policy.ErrMobileInvalid):
-		return "", fmt.Errorf("%w: %q in country %s", ErrInvalidPhone, phone, country)
+		return "", fmt.Errorf("%w: %q in country %s", domain.ErrInvalidPhone, phone, country)
 	}
 	return "", nil
 }
 
 // customersQuery is the query of an administration's customers matching f,
 // unordered and unpaginated: the caller pages it by ID.
-func customersQuery(db *gorm.DB, administrationID int64, f CustomerFilter) *gorm.DB {
+func customersQuery(db *gorm.DB, administrationID int64, f domain.CustomerFilter) *gorm.DB {
 	q := db.Model(&models.Customer{}).Where("customers.administration_id = ?", administrationID)
 	if s := strings.TrimSpace(f.Query); s != "" {
 		like := "%" + escapeLike(strings.ToLower(s)) + "%"

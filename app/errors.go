@@ -7,10 +7,12 @@ import (
 
 	"go.temporal.io/api/serviceerror"
 	"gorm.io/gorm"
+
+	"github.com/relance/relance/domain"
 )
 
 func conflict(format string, args ...any) error {
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrConflict)
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), domain.ErrConflict)
 }
 
 // storeErr wraps a database error of what: a missing row is ErrNotFound, a
@@ -22,9 +24,9 @@ func storeErr(err error, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return fmt.Errorf("%s: %w", what, ErrNotFound)
+		return fmt.Errorf("%s: %w", what, domain.ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return fmt.Errorf("%s: %w: %w", what, ErrConflict, err)
+		return fmt.Errorf("%s: %w: %w", what, domain.ErrConflict, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

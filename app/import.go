@@ -32,7 +32,7 @@ import (
 // lock. A database or Temporal failure aborts the import with an error naming
 // the line; the rows applied before it stay, and importing the file again
 // completes the work.
-func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
+func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt domain.ImportOptions) (domain.ImportReport, error) {
 	if !opt.DryRun {
 		return s.doImport(ctx, adm, parsed, opt)
 	}
@@ -40,7 +40,7 @@ func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed
 	// the report comes from the same code as a real import, and nothing
 	// stays (each row's transaction is a savepoint inside it). The copy of
 	// the service it runs on has no Temporal client: nothing is started.
-	var rep ImportReport
+	var rep domain.ImportReport
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		dry := *s
 		dry.db, dry.temporal = tx, nil
@@ -59,7 +59,7 @@ func (s *Service) Import(ctx context.Context, adm *models.Administration, parsed
 // errDryRun rolls a dry run's transaction back.
 var errDryRun = errors.New("dry run: rolled back")
 
-func (s *Service) doImport(ctx context.Context, adm *models.Administration, parsed importer.Result, opt ImportOptions) (ImportReport, error) {
+func (s *Service) doImport(ctx context.Context, adm *models.Administration, parsed importer.Result, opt domain.ImportOptions) (domain.ImportReport, error) {
 	started := time.Now()
 	r := &importRun{
 		ctx: ctx, db: s.db.WithContext(ctx), svc: s, adm: adm, opt: opt,
@@ -75,10 +75,10 @@ func (s *Service) doImport(ctx context.Context, adm *models.Administration, pars
 		r.log = slog.Default()
 	}
 	r.log = r.log.With("administration_id", adm.ID)
-	r.rep = ImportReport{
+	r.rep = domain.ImportReport{
 		Format: opt.Format, FileSHA256: opt.FileSHA256, FullSnapshot: opt.FullSnapshot, Rows: parsed.Total,
-		Rejected: []ImportRowError{}, Skipped: []ImportSkippedCustomer{}, DryRun: opt.DryRun,
-		Warnings: []ImportRowError{}, Ignored: parsed.Ignored, Columns: parsed.Columns,
+		Rejected: []domain.ImportRowError{}, Skipped: []domain.ImportSkippedCustomer{}, DryRun: opt.DryRun,
+		Warnings: []domain.ImportRowError{}, Ignored: parsed.Ignored, Columns: parsed.Columns,
 		Lines: make([]domain.ImportLine, 0, parsed.Total),
 	}
 	if r.rep.Ignored == nil {
@@ -89,14 +89,14 @@ func (s *Service) doImport(ctx context.Context, adm *models.Administration, pars
 	}
 	lines := map[int]bool{}
 	for _, e := range parsed.Rejected {
-		r.rep.Rejected = append(r.rep.Rejected, ImportRowError{Line: e.Line, Field: e.Field, Value: e.Value, Reason: e.Reason})
+		r.rep.Rejected = append(r.rep.Rejected, domain.ImportRowError{Line: e.Line, Field: e.Field, Value: e.Value, Reason: e.Reason})
 		if !lines[e.Line] {
 			lines[e.Line] = true
 			r.rep.Lines = append(r.rep.Lines, domain.ImportLine{Line: e.Line, Outcome: domain.LineRejected, Note: e.Error()})
 		}
 	}
 	for _, w := range parsed.Warnings {
-		r.rep.Warnings = append(r.rep.Warnings, ImportRowError{Line: w.Line, Field: w.Field, Value: w.Value, Reason: w.Reason})
+		r.rep.Warnings = append(r.rep.Warnings, domain.ImportRowError{Line: w.Line, Field: w.Field, Value: w.Value, Reason: w.Reason})
 	}
 	r.rep.Invoices.Rejected = len(lines)
 
@@ -117,7 +117,7 @@ func (s *Service) doImport(ctx context.Context, adm *models.Administration, pars
 
 	n := opt.Concurrency
 	if n <= 0 {
-		n = DefaultImportConcurrency
+		n = domain.DefaultImportConcurrency
 	}
 	r.tasks = make(chan importTask, 4*n)
 	for range n {
@@ -185,7 +185,7 @@ type importRun struct {
 	db  *gorm.DB
 	svc *Service
 	adm *models.Administration
-	opt ImportOptions
+	opt domain.ImportOptions
 	log *slog.Logger
 
 	// Owned by the goroutine that applies rows.
@@ -200,7 +200,7 @@ type importRun struct {
 	stopped atomic.Bool
 
 	mu      sync.Mutex // guards what follows, written by the workers too
-	rep     ImportReport
+	rep     domain.ImportReport
 	taskErr error
 	done    int
 	total   int
@@ -431,7 +431,7 @@ func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
 		case custSkipped:
 			r.rep.Customers.Skipped++
 			line.Customer = "skipped"
-			r.rep.Skipped = append(r.rep.Skipped, ImportSkippedCustomer{Line: row.Line, CustomerRef: cr.Ref, Reason: ReasonNoOpenInvoice})
+			r.rep.Skipped = append(r.rep.Skipped, domain.ImportSkippedCustomer{Line: row.Line, CustomerRef: cr.Ref, Reason: domain.ReasonNoOpenInvoice})
 		}
 	}
 	switch res.invOut {
@@ -799,7 +799,17 @@ func (r *importRun) signalTask(line int, inv models.Invoice, signals []pendingSi
 	return &importTask{line: line, run: func(ctx context.Context) error {
 		for _, s := range signals {
 			err := r.svc.Signal(ctx, inv.WorkflowID, s.name, s.payload)
-			if errors.Is(err, ErrJourneyEnded) {
+			if errors.Is(err, domain.ErrJourneyEnded) && inv.CaseID != nil {
+				// Handed over to a collection case: the case is told.
+				if s.name != workflows.SignalInvoiceUpdated {
+					continue
+				}
+				if _, err := r.svc.signalCase(ctx, &inv); err != nil {
+					return err
+				}
+				continue
+			}
+			if errors.Is(err, domain.ErrJourneyEnded) {
 				if inv.Status != models.InvoiceOpen {
 					return nil
 				}

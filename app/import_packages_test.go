@@ -101,11 +101,11 @@ func pkgAdministration(t *testing.T, gdb *gorm.DB, orgID int64, name, country, l
 	return adm
 }
 
-func pkgImport(t *testing.T, svc *app.Service, adm *models.Administration, data []byte, opt app.ImportOptions) app.ImportReport {
+func pkgImport(t *testing.T, svc *app.Service, adm *models.Administration, data []byte, opt domain.ImportOptions) domain.ImportReport {
 	t.Helper()
 	m, err := svc.ImportMapping(context.Background(), adm.ID)
 	require.NoError(t, err)
-	parsed, err := app.ParseFile(data, "", adm, m)
+	parsed, err := domain.ParseFile(data, "", adm, m)
 	require.NoError(t, err)
 	opt.FileSHA256, opt.Format = parsed.SHA256, parsed.Format
 	rep, err := svc.Import(context.Background(), adm, parsed.Result, opt)
@@ -113,7 +113,7 @@ func pkgImport(t *testing.T, svc *app.Service, adm *models.Administration, data 
 	return rep
 }
 
-func warningKeys(rep app.ImportReport) []string {
+func warningKeys(rep domain.ImportReport) []string {
 	var out []string
 	for _, w := range rep.Warnings {
 		out = append(out, strings.Join([]string{strconv.Itoa(w.Line), w.Field, w.Value}, " "))
@@ -134,11 +134,11 @@ func testImportPackages(t *testing.T, e *impEnv) {
 			require.NoError(t, err)
 			adm := pkgAdministration(t, e.db, e.adm.OrganizationID, pe.file, pe.country, pe.language, pe.timeZone)
 
-			rep := pkgImport(t, svc, adm, data, app.ImportOptions{})
+			rep := pkgImport(t, svc, adm, data, domain.ImportOptions{})
 			require.Equal(t, pe.rows, rep.Rows)
 			require.Empty(t, rep.Rejected)
-			require.Equal(t, app.ImportCustomerCounts{Created: pe.customers}, rep.Customers)
-			require.Equal(t, app.ImportInvoiceCounts{Created: pe.invoices}, rep.Invoices)
+			require.Equal(t, domain.ImportCustomerCounts{Created: pe.customers}, rep.Customers)
+			require.Equal(t, domain.ImportInvoiceCounts{Created: pe.invoices}, rep.Invoices)
 			require.Equal(t, pe.journeys, rep.JourneysStarted)
 			require.Equal(t, pe.warnings, warningKeys(rep))
 			var ignored []string
@@ -162,9 +162,9 @@ func testImportPackages(t *testing.T, e *impEnv) {
 			require.EqualValues(t, pe.invoices, n)
 
 			invoicesBefore := impInvoiceRows(t, e.db, adm.ID)
-			again := pkgImport(t, svc, adm, data, app.ImportOptions{})
-			require.Equal(t, app.ImportCustomerCounts{Unchanged: pe.customers}, again.Customers, "re-import: no-op")
-			require.Equal(t, app.ImportInvoiceCounts{Unchanged: pe.invoices}, again.Invoices, "re-import: no-op")
+			again := pkgImport(t, svc, adm, data, domain.ImportOptions{})
+			require.Equal(t, domain.ImportCustomerCounts{Unchanged: pe.customers}, again.Customers, "re-import: no-op")
+			require.Equal(t, domain.ImportInvoiceCounts{Unchanged: pe.invoices}, again.Invoices, "re-import: no-op")
 			require.Zero(t, again.JourneysStarted)
 			require.Equal(t, invoicesBefore, impInvoiceRows(t, e.db, adm.ID))
 		})
@@ -215,7 +215,7 @@ func testImportRules(t *testing.T, e *impEnv) {
 		data, err := os.ReadFile("testdata/exports/afas_custom_nl.csv")
 		require.NoError(t, err)
 		before := tableCounts(t, e.db)
-		_, err = app.ParseFile(data, "", adm, nil)
+		_, err = domain.ParseFile(data, "", adm, nil)
 		require.ErrorIs(t, err, importer.ErrHeader, "names no package writes: a required field is missing")
 		require.Contains(t, err.Error(), `missing required column "customer_ref"`)
 
@@ -236,8 +236,8 @@ func testImportRules(t *testing.T, e *impEnv) {
 		require.NoError(t, err)
 		require.Equal(t, mapping, got)
 
-		rep := pkgImport(t, svc, adm, data, app.ImportOptions{})
-		require.Equal(t, app.ImportInvoiceCounts{Created: 2}, rep.Invoices)
+		rep := pkgImport(t, svc, adm, data, domain.ImportOptions{})
+		require.Equal(t, domain.ImportInvoiceCounts{Created: 2}, rep.Invoices)
 		require.Equal(t, []importer.IgnoredColumn{{Column: "Ouderdom"}}, rep.Ignored)
 		for _, c := range rep.Columns {
 			require.Equal(t, importer.ByMapping, c.By, c.Field)
@@ -246,8 +246,8 @@ func testImportRules(t *testing.T, e *impEnv) {
 		var inv models.Invoice
 		require.NoError(t, e.db.Where("administration_id = ? AND number = ?", adm.ID, "A-1002").First(&inv).Error)
 		require.Equal(t, int64(12500), inv.OpenMinor)
-		again := pkgImport(t, svc, adm, data, app.ImportOptions{})
-		require.Equal(t, app.ImportInvoiceCounts{Unchanged: 2}, again.Invoices, "the saved mapping is used by every later import")
+		again := pkgImport(t, svc, adm, data, domain.ImportOptions{})
+		require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 2}, again.Invoices, "the saved mapping is used by every later import")
 	})
 
 	t.Run("dry run writes nothing", func(t *testing.T) {
@@ -255,14 +255,14 @@ func testImportRules(t *testing.T, e *impEnv) {
 		data, err := os.ReadFile("testdata/exports/exact_online_nl.csv")
 		require.NoError(t, err)
 		before := tableCounts(t, e.db)
-		dry := pkgImport(t, svc, adm, data, app.ImportOptions{DryRun: true})
+		dry := pkgImport(t, svc, adm, data, domain.ImportOptions{DryRun: true})
 		require.Equal(t, before, tableCounts(t, e.db), "row counts of every table unchanged")
 		require.True(t, dry.DryRun)
 		require.Zero(t, dry.ImportID)
 		require.Zero(t, dry.JourneysStarted)
 		require.Equal(t, 6, dry.JourneysToStart)
 
-		real := pkgImport(t, svc, adm, data, app.ImportOptions{})
+		real := pkgImport(t, svc, adm, data, domain.ImportOptions{})
 		require.Equal(t, real.Customers, dry.Customers, "the dry run says what the import does")
 		require.Equal(t, real.Invoices, dry.Invoices)
 		require.Equal(t, real.Warnings, dry.Warnings)
@@ -274,14 +274,14 @@ func testImportRules(t *testing.T, e *impEnv) {
 		adm := pkgAdministration(t, e.db, e.adm.OrganizationID, "paid", "NL", "nl", "Europe/Amsterdam")
 		head := "factuurnummer;debiteurnummer;naam;factuurdatum;vervaldatum;bedrag;openstaand\n"
 		file := []byte(head + "P-1;K1;Klant Een;2026-01-05;2026-02-04;500,00;500,00\nP-2;K1;Klant Een;2026-01-05;2026-02-04;80,00;80,00\n")
-		pkgImport(t, svc, adm, file, app.ImportOptions{})
+		pkgImport(t, svc, adm, file, domain.ImportOptions{})
 		var inv models.Invoice
 		require.NoError(t, e.db.Where("administration_id = ? AND number = ?", adm.ID, "P-1").First(&inv).Error)
-		_, err := svc.RegisterPayment(ctx, inv.ID, app.PaymentInput{AmountMinor: 50000, Currency: "EUR", PaidAt: inv.IssueDate, Reference: "bank-1"})
+		_, err := svc.RegisterPayment(ctx, inv.ID, domain.PaymentInput{AmountMinor: 50000, Currency: "EUR", PaidAt: inv.IssueDate, Reference: "bank-1"})
 		require.NoError(t, err)
 
-		rep := pkgImport(t, svc, adm, file, app.ImportOptions{})
-		require.Equal(t, app.ImportInvoiceCounts{Unchanged: 2, KeptRelancePayment: 1}, rep.Invoices)
+		rep := pkgImport(t, svc, adm, file, domain.ImportOptions{})
+		require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 2, KeptRelancePayment: 1}, rep.Invoices)
 		require.Equal(t, domain.ImportLine{Line: 2, InvoiceNumber: "P-1", CustomerRef: "K1", Outcome: domain.LineKeptPayment, Customer: "unchanged", Note: domain.NoteKeptPayment}, rep.Lines[0])
 		require.NoError(t, e.db.First(&inv, inv.ID).Error)
 		require.Equal(t, models.InvoicePaid, inv.Status, "not reopened")
@@ -290,8 +290,8 @@ func testImportRules(t *testing.T, e *impEnv) {
 		// The accounting software moves on (the payment bounced and was
 		// booked back, with reminder costs): that file is newer and wins.
 		newer := []byte(head + "P-1;K1;Klant Een;2026-01-05;2026-02-04;515,00;515,00\nP-2;K1;Klant Een;2026-01-05;2026-02-04;80,00;80,00\n")
-		rep = pkgImport(t, svc, adm, newer, app.ImportOptions{})
-		require.Equal(t, app.ImportInvoiceCounts{Updated: 1, Unchanged: 1}, rep.Invoices)
+		rep = pkgImport(t, svc, adm, newer, domain.ImportOptions{})
+		require.Equal(t, domain.ImportInvoiceCounts{Updated: 1, Unchanged: 1}, rep.Invoices)
 		require.NoError(t, e.db.First(&inv, inv.ID).Error)
 		require.Equal(t, models.InvoiceOpen, inv.Status)
 		require.Equal(t, int64(51500), inv.OpenMinor)
@@ -301,18 +301,18 @@ func testImportRules(t *testing.T, e *impEnv) {
 		adm := pkgAdministration(t, e.db, e.adm.OrganizationID, "lang", "BE", "nl", "Europe/Brussels")
 		withLang := []byte("factuurnummer;debiteurnummer;naam;factuurdatum;vervaldatum;bedrag;taal;plaats\n" +
 			"L-1;K1;Client Un;2026-01-05;2026-02-04;10,00;fr;Liège\nL-2;K2;Kunde Zwei;2026-01-05;2026-02-04;20,00;nl;Eupen\n")
-		pkgImport(t, svc, adm, withLang, app.ImportOptions{})
+		pkgImport(t, svc, adm, withLang, domain.ImportOptions{})
 		var k2 models.Customer
 		require.NoError(t, e.db.Where("administration_id = ? AND external_ref = ?", adm.ID, "K2").First(&k2).Error)
 		de := "de"
-		require.NoError(t, svc.PatchCustomer(ctx, &k2, app.CustomerPatch{Language: &de}))
+		require.NoError(t, svc.PatchCustomer(ctx, &k2, domain.CustomerPatch{Language: &de}))
 
 		// The export without a language (and without a city) column: the
 		// cities and languages stay, the name change applies.
 		noLang := []byte("factuurnummer;debiteurnummer;naam;factuurdatum;vervaldatum;bedrag\n" +
 			"L-1;K1;Client Un SA;2026-01-05;2026-02-04;10,00\nL-2;K2;Kunde Zwei;2026-01-05;2026-02-04;20,00\n")
-		rep := pkgImport(t, svc, adm, noLang, app.ImportOptions{})
-		require.Equal(t, app.ImportCustomerCounts{Updated: 1, Unchanged: 1}, rep.Customers)
+		rep := pkgImport(t, svc, adm, noLang, domain.ImportOptions{})
+		require.Equal(t, domain.ImportCustomerCounts{Updated: 1, Unchanged: 1}, rep.Customers)
 		var cs []models.Customer
 		require.NoError(t, e.db.Where("administration_id = ?", adm.ID).Order("external_ref").Find(&cs).Error)
 		require.Equal(t, "fr", cs[0].Language)

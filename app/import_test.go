@@ -116,11 +116,11 @@ func impParse(t testing.TB, data []byte, adm *models.Administration) importer.Re
 	return res
 }
 
-func impRun(t *testing.T, e *impEnv, data []byte, full bool) app.ImportReport {
+func impRun(t *testing.T, e *impEnv, data []byte, full bool) domain.ImportReport {
 	t.Helper()
 	sum := sha256.Sum256(data)
 	rep, err := app.New(app.Options{DB: e.db, Temporal: e.tc}).Import(context.Background(), e.adm, impParse(t, data, e.adm),
-		app.ImportOptions{FullSnapshot: full, FileSHA256: hex.EncodeToString(sum[:]), Format: "csv"})
+		domain.ImportOptions{FullSnapshot: full, FileSHA256: hex.EncodeToString(sum[:]), Format: "csv"})
 	require.NoError(t, err)
 	require.Positive(t, rep.ImportID)
 	return rep
@@ -247,32 +247,32 @@ func testImportExport(t *testing.T, e *impEnv) {
 
 	sum := sha256.Sum256(data)
 	rep := impRun(t, e, data, false)
-	want := app.ImportReport{
+	want := domain.ImportReport{
 		ImportID: rep.ImportID, Format: "csv", FileSHA256: hex.EncodeToString(sum[:]), Rows: 400,
-		Customers:       app.ImportCustomerCounts{Created: 53, Updated: 1, Unchanged: 2, Skipped: 1},
-		Invoices:        app.ImportInvoiceCounts{Created: 362, Updated: 2, Unchanged: 0, Rejected: 36},
+		Customers:       domain.ImportCustomerCounts{Created: 53, Updated: 1, Unchanged: 2, Skipped: 1},
+		Invoices:        domain.ImportInvoiceCounts{Created: 362, Updated: 2, Unchanged: 0, Rejected: 36},
 		JourneysStarted: 264,
-		Skipped:         []app.ImportSkippedCustomer{{Line: 13, CustomerRef: "D1018", Reason: "customer has no open invoice"}},
+		Skipped:         []domain.ImportSkippedCustomer{{Line: 13, CustomerRef: "D1018", Reason: "customer has no open invoice"}},
 		Ignored:         []importer.IgnoredColumn{},
 	}
 	for _, r := range parsed.Rejected {
-		want.Rejected = append(want.Rejected, app.ImportRowError{Line: r.Line, Field: r.Field, Value: r.Value, Reason: r.Reason})
+		want.Rejected = append(want.Rejected, domain.ImportRowError{Line: r.Line, Field: r.Field, Value: r.Value, Reason: r.Reason})
 	}
 	require.Len(t, want.Rejected, 37, "36 rejected rows, one of them with two errors")
 	// Two malformed email addresses are warnings: their invoices are
 	// imported (without the address).
 	for _, w := range parsed.Warnings {
-		want.Warnings = append(want.Warnings, app.ImportRowError{Line: w.Line, Field: w.Field, Value: w.Value, Reason: w.Reason})
+		want.Warnings = append(want.Warnings, domain.ImportRowError{Line: w.Line, Field: w.Field, Value: w.Value, Reason: w.Reason})
 	}
-	require.Contains(t, want.Warnings, app.ImportRowError{Line: 145, Field: "email", Value: "jan@@example",
+	require.Contains(t, want.Warnings, domain.ImportRowError{Line: 145, Field: "email", Value: "jan@@example",
 		Reason: "not a valid email address; the customer is chased without email (by letter when an address is known)"})
 	require.Len(t, rep.Columns, 16, "every column of the export is read")
 	require.Len(t, rep.Lines, 400, "one outcome per data row")
 	want.Columns, want.Lines = rep.Columns, rep.Lines
 	require.Equal(t, want, rep)
-	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 53, Field: "amount", Value: "-12,50", Reason: "negative amount (credit notes are not imported as invoices)"})
-	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 105, Field: "currency", Value: "XYZ", Reason: "unknown currency XYZ"})
-	require.Contains(t, rep.Rejected, app.ImportRowError{Line: 217, Field: "invoice_number", Value: "F2026-DUP1", Reason: "duplicate invoice number in this file (lines 217, 268)"})
+	require.Contains(t, rep.Rejected, domain.ImportRowError{Line: 53, Field: "amount", Value: "-12,50", Reason: "negative amount (credit notes are not imported as invoices)"})
+	require.Contains(t, rep.Rejected, domain.ImportRowError{Line: 105, Field: "currency", Value: "XYZ", Reason: "unknown currency XYZ"})
+	require.Contains(t, rep.Rejected, domain.ImportRowError{Line: 217, Field: "invoice_number", Value: "F2026-DUP1", Reason: "duplicate invoice number in this file (lines 217, 268)"})
 
 	// The database holds what the report says.
 	var nCust, nInv int64
@@ -282,7 +282,7 @@ func testImportExport(t *testing.T, e *impEnv) {
 	require.EqualValues(t, 364+2, nInv, "the file's valid invoices, plus OLD-1 and OLD-2")
 	var run models.ImportRun
 	require.NoError(t, e.db.First(&run, rep.ImportID).Error)
-	var stored app.ImportReport
+	var stored domain.ImportReport
 	require.NoError(t, json.Unmarshal([]byte(run.Report), &stored))
 	stored.ImportID = rep.ImportID
 	require.Equal(t, rep, stored)
@@ -351,8 +351,8 @@ func testImportExport(t *testing.T, e *impEnv) {
 	invBefore, custBefore := impInvoiceRows(t, e.db, e.adm.ID), impCustomerRows(t, e.db, e.adm.ID)
 	again := impRun(t, e, data, false)
 	want.ImportID = again.ImportID
-	want.Customers = app.ImportCustomerCounts{Unchanged: 56, Skipped: 1}
-	want.Invoices = app.ImportInvoiceCounts{Unchanged: 364, Rejected: 36}
+	want.Customers = domain.ImportCustomerCounts{Unchanged: 56, Skipped: 1}
+	want.Invoices = domain.ImportInvoiceCounts{Unchanged: 364, Rejected: 36}
 	want.JourneysStarted = 0
 	for _, l := range again.Lines {
 		require.Contains(t, []domain.LineOutcome{domain.LineUnchanged, domain.LineRejected}, l.Outcome, "line %d", l.Line)
@@ -382,19 +382,19 @@ func testImportSnapshot(t *testing.T, e *impEnv) {
 	s2 := "S-2;K1;Klant Een;een@example.nl;06 12345678;" + issue + ";" + due + ";99,95;99,95"
 	s3 := "S-3;K2;Klant Twee;;;" + issue + ";" + due + ";12,50;12,50"
 	rep := impRun(t, e, impCSV(s1, s2, s3), false)
-	require.Equal(t, app.ImportInvoiceCounts{Created: 3}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Created: 3}, rep.Invoices)
 	require.Equal(t, 3, rep.JourneysStarted)
 
 	rep = impRun(t, e, impCSV(s1), false)
-	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
 
 	rep = impRun(t, e, impCSV(s1, "S-9;K1;Klant Een;een@example.nl;06 12345678;"+issue+";"+due+";-5,00;"), true)
-	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1, Rejected: 1}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 1, Rejected: 1}, rep.Invoices)
 	require.Len(t, rep.Notes, 1)
 	require.Contains(t, rep.Notes[0], "full snapshot not applied")
 
 	rep = impRun(t, e, impCSV(s1), true)
-	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1, ClosedAbsent: 2}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 1, ClosedAbsent: 2}, rep.Invoices)
 	require.True(t, rep.FullSnapshot)
 	for _, n := range []string{"S-2", "S-3"} {
 		var inv models.Invoice
@@ -409,7 +409,7 @@ func testImportSnapshot(t *testing.T, e *impEnv) {
 
 	// The snapshot again: nothing left to close.
 	rep = impRun(t, e, impCSV(s1), true)
-	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices)
 }
 
 // testImportConcurrent runs two imports of the same export at once: every
@@ -419,22 +419,22 @@ func testImportConcurrent(t *testing.T, e *impEnv) {
 	require.NoError(t, err)
 	parsed := impParse(t, data, e.adm)
 	var wg sync.WaitGroup
-	reps := make([]app.ImportReport, 2)
+	reps := make([]domain.ImportReport, 2)
 	errs := make([]error, 2)
 	for i := range reps {
 		wg.Go(func() {
-			reps[i], errs[i] = app.New(app.Options{DB: e.db, Temporal: e.tc}).Import(context.Background(), e.adm, parsed, app.ImportOptions{Format: "csv"})
+			reps[i], errs[i] = app.New(app.Options{DB: e.db, Temporal: e.tc}).Import(context.Background(), e.adm, parsed, domain.ImportOptions{Format: "csv"})
 		})
 	}
 	wg.Wait()
 	require.NoError(t, errors.Join(errs...))
-	sumInv := func(f func(app.ImportReport) int) int { return f(reps[0]) + f(reps[1]) }
-	require.Equal(t, 364, sumInv(func(r app.ImportReport) int { return r.Invoices.Created }))
-	require.Equal(t, 364, sumInv(func(r app.ImportReport) int { return r.Invoices.Unchanged }))
-	require.Zero(t, sumInv(func(r app.ImportReport) int { return r.Invoices.Updated }))
-	require.Equal(t, 57, sumInv(func(r app.ImportReport) int { return r.Customers.Created }))
-	require.Equal(t, 57, sumInv(func(r app.ImportReport) int { return r.Customers.Unchanged }))
-	require.Equal(t, 265, sumInv(func(r app.ImportReport) int { return r.JourneysStarted }))
+	sumInv := func(f func(domain.ImportReport) int) int { return f(reps[0]) + f(reps[1]) }
+	require.Equal(t, 364, sumInv(func(r domain.ImportReport) int { return r.Invoices.Created }))
+	require.Equal(t, 364, sumInv(func(r domain.ImportReport) int { return r.Invoices.Unchanged }))
+	require.Zero(t, sumInv(func(r domain.ImportReport) int { return r.Invoices.Updated }))
+	require.Equal(t, 57, sumInv(func(r domain.ImportReport) int { return r.Customers.Created }))
+	require.Equal(t, 57, sumInv(func(r domain.ImportReport) int { return r.Customers.Unchanged }))
+	require.Equal(t, 265, sumInv(func(r domain.ImportReport) int { return r.JourneysStarted }))
 	t.Logf("import 1: %+v %+v; import 2: %+v %+v", reps[0].Customers, reps[0].Invoices, reps[1].Customers, reps[1].Invoices)
 
 	var nCust, nInv int64

@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
@@ -26,7 +27,7 @@ func (s *Service) CreateInvoice(ctx context.Context, adm *models.Administration,
 	inv.WorkflowID = StartOptions(adm, cust, inv).ID
 	if err := s.db.WithContext(ctx).Create(inv).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return fmt.Errorf("invoice number %q already exists in administration %d: %w", inv.Number, adm.ID, ErrDuplicate)
+			return fmt.Errorf("invoice number %q already exists in administration %d: %w", inv.Number, adm.ID, domain.ErrDuplicate)
 		}
 		return fmt.Errorf("store invoice %s: %w", inv.Number, err)
 	}
@@ -35,8 +36,8 @@ func (s *Service) CreateInvoice(ctx context.Context, adm *models.Administration,
 		if cleanup != nil {
 			cleanup = fmt.Errorf("remove invoice %s again: %w", inv.Number, cleanup)
 		}
-		if !errors.Is(err, ErrUnavailable) {
-			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		if !errors.Is(err, domain.ErrUnavailable) {
+			err = fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
 		}
 		return errors.Join(err, cleanup)
 	}

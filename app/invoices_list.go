@@ -5,12 +5,13 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
 // invoicesQuery is the query of an administration's invoices matching f,
 // unordered and unpaginated: the caller pages it by ID.
-func invoicesQuery(db *gorm.DB, administrationID int64, f InvoiceFilter) *gorm.DB {
+func invoicesQuery(db *gorm.DB, administrationID int64, f domain.InvoiceFilter) *gorm.DB {
 	q := db.Model(&models.Invoice{}).Where("administration_id = ?", administrationID)
 	if f.Status != "" {
 		q = q.Where("status = ?", f.Status)

@@ -118,10 +118,10 @@ func (s *Service) Signal(ctx context.Context, workflowID, name string, payload a
 		return nil
 	}
 	if journeyEnded(err) {
-		return fmt.Errorf("signal %s to %s: %w", name, workflowID, ErrJourneyEnded)
+		return fmt.Errorf("signal %s to %s: %w", name, workflowID, domain.ErrJourneyEnded)
 	}
 	if temporalUnavailable(err) {
-		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, ErrUnavailable, err)
+		return fmt.Errorf("signal %s to %s: %w: %w", name, workflowID, domain.ErrUnavailable, err)
 	}
 	return fmt.Errorf("signal %s to %s: %w", name, workflowID, err)
 }

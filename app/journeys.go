@@ -7,16 +7,17 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
 
 // validJourney normalises in and checks it against adm's templates.
-func (s *Service) validJourney(ctx context.Context, adm *models.Administration, in *JourneyInput) error {
+func (s *Service) validJourney(ctx context.Context, adm *models.Administration, in *domain.JourneyInput) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" || len(in.Name) > 255 {
-		return Invalid("name", "is required (at most 255 characters)")
+		return domain.Invalid("name", "is required (at most 255 characters)")
 	}
 	gap := journeys.DefaultMinGapDays
 	if in.MinGapDays != nil {
@@ -41,7 +42,7 @@ func (s *Service) validJourney(ctx context.Context, adm *models.Administration, 
 		if f, rest, ok := strings.Cut(reason, ": "); ok && !strings.Contains(f, " ") {
 			field, reason = f, rest
 		}
-		return RuleBroken(field, "%s", reason)
+		return domain.RuleBroken(field, "%s", reason)
 	}
 	return nil
 }
@@ -55,7 +56,7 @@ func stepRows(steps []journeys.Step) []models.JourneyStep {
 }
 
 // Journeys lists an administration's journeys with their steps.
-func (s *Service) Journeys(ctx context.Context, adm int64, p PageRequest) (Page[models.Journey], error) {
+func (s *Service) Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error) {
 	out, err := page(s.db.WithContext(ctx).Preload("Steps").Where("administration_id = ?", adm), p,
 		func(j models.Journey) int64 { return j.ID })
 	return out, storeErr(err, "list journeys of administration %d", adm)
@@ -72,7 +73,7 @@ func (s *Service) Journey(ctx context.Context, org, id int64) (*models.Journey, 
 }
 
 // CreateJourney stores a new journey of adm.
-func (s *Service) CreateJourney(ctx context.Context, adm *models.Administration, in JourneyInput) (*models.Journey, error) {
+func (s *Service) CreateJourney(ctx context.Context, adm *models.Administration, in domain.JourneyInput) (*models.Journey, error) {
 	if err := s.validJourney(ctx, adm, &in); err != nil {
 		return nil, err
 	}
@@ -86,7 +87,7 @@ func (s *Service) CreateJourney(ctx context.Context, adm *models.Administration,
 // UpdateJourney replaces a journey's name, gap and steps; the running
 // journeys that follow it re-plan their future steps (journey-changed). It
 // returns how many were told.
-func (s *Service) UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in JourneyInput) (int, error) {
+func (s *Service) UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in domain.JourneyInput) (int, error) {
 	if err := s.validJourney(ctx, adm, &in); err != nil {
 		return 0, err
 	}
@@ -133,7 +134,7 @@ func (s *Service) SetDefaultJourney(ctx context.Context, adm *models.Administrat
 	var j models.Journey
 	if err := s.db.WithContext(ctx).Preload("Steps").Where("id = ? AND administration_id = ?", journeyID, adm.ID).First(&j).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, RuleBroken("journey_id", "journey %d is not a journey of administration %d", journeyID, adm.ID)
+			return nil, domain.RuleBroken("journey_id", "journey %d is not a journey of administration %d", journeyID, adm.ID)
 		}
 		return nil, storeErr(err, "load journey %d", journeyID)
 	}
@@ -180,7 +181,7 @@ func (s *Service) journeyOfAdministration(ctx context.Context, adm, journeyID in
 		return storeErr(err, "look up journey %d", journeyID)
 	}
 	if n == 0 {
-		return RuleBroken("journey_id", "journey %d is not a journey of administration %d", journeyID, adm)
+		return domain.RuleBroken("journey_id", "journey %d is not a journey of administration %d", journeyID, adm)
 	}
 	return nil
 }

@@ -3,16 +3,15 @@ package app
 import (
 	"context"
 	"strings"
-	"time"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
-	"github.com/relance/relance/schedule"
 )
 
 // apply validates the patch against cust and returns the columns to write;
 // cust is changed only when everything is valid.
-func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any, error) {
+func applyCustomerPatch(p domain.CustomerPatch, cust *models.Customer) (map[string]any, error) {
 	upd := map[string]any{}
 	next := *cust
 	text := func(col string, v *string, dst *string, max int, required bool) error {
@@ -22,11 +21,11 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 		t := strings.TrimSpace(*v)
 		switch {
 		case required && t == "":
-			return Invalid(col, "must not be empty")
+			return domain.Invalid(col, "must not be empty")
 		case len(t) > max:
-			return Invalid(col, "is longer than %d characters", max)
+			return domain.Invalid(col, "is longer than %d characters", max)
 		case strings.ContainsAny(t, "\x00\r\n\t"):
-			return Invalid(col, "contains control characters")
+			return domain.Invalid(col, "contains control characters")
 		}
 		*dst, upd[col] = t, t
 		return nil
@@ -45,20 +44,27 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 		}
 	}
 	if p.Language != nil {
-		if !ValidLanguage(*p.Language) {
-			return nil, Invalid("language", "must be one of nl, fr, en, de")
+		if !domain.ValidLanguage(*p.Language) {
+			return nil, domain.Invalid("language", "must be one of nl, fr, en, de")
 		}
 		next.Language, upd["language"] = *p.Language, *p.Language
 	}
+	if p.CustomerType != nil {
+		t := models.CustomerType(strings.TrimSpace(*p.CustomerType))
+		if !t.Valid() {
+			return nil, domain.Invalid("customer_type", "must be business or consumer, got %q", *p.CustomerType)
+		}
+		next.Type, upd["customer_type"] = t, t
+	}
 	if p.Country != nil {
-		cc, err := ValidCountry("country", *p.Country)
+		cc, err := domain.ValidCountry("country", *p.Country)
 		if err != nil {
 			return nil, err
 		}
 		next.Country, upd["country"] = cc, cc
 	}
 	if p.Email != nil {
-		em, err := ValidEmail("email", *p.Email)
+		em, err := domain.ValidEmail("email", *p.Email)
 		if err != nil {
 			return nil, err
 		}
@@ -77,7 +83,7 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 			if p.Phone == nil {
 				field = "country"
 			}
-			return nil, RuleBroken(field, "%v", err)
+			return nil, domain.RuleBroken(field, "%v", err)
 		}
 		next.Mobile, upd["mobile"] = m, m
 	}
@@ -88,7 +94,7 @@ func applyCustomerPatch(p CustomerPatch, cust *models.Customer) (map[string]any,
 // PatchCustomer validates and applies p to cust. The next import overwrites
 // what the accounting software holds for customers with an open invoice
 // (seed 001). cust holds the stored row afterwards.
-func (s *Service) PatchCustomer(ctx context.Context, cust *models.Customer, p CustomerPatch) error {
+func (s *Service) PatchCustomer(ctx context.Context, cust *models.Customer, p domain.CustomerPatch) error {
 	upd, err := applyCustomerPatch(p, cust)
 	if err != nil {
 		return err
@@ -97,7 +103,7 @@ func (s *Service) PatchCustomer(ctx context.Context, cust *models.Customer, p Cu
 }
 
 // PatchCustomerSendSettings applies p to cust; they apply from the next step sent.
-func (s *Service) PatchCustomerSendSettings(ctx context.Context, cust *models.Customer, p CustomerSendSettingsPatch) error {
+func (s *Service) PatchCustomerSendSettings(ctx context.Context, cust *models.Customer, p domain.CustomerSendSettingsPatch) error {
 	upd := map[string]any{}
 	set := func(col string, v *bool, dst *bool) {
 		if v != nil {
@@ -122,105 +128,75 @@ func (s *Service) saveCustomer(ctx context.Context, cust *models.Customer, upd m
 	return storeErr(s.db.WithContext(ctx).First(cust, cust.ID).Error, "read customer %d back", cust.ID)
 }
 
-func applyAdministrationSettings(p AdministrationSettingsPatch, adm *models.Administration) (map[string]any, error) {
-	upd := map[string]any{}
+func applyAdministrationSettings(p domain.AdministrationSettingsPatch, adm *models.Administration) error {
+	// The settings an administration shares with its creation and update
+	// follow the same rules (applyAdministration).
 	next := *adm
-	set := func(col string, v *bool, dst *bool) {
-		if v != nil {
-			*dst, upd[col] = *v, *v
-		}
+	detailsChanged, err := applyAdministration(domain.AdministrationInput{
+		Country: p.Country, TimeZone: p.TimeZone, Language: p.Language,
+		PostalEnabled: p.PostalEnabled, FinalReminderByPost: p.FinalReminderByPost, SMSEnabled: p.SMSEnabled,
+		CollectionSMSEnabled: p.CollectionSMSEnabled, StatementSMSEnabled: p.StatementSMSEnabled,
+		UseProvidedEmail: p.UseProvidedEmail, AskEmailOnInvoiceLetters: p.AskEmailOnInvoiceLetters,
+		AskEmailOnReminderLetters: p.AskEmailOnReminderLetters, CustomerMinGapDays: p.CustomerMinGapDays,
+		SendWindowStart: p.SendWindowStart, SendWindowEnd: p.SendWindowEnd,
+		SenderName: p.SenderName, SenderEmail: p.SenderEmail, ReplyToEmail: p.ReplyToEmail, SMSSender: p.SMSSender,
+	}, &next)
+	if err != nil {
+		return err
+	}
+	if detailsChanged {
+		next.DetailsMissing = "" // the next step checks the details again
 	}
 	st := &next.AdministrationSettings
-	set("postal_enabled", p.PostalEnabled, &st.PostalEnabled)
-	set("final_reminder_by_post", p.FinalReminderByPost, &st.FinalReminderByPost)
-	set("sms_enabled", p.SMSEnabled, &st.SMSEnabled)
-	set("collection_sms_enabled", p.CollectionSMSEnabled, &st.CollectionSMSEnabled)
-	set("statement_sms_enabled", p.StatementSMSEnabled, &st.StatementSMSEnabled)
-	set("use_provided_email", p.UseProvidedEmail, &st.UseProvidedEmail)
-	set("ask_email_on_invoice_letters", p.AskEmailOnInvoiceLetters, &st.AskEmailOnInvoiceLetters)
-	set("ask_email_on_reminder_letters", p.AskEmailOnReminderLetters, &st.AskEmailOnReminderLetters)
-	if v := p.CustomerMinGapDays; v != nil {
-		if *v < 0 || *v > 90 {
-			return nil, RuleBroken("customer_min_gap_days", "must be between 0 and 90")
-		}
-		st.CustomerMinGapDays, upd["customer_min_gap_days"] = *v, *v
-	}
 	if p.LateEntry != nil {
 		if !p.LateEntry.Valid() {
-			return nil, Invalid("late_entry", "must be %q or %q", models.LateEntryCapped, models.LateEntryLatestDue)
+			return domain.Invalid("late_entry", "must be %q or %q", models.LateEntryCapped, models.LateEntryLatestDue)
 		}
-		st.LateEntry, upd["late_entry"] = *p.LateEntry, *p.LateEntry
+		st.LateEntry = *p.LateEntry
 	}
 	if p.LateEntryMaxStep != nil {
 		if !policy.LateEntryStep(policy.StepKind(*p.LateEntryMaxStep)) {
-			return nil, Invalid("late_entry_max_step", "must be one of invoice, reminder, final_reminder, collection")
+			return domain.Invalid("late_entry_max_step", "must be one of invoice, reminder, final_reminder, collection")
 		}
-		st.LateEntryMaxStep, upd["late_entry_max_step"] = *p.LateEntryMaxStep, *p.LateEntryMaxStep
+		st.LateEntryMaxStep = *p.LateEntryMaxStep
 	}
-	if p.SendWindowStart != nil {
-		st.SendWindowStart, upd["send_window_start"] = *p.SendWindowStart, *p.SendWindowStart
-	}
-	if p.SendWindowEnd != nil {
-		st.SendWindowEnd, upd["send_window_end"] = *p.SendWindowEnd, *p.SendWindowEnd
-	}
-	if err := (schedule.Window{StartHour: st.SendWindowStart, EndHour: st.SendWindowEnd}).Validate(); err != nil {
-		return nil, RuleBroken("send_window_start", "%v", err)
-	}
-	if p.Country != nil {
-		cc := strings.ToUpper(strings.TrimSpace(*p.Country))
-		if len(cc) != 2 || !schedule.HasHolidayCalendar(cc) {
-			return nil, RuleBroken("country", "%q has no holiday calendar here (NL, BE, FR, DE, GB)", *p.Country)
+	if v := p.InterestRateBP; v != nil {
+		if *v < 0 || *v > 10000 {
+			return domain.RuleBroken("interest_rate_bp", "must be between 0 and 10000 (0 to 100 %%)")
 		}
-		next.Country, upd["country"] = cc, cc
+		st.InterestRateBP = *v
 	}
-	if p.TimeZone != nil {
-		if _, err := time.LoadLocation(*p.TimeZone); err != nil || *p.TimeZone == "" {
-			return nil, Invalid("time_zone", "%q is not an IANA time zone", *p.TimeZone)
+	if v := p.CaseStageDays; v != nil {
+		if *v < 1 || *v > 90 {
+			return domain.RuleBroken("case_stage_days", "must be between 1 and 90")
 		}
-		next.TimeZone, upd["time_zone"] = *p.TimeZone, *p.TimeZone
+		st.CaseStageDays = *v
 	}
-	if p.Language != nil {
-		if !ValidLanguage(*p.Language) {
-			return nil, Invalid("language", "must be one of nl, fr, en, de")
+	if v := p.AgencyWebhookURL; v != nil {
+		u := strings.TrimSpace(*v)
+		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			return domain.Invalid("agency_webhook_url", "must be an http(s) URL or empty")
 		}
-		next.Language, upd["language"] = *p.Language, *p.Language
+		if len(u) > 512 {
+			return domain.Invalid("agency_webhook_url", "is longer than 512 characters")
+		}
+		st.AgencyWebhookURL = u
 	}
-	str := func(col string, v *string, dst *string, max int) error {
-		if v == nil {
-			return nil
+	if v := p.AgencyWebhookSecret; v != nil {
+		if len(*v) > 128 {
+			return domain.Invalid("agency_webhook_secret", "is longer than 128 characters")
 		}
-		if len(*v) > max {
-			return Invalid(col, "is longer than %d characters", max)
-		}
-		*dst, upd[col] = *v, *v
-		return nil
-	}
-	cd := &next.CompanyDetails
-	for _, e := range []error{
-		str("sender_name", p.SenderName, &cd.SenderName, 255),
-		str("sender_email", p.SenderEmail, &cd.SenderEmail, 255),
-		str("reply_to_email", p.ReplyToEmail, &cd.ReplyToEmail, 255),
-		str("sms_sender", p.SMSSender, &cd.SMSSender, 11),
-	} {
-		if e != nil {
-			return nil, e
-		}
+		st.AgencyWebhookSecret = *v
 	}
 	*adm = next
-	return upd, nil
+	return nil
 }
 
 // PatchAdministrationSettings validates and applies p to adm; adm holds the
 // stored row afterwards.
-func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p AdministrationSettingsPatch) error {
-	upd, err := applyAdministrationSettings(p, adm)
-	if err != nil {
+func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p domain.AdministrationSettingsPatch) error {
+	if err := applyAdministrationSettings(p, adm); err != nil {
 		return err
 	}
-	if len(upd) > 0 {
-		if err := s.db.WithContext(ctx).Model(&models.Administration{}).Where("id = ?", adm.ID).Updates(upd).Error; err != nil {
-			return storeErr(err, "update settings of administration %d", adm.ID)
-		}
-	}
-	return storeErr(s.db.WithContext(ctx).First(adm, adm.ID).Error, "read administration %d back", adm.ID)
+	return s.saveAdministration(ctx, adm)
 }

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
 )
@@ -23,7 +24,7 @@ func lockOpenInvoice(tx *gorm.DB, id int64) (*models.Invoice, error) {
 		return nil, fmt.Errorf("lock invoice %d: %w", id, err)
 	}
 	if inv.Status != models.InvoiceOpen || inv.OpenMinor <= 0 {
-		return &inv, fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, ErrInvoiceClosed)
+		return &inv, fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, domain.ErrInvoiceClosed)
 	}
 	return &inv, nil
 }
@@ -34,12 +35,12 @@ func lockOpenInvoice(tx *gorm.DB, id int64) (*models.Invoice, error) {
 // amounts the next messages show, a full one ends the journey (docs/domain.md
 // §1.4). Nothing is written when the payment breaks a rule. A failed signal
 // is logged by the caller, not undone: see PaymentResult.Signalled.
-func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in PaymentInput) (PaymentResult, error) {
-	var res PaymentResult
+func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in domain.PaymentInput) (domain.PaymentResult, error) {
+	var res domain.PaymentResult
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
 	in.Reference = strings.TrimSpace(in.Reference)
 	if in.AmountMinor <= 0 {
-		return res, fmt.Errorf("%w: %d is not a positive amount", ErrPaymentAmount, in.AmountMinor)
+		return res, fmt.Errorf("%w: %d is not a positive amount", domain.ErrPaymentAmount, in.AmountMinor)
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		inv, err := lockOpenInvoice(tx, invoiceID)
@@ -47,10 +48,10 @@ func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in Payme
 			return err
 		}
 		if in.Currency != inv.Currency {
-			return fmt.Errorf("%w: invoice %s is in %s, the payment in %s", ErrPaymentCurrency, inv.Number, inv.Currency, in.Currency)
+			return fmt.Errorf("%w: invoice %s is in %s, the payment in %s", domain.ErrPaymentCurrency, inv.Number, inv.Currency, in.Currency)
 		}
 		if in.AmountMinor > inv.OpenMinor {
-			return fmt.Errorf("%w: %d is more than the open amount %d of invoice %s", ErrPaymentAmount, in.AmountMinor, inv.OpenMinor, inv.Number)
+			return fmt.Errorf("%w: %d is more than the open amount %d of invoice %s", domain.ErrPaymentAmount, in.AmountMinor, inv.OpenMinor, inv.Number)
 		}
 		if in.Reference != "" {
 			var n int64
@@ -58,7 +59,7 @@ func (s *Service) RegisterPayment(ctx context.Context, invoiceID int64, in Payme
 				return fmt.Errorf("look up payment reference: %w", err)
 			}
 			if n > 0 {
-				return fmt.Errorf("%w: reference %q on invoice %s", ErrDuplicatePayment, in.Reference, inv.Number)
+				return fmt.Errorf("%w: reference %q on invoice %s", domain.ErrDuplicatePayment, in.Reference, inv.Number)
 			}
 		}
 		res.Payment = models.Payment{InvoiceID: inv.ID, AmountMinor: in.AmountMinor, Currency: in.Currency, PaidAt: in.PaidAt.UTC(), Reference: in.Reference}
@@ -128,10 +129,16 @@ func (s *Service) signalUpdated(ctx context.Context, inv *models.Invoice, signal
 	case err == nil:
 		*signalled = true
 		return nil
-	case errors.Is(err, ErrJourneyEnded):
+	case errors.Is(err, domain.ErrJourneyEnded):
+		// Handed over: the invoice's collection case is told instead.
+		ok, err := s.signalCase(ctx, inv)
+		if err != nil {
+			return fmt.Errorf("%w: %w", domain.ErrNotSignalled, err)
+		}
+		*signalled = ok
 		return nil
 	}
-	return fmt.Errorf("%w: %w", ErrNotSignalled, err)
+	return fmt.Errorf("%w: %w", domain.ErrNotSignalled, err)
 }
 
 // OpenDispute records a dispute on an open invoice and pauses its journey
@@ -141,10 +148,10 @@ func (s *Service) signalUpdated(ctx context.Context, inv *models.Invoice, signal
 // ErrJourneyEnded; Temporal down, ErrUnreachable.
 func (s *Service) OpenDispute(ctx context.Context, inv *models.Invoice, reason string) error {
 	if inv.Status != models.InvoiceOpen {
-		return fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, ErrInvoiceClosed)
+		return fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, domain.ErrInvoiceClosed)
 	}
 	if inv.Disputed {
-		return fmt.Errorf("invoice %s is already disputed: %w", inv.Number, ErrDisputeState)
+		return fmt.Errorf("invoice %s is already disputed: %w", inv.Number, domain.ErrDisputeState)
 	}
 	return s.steer(ctx, inv, workflows.UpdateDispute, workflows.DisputeRequest{Reason: reason})
 }
@@ -153,7 +160,7 @@ func (s *Service) OpenDispute(ctx context.Context, inv *models.Invoice, reason s
 // pause still holds it).
 func (s *Service) ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error {
 	if !inv.Disputed {
-		return fmt.Errorf("invoice %s is not disputed: %w", inv.Number, ErrDisputeState)
+		return fmt.Errorf("invoice %s is not disputed: %w", inv.Number, domain.ErrDisputeState)
 	}
 	if inv.Status != models.InvoiceOpen {
 		// The journey is over; only the row still says disputed.

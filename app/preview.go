@@ -20,10 +20,10 @@ import (
 func (s *Service) PreviewTemplate(ctx context.Context, org int64, in domain.TemplatePreviewInput) (domain.TemplatePreview, error) {
 	var out domain.TemplatePreview
 	if (in.InvoiceID == 0) == (in.CustomerID == 0) {
-		return out, Invalid("invoice_id", "give one of invoice_id and customer_id")
+		return out, domain.Invalid("invoice_id", "give one of invoice_id and customer_id")
 	}
 	if in.MaxSegments < 0 {
-		return out, Invalid("max_segments", "must not be negative")
+		return out, domain.Invalid("max_segments", "must not be negative")
 	}
 	var admID int64
 	tpl := in.Template
@@ -54,13 +54,13 @@ func (s *Service) PreviewTemplate(ctx context.Context, org int64, in domain.Temp
 		req.AdministrationID, req.CustomerID = cust.AdministrationID, cust.ID
 	}
 	if admID != 0 && admID != req.AdministrationID {
-		return out, RuleBroken("template_id", "template %d belongs to another administration than the invoice or customer", in.TemplateID)
+		return out, domain.RuleBroken("template_id", "template %d belongs to another administration than the invoice or customer", in.TemplateID)
 	}
 	p, err := activities.RenderPreview(ctx, s.db, s.portal, s.Now(), req)
 	if err != nil {
 		var unknown *render.UnknownTagError
 		if errors.As(err, &unknown) {
-			return out, RuleBroken("body", "unknown tag %s", unknown.Tag)
+			return out, domain.RuleBroken("body", "unknown tag %s", unknown.Tag)
 		}
 		return out, fmt.Errorf("preview template: %w", err)
 	}

@@ -5,11 +5,12 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 )
 
 // page runs q ordered by ID from p's cursor; id reads a row's ID.
-func page[T any](q *gorm.DB, p PageRequest, id func(T) int64) (Page[T], error) {
+func page[T any](q *gorm.DB, p domain.PageRequest, id func(T) int64) (domain.Page[T], error) {
 	if p.Limit <= 0 {
 		p.Limit = 50
 	}
@@ -18,9 +19,9 @@ func page[T any](q *gorm.DB, p PageRequest, id func(T) int64) (Page[T], error) {
 	}
 	var rows []T
 	if err := q.Order("id").Limit(p.Limit + 1).Find(&rows).Error; err != nil {
-		return Page[T]{}, err
+		return domain.Page[T]{}, err
 	}
-	out := Page[T]{Data: rows}
+	out := domain.Page[T]{Data: rows}
 	if len(rows) > p.Limit {
 		out.Data = rows[:p.Limit]
 		out.Next = id(rows[p.Limit-1])
@@ -49,7 +50,7 @@ func (s *Service) Administration(ctx context.Context, org, id int64) (*models.Ad
 
 // Administrations lists the administrations of organization org; archived
 // ones only when archived is true.
-func (s *Service) Administrations(ctx context.Context, org int64, archived bool, p PageRequest) (Page[models.Administration], error) {
+func (s *Service) Administrations(ctx context.Context, org int64, archived bool, p domain.PageRequest) (domain.Page[models.Administration], error) {
 	q := s.db.WithContext(ctx).Where("organization_id = ?", org)
 	if !archived {
 		q = q.Where("archived_at IS NULL")
@@ -82,25 +83,25 @@ func (s *Service) CustomerOf(ctx context.Context, adm, id int64) (*models.Custom
 }
 
 // Customers lists an administration's customers matching f.
-func (s *Service) Customers(ctx context.Context, adm int64, f CustomerFilter, p PageRequest) (Page[models.Customer], error) {
+func (s *Service) Customers(ctx context.Context, adm int64, f domain.CustomerFilter, p domain.PageRequest) (domain.Page[models.Customer], error) {
 	out, err := page(customersQuery(s.db.WithContext(ctx), adm, f), p, func(c models.Customer) int64 { return c.ID })
 	return out, storeErr(err, "list customers of administration %d", adm)
 }
 
 // Invoices lists an administration's invoices matching f.
-func (s *Service) Invoices(ctx context.Context, adm int64, f InvoiceFilter, p PageRequest) (Page[models.Invoice], error) {
+func (s *Service) Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error) {
 	out, err := page(invoicesQuery(s.db.WithContext(ctx), adm, f), p, func(i models.Invoice) int64 { return i.ID })
 	return out, storeErr(err, "list invoices of administration %d", adm)
 }
 
 // Payments lists the payments registered on an invoice.
-func (s *Service) Payments(ctx context.Context, invoiceID int64, p PageRequest) (Page[models.Payment], error) {
+func (s *Service) Payments(ctx context.Context, invoiceID int64, p domain.PageRequest) (domain.Page[models.Payment], error) {
 	out, err := page(s.db.WithContext(ctx).Where("invoice_id = ?", invoiceID), p, func(x models.Payment) int64 { return x.ID })
 	return out, storeErr(err, "list payments of invoice %d", invoiceID)
 }
 
 // ImportRuns lists an administration's import runs.
-func (s *Service) ImportRuns(ctx context.Context, adm int64, p PageRequest) (Page[models.ImportRun], error) {
+func (s *Service) ImportRuns(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.ImportRun], error) {
 	out, err := page(s.db.WithContext(ctx).Where("administration_id = ?", adm), p, func(r models.ImportRun) int64 { return r.ID })
 	return out, storeErr(err, "list imports of administration %d", adm)
 }

@@ -9,14 +9,15 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/workflows"
 )
 
 // Ready checks that Relance can serve: the database answers, Temporal
 // answers, and the namespace has Relance's search attributes with their
 // types (without them every journey start fails).
-func (s *Service) Ready(ctx context.Context) Readiness {
-	r := Readiness{OK: true, Checks: map[string]string{}}
+func (s *Service) Ready(ctx context.Context) domain.Readiness {
+	r := domain.Readiness{OK: true, Checks: map[string]string{}}
 	set := func(name string, err error) {
 		if err != nil {
 			r.OK = false

@@ -17,6 +17,7 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
@@ -58,7 +59,7 @@ func TestCreateInvoiceWhileTemporalIsDown(t *testing.T) {
 			Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000}
 		err := svc.CreateInvoice(ctx, adm, cust, inv)
 		require.Error(t, err)
-		require.True(t, errors.Is(err, app.ErrUnavailable), "%v", err)
+		require.True(t, errors.Is(err, domain.ErrUnavailable), "%v", err)
 		var n int64
 		require.NoError(t, gdb.Model(&models.Invoice{}).Where("administration_id = ?", adm.ID).Count(&n).Error)
 		require.Zero(t, n, "nothing written")
@@ -80,7 +81,7 @@ func TestReconcilerStartsJourneysOnceTemporalIsBack(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		down := app.New(app.Options{DB: gdb, Temporal: deadTemporal(t), Logger: quiet})
-		rep, err := down.Import(ctx, adm, parsed, app.ImportOptions{FileSHA256: "reconcile", Format: "csv"})
+		rep, err := down.Import(ctx, adm, parsed, domain.ImportOptions{FileSHA256: "reconcile", Format: "csv"})
 		require.NoError(t, err, "an import stores its rows while Temporal is down")
 		require.Equal(t, 2, rep.Invoices.Created)
 		require.Zero(t, rep.JourneysStarted)
@@ -175,12 +176,12 @@ func TestImportReopensAnEndedJourneyInTheNextCycle(t *testing.T) {
 	svc := app.New(app.Options{DB: gdb, Temporal: tc, Logger: quiet})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	importRow := func(open string) app.ImportReport {
+	importRow := func(open string) domain.ImportReport {
 		csv := "Factuurnummer;Debiteurnummer;Naam;Land;Taal;E-mail;Factuurdatum;Vervaldatum;Valuta;Bedrag;Openstaand\n" +
 			"C-1;D9;Klant Negen;NL;nl;negen@klant.example;01-11-2026;01-12-2026;EUR;100,00;" + open + "\n"
 		parsed, err := importer.ParseCSV(bytes.NewReader([]byte(csv)), importer.Options{DefaultCurrency: "EUR", DefaultCountry: "NL", DefaultLanguage: "nl"})
 		require.NoError(t, err)
-		rep, err := svc.Import(ctx, adm, parsed, app.ImportOptions{FileSHA256: "cycle-" + open, Format: "csv"})
+		rep, err := svc.Import(ctx, adm, parsed, domain.ImportOptions{FileSHA256: "cycle-" + open, Format: "csv"})
 		require.NoError(t, err)
 		return rep
 	}

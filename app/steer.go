@@ -20,7 +20,7 @@ import (
 // pause, resume or dispute (its Update's validator): the change would be
 // ignored, e.g. a pause until a past date or a resume of a journey that is
 // not paused. Nothing was written anywhere.
-var ErrRefused = fmt.Errorf("refused by the journey: %w", ErrConflict)
+var ErrRefused = fmt.Errorf("refused by the journey: %w", domain.ErrConflict)
 
 // steerTimeout bounds a steering Update: the journey answers once it has
 // written the change on the invoice.
@@ -34,7 +34,7 @@ const steerTimeout = 30 * time.Second
 // lost). inv is read back. A date that is not in the future breaks a rule.
 func (s *Service) PauseInvoice(ctx context.Context, inv *models.Invoice, until *time.Time, reason string) error {
 	if until != nil && !until.After(s.Now()) {
-		return RuleBroken("until", "%s is in the past", until.UTC().Format(time.RFC3339))
+		return domain.RuleBroken("until", "%s is in the past", until.UTC().Format(time.RFC3339))
 	}
 	if inv.Status != models.InvoiceOpen {
 		return conflict("invoice %s is %s: its journey has ended", inv.Number, inv.Status)
@@ -58,10 +58,10 @@ func (s *Service) ResumeInvoice(ctx context.Context, inv *models.Invoice, reason
 // call may be repeated).
 func (s *Service) steer(ctx context.Context, inv *models.Invoice, update string, arg any) error {
 	if inv.WorkflowID == "" {
-		return fmt.Errorf("invoice %s has no journey: %w: %w", inv.Number, ErrConflict, ErrJourneyEnded)
+		return fmt.Errorf("invoice %s has no journey: %w: %w", inv.Number, domain.ErrConflict, domain.ErrJourneyEnded)
 	}
 	if s.temporal == nil {
-		return fmt.Errorf("%s of invoice %s: %w: no Temporal client", update, inv.Number, ErrUnavailable)
+		return fmt.Errorf("%s of invoice %s: %w: no Temporal client", update, inv.Number, domain.ErrUnavailable)
 	}
 	uctx, cancel := context.WithTimeout(ctx, steerTimeout)
 	defer cancel()
@@ -78,9 +78,9 @@ func (s *Service) steer(ctx context.Context, inv *models.Invoice, update string,
 	case workflows.IsRefused(err):
 		return fmt.Errorf("%s of invoice %s: %w: %w", update, inv.Number, ErrRefused, err)
 	case journeyEnded(err):
-		return fmt.Errorf("%s of invoice %s: the journey has ended: %w: %w", update, inv.Number, ErrConflict, ErrJourneyEnded)
+		return fmt.Errorf("%s of invoice %s: the journey has ended: %w: %w", update, inv.Number, domain.ErrConflict, domain.ErrJourneyEnded)
 	default:
-		return fmt.Errorf("%s of invoice %s: %w: %w", update, inv.Number, ErrUnavailable, err)
+		return fmt.Errorf("%s of invoice %s: %w: %w", update, inv.Number, domain.ErrUnavailable, err)
 	}
 	s.log.Info("journey steered", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "update", update,
 		"paused", res.Paused, "disputed", res.Disputed)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/portal"
@@ -45,7 +46,7 @@ func TestSteeringKeepsRowAndJourneyTogether(t *testing.T) {
 
 	err := svc.ResumeInvoice(ctx, inv, "")
 	require.ErrorIs(t, err, app.ErrRefused, "not paused: the journey's validator refuses")
-	require.ErrorIs(t, err, app.ErrConflict)
+	require.ErrorIs(t, err, domain.ErrConflict)
 	err = svc.PauseInvoice(ctx, inv, nil, " ")
 	require.ErrorIs(t, err, app.ErrRefused, "a pause without a reason")
 	var row models.Invoice
@@ -78,9 +79,9 @@ func TestSteeringKeepsRowAndJourneyTogether(t *testing.T) {
 	// An ended journey is recognised by the error's type.
 	require.NoError(t, tc.TerminateWorkflow(ctx, inv.WorkflowID, "", "test"))
 	err = svc.Signal(ctx, inv.WorkflowID, workflows.SignalResume, workflows.ResumeSignal{})
-	require.ErrorIs(t, err, app.ErrJourneyEnded)
+	require.ErrorIs(t, err, domain.ErrJourneyEnded)
 	err = svc.ResumeInvoice(ctx, inv, "")
-	require.ErrorIs(t, err, app.ErrJourneyEnded)
+	require.ErrorIs(t, err, domain.ErrJourneyEnded)
 	var nf *serviceerror.NotFound
 	require.True(t, errors.As(tc.SignalWorkflow(ctx, inv.WorkflowID, "", workflows.SignalResume, nil), &nf),
 		"Temporal answers a signal to an ended workflow with NotFound")

@@ -31,39 +31,39 @@ func validTemplate(in *domain.TemplateInput) error {
 		in.Name = domain.DefaultTemplateName
 	}
 	if !templateName.MatchString(in.Name) {
-		return Invalid("name", "%q is not a template name (lowercase letters, digits, '_' and '-', at most 64)", in.Name)
+		return domain.Invalid("name", "%q is not a template name (lowercase letters, digits, '_' and '-', at most 64)", in.Name)
 	}
 	in.Kind, in.Channel = strings.TrimSpace(in.Kind), strings.TrimSpace(in.Channel)
 	in.Language = strings.ToLower(strings.TrimSpace(in.Language))
 	if !slices.Contains(templateLanguages, in.Language) {
-		return Invalid("language", "%q is not a template language (one of %s)", in.Language, strings.Join(templateLanguages, ", "))
+		return domain.Invalid("language", "%q is not a template language (one of %s)", in.Language, strings.Join(templateLanguages, ", "))
 	}
 	if _, ok := render.Default(in.Kind, in.Channel, "en"); !ok {
-		return Invalid("kind", "no template of kind %q goes by channel %q", in.Kind, in.Channel)
+		return domain.Invalid("kind", "no template of kind %q goes by channel %q", in.Kind, in.Channel)
 	}
 	in.Subject = strings.TrimSpace(in.Subject)
 	switch {
 	case in.Channel == "sms" && in.Subject != "":
-		return Invalid("subject", "an SMS has no subject")
+		return domain.Invalid("subject", "an SMS has no subject")
 	case in.Channel == "email" && in.Subject == "":
-		return Invalid("subject", "is required for an email")
+		return domain.Invalid("subject", "is required for an email")
 	case len(in.Subject) > 512:
-		return Invalid("subject", "is longer than 512 bytes")
+		return domain.Invalid("subject", "is longer than 512 bytes")
 	}
 	if in.Channel == "email" {
 		in.Body = render.SanitizeEmailBody(in.Body)
 	}
 	if strings.TrimSpace(in.Body) == "" {
-		return Invalid("body", "is required")
+		return domain.Invalid("body", "is required")
 	}
 	for _, f := range [...]struct{ field, text string }{{"subject", in.Subject}, {"body", in.Body}} {
 		field := f.field
 		if err := render.Validate(f.text); err != nil {
 			var unknown *render.UnknownTagError
 			if errors.As(err, &unknown) {
-				return RuleBroken(field, "unknown tag %s (GET /api/v1/template-tags lists them)", unknown.Tag)
+				return domain.RuleBroken(field, "unknown tag %s (GET /api/v1/template-tags lists them)", unknown.Tag)
 			}
-			return Invalid(field, "%v", err)
+			return domain.Invalid(field, "%v", err)
 		}
 	}
 	return nil
@@ -149,7 +149,7 @@ func (s *Service) UpdateTemplate(ctx context.Context, t *models.Template, in dom
 		{"name", in.Name, t.Name}, {"kind", in.Kind, t.Kind}, {"channel", in.Channel, t.Channel}, {"language", in.Language, t.Language},
 	} {
 		if f.asked != "" && !strings.EqualFold(strings.TrimSpace(f.asked), f.cur) {
-			return RuleBroken(f.field, "a template's %s cannot change (%q); create another template", f.field, f.cur)
+			return domain.RuleBroken(f.field, "a template's %s cannot change (%q); create another template", f.field, f.cur)
 		}
 	}
 	in.Name, in.Kind, in.Channel, in.Language = t.Name, t.Kind, t.Channel, t.Language

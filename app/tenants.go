@@ -295,13 +295,21 @@ func (s *Service) UpdateAdministration(ctx context.Context, orgID, id int64, in 
 	if changed {
 		adm.DetailsMissing = ""
 	}
-	// Select("*") writes false and zero values too; Omit keeps the columns
-	// this input does not own.
-	if err := s.db.WithContext(ctx).Model(adm).Select("*").
-		Omit("id", "organization_id", "default_journey_id", "archived_at", "created_at").Updates(adm).Error; err != nil {
-		return nil, fmt.Errorf("update administration %d: %w", adm.ID, err)
+	if err := s.saveAdministration(ctx, adm); err != nil {
+		return nil, err
 	}
 	return adm, nil
+}
+
+// saveAdministration writes adm's settings and details and reads the row
+// back. Select("*") writes false and zero values too; Omit keeps the
+// columns that other operations own.
+func (s *Service) saveAdministration(ctx context.Context, adm *models.Administration) error {
+	if err := s.db.WithContext(ctx).Model(adm).Select("*").
+		Omit("id", "organization_id", "default_journey_id", "archived_at", "created_at").Updates(adm).Error; err != nil {
+		return storeErr(err, "update administration %d", adm.ID)
+	}
+	return storeErr(s.db.WithContext(ctx).First(adm, adm.ID).Error, "read administration %d back", adm.ID)
 }
 
 // ArchiveAdministration archives (archived true) or restores an

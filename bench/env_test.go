@@ -19,11 +19,11 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
-	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/channels/sms"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/portal"
@@ -32,7 +32,7 @@ import (
 // startConcurrency is how many starts every start-rate measurement keeps in
 // flight: the import's default, so that the bare rate and the real paths
 // are measured alike.
-const startConcurrency = app.DefaultImportConcurrency
+const startConcurrency = domain.DefaultImportConcurrency
 
 // quiet is a logger that drops everything: the figures are the output.
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/app"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
@@ -24,7 +25,7 @@ var importRows = flag.Int("bench.rows", 10000, "invoices in the export Benchmark
 
 // BenchmarkImport imports a generated 10,000-invoice export (the Dutch
 // layout most of Relance's customers' accounting packages write) into a new
-// administration: app.ParseFile then app.Import, with a real dev
+// administration: domain.ParseFile then app.Import, with a real dev
 // server, so every open invoice's journey is started (no worker runs: the
 // server does starts only, as for the bare rate). Then it imports the same
 // file again (nothing changes, nothing starts) and measures the bare
@@ -52,10 +53,10 @@ func BenchmarkImport(b *testing.B) {
 				b.StartTimer()
 
 				t0 := time.Now()
-				parsed, err := app.ParseFile(data, "", adm, nil)
+				parsed, err := domain.ParseFile(data, "", adm, nil)
 				require.NoError(b, err)
 				parsed1 := time.Since(t0)
-				rep, err := app.New(app.Options{DB: gdb, Temporal: tc}).Import(context.Background(), adm, parsed.Result, app.ImportOptions{
+				rep, err := app.New(app.Options{DB: gdb, Temporal: tc}).Import(context.Background(), adm, parsed.Result, domain.ImportOptions{
 					FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: quiet(),
 				})
 				d := time.Since(t0)
@@ -75,9 +76,9 @@ func BenchmarkImport(b *testing.B) {
 
 				// The same file again: idempotent, and the cheap path.
 				t1 := time.Now()
-				again, err := app.ParseFile(data, "", adm, nil)
+				again, err := domain.ParseFile(data, "", adm, nil)
 				require.NoError(b, err)
-				rep2, err := app.New(app.Options{DB: gdb, Temporal: tc}).Import(context.Background(), adm, again.Result, app.ImportOptions{
+				rep2, err := app.New(app.Options{DB: gdb, Temporal: tc}).Import(context.Background(), adm, again.Result, domain.ImportOptions{
 					FileSHA256: again.SHA256, Format: again.Format, Logger: quiet(),
 				})
 				d2 := time.Since(t1)
@@ -208,9 +209,9 @@ func TestDutchExport(t *testing.T) {
 	const n = 10000
 	data := dutchExport(n)
 	adm := &models.Administration{Currency: "EUR", Country: "NL", Language: "nl"}
-	parsed, err := app.ParseFile(data, "", adm, nil)
+	parsed, err := domain.ParseFile(data, "", adm, nil)
 	require.NoError(t, err)
-	require.Equal(t, app.FormatCSV, parsed.Format)
+	require.Equal(t, domain.FormatCSV, parsed.Format)
 	require.Empty(t, parsed.Result.Rejected)
 	require.Len(t, parsed.Result.Rows, n)
 	open, refs, quoted := 0, map[string]bool{}, 0

@@ -105,6 +105,55 @@ func migrations() []*gormigrate.Migration {
 			},
 		},
 		{
+			// Collection procedure: the administration's interest rate,
+			// stage gap and agency webhook; the customer's type (business or
+			// consumer); the case's waiver, pause and dates; the case's
+			// invoices and timeline events; one open case per customer and
+			// currency.
+			ID: "202611300601_collection_cases",
+			Migrate: func(tx *gorm.DB) error {
+				m := tx.Migrator()
+				cols := []struct {
+					model any
+					field string
+				}{
+					{&models.Administration{}, "InterestRateBP"}, {&models.Administration{}, "CaseStageDays"},
+					{&models.Administration{}, "AgencyWebhookURL"}, {&models.Administration{}, "AgencyWebhookSecret"},
+					{&models.Customer{}, "Type"},
+					{&models.CollectionCase{}, "WaivedMinor"}, {&models.CollectionCase{}, "Paused"},
+					{&models.CollectionCase{}, "Disputed"}, {&models.CollectionCase{}, "NoticeAt"},
+					{&models.CollectionCase{}, "HandedOverAt"}, {&models.CollectionCase{}, "ClosedAt"},
+				}
+				for _, c := range cols {
+					if m.HasColumn(c.model, c.field) {
+						continue // created by the baseline of a newer binary
+					}
+					if err := m.AddColumn(c.model, c.field); err != nil {
+						return fmt.Errorf("add %s: %w", c.field, err)
+					}
+				}
+				// Existing administrations get the defaults new ones get.
+				d := models.DefaultCollectionSettings()
+				if err := tx.Exec("UPDATE administrations SET interest_rate_bp = ?, case_stage_days = ? WHERE case_stage_days = 0",
+					d.InterestRateBP, d.CaseStageDays).Error; err != nil {
+					return fmt.Errorf("default collection settings: %w", err)
+				}
+				if err := tx.AutoMigrate(&models.CaseInvoice{}, &models.CaseEvent{}); err != nil {
+					return err
+				}
+				return tx.Exec(`CREATE UNIQUE INDEX IF NOT EXISTS ux_open_case ON collection_cases (administration_id, customer_id, currency) WHERE stage <> 'closed'`).Error
+			},
+			Rollback: func(tx *gorm.DB) error {
+				if err := tx.Exec(`DROP INDEX IF EXISTS ux_open_case`).Error; err != nil {
+					return err
+				}
+				if err := tx.Migrator().DropTable(&models.CaseEvent{}, &models.CaseInvoice{}); err != nil {
+					return err
+				}
+				return nil
+			},
+		},
+		{
 			// Tenants through the API: archived administrations, the flag of
 			// missing company details, read-only API keys.
 			ID: "202611300701_tenants",

@@ -23,6 +23,8 @@ type CustomerPatch struct {
 	PostalCode   *string
 	City         *string
 	Country      *string
+	// CustomerType is business or consumer (collection costs).
+	CustomerType *string
 }
 
 // ValidCountry reads an ISO 3166-1 alpha-2 country code.
@@ -94,8 +96,12 @@ type AdministrationSettingsPatch struct {
 	SMSSender                 *string
 	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
 	// its journey (see models.AdministrationSettings).
-	LateEntry        *models.LateEntry
-	LateEntryMaxStep *string
+	LateEntry           *models.LateEntry
+	LateEntryMaxStep    *string
+	InterestRateBP      *int64
+	CaseStageDays       *int
+	AgencyWebhookURL    *string
+	AgencyWebhookSecret *string
 }
 
 // JourneyInput is a journey as an admin writes it.

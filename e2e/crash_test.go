@@ -102,7 +102,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	acceptB := email.MessageID(emailKey(b, 0, policy.StepInvoice), crashFrom)
 	acceptC := sms.ClientRef(smsKey(c, 0, policy.StepSMS))
 	// Held at the third stop, a graceful one (SIGTERM, as a deploy does).
-	termA := email.MessageID(emailKey(a, collectOffset, policy.StepCollection), crashFrom)
+	termA := email.MessageID(emailKey(a, finalOffset, policy.StepFinalReminder), crashFrom)
 	mailSrv.hold(dropA)
 	mailSrv.hold(acceptB)
 	mailSrv.hold(termA)
@@ -210,7 +210,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	w3.terminate(t)
 	mailSrv.release(t, termA, true)
 	w3.waitExit(t)
-	termRow := messageRow(t, gdb, emailKey(a, collectOffset, policy.StepCollection))
+	termRow := messageRow(t, gdb, emailKey(a, finalOffset, policy.StepFinalReminder))
 	require.Equal(t, models.MessageSent, termRow.State, "the send in flight at SIGTERM was not allowed to finish: %s", termRow.Reason)
 	require.Equal(t, 1, mailSrv.count(termA))
 
@@ -222,13 +222,25 @@ func TestCrashExactlyOnce(t *testing.T) {
 		cancel()
 		require.NoError(t, err, inv.WorkflowID)
 		require.Equal(t, workflows.OutcomeCollection, res.Outcome, inv.WorkflowID)
-		require.Equal(t, 4, res.Sent, "%s: the four days with messages (day 0, reminder, final reminder, collection)", inv.WorkflowID)
+		require.Equal(t, 3, res.Sent, "%s: the three days with messages (day 0, reminder, final reminder)", inv.WorkflowID)
 		st, err := app.New(app.Options{Temporal: tc}).JourneyState(context.Background(), inv.WorkflowID)
 		require.NoError(t, err)
 		for _, s := range st.Steps {
+			if s.Kind == policy.StepCollection {
+				require.Equal(t, workflows.ReasonHandedOver, s.Reason, "%s: the collection step hands over to the case", inv.WorkflowID)
+				continue
+			}
 			require.Equal(t, workflows.StepSent, s.Status, "%s step %d %s: %s", inv.WorkflowID, s.OffsetDays, s.Kind, s.Reason)
 		}
 	}
+	// Each customer's case sends its notice of default (email, SMS; the
+	// letter is skipped): wait until all three are recorded.
+	require.Eventually(t, func() bool {
+		var n int64
+		require.NoError(t, gdb.Model(&models.Message{}).Where("key LIKE ? AND state IN ?", "case:%/notice_of_default/%",
+			[]models.MessageState{models.MessageSent, models.MessageSkipped}).Count(&n).Error)
+		return n == 3*3
+	}, 3*time.Minute, 250*time.Millisecond, "the cases' notices were not sent")
 
 	// --- Counted at the servers. ---
 	var rows []models.Message
@@ -271,10 +283,10 @@ func TestCrashExactlyOnce(t *testing.T) {
 		require.Contains(t, smsByRef, ref, "Vonage received an SMS no outbox row sent")
 		require.Equal(t, 1, n, "SMS %s received %d times", ref, n)
 	}
-	// Per journey: 4 emails (invoice, reminder, final reminder, collection)
-	// and 3 SMS (day 0, beside the final reminder, collection); no postal
-	// address, so the final reminder's and collection's letters are
-	// skipped rows.
+	// Per customer: 4 emails (invoice, reminder, final reminder, the case's
+	// notice of default) and 3 SMS (day 0, beside the final reminder, the
+	// notice's); no postal address, so the final reminder's and the
+	// notice's letters are skipped rows.
 	require.Equal(t, 3, states[models.MessageUncertain], "uncertain rows")
 	require.Equal(t, 3*7-3, states[models.MessageSent], "sent rows")
 	require.Equal(t, 3*2, states[models.MessageSkipped], "skipped rows (no postal address)")
@@ -322,6 +334,10 @@ func seedJourney(t *testing.T, gdb *gorm.DB, n int, steps []models.JourneyStep) 
 	require.NoError(t, gdb.Create(&org).Error)
 	settings := models.DefaultAdministrationSettings()
 	settings.SMSEnabled = true
+	// The collection step hands each invoice over to its customer's case,
+	// whose notice of default goes at once; its later stages stay beyond
+	// the test.
+	settings.CaseStageDays = 90
 	f.adm = models.Administration{OrganizationID: org.ID, Name: "Crash BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: settings,
 		CompanyDetails: models.CompanyDetails{CompanyName: "Crash BV", SenderEmail: crashFrom, CompanyAddress: "Main 1\n1000 AA Amsterdam",

@@ -240,10 +240,14 @@ func TestJourneyEndToEnd(t *testing.T) {
 	require.Equal(t, workflows.OutcomeCollection, res.Outcome)
 	require.Eventually(t, func() bool { return s.visible(`RelanceStage = "collection"`, wf) }, testkit.Patience, 200*time.Millisecond)
 
-	// Counted at the servers: one email per sent step, each key once; the
-	// final reminder's SMS reached the Vonage stand-in.
+	// The hand-over opened the customer's collection case, whose notice of
+	// default (email, letter, SMS) goes once for the case.
+	require.Eventually(t, func() bool { return len(s.vonage.Messages()) == 2 }, time.Minute, 100*time.Millisecond)
+
+	// Counted at the servers: one email per sent step of the journey and
+	// of the case, each key once; the SMS reached the Vonage stand-in.
 	var rows []models.Message
-	require.NoError(t, s.db.Where("workflow_id = ?", wf).Order("id").Find(&rows).Error)
+	require.NoError(t, s.db.Where("workflow_id = ? OR (customer_id = ? AND case_id IS NOT NULL)", wf, s.cust.ID).Order("id").Find(&rows).Error)
 	sentEmails := 0
 	keys := map[string]bool{}
 	for _, m := range rows {
@@ -262,12 +266,12 @@ func TestJourneyEndToEnd(t *testing.T) {
 	require.Equal(t, sentEmails, emails, "emails at the SMTP sink vs sent rows")
 	require.GreaterOrEqual(t, emails, 3)
 	// Two SMS: the journey's SMS step beside the final reminder, and the
-	// collection stage's automatic SMS (collection_sms_enabled is on).
+	// case's notice of default's automatic SMS (collection_sms_enabled is on).
 	smsSent := s.vonage.Messages()
 	require.Len(t, smsSent, 2)
 	require.Equal(t, "31612345678", smsSent[0].To)
 	require.True(t, strings.HasSuffix(smsSent[0].ClientRef, "/sms/sms"), smsSent[0].ClientRef)
-	require.True(t, strings.HasSuffix(smsSent[1].ClientRef, "/collection/sms"), smsSent[1].ClientRef)
+	require.True(t, strings.HasSuffix(smsSent[1].ClientRef, "/notice_of_default/sms"), smsSent[1].ClientRef)
 	for _, m := range smsSent {
 		require.Contains(t, m.Text, "http://portal.test/portal/")
 	}

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/relance/relance/channels/email"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
@@ -20,11 +21,11 @@ import (
 // over delayed.
 func deliveryRank(status string) int {
 	switch status {
-	case DeliveryBounced:
+	case domain.DeliveryBounced:
 		return 3
-	case DeliveryDelivered:
+	case domain.DeliveryDelivered:
 		return 2
-	case DeliveryDelayed:
+	case domain.DeliveryDelayed:
 		return 1
 	}
 	return 0
@@ -35,11 +36,11 @@ func deliveryRank(status string) int {
 func deliveryStatusOf(action string) string {
 	switch action {
 	case email.ActionFailed:
-		return DeliveryBounced
+		return domain.DeliveryBounced
 	case email.ActionDelayed:
-		return DeliveryDelayed
+		return domain.DeliveryDelayed
 	case email.ActionDelivered, email.ActionRelayed, email.ActionExpanded:
-		return DeliveryDelivered
+		return domain.DeliveryDelivered
 	}
 	return ""
 }
@@ -54,11 +55,11 @@ func deliveryStatusOf(action string) string {
 // expanded "delivered", leaving the state alone. A report that changes
 // nothing (the same DSN twice, a delay after a bounce) writes nothing. A
 // report naming no known email returns ErrUnknownEmail.
-func (rec *Recorder) RecordBounce(ctx context.Context, dsn email.DSN) (BounceOutcome, error) {
-	var out BounceOutcome
+func (rec *Recorder) RecordBounce(ctx context.Context, dsn email.DSN) (domain.BounceOutcome, error) {
+	var out domain.BounceOutcome
 	id := strings.Trim(strings.TrimSpace(dsn.MessageID), "<>")
 	if id == "" {
-		return out, fmt.Errorf("bounce report without the original Message-ID: %w", ErrUnknownEmail)
+		return out, fmt.Errorf("bounce report without the original Message-ID: %w", domain.ErrUnknownEmail)
 	}
 	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var msg models.Message
@@ -66,7 +67,7 @@ func (rec *Recorder) RecordBounce(ctx context.Context, dsn email.DSN) (BounceOut
 			Where("channel = ? AND provider_id IN ?", string(policy.ChannelEmail), []string{"<" + id + ">", id}).
 			Order("id").Take(&msg).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return fmt.Errorf("bounce of <%s>: %w", id, ErrUnknownEmail)
+			return fmt.Errorf("bounce of <%s>: %w", id, domain.ErrUnknownEmail)
 		}
 		if err != nil {
 			return fmt.Errorf("find email <%s>: %w", id, err)
@@ -82,14 +83,14 @@ func (rec *Recorder) RecordBounce(ctx context.Context, dsn email.DSN) (BounceOut
 		if status != msg.DeliveryStatus {
 			upd["delivery_status"], upd["delivery_at"] = status, rec.clock().UTC()
 		}
-		if status == DeliveryBounced && msg.State != models.MessageFailed {
+		if status == domain.DeliveryBounced && msg.State != models.MessageFailed {
 			upd["state"] = models.MessageFailed
 		}
-		if status != DeliveryBounced && msg.State == models.MessageUncertain {
+		if status != domain.DeliveryBounced && msg.State == models.MessageUncertain {
 			// A mail system reports on it: the message was handed over.
 			upd["state"], upd["reason"] = models.MessageSent, "confirmed by a delivery status notification"
 		}
-		if status == DeliveryBounced && len(upd) > 0 {
+		if status == domain.DeliveryBounced && len(upd) > 0 {
 			upd["reason"] = bounceReason(rcpt)
 		}
 		if len(upd) == 0 {
@@ -99,7 +100,7 @@ func (rec *Recorder) RecordBounce(ctx context.Context, dsn email.DSN) (BounceOut
 		if err := tx.Model(&models.Message{}).Where("id = ?", msg.ID).Updates(upd).Error; err != nil {
 			return fmt.Errorf("record bounce on email %s: %w", msg.Key, err)
 		}
-		if status == DeliveryBounced && msg.Recipient != "" {
+		if status == domain.DeliveryBounced && msg.Recipient != "" {
 			// The address is dead: the next steps go by post (policy), until
 			// an import or an admin brings another address.
 			if err := tx.Model(&models.Customer{}).Where("id = ?", msg.CustomerID).
@@ -107,9 +108,9 @@ func (rec *Recorder) RecordBounce(ctx context.Context, dsn email.DSN) (BounceOut
 				return fmt.Errorf("record bounced address of customer %d: %w", msg.CustomerID, err)
 			}
 		}
-		if status == DeliveryBounced && msg.InvoiceID != nil {
+		if status == domain.DeliveryBounced && msg.InvoiceID != nil {
 			if err := tx.Model(&models.Invoice{}).Where("id = ?", *msg.InvoiceID).
-				Update("attention_reason", AttentionEmailBounced).Error; err != nil {
+				Update("attention_reason", domain.AttentionEmailBounced).Error; err != nil {
 				return fmt.Errorf("flag invoice %d for attention: %w", *msg.InvoiceID, err)
 			}
 			out.Flagged = true

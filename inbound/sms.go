@@ -18,6 +18,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/channels/sms"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
@@ -51,8 +52,8 @@ var hashedRef = regexp.MustCompile(`^(.*)~[0-9a-f]{40}$`)
 // Relance did and the delivery status what the network did; any receipt
 // proves Vonage had the message, so a row not yet known as sent (uncertain,
 // still sending, or queued for a retry) becomes sent.
-func (rec *Recorder) RecordDeliveryReceipt(ctx context.Context, r sms.DeliveryReceipt) (ReceiptOutcome, error) {
-	var out ReceiptOutcome
+func (rec *Recorder) RecordDeliveryReceipt(ctx context.Context, r sms.DeliveryReceipt) (domain.ReceiptOutcome, error) {
+	var out domain.ReceiptOutcome
 	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		msg, err := findReceiptMessage(tx, r)
 		if err != nil {
@@ -138,7 +139,7 @@ func findReceiptMessage(tx *gorm.DB, r sms.DeliveryReceipt) (models.Message, err
 			return msg, fmt.Errorf("find message of Vonage id %q: %w", r.MessageID, err)
 		}
 	}
-	return msg, fmt.Errorf("receipt %s (client-ref %q): %w", r.MessageID, r.ClientRef, ErrUnknownMessage)
+	return msg, fmt.Errorf("receipt %s (client-ref %q): %w", r.MessageID, r.ClientRef, domain.ErrUnknownMessage)
 }
 
 // likePrefix escapes s for a LIKE 'prefix%' pattern with '!' as the escape.
@@ -160,11 +161,11 @@ const SMSConversationSubject = "SMS"
 // webhook records nothing twice. The parts of a long SMS are kept as they
 // come and replaced by one message with the whole text once all are there.
 // An unknown number returns ErrUnknownSender.
-func (rec *Recorder) RecordInboundSMS(ctx context.Context, in sms.Inbound) (InboundOutcome, error) {
-	var out InboundOutcome
+func (rec *Recorder) RecordInboundSMS(ctx context.Context, in sms.Inbound) (domain.InboundOutcome, error) {
+	var out domain.InboundOutcome
 	from := inboundE164(in.From)
 	if from == "" {
-		return out, fmt.Errorf("inbound SMS %s from %q: %w", in.MessageID, in.From, ErrUnknownSender)
+		return out, fmt.Errorf("inbound SMS %s from %q: %w", in.MessageID, in.From, domain.ErrUnknownSender)
 	}
 	at := in.Timestamp
 	if at.IsZero() {
@@ -273,7 +274,7 @@ func inboundCustomer(tx *gorm.DB, e164 string) (models.Customer, *int64, int, er
 	case len(ids) > 0:
 		custID = ids[0]
 	default:
-		return cust, nil, 0, fmt.Errorf("mobile %s: %w", e164, ErrUnknownSender)
+		return cust, nil, 0, fmt.Errorf("mobile %s: %w", e164, domain.ErrUnknownSender)
 	}
 	if err := tx.First(&cust, custID).Error; err != nil {
 		return cust, nil, 0, fmt.Errorf("load customer %d: %w", custID, err)

@@ -99,6 +99,27 @@ type AdministrationSettings struct {
 	// LateEntryMaxStep is the furthest step kind (invoice, reminder,
 	// final_reminder, collection) a capped late entry starts at.
 	LateEntryMaxStep string `gorm:"size:32;not null;default:reminder" json:"late_entry_max_step"`
+
+	CollectionSettings `gorm:"embedded"`
+}
+
+// CollectionSettings steer the collection procedure of an administration
+// (docs/domain.md §1.5).
+type CollectionSettings struct {
+	// InterestRateBP is the statutory late-payment interest a year, in basis
+	// points (1015 = 10.15 %: the EU commercial rate, the ECB reference rate
+	// of 2.15 % plus 8 points, in force from July 2025). 0 charges none.
+	InterestRateBP int64 `gorm:"column:interest_rate_bp;not null;default:0" json:"interest_rate_bp"`
+	// CaseStageDays is the number of (journey) days between two stages of a
+	// collection case. A consumer's last notice never comes before the
+	// WIK's 14 days have run (costs.CostsDueFrom).
+	CaseStageDays int `gorm:"not null;default:0" json:"case_stage_days"`
+	// AgencyWebhookURL receives a case handed over to the collection agency
+	// as signed JSON (HMAC-SHA256 of the body with AgencyWebhookSecret, in
+	// the X-Relance-Signature header); empty: the case file is downloaded
+	// from the API instead.
+	AgencyWebhookURL    string `gorm:"size:512" json:"agency_webhook_url"`
+	AgencyWebhookSecret string `gorm:"size:128" json:"-"`
 }
 
 // LateEntry is the administration's rule for invoices imported late.
@@ -170,6 +191,10 @@ type Customer struct {
 
 	CustomerSendSettings `gorm:"embedded"`
 
+	// Type is business or consumer: it decides the collection costs (the EU
+	// fixed 40 EUR or the Dutch WIK scale) and the consumer's 14-day letter.
+	Type CustomerType `gorm:"column:customer_type;size:16;not null;default:business" json:"customer_type"`
+
 	JourneyID *int64 `json:"journey_id,omitempty"`
 	// PortalToken is the random part of the customer's personal portal link.
 	PortalToken string `gorm:"size:64;not null;uniqueIndex" json:"-"`
@@ -181,6 +206,18 @@ type Customer struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// CustomerType says whether a customer is a business or a consumer.
+type CustomerType string
+
+// Customer types.
+const (
+	CustomerBusiness CustomerType = "business"
+	CustomerConsumer CustomerType = "consumer"
+)
+
+// Valid reports whether t is a known type.
+func (t CustomerType) Valid() bool { return t == CustomerBusiness || t == CustomerConsumer }
 
 // CustomerSendSettings are a customer's channel toggles (seed 002).
 type CustomerSendSettings struct {
@@ -382,23 +419,64 @@ const (
 	CaseClosed          CaseStage = "closed"
 )
 
-// CollectionCase groups a customer's overdue invoices after their journeys ended.
+// CollectionCase groups a customer's overdue invoices in one currency after
+// their journeys ended; at most one case per customer and currency is open
+// (stage other than closed), which a partial unique index enforces.
 type CollectionCase struct {
-	ID               int64      `gorm:"primaryKey" json:"id"`
-	AdministrationID int64      `gorm:"not null;index" json:"administration_id"`
-	CustomerID       int64      `gorm:"not null;index" json:"customer_id"`
-	Period           string     `gorm:"size:16;not null" json:"period"`
-	Stage            CaseStage  `gorm:"size:32;not null" json:"stage"`
-	Currency         string     `gorm:"size:3;not null" json:"currency"`
-	InterestMinor    int64      `gorm:"not null" json:"interest_minor"`
-	CostsMinor       int64      `gorm:"not null" json:"costs_minor"`
-	CostsWaived      bool       `gorm:"not null" json:"costs_waived"`
-	WorkflowID       string     `gorm:"size:255" json:"workflow_id"`
-	PausedAt         *time.Time `json:"paused_at,omitempty"`
-	PausedUntil      *time.Time `json:"paused_until,omitempty"`
-	PauseReason      string     `gorm:"size:255" json:"pause_reason,omitempty"`
-	CreatedAt        time.Time  `json:"created_at"`
-	UpdatedAt        time.Time  `json:"updated_at"`
+	ID               int64 `gorm:"primaryKey" json:"id"`
+	AdministrationID int64 `gorm:"not null;index" json:"administration_id"`
+	CustomerID       int64 `gorm:"not null;index" json:"customer_id"`
+	// Period is the month the case opened (YYYY-MM), for reports.
+	Period   string    `gorm:"size:16;not null" json:"period"`
+	Stage    CaseStage `gorm:"size:32;not null;index" json:"stage"`
+	Currency string    `gorm:"size:3;not null" json:"currency"`
+	// InterestMinor and CostsMinor are as computed for the last stage sent
+	// (before any waiver); WaivedMinor is what an admin waived of them.
+	InterestMinor int64      `gorm:"not null" json:"interest_minor"`
+	CostsMinor    int64      `gorm:"not null" json:"costs_minor"`
+	CostsWaived   bool       `gorm:"not null" json:"costs_waived"`
+	WaivedMinor   int64      `gorm:"not null;default:0" json:"waived_minor"`
+	WorkflowID    string     `gorm:"size:255" json:"workflow_id"`
+	Paused        bool       `gorm:"not null;default:false" json:"paused"`
+	Disputed      bool       `gorm:"not null;default:false" json:"disputed"`
+	PausedAt      *time.Time `json:"paused_at,omitempty"`
+	PausedUntil   *time.Time `json:"paused_until,omitempty"`
+	PauseReason   string     `gorm:"size:255" json:"pause_reason,omitempty"`
+	// NoticeAt is when the notice of default went out (the WIK's 14 days
+	// run from it); HandedOverAt when the agency got the case.
+	NoticeAt     *time.Time `json:"notice_at,omitempty"`
+	HandedOverAt *time.Time `json:"handed_over_at,omitempty"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+// CaseOpen is the stage of a case whose first notice has not gone out yet.
+const CaseOpen CaseStage = "open"
+
+// CaseInvoice is an invoice's membership of a case: it joins when its
+// journey hands it over, and leaves when it is paid or credited.
+type CaseInvoice struct {
+	ID        int64 `gorm:"primaryKey" json:"id"`
+	CaseID    int64 `gorm:"not null;uniqueIndex:ux_case_invoice,priority:1" json:"case_id"`
+	InvoiceID int64 `gorm:"not null;uniqueIndex:ux_case_invoice,priority:2;index" json:"invoice_id"`
+	// PrincipalMinor is the open amount when the invoice joined.
+	PrincipalMinor int64      `gorm:"not null" json:"principal_minor"`
+	JoinedAt       time.Time  `gorm:"not null" json:"joined_at"`
+	LeftAt         *time.Time `json:"left_at,omitempty"`
+	LeftReason     string     `gorm:"size:64" json:"left_reason,omitempty"`
+}
+
+// CaseEvent is one line of a case's timeline besides its messages: an
+// invoice joining or leaving, a pause, a waiver, a dispute, the hand-over.
+type CaseEvent struct {
+	ID          int64     `gorm:"primaryKey" json:"id"`
+	CaseID      int64     `gorm:"not null;index" json:"case_id"`
+	Key         string    `gorm:"size:255;not null;uniqueIndex" json:"-"`
+	Kind        string    `gorm:"size:32;not null" json:"kind"`
+	Detail      string    `gorm:"size:512" json:"detail,omitempty"`
+	AmountMinor int64     `gorm:"not null;default:0" json:"amount_minor,omitempty"`
+	At          time.Time `gorm:"not null" json:"at"`
 }
 
 // Conversation is an inbox thread of a customer, optionally about an invoice or a case (seed 003).
@@ -462,8 +540,7 @@ func All() []any {
 	return []any{
 		&Organization{}, &APIKey{}, &Administration{}, &Journey{}, &JourneyStep{},
 		&Customer{}, &Invoice{}, &Payment{}, &Template{}, &TemplateVersion{}, &Message{},
-		&CollectionCase{}, &Conversation{}, &InboxMessage{}, &ImportRun{},
-		&ImportMapping{},
+		&CollectionCase{}, &CaseInvoice{}, &CaseEvent{}, &Conversation{}, &InboxMessage{}, &ImportRun{}, &ImportMapping{},
 	}
 }
 
@@ -475,7 +552,14 @@ func DefaultAdministrationSettings() AdministrationSettings {
 		PostalEnabled: true, FinalReminderByPost: true, CollectionSMSEnabled: true,
 		CustomerMinGapDays: 7, SendWindowStart: 9, SendWindowEnd: 17,
 		LateEntry: LateEntryCapped, LateEntryMaxStep: "reminder",
+		CollectionSettings: DefaultCollectionSettings(),
 	}
+}
+
+// DefaultCollectionSettings: the EU commercial interest rate in force from
+// July 2025 and two weeks between the stages of a case.
+func DefaultCollectionSettings() CollectionSettings {
+	return CollectionSettings{InterestRateBP: 1015, CaseStageDays: 14}
 }
 
 // DefaultCustomerSendSettings are the toggles of a new customer: every channel on.

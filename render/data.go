@@ -99,4 +99,8 @@ type Data struct {
 	PortalLink string
 	// CollectionCosts and Interest are set for collection notices.
 	CollectionCosts, Interest *Money
+	// CostsAnnounced: the collection costs are stated but not yet due (a
+	// consumer's 14-day letter under the Dutch WIK), so #total_claim and
+	// #total_with_costs leave them out.
+	CostsAnnounced bool
 }

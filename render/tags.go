@@ -308,7 +308,11 @@ func (r *renderer) overdueAmount() string {
 
 func (r *renderer) totalClaim() string {
 	ms := r.openSums(true)
-	for _, m := range []*Money{r.d.CollectionCosts, r.d.Interest} {
+	costs := r.d.CollectionCosts
+	if r.d.CostsAnnounced {
+		costs = nil
+	}
+	for _, m := range []*Money{costs, r.d.Interest} {
 		if m != nil {
 			ms = append(ms, *m)
 		}

@@ -54,6 +54,7 @@ func (o Options) stopTimeout() time.Duration {
 // Register puts every workflow and the activities on w.
 func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.InvoiceJourney, workflow.RegisterOptions{Name: workflows.InvoiceJourneyName})
+	w.RegisterWorkflowWithOptions(workflows.CollectionCase, workflow.RegisterOptions{Name: workflows.CollectionCaseName})
 	w.RegisterWorkflowWithOptions(workflows.ReconcileJourneys, workflow.RegisterOptions{Name: workflows.ReconcileJourneysName})
 	w.RegisterActivity(acts)
 }
@@ -63,6 +64,10 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.Worker {
 	if opt.MaxCachedWorkflows > 0 {
 		sdkworker.SetStickyWorkflowCacheSize(opt.MaxCachedWorkflows)
+	}
+	if acts.Cases == nil {
+		// The journeys' hand-over starts case workflows on this cluster.
+		acts.Cases = workflows.CaseStarter{Client: c}
 	}
 	stop := opt.stopTimeout()
 	main := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{WorkerStopTimeout: stop})

@@ -530,6 +530,10 @@ func (j *journey) sendSlot(ctx workflow.Context, slot []int) error {
 	futures := make([]workflow.Future, len(slot))
 	for n, k := range slot {
 		s := j.st.Steps[k]
+		if f := j.handOver(ctx, s); f != nil {
+			futures[n] = f
+			continue
+		}
 		futures[n] = workflow.ExecuteActivity(sendContext(ctx, s.Kind), a.SendStep, activities.SendInput{
 			WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,
 			InvoiceID: j.in.InvoiceID, Step: stepRef(s), Key: j.stepKey(s),
@@ -894,4 +898,36 @@ func (j *journey) sendNow(ctx workflow.Context, req SendNowRequest) (SendNowResu
 		j.st.Stage = StageAfter(j.st.Stage, req.Kind)
 	}
 	return out, nil
+}
+
+// handOver is the collection step from ChangeCollectionCase on: instead of
+// a notice per invoice, the invoice joins its customer's open collection
+// case, which sends one notice per case (CollectionCase). It returns nil
+// for other steps and for journeys started before the change, and else a
+// future that settles like SendStep's: skipped with ReasonHandedOver when
+// the invoice joined its case, skipped as closed when it was paid by then.
+func (j *journey) handOver(ctx workflow.Context, s StepState) workflow.Future {
+	if s.Kind != policy.StepCollection || workflow.GetVersion(ctx, ChangeCollectionCase, workflow.DefaultVersion, 1) < 1 {
+		return nil
+	}
+	f, settle := workflow.NewFuture(ctx)
+	join := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, planOptions), a.JoinCase, activities.JoinCaseInput{
+		WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID, InvoiceID: j.in.InvoiceID,
+	})
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		var jr activities.JoinCaseResult
+		if err := join.Get(gctx, &jr); err != nil {
+			settle.Set(nil, err)
+			return
+		}
+		// The journey itself sends nothing here: the step is recorded as
+		// handed over (not sent), and the journey ends in collection.
+		res := activities.SendResult{InvoiceStatus: jr.InvoiceStatus, OpenMinor: jr.OpenMinor, Skipped: true, Reason: jr.Reason}
+		if !jr.Skipped {
+			res.Reason = ReasonHandedOver
+			res.Outcomes = []activities.ChannelOutcome{{Channel: "case", State: jr.CaseWorkflowID}}
+		}
+		settle.Set(res, nil)
+	})
+	return f
 }

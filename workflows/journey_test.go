@@ -117,6 +117,15 @@ func newJourneyFixture(t *testing.T, steps []stepAt, first ...func(f *journeyFix
 			defer f.mu.Unlock()
 			return f.recordSend(in), nil
 		})
+	// From ChangeCollectionCase on, the collection step joins the case:
+	// recorded as the collection step's send.
+	f.env.OnActivity(a.JoinCase, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.JoinCaseInput) (activities.JoinCaseResult, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.sends = append(f.sends, sendCall{at: f.env.Now().UTC(), kind: policy.StepCollection, key: in.WorkflowID + "/join"})
+			return activities.JoinCaseResult{CaseID: 1, CaseWorkflowID: CaseWorkflowID(1, 1), InvoiceStatus: StatusOpen, OpenMinor: 10000}, nil
+		})
 	f.env.OnActivity(a.RecordSkipped, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.RecordSkippedInput) (activities.RecordSkippedResult, error) {
 			f.mu.Lock()
@@ -259,6 +268,9 @@ func TestJourneyRunsEveryStepToCollection(t *testing.T) {
 	require.Equal(t, "invoice:1:INV-1/-14/invoice", f.sends[0].key)
 	// Every send carries the journey's day 0, for the scaled-day clock.
 	for _, s := range f.sends {
+		if s.kind == policy.StepCollection {
+			continue // the hand-over joins the case: no message, no anchor
+		}
 		require.True(t, start.Equal(s.anchor), "send %s anchor %s", s.key, s.anchor)
 	}
 }
@@ -368,7 +380,8 @@ func TestJourneyPauseWithoutDateThenResume(t *testing.T) {
 	require.Equal(t, StepSkipped, st.Steps[1].Status)
 	require.Equal(t, ReasonCaughtUp, st.Steps[1].Reason)
 	require.Equal(t, StepSkipped, st.Steps[2].Status)
-	require.Len(t, st.Sent, 4)
+	// Invoice, final reminder and SMS; the collection step handed over.
+	require.Len(t, st.Sent, 3)
 	require.Equal(t, []string{"20:true", "40:false"}, f.pausedAttr())
 }
 
@@ -463,7 +476,7 @@ func TestJourneyChangedAppliesToFutureSteps(t *testing.T) {
 	st := f.state()
 	require.Equal(t, int64(2), st.JourneyID, "the second plan")
 	require.Len(t, st.Steps, 5, "the SMS step of the old journey is gone")
-	require.Len(t, st.Sent, 5)
+	require.Len(t, st.Sent, 4, "and the collection step handed over to the case")
 }
 
 func TestJourneyLateImportSendsOnlyLatestDueStep(t *testing.T) {
@@ -661,7 +674,7 @@ func TestJourneyContinuesAsNewCarryingItsState(t *testing.T) {
 	g.input = next
 	res := g.run()
 	require.Equal(t, OutcomeCollection, res.Outcome)
-	require.Equal(t, 5, res.Sent)
+	require.Equal(t, 4, res.Sent, "the collection step hands over, it sends nothing")
 	require.Equal(t, 0, g.plans)
 	require.Equal(t, []stepAt{{28, policy.StepReminder}, {35, policy.StepFinalReminder}, {35, policy.StepSMS}, {49, policy.StepCollection}}, g.sent())
 	require.Equal(t, "invoice:1:INV-1/14/reminder", g.sends[0].key, "the same key as without continue-as-new")

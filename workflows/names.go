@@ -50,7 +50,18 @@ const (
 	UpdateResume         = "resume-journey"
 	UpdateDispute        = "open-dispute"
 	UpdateResolveDispute = "resolve-dispute"
-	attrPrefix           = "Relance" // shared by every search attribute below
+
+	// SignalCaseInvoiceJoined adds an invoice to a collection case (sent
+	// with signal-with-start by the hand-over activity).
+	SignalCaseInvoiceJoined = "case-invoice-joined"
+	// SignalCaseInvoiceUpdated carries a payment or credit of one of the
+	// case's invoices: paid, it leaves the case.
+	SignalCaseInvoiceUpdated = "case-invoice-updated"
+	// UpdateWaiveCosts waives all or part of a case's costs and interest.
+	UpdateWaiveCosts = "waive-costs"
+	// UpdateHandOverNow sends the case to the collection agency at once.
+	UpdateHandOverNow = "hand-over-now"
+	attrPrefix        = "Relance" // shared by every search attribute below
 )
 
 // Change IDs for workflow.GetVersion. Every change to the journey's logic
@@ -79,6 +90,10 @@ const (
 	// before it keep the gates they recorded. A later change adds its own
 	// gate, or a version 2 of this one.
 	ChangeJourney2 = "journey-2026-11"
+	// ChangeCollectionCase: the journey's collection step joins the
+	// customer's collection case (which sends one notice per case) instead
+	// of sending a notice per invoice.
+	ChangeCollectionCase = "hand-over-joins-case"
 )
 
 // ErrTypeRefused is the application-error type of a steering Update that

@@ -94,7 +94,7 @@ func (f *realFixture) run(t *testing.T, send func(context.Context, activities.Se
 	env.SetStartTime(time.Date(2026, 4, 6, 6, 0, 0, 0, time.UTC))
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: f.inv.WorkflowID})
 	env.RegisterWorkflowWithOptions(workflows.InvoiceJourney, workflow.RegisterOptions{Name: workflows.InvoiceJourneyName})
-	acts := &activities.Activities{DB: f.db, Day: 24 * time.Hour}
+	acts := &activities.Activities{DB: f.db, Day: 24 * time.Hour, Cases: &joinRecorder{}}
 	env.RegisterActivity(acts)
 	var mu sync.Mutex
 	var calls []sent
@@ -146,7 +146,6 @@ func TestJourneyStepsMoveOffWeekendsAndHolidays(t *testing.T) {
 			{at: local(4, 7, 9), kind: policy.StepInvoice},        // after the Easter Monday holiday
 			{at: local(5, 4, 9), kind: policy.StepReminder},       // after the weekend
 			{at: local(5, 26, 9), kind: policy.StepFinalReminder}, // after the Whit Monday holiday
-			{at: local(6, 1, 9), kind: policy.StepCollection},     // an ordinary Monday
 		}
 		require.Len(t, calls, len(want))
 		for i, w := range want {
@@ -159,7 +158,13 @@ func TestJourneyStepsMoveOffWeekendsAndHolidays(t *testing.T) {
 		var st workflows.JourneyState
 		require.NoError(t, v.Get(&st))
 		require.Equal(t, workflows.StageCollection, st.Stage)
-		require.Len(t, st.Sent, 4)
+		require.Len(t, st.Sent, 3)
+		// The collection step, on an ordinary Monday (1 June), handed the
+		// invoice over to its case instead of sending a notice itself.
+		last := st.Steps[len(st.Steps)-1]
+		require.Equal(t, policy.StepCollection, last.Kind)
+		require.Equal(t, workflows.ReasonHandedOver, last.Reason)
+		require.True(t, local(6, 1, 9).Equal(*last.HandledAt), "handed over at %s", last.HandledAt)
 		require.True(t, local(5, 4, 9).Equal(st.Sent[1].At))
 		require.Equal(t, "Own", st.JourneyName)
 	})
@@ -169,15 +174,16 @@ func TestJourneyCustomerWithoutChannelIsSkippedWithReason(t *testing.T) {
 	testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) {
 		// No email, no postal address, SMS off for the administration: nothing can reach this customer.
 		f := newRealFixture(t, gdb, models.Customer{Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings()}, nil)
-		acts := &activities.Activities{DB: gdb, Day: 24 * time.Hour}
+		acts := &activities.Activities{DB: gdb, Day: 24 * time.Hour, Cases: &joinRecorder{}}
 		env, calls, res := f.run(t, acts.SendStep)
 		// The hand-over to collection still happens; nothing was sent.
 		require.Equal(t, workflows.OutcomeCollection, res.Outcome)
 		require.Equal(t, 0, res.Sent)
 		// Every step of the shipped default was tried on its day, none pushed by a gap.
-		require.Len(t, calls, len(journeys.Default()))
+		// The collection step joins the case instead of sending.
+		require.Len(t, calls, len(journeys.Default())-1)
 		require.True(t, local(4, 7, 9).Equal(calls[0].at))
-		require.True(t, local(5, 26, 9).Equal(calls[len(calls)-1].at))
+		require.True(t, local(5, 11, 9).Equal(calls[len(calls)-1].at), "the SMS with the final reminder, got %s", calls[len(calls)-1].at.In(amsterdam))
 		for _, c := range calls {
 			require.True(t, c.res.Skipped, "%s", c.kind)
 			want := string(policy.ReasonNoChannel)
@@ -206,6 +212,9 @@ func TestJourneyCustomerWithoutChannelIsSkippedWithReason(t *testing.T) {
 		}
 		var inv models.Invoice
 		require.NoError(t, gdb.First(&inv, f.inv.ID).Error)
-		require.Equal(t, string(policy.ReasonNoChannel), inv.AttentionReason)
+		// The last slot is the final reminder and its SMS, sent together:
+		// the reason of either is the invoice's (the collection step hands
+		// over to the case and sends nothing).
+		require.Contains(t, []string{string(policy.ReasonNoChannel), string(policy.ReasonSMSDisabledForAdministration)}, inv.AttentionReason)
 	})
 }

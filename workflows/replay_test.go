@@ -52,6 +52,14 @@ var committedHistories = []string{
 	"journey_catch_up_ordered_updates_journey2.json",
 	"journey_replan_failure_journey2.json",
 	"journey_signal_during_activity_journey2.json",
+	// Recorded by `go test ./e2e -run TestCollectionCaseEndToEnd -record-history`:
+	// a journey whose collection step joins its case (ChangeCollectionCase),
+	// and a case with two invoices, its notice, both paid, closed.
+	"journey_hand_over_joins_case.json",
+	"case_two_invoices_paid.json",
+	// The same test after ChangeJourney2: the journey carries that gate
+	// and ChangeCollectionCase.
+	"journey2_hand_over_joins_case.json",
 }
 
 // TestReplayCommittedHistories replays every history under testdata: a
@@ -67,6 +75,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(InvoiceJourney, workflow.RegisterOptions{Name: InvoiceJourneyName})
+			r.RegisterWorkflowWithOptions(CollectionCase, workflow.RegisterOptions{Name: CollectionCaseName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
@@ -102,6 +111,11 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 		}
 		gen := "gates"
 		switch {
+		case strings.HasPrefix(name, "case_"):
+			gen = "case" // a CollectionCase: no journey gates
+		case strings.Contains(name, "hand_over_joins_case"):
+			require.True(t, changes[ChangeCollectionCase], "%s lacks the %s marker", name, ChangeCollectionCase)
+			gen = "collection"
 		case name == "journey_paused_to_collection.json":
 			require.Empty(t, changes, "the oldest history predates the version gates")
 		case strings.HasSuffix(name, "_journey2.json"):

@@ -115,9 +115,9 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	if *format == "" {
 		switch strings.ToLower(filepath.Ext(file)) {
 		case ".json":
-			*format = app.FormatJSON
+			*format = domain.FormatJSON
 		case ".csv", ".txt":
-			*format = app.FormatCSV
+			*format = domain.FormatCSV
 		case ".xlsx":
 			*format = domain.FormatXLSX
 		}
@@ -146,7 +146,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		return fmt.Errorf("open import file: %w", err)
 	}
 	defer f.Close()
-	data, err := app.ReadLimited(f, cfg.MaxImportBytes)
+	data, err := domain.ReadLimited(f, cfg.MaxImportBytes)
 	if err != nil {
 		return fmt.Errorf("%s: %w (raise RELANCE_MAX_IMPORT_BYTES to import it)", file, err)
 	}
@@ -172,7 +172,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	for k, v := range given {
 		mapping[k] = v
 	}
-	parsed, err := app.ParseFile(data, *format, &adm, mapping)
+	parsed, err := domain.ParseFile(data, *format, &adm, mapping)
 	if err != nil {
 		return fmt.Errorf("%s: %w; nothing was imported", file, err)
 	}
@@ -192,7 +192,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 		svc = app.New(app.Options{DB: gdb, Temporal: tc, Logger: log})
 	}
 
-	opt := app.ImportOptions{FullSnapshot: *full, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: log, DryRun: *dryRun}
+	opt := domain.ImportOptions{FullSnapshot: *full, FileSHA256: parsed.SHA256, Format: parsed.Format, Logger: log, DryRun: *dryRun}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		bar := progressbar.NewOptions(len(parsed.Result.Rows),
 			progressbar.OptionSetWriter(os.Stderr),

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
-	"github.com/relance/relance/app"
 	"github.com/relance/relance/config"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/workflows"
@@ -51,12 +51,12 @@ func TestImportCommand(t *testing.T) {
 	args := []string{file, "--administration", strconv.FormatInt(adm.ID, 10), "--report", report}
 	require.NoError(t, runImport(ctx, cfg, log, args))
 
-	var rep app.ImportReport
+	var rep domain.ImportReport
 	data, err := os.ReadFile(report)
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, &rep))
 	require.Equal(t, 3, rep.Rows)
-	require.Equal(t, app.ImportInvoiceCounts{Created: 2, Rejected: 1}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Created: 2, Rejected: 1}, rep.Invoices)
 	require.Equal(t, 1, rep.JourneysStarted, "the paid invoice has no journey")
 	require.Len(t, rep.Rejected, 2, "amount and open amount of line 4 (its bad email alone would be a warning)")
 	require.Equal(t, 4, rep.Rejected[0].Line)
@@ -71,9 +71,9 @@ func TestImportCommand(t *testing.T) {
 	require.NoError(t, runImport(ctx, cfg, log, []string{"--report", report, "--administration", strconv.FormatInt(adm.ID, 10), file}))
 	data, err = os.ReadFile(report)
 	require.NoError(t, err)
-	rep = app.ImportReport{}
+	rep = domain.ImportReport{}
 	require.NoError(t, json.Unmarshal(data, &rep))
-	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 2, Rejected: 1}, rep.Invoices)
+	require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 2, Rejected: 1}, rep.Invoices)
 	require.Zero(t, rep.JourneysStarted)
 
 	// Bad invocations say what is wrong and import nothing.
@@ -127,9 +127,9 @@ func TestImportCommand(t *testing.T) {
 	require.NoError(t, runImport(ctx, cfg, log, []string{custom, "--administration", admArg, "--report", report}))
 	data, err = os.ReadFile(report)
 	require.NoError(t, err)
-	rep = app.ImportReport{}
+	rep = domain.ImportReport{}
 	require.NoError(t, json.Unmarshal(data, &rep))
-	require.Equal(t, app.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices, "the saved mapping is used")
+	require.Equal(t, domain.ImportInvoiceCounts{Unchanged: 1}, rep.Invoices, "the saved mapping is used")
 }
 
 // countRows counts the rows of every table.

@@ -17,7 +17,7 @@ const orgUsage = "usage: relance org create --name NAME [--key-name NAME]"
 
 // runOrg is the operator's command that creates a tenant: everything below
 // it (administrations, customers, more keys) is then created through the API
-// with the key it prints (DESIGN.md §1.1).
+// with the key it prints (docs/domain.md §1.1).
 func runOrg(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
 		return errors.New(orgUsage)
