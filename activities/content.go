@@ -56,6 +56,8 @@ type rendered struct {
 	letter                         *render.Letter
 	// dated is the letter's date (the journey's clock, see journeyNow).
 	dated time.Time
+	// tpl is the template version written from (zero: a shipped default or an edited text).
+	tpl render.Template
 }
 
 // renderData builds the #hashtag values of a message about inv (nil for a statement).
@@ -125,7 +127,7 @@ func (a *Activities) template(ctx context.Context, d *sendData, name string, kin
 			err := a.DB.WithContext(ctx).First(&t, "administration_id = ? AND name = ? AND kind = ? AND channel = ? AND language = ?",
 				d.adm.ID, n, string(kind), string(ch), l).Error
 			if err == nil {
-				return render.Template{Kind: t.Kind, Channel: t.Channel, Language: t.Language, Subject: t.Subject, Body: t.Body}, nil
+				return render.Template{Kind: t.Kind, Channel: t.Channel, Language: t.Language, Subject: t.Subject, Body: t.Body, ID: t.ID, Version: t.Version}, nil
 			}
 			if !errors.Is(err, gorm.ErrRecordNotFound) {
 				return render.Template{}, fmt.Errorf("load template %s/%s/%s/%s: %w", n, kind, ch, l, err)
@@ -147,6 +149,7 @@ func (a *Activities) render(ctx context.Context, in SendInput, d *sendData, dec 
 		return rendered{}, err
 	}
 	if in.Manual && in.Body != "" {
+		tpl.ID, tpl.Version = 0, 0
 		tpl.Body = in.Body
 		if in.Subject != "" {
 			tpl.Subject = in.Subject
@@ -158,20 +161,20 @@ func (a *Activities) render(ctx context.Context, in SendInput, d *sendData, dec 
 		if err != nil {
 			return rendered{}, err
 		}
-		return rendered{recipient: dec.Email, subject: e.Subject, html: e.HTML, text: e.Text}, nil
+		return rendered{recipient: dec.Email, subject: e.Subject, html: e.HTML, text: e.Text, tpl: tpl}, nil
 	case policy.ChannelSMS:
 		s, err := render.RenderSMS(tpl.Body, data)
 		if err != nil {
 			return rendered{}, err
 		}
-		return rendered{recipient: dec.Mobile, text: s.Text, segments: s.Segments}, nil
+		return rendered{recipient: dec.Mobile, text: s.Text, segments: s.Segments, tpl: tpl}, nil
 	case policy.ChannelPost:
 		l, err := render.RenderLetter(render.EmailTemplate{Subject: tpl.Subject, Body: tpl.Body}, data)
 		if err != nil {
 			return rendered{}, err
 		}
 		addr := append([]string{d.cust.Name}, nonEmpty(d.cust.AddressLine1, d.cust.AddressLine2, strings.TrimSpace(d.cust.PostalCode+" "+d.cust.City), d.cust.Country)...)
-		return rendered{recipient: strings.Join(addr, ", "), subject: l.Subject, text: strings.Join(l.Paragraphs, "\n\n"), letter: &l, dated: data.Now}, nil
+		return rendered{recipient: strings.Join(addr, ", "), subject: l.Subject, text: strings.Join(l.Paragraphs, "\n\n"), letter: &l, dated: data.Now, tpl: tpl}, nil
 	}
 	return rendered{}, fmt.Errorf("unknown channel %q", ch)
 }

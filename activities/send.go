@@ -299,6 +299,7 @@ func (a *Activities) claim(ctx context.Context, in SendInput, d *sendData, ch po
 			WorkflowID: in.WorkflowID, Step: in.Step.Position, Kind: string(in.Step.Kind), Channel: string(ch),
 			State: models.MessageQueued, Manual: in.Manual, Recipient: msg.recipient, Subject: msg.subject,
 			BodyHTML: msg.html, BodyText: msg.text, Segments: msg.segments,
+			TemplateID: msg.tpl.StoredID(), TemplateVersion: msg.tpl.Version,
 		}
 		if err := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "key"}}, DoNothing: true}).Create(&fresh).Error; err != nil {
 			return fmt.Errorf("create outbox row %s: %w", key, err)

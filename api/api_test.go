@@ -66,7 +66,7 @@ func newAPIEnv(t *testing.T, gdb *gorm.DB, tc client.Client) *apiEnv {
 	require.NoError(t, err)
 
 	cfg := config.Config{MaxBodyBytes: 4096, MaxImportBytes: 1 << 20, Day: 24 * time.Hour, PortalSecret: "test-secret-test-secret"}
-	router := api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}})
+	router := api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: portal.Links{BaseURL: "http://portal.test", Secret: []byte("s")}})
 	e.srv = httptest.NewServer(router)
 	t.Cleanup(e.srv.Close)
 	return e

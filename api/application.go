@@ -31,11 +31,13 @@ type Application interface {
 	Authenticate(ctx context.Context, key string) (domain.Caller, error)
 	CreateInvoice(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) error
 	CreateJourney(ctx context.Context, adm *models.Administration, in domain.JourneyInput) (*models.Journey, error)
+	CreateTemplate(ctx context.Context, adm *models.Administration, in domain.TemplateInput) (*models.Template, error)
 	CreditInvoice(ctx context.Context, invoiceID int64) (models.Invoice, bool, error)
 	Customer(ctx context.Context, org, id int64) (*models.Customer, error)
 	CustomerOf(ctx context.Context, adm, id int64) (*models.Customer, error)
 	Customers(ctx context.Context, adm int64, f domain.CustomerFilter, p domain.PageRequest) (domain.Page[models.Customer], error)
 	DeleteJourney(ctx context.Context, adm *models.Administration, j *models.Journey) error
+	DeleteTemplate(ctx context.Context, adm *models.Administration, t *models.Template) error
 	DismissProvidedEmail(ctx context.Context, cust *models.Customer) error
 	Import(ctx context.Context, adm *models.Administration, parsed importer.Result, opt domain.ImportOptions) (domain.ImportReport, error)
 	ImportRun(ctx context.Context, org, id int64) (*models.ImportRun, error)
@@ -47,6 +49,7 @@ type Application interface {
 	Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error)
 	Journey(ctx context.Context, org, id int64) (*models.Journey, *models.Administration, error)
 	Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error)
+	Message(ctx context.Context, org, id int64) (*models.Message, error)
 	OpenDispute(ctx context.Context, inv *models.Invoice, reason string) error
 	OpenInvoiceCounts(ctx context.Context, customerIDs []int64) (map[int64]int, error)
 	PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p domain.AdministrationSettingsPatch) error
@@ -55,6 +58,7 @@ type Application interface {
 	PauseCustomer(ctx context.Context, cust *models.Customer, until *time.Time, reason string) (int, error)
 	PauseInvoice(ctx context.Context, inv *models.Invoice, until *time.Time, reason string) error
 	Payments(ctx context.Context, invoiceID int64, p domain.PageRequest) (domain.Page[models.Payment], error)
+	PreviewTemplate(ctx context.Context, org int64, in domain.TemplatePreviewInput) (domain.TemplatePreview, error)
 	Ready(ctx context.Context) domain.Readiness
 	RegisterPayment(ctx context.Context, invoiceID int64, in domain.PaymentInput) (domain.PaymentResult, error)
 	CreateAdministration(ctx context.Context, org int64, in domain.AdministrationInput) (*models.Administration, error)
@@ -69,7 +73,11 @@ type Application interface {
 	ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error
 	SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, error)
 	SubmitProvidedEmail(ctx context.Context, cust *models.Customer, email string) (int, error)
+	Template(ctx context.Context, org, id int64) (*models.Template, *models.Administration, error)
+	Templates(ctx context.Context, adm int64) ([]domain.EffectiveTemplate, error)
+	TemplateVersions(ctx context.Context, t *models.Template) ([]models.TemplateVersion, error)
 	UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in domain.JourneyInput) (int, error)
+	UpdateTemplate(ctx context.Context, t *models.Template, in domain.TemplateInput) error
 }
 
 // ProviderEvents records what the providers report (*inbound.Recorder

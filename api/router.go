@@ -155,6 +155,16 @@ func (s *Server) routes(r *gin.Engine) {
 	g.PUT("/journeys/:id", s.updateJourney)
 	g.DELETE("/journeys/:id", s.deleteJourney)
 
+	g.GET("/administrations/:id/templates", s.listTemplates)
+	g.POST("/administrations/:id/templates", s.createTemplate)
+	g.GET("/templates/:id", s.getTemplate)
+	g.PUT("/templates/:id", s.updateTemplate)
+	g.DELETE("/templates/:id", s.deleteTemplate)
+	g.GET("/templates/:id/versions", s.listTemplateVersions)
+	g.POST("/templates/preview", s.previewTemplate)
+	g.GET("/template-tags", s.listTemplateTags)
+	g.GET("/messages/:id/preview", s.previewMessage)
+
 	wh := r.Group("/webhooks")
 	wh.POST("/email/bounce", capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes), "RELANCE_MAX_BODY_BYTES (at least 10 MiB for bounces)", 0), s.emailBounce)
 	hooks := wh.Group("", capBody(s.Config.MaxBodyBytes, "RELANCE_MAX_BODY_BYTES", 0))

@@ -79,6 +79,15 @@ var handlerStatuses = map[string][]int{
 	"GET /api/v1/administrations/{id}/import-mapping":    with(byID, 200),
 	"PUT /api/v1/administrations/{id}/import-mapping":    with(withBody, 200, 422),
 	"DELETE /api/v1/journeys/{id}":                       with(byID, 204, 409),
+	"GET /api/v1/administrations/{id}/templates":         with(byID, 200),
+	"POST /api/v1/administrations/{id}/templates":        with(withBody, 201, 409, 422),
+	"GET /api/v1/templates/{id}":                         with(byID, 200),
+	"PUT /api/v1/templates/{id}":                         with(withBody, 200, 409, 422),
+	"DELETE /api/v1/templates/{id}":                      with(byID, 204, 409),
+	"GET /api/v1/templates/{id}/versions":                with(byID, 200),
+	"GET /api/v1/template-tags":                          with(anyRoute, 200),
+	"POST /api/v1/templates/preview":                     with(withBody, 200, 422),
+	"GET /api/v1/messages/{id}/preview":                  with(byID, 200),
 	"POST /api/v1/administrations":                       with(anyRoute, 201, 413, 422),
 	"PATCH /api/v1/administrations/{id}":                 with(withBody, 200, 422),
 	"POST /api/v1/administrations/{id}/archive":          with(byID, 200),
@@ -172,6 +181,8 @@ func TestBadInputAnswers(t *testing.T) {
 	require.NoError(t, gdb.Create(&cs).Error)
 	j := models.Journey{AdministrationID: adm.ID, Name: "J", MinGapDays: 3, Steps: []models.JourneyStep{{Position: 0, OffsetDays: 7, Kind: "reminder", Template: "default"}}}
 	require.NoError(t, gdb.Create(&j).Error)
+	tpl := models.Template{AdministrationID: adm.ID, Name: "default", Kind: "sms", Channel: "sms", Language: "nl", Body: "Betaal #invoice_number", Version: 1}
+	require.NoError(t, gdb.Create(&tpl).Error)
 	key, _, err := auth.Create(ctx, gdb, org.ID, "k")
 	require.NoError(t, err)
 
@@ -195,6 +206,8 @@ func TestBadInputAnswers(t *testing.T) {
 			return inv.ID
 		case strings.HasPrefix(path, "/api/v1/journeys/"):
 			return j.ID
+		case strings.HasPrefix(path, "/api/v1/templates/"):
+			return tpl.ID
 		case strings.HasPrefix(path, "/api/v1/cases/"):
 			return cs.ID
 		}

@@ -11,6 +11,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"gorm.io/gorm"
+
+	"github.com/relance/relance/portal"
 )
 
 // Service is the application service. Its methods are safe for concurrent use.
@@ -21,6 +23,8 @@ type Service struct {
 	log      *slog.Logger
 	// namespace is the Temporal namespace of the client.
 	namespace string
+	// portal makes the customer's portal links of previews.
+	portal portal.Links
 }
 
 // Options are the Service's dependencies.
@@ -33,11 +37,14 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the service's log lines; nil means slog.Default().
 	Logger *slog.Logger
+	// Portal makes the #portal_link of previews, as the worker's does for
+	// messages.
+	Portal portal.Links
 }
 
 // New returns the application service over its dependencies.
 func New(o Options) *Service {
-	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace}
+	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace, portal: o.Portal}
 	if s.namespace == "" {
 		s.namespace = "default"
 	}

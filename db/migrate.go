@@ -225,6 +225,45 @@ func migrations() []*gormigrate.Migration {
 				return tx.Migrator().DropTable(&models.ImportMapping{})
 			},
 		},
+		{
+			// Templates have versions: templates.version, the saved texts in
+			// template_versions, and the version each message was written
+			// from. A template saved before this is its own version 1.
+			ID: "202611300801_template_versions",
+			Migrate: func(tx *gorm.DB) error {
+				m := tx.Migrator()
+				if !m.HasTable(&models.TemplateVersion{}) {
+					if err := m.CreateTable(&models.TemplateVersion{}); err != nil {
+						return err
+					}
+				}
+				for _, c := range []struct {
+					model any
+					field string
+				}{{&models.Template{}, "Version"}, {&models.Message{}, "TemplateID"}, {&models.Message{}, "TemplateVersion"}} {
+					if !m.HasColumn(c.model, c.field) {
+						if err := m.AddColumn(c.model, c.field); err != nil {
+							return err
+						}
+					}
+				}
+				return tx.Exec(`INSERT INTO template_versions (template_id, version, subject, body, created_at)
+					SELECT t.id, t.version, t.subject, t.body, t.updated_at FROM templates t
+					WHERE NOT EXISTS (SELECT 1 FROM template_versions v WHERE v.template_id = t.id AND v.version = t.version)`).Error
+			},
+			Rollback: func(tx *gorm.DB) error {
+				m := tx.Migrator()
+				for _, c := range []struct {
+					model any
+					field string
+				}{{&models.Message{}, "TemplateVersion"}, {&models.Message{}, "TemplateID"}, {&models.Template{}, "Version"}} {
+					if err := m.DropColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return m.DropTable(&models.TemplateVersion{})
+			},
+		},
 	}
 }
 

@@ -332,16 +332,30 @@ type JourneyStep struct {
 
 // Template is an administration's text for one step kind, channel and language.
 type Template struct {
-	ID               int64     `gorm:"primaryKey" json:"id"`
-	AdministrationID int64     `gorm:"not null;uniqueIndex:ux_template,priority:1" json:"administration_id"`
-	Name             string    `gorm:"size:64;not null;uniqueIndex:ux_template,priority:2" json:"name"`
-	Kind             string    `gorm:"size:32;not null;uniqueIndex:ux_template,priority:3" json:"kind"`
-	Channel          string    `gorm:"size:16;not null;uniqueIndex:ux_template,priority:4" json:"channel"`
-	Language         string    `gorm:"size:2;not null;uniqueIndex:ux_template,priority:5" json:"language"`
-	Subject          string    `gorm:"size:512" json:"subject"`
-	Body             string    `gorm:"type:text;not null" json:"body"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID               int64  `gorm:"primaryKey" json:"id"`
+	AdministrationID int64  `gorm:"not null;uniqueIndex:ux_template,priority:1" json:"administration_id"`
+	Name             string `gorm:"size:64;not null;uniqueIndex:ux_template,priority:2" json:"name"`
+	Kind             string `gorm:"size:32;not null;uniqueIndex:ux_template,priority:3" json:"kind"`
+	Channel          string `gorm:"size:16;not null;uniqueIndex:ux_template,priority:4" json:"channel"`
+	Language         string `gorm:"size:2;not null;uniqueIndex:ux_template,priority:5" json:"language"`
+	Subject          string `gorm:"size:512" json:"subject"`
+	Body             string `gorm:"type:text;not null" json:"body"`
+	// Version counts the saves, from 1; each one is kept in TemplateVersion,
+	// and a sent message names the version it was written from.
+	Version   int       `gorm:"not null;default:1" json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// TemplateVersion is the text of one saved version of a template, kept so
+// that a message's template version can always be read back.
+type TemplateVersion struct {
+	ID         int64     `gorm:"primaryKey" json:"id"`
+	TemplateID int64     `gorm:"not null;uniqueIndex:ux_template_version,priority:1" json:"template_id"`
+	Version    int       `gorm:"not null;uniqueIndex:ux_template_version,priority:2" json:"version"`
+	Subject    string    `gorm:"size:512" json:"subject"`
+	Body       string    `gorm:"type:text;not null" json:"body"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // MessageState is the outbox state of one message.
@@ -381,13 +395,17 @@ type Message struct {
 	BodyHTML         string       `gorm:"type:text" json:"body_html,omitempty"`
 	BodyText         string       `gorm:"type:text" json:"body_text,omitempty"`
 	Segments         int          `json:"segments,omitempty"`
-	ProviderID       string       `gorm:"size:255;index" json:"provider_id,omitempty"`
-	DeliveryStatus   string       `gorm:"size:32" json:"delivery_status,omitempty"`
-	DeliveryAt       *time.Time   `json:"delivery_at,omitempty"`
-	Attempts         int          `gorm:"not null" json:"attempts"`
-	SentAt           *time.Time   `json:"sent_at,omitempty"`
-	CreatedAt        time.Time    `json:"created_at"`
-	UpdatedAt        time.Time    `json:"updated_at"`
+	// TemplateID and TemplateVersion name the administration's template the
+	// message was written from; nil and 0 for a shipped default.
+	TemplateID      *int64     `json:"template_id,omitempty"`
+	TemplateVersion int        `gorm:"not null;default:0" json:"template_version,omitempty"`
+	ProviderID      string     `gorm:"size:255;index" json:"provider_id,omitempty"`
+	DeliveryStatus  string     `gorm:"size:32" json:"delivery_status,omitempty"`
+	DeliveryAt      *time.Time `json:"delivery_at,omitempty"`
+	Attempts        int        `gorm:"not null" json:"attempts"`
+	SentAt          *time.Time `json:"sent_at,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 // CaseStage is a stage of the collection procedure (seed 000).
@@ -521,7 +539,7 @@ type ImportMapping struct {
 func All() []any {
 	return []any{
 		&Organization{}, &APIKey{}, &Administration{}, &Journey{}, &JourneyStep{},
-		&Customer{}, &Invoice{}, &Payment{}, &Template{}, &Message{},
+		&Customer{}, &Invoice{}, &Payment{}, &Template{}, &TemplateVersion{}, &Message{},
 		&CollectionCase{}, &CaseInvoice{}, &CaseEvent{}, &Conversation{}, &InboxMessage{}, &ImportRun{}, &ImportMapping{},
 	}
 }

@@ -17,6 +17,18 @@ type Template struct {
 	// Body is rich text for email, plain text with blank-line paragraphs
 	// for a letter, plain text for an SMS.
 	Body string
+	// ID and Version name an administration's saved template version;
+	// both are zero for a shipped default.
+	ID      int64
+	Version int
+}
+
+// StoredID is the ID of the saved template, or nil for a shipped default.
+func (t Template) StoredID() *int64 {
+	if t.ID == 0 {
+		return nil
+	}
+	return &t.ID
 }
 
 // Step kinds and channels of the default templates (the values of

@@ -297,7 +297,7 @@ func withReconciler(acts *activities.Activities, gdb *gorm.DB, tc client.Client,
 // recorder, both on the same database and Temporal client.
 func apiDeps(cfg config.Config, log *slog.Logger, gdb *gorm.DB, tc client.Client) api.Deps {
 	return api.Deps{
-		App:     app.New(app.Options{DB: gdb, Temporal: tc, Namespace: cfg.Temporal.Namespace, Logger: log}),
+		App:     app.New(app.Options{DB: gdb, Temporal: tc, Namespace: cfg.Temporal.Namespace, Logger: log, Portal: portalLinks(cfg)}),
 		Inbound: inbound.NewRecorder(gdb, nil),
 		Config:  cfg, Logger: log, Portal: portalLinks(cfg),
 	}

@@ -1,0 +1,93 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/relance/relance/channels/letter"
+	"github.com/relance/relance/channels/sms/gsm"
+	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
+	"github.com/relance/relance/portal"
+	"github.com/relance/relance/render"
+)
+
+// PreviewRequest is a template to render against stored data, without
+// sending. InvoiceID 0 renders about the customer (a statement).
+type PreviewRequest struct {
+	AdministrationID, CustomerID, InvoiceID int64
+	Kind                                    policy.StepKind
+	Channel                                 policy.Channel
+	// Template is the text to render (the subject is ignored for an SMS);
+	// its Language is the language the data is written in.
+	Template render.Template
+}
+
+// Preview is a message as SendStep would write it.
+type Preview struct {
+	Recipient, Subject, HTML, Text string
+	Segments                       int
+	// Encoding is the SMS encoding, "GSM-7" or "UCS-2".
+	Encoding string
+	// PDF is the letter as the print service gets it.
+	PDF []byte
+}
+
+// RenderPreview renders a template for a customer's invoice (or statement)
+// with the same data, renderer and letter layout as SendStep, dated now. It
+// reads the database and sends nothing; the recipient is the customer's
+// address on the channel, before the settings' channel choice.
+func RenderPreview(ctx context.Context, db *gorm.DB, links portal.Links, now time.Time, in PreviewRequest) (Preview, error) {
+	a := &Activities{DB: db, Portal: links, Now: func() time.Time { return now }}
+	var d *sendData
+	var err error
+	if in.InvoiceID != 0 {
+		d, err = a.loadSendData(ctx, in.AdministrationID, in.CustomerID, in.InvoiceID)
+	} else {
+		d, err = a.loadCustomerData(ctx, in.AdministrationID, in.CustomerID)
+	}
+	if err != nil {
+		return Preview{}, err
+	}
+	d.cust.Language = in.Template.Language
+	send := SendInput{AdministrationID: in.AdministrationID, CustomerID: in.CustomerID, InvoiceID: in.InvoiceID,
+		Step: StepRef{Kind: in.Kind, Template: "default"}, Manual: true, Subject: in.Template.Subject, Body: in.Template.Body}
+	m, err := a.render(ctx, send, d, policy.Decision{Email: d.cust.Email, Mobile: d.cust.Mobile}, in.Channel)
+	if err != nil {
+		return Preview{}, err
+	}
+	out := Preview{Recipient: m.recipient, Subject: m.subject, HTML: m.html, Text: m.text, Segments: m.segments}
+	switch in.Channel {
+	case policy.ChannelSMS:
+		out.Encoding = render.EncodingUCS2
+		if gsm.IsGSM7(m.text) {
+			out.Encoding = render.EncodingGSM7
+		}
+	case policy.ChannelPost:
+		out.PDF, err = letter.RenderPDF(a.letter("preview", in.Kind, d, m))
+		if err != nil {
+			return Preview{}, fmt.Errorf("render the letter: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// loadCustomerData is loadSendData for a message about no single invoice.
+func (a *Activities) loadCustomerData(ctx context.Context, admID, custID int64) (*sendData, error) {
+	db := a.DB.WithContext(ctx)
+	d := &sendData{}
+	if err := db.First(&d.cust, "id = ? AND administration_id = ?", custID, admID).Error; err != nil {
+		return nil, notFound("customer", custID, err)
+	}
+	if err := db.First(&d.adm, "id = ?", admID).Error; err != nil {
+		return nil, notFound("administration", admID, err)
+	}
+	if err := db.Where("customer_id = ? AND status = ? AND open_minor > 0", d.cust.ID, models.InvoiceOpen).
+		Order("due_date, number").Limit(500).Find(&d.items).Error; err != nil {
+		return nil, fmt.Errorf("load open items of customer %d: %w", d.cust.ID, err)
+	}
+	return d, nil
+}
