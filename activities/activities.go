@@ -36,9 +36,6 @@ type Activities struct {
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
-	// OnFlag, when set, counts each journey problem raised on an invoice
-	// (FlagInvoice), by reason: the metrics hook.
-	OnFlag func(reason string)
 	// Reconcile is the reconciler's pass (ReconcileJourneys activity).
 	Reconcile ReconcileFunc
 }

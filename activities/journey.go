@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 )
 
@@ -47,7 +48,7 @@ func (a *Activities) FlagInvoice(ctx context.Context, in FlagInvoiceInput) (Flag
 	if in.Reason != "" {
 		a.log().Error("journey problem flagged on the invoice", "workflow_id", in.WorkflowID, "invoice_id", in.InvoiceID,
 			"reason", in.Reason, "failures", in.Failures, "error", in.Error)
-		a.countFlag(in.Reason)
+		metrics.JourneyFlagged(in.Reason)
 		db = db.Update("attention_reason", truncate(in.Reason, 255))
 	} else {
 		a.log().Info("journey problem cleared", "workflow_id", in.WorkflowID, "invoice_id", in.InvoiceID, "cleared", in.Clears)
@@ -57,14 +58,6 @@ func (a *Activities) FlagInvoice(ctx context.Context, in FlagInvoiceInput) (Flag
 		return FlagInvoiceResult{}, fmt.Errorf("flag invoice %d: %w", in.InvoiceID, db.Error)
 	}
 	return FlagInvoiceResult{Changed: db.RowsAffected > 0}, nil
-}
-
-// countFlag counts a raised journey problem; a hook for the metrics
-// registry (see Activities.OnFlag).
-func (a *Activities) countFlag(reason string) {
-	if a.OnFlag != nil {
-		a.OnFlag(reason)
-	}
 }
 
 // RecordSteeringInput is a journey's pause and dispute as the workflow has

@@ -10,6 +10,7 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/internal/testkit"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
@@ -42,8 +43,7 @@ func TestSendStepKeepsTheStageOfAClosedInvoice(t *testing.T) {
 func TestFlagInvoiceAndRecordSteering(t *testing.T) {
 	testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) {
 		e := newSendEnv(t, gdb)
-		var flagged []string
-		e.acts.OnFlag = func(reason string) { flagged = append(flagged, reason) }
+		before := journeyProblems(t, activities.AttentionPlanFailed)
 		_, inv := e.customer(nil)
 		ctx := context.Background()
 		flag := activities.FlagInvoiceInput{WorkflowID: inv.WorkflowID, AdministrationID: e.adm.ID, InvoiceID: inv.ID,
@@ -51,7 +51,7 @@ func TestFlagInvoiceAndRecordSteering(t *testing.T) {
 		res, err := e.acts.FlagInvoice(ctx, flag)
 		require.NoError(t, err)
 		require.True(t, res.Changed)
-		require.Equal(t, []string{activities.AttentionPlanFailed}, flagged)
+		require.Equal(t, before+1, journeyProblems(t, activities.AttentionPlanFailed), "the problem is counted for the metrics")
 		reason := func() string {
 			var got models.Invoice
 			require.NoError(t, gdb.First(&got, inv.ID).Error)
@@ -100,4 +100,24 @@ func TestFlagInvoiceAndRecordSteering(t *testing.T) {
 		require.Empty(t, got.PauseReason)
 		require.False(t, got.Disputed)
 	})
+}
+
+// journeyProblems reads the relance_journey_problems_total counter of reason.
+func journeyProblems(t *testing.T, reason string) float64 {
+	t.Helper()
+	families, err := metrics.Registry().Gather()
+	require.NoError(t, err)
+	for _, f := range families {
+		if f.GetName() != metrics.NameJourneyFlags {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -24,6 +24,7 @@ const (
 	NameLimiterWait    = "relance_rate_limiter_wait_seconds"
 	NameJourneyStarts  = "relance_journey_starts_total"
 	NameJourneySignals = "relance_journey_signals_total"
+	NameJourneyFlags   = "relance_journey_problems_total"
 	NameHTTPDuration   = "relance_http_request_duration_seconds"
 )
 
@@ -59,6 +60,10 @@ var (
 		Name: NameJourneySignals,
 		Help: "Signals sent to running journeys, by signal name and result (ok, not_running, error).",
 	}, []string{"signal", "result"})
+	journeyFlags = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: NameJourneyFlags,
+		Help: "Problems a journey raised on its invoice for an admin's attention, by reason (plan_failed, …): planning that keeps failing is retried, never given up, and counted here.",
+	}, []string{"reason"})
 	httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    NameHTTPDuration,
 		Help:    "HTTP requests by method, route template and status class, with their duration.",
@@ -70,7 +75,7 @@ func init() {
 	registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		messages, uncertain, skips, importRows, limiterWait, journeyStarts, journeySignals, httpDuration,
+		messages, uncertain, skips, importRows, limiterWait, journeyStarts, journeySignals, journeyFlags, httpDuration,
 		sdk,
 	)
 	// Zero series for every channel, so that an alert on an increase of
@@ -119,7 +124,10 @@ const (
 	StartError     = "error"
 )
 
-// JourneyStarted counts one journey start with its result.
+// JourneyFlagged counts a problem a journey raised on its invoice, by reason.
+func JourneyFlagged(reason string) { journeyFlags.WithLabelValues(reason).Inc() }
+
+// JourneyStarted counts a journey start asked of Temporal, by result.
 func JourneyStarted(result string) { journeyStarts.WithLabelValues(result).Inc() }
 
 // Signal results.
