@@ -11,6 +11,7 @@ import (
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/domain"
 	"github.com/relance/relance/journeys"
+	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
@@ -75,11 +76,15 @@ func (s *Service) steer(ctx context.Context, inv *models.Invoice, update string,
 	}
 	switch {
 	case err == nil:
+		metrics.JourneySignaled(update, metrics.SignalOK)
 	case workflows.IsRefused(err):
+		metrics.JourneySignaled(update, metrics.SignalRefused)
 		return fmt.Errorf("%s of invoice %s: %w: %w", update, inv.Number, ErrRefused, err)
 	case journeyEnded(err):
+		metrics.JourneySignaled(update, metrics.SignalNotRunning)
 		return fmt.Errorf("%s of invoice %s: the journey has ended: %w: %w", update, inv.Number, domain.ErrConflict, domain.ErrJourneyEnded)
 	default:
+		metrics.JourneySignaled(update, metrics.SignalError)
 		return fmt.Errorf("%s of invoice %s: %w: %w", update, inv.Number, domain.ErrUnavailable, err)
 	}
 	s.log.Info("journey steered", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "update", update,

@@ -20,7 +20,7 @@ import (
 )
 
 // TestCollectionCaseEndToEnd: an invoice imported 40 days overdue enters
-// its journey at the collection step (late entry), which hands it over: the
+// its journey at the collection step (late entry latest_due), which hands it over: the
 // customer's case opens and its notice of default (email and letter with
 // the costs and interest filled in, and an SMS) reaches the sinks. A second
 // overdue invoice of the same customer joins the same case and produces no
@@ -29,6 +29,10 @@ import (
 // waiver is 409.
 func TestCollectionCaseEndToEnd(t *testing.T) {
 	s := newStack(t, testkit.SQLite(t), time.Second)
+	// The late entry that goes straight to the latest step due (the default,
+	// capped, would start at a reminder and play the rest of the journey).
+	require.NoError(t, s.db.Model(&models.Administration{}).Where("id = ?", s.adm.ID).
+		Update("late_entry", models.LateEntryLatestDue).Error)
 	today := time.Now().UTC()
 	due := today.AddDate(0, 0, -40)
 	create := func(num string) api.InvoiceView {
@@ -50,7 +54,7 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 	}
 
 	first := create(fmt.Sprintf("COLL-A-%d", today.UnixNano()))
-	require.Eventually(t, func() bool { return len(mailsTo()) == 1 && len(s.vonage.Messages()) == 1 }, time.Minute, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return len(mailsTo()) == 1 && len(s.vonage.Messages()) == 1 }, testkit.Patience, 100*time.Millisecond)
 	var inv models.Invoice
 	require.NoError(t, s.db.First(&inv, first.ID).Error)
 	require.NotNil(t, inv.CaseID, "the hand-over put the invoice in a case")
@@ -74,7 +78,7 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 	require.Eventually(t, func() bool {
 		var d domain.CaseDetail
 		return s.call("GET", fmt.Sprintf("/api/v1/cases/%d", caseID), nil, &d) == http.StatusOK && len(d.Invoices) == 2
-	}, time.Minute, 100*time.Millisecond)
+	}, testkit.Patience, 100*time.Millisecond)
 	var second2 models.Invoice
 	require.NoError(t, s.db.First(&second2, second.ID).Error)
 	require.Equal(t, caseID, *second2.CaseID)

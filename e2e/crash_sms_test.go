@@ -120,7 +120,7 @@ func TestCrashSMSQueuedBehindRate(t *testing.T) {
 	held := vonage.heldNth(t)
 	// Behind the held request, SMS wait for the limiter: their rows exist
 	// and say queued (nothing was requested for them).
-	require.Eventually(t, func() bool { return countState(t, gdb, models.MessageQueued) >= 2 }, time.Minute, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return countState(t, gdb, models.MessageQueued) >= 2 }, testkit.Patience, 50*time.Millisecond,
 		"no SMS waited for the rate limiter behind the held one")
 	require.Equal(t, models.MessageSending, smsRows(t, gdb)[held].State, "the held SMS is the one being sent")
 	vonage.killing.Store(true)
@@ -187,7 +187,7 @@ func TestCrashSMSReceiptDuringSend(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, started)
 	vonage.answerLater.waitHeld(t, ref)
-	require.Eventually(t, func() bool { return messageRow(t, gdb, key).DeliveryStatus == sms.ReceiptDelivered }, time.Minute, 50*time.Millisecond,
+	require.Eventually(t, func() bool { return messageRow(t, gdb, key).DeliveryStatus == sms.ReceiptDelivered }, testkit.Patience, 50*time.Millisecond,
 		"the delivery receipt was not recorded")
 	row := messageRow(t, gdb, key)
 	require.Equal(t, models.MessageSent, row.State, "a receipt recorded while the row is sending settles it: %s", row.Reason)

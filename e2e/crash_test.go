@@ -141,7 +141,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	vonage.waitHeld(t, acceptC)
 	// The day-0 messages that are not held went out and were recorded.
 	normal := []string{smsKey(a, 0, policy.StepSMS), smsKey(b, 0, policy.StepSMS), emailKey(c, 0, policy.StepInvoice)}
-	require.Eventually(t, func() bool { return allInState(t, gdb, normal, models.MessageSent) }, time.Minute, 100*time.Millisecond,
+	require.Eventually(t, func() bool { return allInState(t, gdb, normal, models.MessageSent) }, testkit.Patience, 100*time.Millisecond,
 		"the day-0 messages that are not held were not recorded sent")
 	held := []string{emailKey(a, 0, policy.StepInvoice), emailKey(b, 0, policy.StepInvoice), smsKey(c, 0, policy.StepSMS)}
 	require.True(t, allInState(t, gdb, held, models.MessageSending), "the held messages' rows should say sending")
@@ -485,7 +485,7 @@ func (w *workerProc) terminate(t *testing.T) {
 	require.Eventually(t, func() bool {
 		b, err := os.ReadFile(w.log)
 		return err == nil && bytes.Contains(b, []byte("worker stopping"))
-	}, time.Minute, 50*time.Millisecond, "%s did not start stopping after SIGTERM", w.name)
+	}, testkit.Patience, 50*time.Millisecond, "%s did not start stopping after SIGTERM", w.name)
 }
 
 // waitExit waits for the worker to exit and requires a clean exit.

@@ -248,7 +248,7 @@ func TestJourneyEndToEnd(t *testing.T) {
 
 	// The hand-over opened the customer's collection case, whose notice of
 	// default (email, letter, SMS) goes once for the case.
-	require.Eventually(t, func() bool { return len(s.vonage.Messages()) == 2 }, time.Minute, 100*time.Millisecond)
+	require.Eventually(t, func() bool { return len(s.vonage.Messages()) == 2 }, testkit.Patience, 100*time.Millisecond)
 
 	// Counted at the servers: one email per sent step of the journey and
 	// of the case, each key once; the SMS reached the Vonage stand-in.

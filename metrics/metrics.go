@@ -58,7 +58,7 @@ var (
 	}, []string{"result"})
 	journeySignals = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: NameJourneySignals,
-		Help: "Signals sent to running journeys, by signal name and result (ok, not_running, error).",
+		Help: "Signals and Updates (pause, resume, dispute) sent to running journeys, by name and result (ok, not_running, refused, error).",
 	}, []string{"signal", "result"})
 	journeyFlags = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: NameJourneyFlags,
@@ -135,6 +135,9 @@ const (
 	SignalOK         = "ok"
 	SignalNotRunning = "not_running"
 	SignalError      = "error"
+	// SignalRefused is an Update (pause, resume, dispute) the journey's
+	// validator refused before anything changed.
+	SignalRefused = "refused"
 )
 
 // JourneySignaled counts one signal sent to a journey with its result.

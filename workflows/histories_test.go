@@ -141,7 +141,7 @@ func TestJourneysOnARealServer(t *testing.T) {
 		require.LessOrEqual(t, len(rows), 4, "the collection notice is the case's, not the journey's")
 		// The hand-over opened the customer's case, whose notice of default
 		// is the fifth email.
-		require.Eventually(t, func() bool { return s.mailsTo(c.cust.Email) == len(rows)+1 }, time.Minute, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return s.mailsTo(c.cust.Email) == len(rows)+1 }, testkit.Patience, 50*time.Millisecond)
 		c.keep(t, "journey_continue_as_new_first_run.json", c.firstRun)
 		c.keep(t, "journey_continue_as_new_last_run.json", "")
 	})
@@ -416,7 +416,7 @@ func (c *liveCase) await(t *testing.T, cond func(workflows.JourneyState) bool) {
 		st, err := app.New(app.Options{Temporal: c.s.tc}).JourneyState(context.Background(), c.inv.WorkflowID)
 		last = st
 		return err == nil && cond(st)
-	}, time.Minute, 50*time.Millisecond, "journey state never matched; last: stage %s paused %t", last.Stage, last.Paused)
+	}, testkit.Patience, 50*time.Millisecond, "journey state never matched; last: stage %s paused %t", last.Stage, last.Paused)
 }
 
 func (c *liveCase) result(t *testing.T) workflows.JourneyResult {
