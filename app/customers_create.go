@@ -42,7 +42,7 @@ func newAPICustomer(n domain.NewCustomer, adm *models.Administration) (*models.C
 	c.Language = adm.Language
 	if l := strings.TrimSpace(n.Language); l != "" {
 		if !domain.ValidLanguage(l) {
-			return nil, badField("language", "must be one of nl, fr, en, de")
+			return nil, domain.Invalid("language", "must be one of nl, fr, en, de")
 		}
 		c.Language = l
 	}
@@ -50,19 +50,19 @@ func newAPICustomer(n domain.NewCustomer, adm *models.Administration) (*models.C
 	if cc := strings.ToUpper(strings.TrimSpace(n.Country)); cc != "" {
 		r, err := language.ParseRegion(cc)
 		if len(cc) != 2 || err != nil || !r.IsCountry() {
-			return nil, badField("country", "%q is not an ISO 3166 country code", n.Country)
+			return nil, domain.Invalid("country", "%q is not an ISO 3166 country code", n.Country)
 		}
 		c.Country = r.Canonicalize().String() // UK → GB
 	}
 	if e := strings.TrimSpace(n.Email); e != "" {
 		if !policy.ValidEmail(e) {
-			return nil, badField("email", "%q is not an email address (name@example.com)", n.Email)
+			return nil, domain.Invalid("email", "%q is not an email address (name@example.com)", n.Email)
 		}
 		c.Email = e
 	}
 	m, err := ContactMobile(c.Phone, c.Country)
 	if err != nil {
-		return nil, ruleField("phone", "%v", err)
+		return nil, domain.RuleBroken("phone", "%v", err)
 	}
 	c.Mobile = m
 	for _, t := range []struct {

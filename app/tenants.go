@@ -20,18 +20,12 @@ import (
 	"github.com/relance/relance/schedule"
 )
 
-func badField(field, format string, args ...any) error { return domain.Invalid(field, format, args...) }
-
-func ruleField(field, format string, args ...any) error {
-	return domain.RuleBroken(field, format, args...)
-}
-
 // CreateOrganization creates a tenant and its first API key, in one
 // transaction, and returns the key's plaintext: it is shown once.
 func (s *Service) CreateOrganization(ctx context.Context, name, keyName string) (models.Organization, string, error) {
 	org := models.Organization{Name: strings.TrimSpace(name), InboxRead: models.ReadManually}
 	if org.Name == "" || utf8.RuneCountInString(org.Name) > 255 || strings.ContainsAny(org.Name, "\x00\r\n\t") {
-		return org, "", badField("name", "must be 1 to 255 characters on one line")
+		return org, "", domain.Invalid("name", "must be 1 to 255 characters on one line")
 	}
 	if strings.TrimSpace(keyName) == "" {
 		keyName = "first key"
@@ -83,31 +77,31 @@ func applyAdministration(in domain.AdministrationInput, adm *models.Administrati
 		cc := strings.ToUpper(strings.TrimSpace(*in.Country))
 		r, err := language.ParseRegion(cc)
 		if len(cc) != 2 || err != nil || !r.IsCountry() {
-			return false, badField("country", "%q is not an ISO 3166 country code", *in.Country)
+			return false, domain.Invalid("country", "%q is not an ISO 3166 country code", *in.Country)
 		}
 		cc = r.Canonicalize().String() // UK → GB
 		if !schedule.HasHolidayCalendar(cc) {
-			return false, ruleField("country", "%s has no holiday calendar here (NL, BE, FR, DE, GB)", cc)
+			return false, domain.RuleBroken("country", "%s has no holiday calendar here (NL, BE, FR, DE, GB)", cc)
 		}
 		next.Country = cc
 	}
 	if in.TimeZone != nil {
 		tz := strings.TrimSpace(*in.TimeZone)
 		if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
-			return false, badField("time_zone", "%q is not an IANA time zone (Europe/Amsterdam)", *in.TimeZone)
+			return false, domain.Invalid("time_zone", "%q is not an IANA time zone (Europe/Amsterdam)", *in.TimeZone)
 		}
 		next.TimeZone = tz
 	}
 	if in.Currency != nil {
 		cur := strings.TrimSpace(*in.Currency)
 		if _, err := currency.ParseISO(cur); err != nil || len(cur) != 3 || strings.ToUpper(cur) != cur {
-			return false, badField("currency", "%q is not an ISO 4217 currency code (EUR)", *in.Currency)
+			return false, domain.Invalid("currency", "%q is not an ISO 4217 currency code (EUR)", *in.Currency)
 		}
 		next.Currency = cur
 	}
 	if in.Language != nil {
 		if !domain.ValidLanguage(*in.Language) {
-			return false, badField("language", "must be one of nl, fr, en, de")
+			return false, domain.Invalid("language", "must be one of nl, fr, en, de")
 		}
 		next.Language = *in.Language
 	}
@@ -128,7 +122,7 @@ func applyAdministration(in domain.AdministrationInput, adm *models.Administrati
 	}
 	if v := in.CustomerMinGapDays; v != nil {
 		if *v < 0 || *v > 90 {
-			return false, ruleField("customer_min_gap_days", "must be between 0 and 90")
+			return false, domain.RuleBroken("customer_min_gap_days", "must be between 0 and 90")
 		}
 		st.CustomerMinGapDays = *v
 	}
@@ -139,7 +133,7 @@ func applyAdministration(in domain.AdministrationInput, adm *models.Administrati
 		st.SendWindowEnd = *in.SendWindowEnd
 	}
 	if err := (schedule.Window{StartHour: st.SendWindowStart, EndHour: st.SendWindowEnd}).Validate(); err != nil {
-		return false, ruleField("send_window_start", "%v", err)
+		return false, domain.RuleBroken("send_window_start", "%v", err)
 	}
 
 	cd := &next.CompanyDetails
@@ -180,14 +174,14 @@ func applyAdministration(in domain.AdministrationInput, adm *models.Administrati
 		v := strings.TrimSpace(*d.v)
 		multiline := d.field == "company_address" || d.field == "bank_details"
 		if utf8.RuneCountInString(v) > d.max {
-			return false, badField(d.field, "is longer than %d characters", d.max)
+			return false, domain.Invalid(d.field, "is longer than %d characters", d.max)
 		}
 		if strings.ContainsAny(v, "\x00\t") || (!multiline && strings.ContainsAny(v, "\r\n")) {
-			return false, badField(d.field, "contains control characters")
+			return false, domain.Invalid(d.field, "contains control characters")
 		}
 		if d.check != nil {
 			if reason := d.check(v); reason != "" {
-				return false, badField(d.field, "%s", reason)
+				return false, domain.Invalid(d.field, "%s", reason)
 			}
 		}
 		if *d.dst != v {
@@ -226,11 +220,11 @@ func singleLine(field, v string, max int, required bool) (string, error) {
 	t := strings.TrimSpace(v)
 	switch {
 	case required && t == "":
-		return "", badField(field, "must not be empty")
+		return "", domain.Invalid(field, "must not be empty")
 	case utf8.RuneCountInString(t) > max:
-		return "", badField(field, "is longer than %d characters", max)
+		return "", domain.Invalid(field, "is longer than %d characters", max)
 	case strings.ContainsAny(t, "\x00\r\n\t"):
-		return "", badField(field, "contains control characters")
+		return "", domain.Invalid(field, "contains control characters")
 	}
 	return t, nil
 }
@@ -240,10 +234,10 @@ func singleLine(field, v string, max int, required bool) (string, error) {
 // required; time zone, currency and language default to the country's.
 func (s *Service) CreateAdministration(ctx context.Context, orgID int64, in domain.AdministrationInput) (*models.Administration, error) {
 	if in.Name == nil {
-		return nil, badField("name", "is required")
+		return nil, domain.Invalid("name", "is required")
 	}
 	if in.Country == nil {
-		return nil, badField("country", "is required (NL, BE, FR, DE or GB)")
+		return nil, domain.Invalid("country", "is required (NL, BE, FR, DE or GB)")
 	}
 	adm := &models.Administration{OrganizationID: orgID, AdministrationSettings: models.DefaultAdministrationSettings()}
 	if _, err := applyAdministration(in, adm); err != nil {
