@@ -27,22 +27,19 @@ type sendData struct {
 	claim *caseClaim
 }
 
-func (a *Activities) loadSendData(ctx context.Context, admID, custID, invID int64) (*sendData, error) {
-	db := a.DB.WithContext(ctx)
-	d := &sendData{}
-	if err := db.First(&d.inv, "id = ? AND administration_id = ?", invID, admID).Error; err != nil {
+// loadSendData loads what a message about one invoice prints: the invoice,
+// its customer (the invoice's own, whatever the caller believed), the
+// administration and the customer's open items.
+func (a *Activities) loadSendData(ctx context.Context, admID, invID int64) (*sendData, error) {
+	var inv models.Invoice
+	if err := a.DB.WithContext(ctx).First(&inv, "id = ? AND administration_id = ?", invID, admID).Error; err != nil {
 		return nil, notFound("invoice", invID, err)
 	}
-	if err := db.First(&d.cust, "id = ?", d.inv.CustomerID).Error; err != nil {
-		return nil, notFound("customer", custID, err)
+	d, err := a.loadCustomerData(ctx, admID, inv.CustomerID)
+	if err != nil {
+		return nil, err
 	}
-	if err := db.First(&d.adm, "id = ?", admID).Error; err != nil {
-		return nil, notFound("administration", admID, err)
-	}
-	if err := db.Where("customer_id = ? AND status = ? AND open_minor > 0", d.cust.ID, models.InvoiceOpen).
-		Order("due_date, number").Limit(500).Find(&d.items).Error; err != nil {
-		return nil, fmt.Errorf("load open items of customer %d: %w", d.cust.ID, err)
-	}
+	d.inv = inv
 	return d, nil
 }
 

@@ -45,7 +45,7 @@ func RenderPreview(ctx context.Context, db *gorm.DB, links portal.Links, now tim
 	var d *sendData
 	var err error
 	if in.InvoiceID != 0 {
-		d, err = a.loadSendData(ctx, in.AdministrationID, in.CustomerID, in.InvoiceID)
+		d, err = a.loadSendData(ctx, in.AdministrationID, in.InvoiceID)
 	} else {
 		d, err = a.loadCustomerData(ctx, in.AdministrationID, in.CustomerID)
 	}
@@ -75,7 +75,8 @@ func RenderPreview(ctx context.Context, db *gorm.DB, links portal.Links, now tim
 	return out, nil
 }
 
-// loadCustomerData is loadSendData for a message about no single invoice.
+// loadCustomerData loads what a message to a customer prints: the
+// customer, the administration and the customer's open items.
 func (a *Activities) loadCustomerData(ctx context.Context, admID, custID int64) (*sendData, error) {
 	db := a.DB.WithContext(ctx)
 	d := &sendData{}

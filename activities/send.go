@@ -26,7 +26,7 @@ import (
 // waited for the SMS rate) is sent by the retry.
 func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, error) {
 	logger := a.log().With("workflow_id", in.WorkflowID, "key", in.Key, "kind", in.Step.Kind)
-	d, err := a.loadSendData(ctx, in.AdministrationID, in.CustomerID, in.InvoiceID)
+	d, err := a.loadSendData(ctx, in.AdministrationID, in.InvoiceID)
 	if err != nil {
 		return SendResult{}, err
 	}

@@ -23,7 +23,7 @@ func (s *Server) createAdministration(c *gin.Context) {
 		return
 	}
 	logger(c).Info("administration created", "administration_id", adm.ID)
-	c.JSON(http.StatusCreated, adm)
+	c.JSON(http.StatusCreated, administrationView(adm))
 }
 
 // updateAdministration changes any field GET shows; absent fields stay.
@@ -42,7 +42,7 @@ func (s *Server) updateAdministration(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, adm)
+	c.JSON(http.StatusOK, administrationView(adm))
 }
 
 func (s *Server) archiveAdministration(c *gin.Context) { s.setArchived(c, true) }
@@ -59,7 +59,7 @@ func (s *Server) setArchived(c *gin.Context, archived bool) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, adm)
+	c.JSON(http.StatusOK, administrationView(adm))
 }
 
 // listAdministrations lists the organization's administrations; archived
@@ -73,5 +73,5 @@ func (s *Server) listAdministrations(c *gin.Context) {
 	all := archived != nil && *archived
 	listPage(c, func(p domain.PageRequest) (domain.Page[models.Administration], error) {
 		return s.App.Administrations(c.Request.Context(), orgID(c), all, p)
-	}, func(a *models.Administration) models.Administration { return *a })
+	}, administrationView)
 }

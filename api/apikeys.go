@@ -17,14 +17,14 @@ type CreateAPIKeyRequest struct {
 
 // CreatedAPIKey is a new key with its secret, which is shown this once.
 type CreatedAPIKey struct {
-	models.APIKey
+	APIKeyView
 	Key string `json:"key"`
 }
 
 func (s *Server) listAPIKeys(c *gin.Context) {
 	listPage(c, func(p domain.PageRequest) (domain.Page[models.APIKey], error) {
 		return s.App.APIKeys(c.Request.Context(), orgID(c), p)
-	}, func(k *models.APIKey) models.APIKey { return *k })
+	}, apiKeyView)
 }
 
 func (s *Server) createAPIKey(c *gin.Context) {
@@ -39,7 +39,7 @@ func (s *Server) createAPIKey(c *gin.Context) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusCreated, CreatedAPIKey{APIKey: k, Key: plain})
+	c.JSON(http.StatusCreated, CreatedAPIKey{APIKeyView: apiKeyView(&k), Key: plain})
 }
 
 func (s *Server) revokeAPIKey(c *gin.Context) {
@@ -54,5 +54,5 @@ func (s *Server) revokeAPIKey(c *gin.Context) {
 		return
 	}
 	logger(c).Info("API key revoked", "api_key_id", k.ID)
-	c.JSON(http.StatusOK, k)
+	c.JSON(http.StatusOK, apiKeyView(&k))
 }

@@ -47,7 +47,7 @@ func (s *Server) listCases(c *gin.Context) {
 	}
 	listPage(c, func(p domain.PageRequest) (domain.Page[models.CollectionCase], error) {
 		return s.App.Cases(c.Request.Context(), adm.ID, f, p)
-	}, func(cs *models.CollectionCase) models.CollectionCase { return *cs })
+	}, caseView)
 }
 
 // collectionCase loads a case of the caller's organization.
@@ -66,7 +66,8 @@ func (s *Server) getCase(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, d)
+	c.JSON(http.StatusOK, CaseDetailView{Case: caseView(&d.Case), Invoices: d.Invoices, Stages: d.Stages,
+		NextStage: d.NextStage, NextAt: d.NextAt, StateError: d.StateError})
 }
 
 // caseTimeline serves the case's messages and events, oldest first.
@@ -84,13 +85,8 @@ func (s *Server) caseTimeline(c *gin.Context) {
 }
 
 func (s *Server) pauseCase(c *gin.Context) {
-	cs, req, ok := objectAndBody[*models.CollectionCase, PauseRequest](c, s.collectionCase, true)
+	cs, until, reason, ok := pauseOf(c, s.collectionCase)
 	if !ok {
-		return
-	}
-	until, reason, err := req.parse()
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	if err := s.App.PauseCase(c.Request.Context(), cs, until, reason); err != nil {
@@ -98,7 +94,7 @@ func (s *Server) pauseCase(c *gin.Context) {
 		return
 	}
 	logger(c).Info("case paused", "case_id", cs.ID, "workflow_id", cs.WorkflowID, "until", until)
-	c.JSON(http.StatusOK, cs)
+	c.JSON(http.StatusOK, caseView(cs))
 }
 
 func (s *Server) resumeCase(c *gin.Context) {
@@ -110,7 +106,7 @@ func (s *Server) resumeCase(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, cs)
+	c.JSON(http.StatusOK, caseView(cs))
 }
 
 // waiveCase waives all or part of the case's costs and interest.
@@ -125,7 +121,7 @@ func (s *Server) waiveCase(c *gin.Context) {
 		return
 	}
 	logger(c).Info("case costs waived", "case_id", cs.ID, "amount_minor", req.AmountMinor, "all", req.All)
-	c.JSON(http.StatusOK, cs)
+	c.JSON(http.StatusOK, caseView(cs))
 }
 
 // handOverCase sends the case to the collection agency now.
@@ -139,5 +135,5 @@ func (s *Server) handOverCase(c *gin.Context) {
 		return
 	}
 	logger(c).Info("case handed over on request", "case_id", cs.ID)
-	c.JSON(http.StatusAccepted, cs)
+	c.JSON(http.StatusAccepted, caseView(cs))
 }

@@ -17,7 +17,7 @@ import (
 
 // CustomerView is a customer as the admin list and page show it.
 type CustomerView struct {
-	models.Customer
+	CustomerBody
 	// Paused is true while the customer's pause holds (no end date, or one to come).
 	Paused bool `json:"paused"`
 	// ToVerify is true when the customer gave an email address in the portal
@@ -41,7 +41,7 @@ func (s *Server) customerView(c *gin.Context, cust *models.Customer) (CustomerVi
 func (s *Server) customerViewWith(cust *models.Customer, open int) CustomerView {
 	now := s.now()
 	return CustomerView{
-		Customer:     *cust,
+		CustomerBody: customerBody(cust),
 		Paused:       cust.PausedAt != nil && (cust.PausedUntil == nil || cust.PausedUntil.After(now)),
 		ToVerify:     cust.ProvidedEmail != "",
 		OpenInvoices: open,
@@ -209,13 +209,8 @@ func signalFailure(err error) error {
 }
 
 func (s *Server) pauseCustomer(c *gin.Context) {
-	cust, req, ok := objectAndBody[*models.Customer, PauseRequest](c, s.customer, true)
+	cust, until, reason, ok := pauseOf(c, s.customer)
 	if !ok {
-		return
-	}
-	until, reason, err := req.parse()
-	if err != nil {
-		fail(c, err)
 		return
 	}
 	n, err := s.App.PauseCustomer(c.Request.Context(), cust, until, reason)

@@ -27,7 +27,7 @@ type CreateInvoiceRequest struct {
 
 // InvoiceView is an invoice with its journey's live state.
 type InvoiceView struct {
-	models.Invoice
+	InvoiceBody
 	Journey      *InvoiceJourneyView `json:"journey,omitempty"`
 	JourneyError string              `json:"journey_error,omitempty"`
 	Paused       bool                `json:"paused"`
@@ -154,7 +154,7 @@ func (s *Server) getInvoice(c *gin.Context) {
 // returned, with the reason. The planned steps carry the channel choice as
 // it would be made now (docs/domain.md §1.7).
 func (s *Server) invoiceView(c *gin.Context, inv *models.Invoice) InvoiceView {
-	v := InvoiceView{Invoice: *inv}
+	v := InvoiceView{InvoiceBody: invoiceBody(inv)}
 	now := s.now()
 	v.Paused = inv.PausedAt != nil && (inv.PausedUntil == nil || inv.PausedUntil.After(now))
 	if inv.WorkflowID == "" {

@@ -53,6 +53,6 @@ func (s *Server) listInvoices(c *gin.Context) {
 	listPage(c, func(p domain.PageRequest) (domain.Page[models.Invoice], error) {
 		return s.App.Invoices(c.Request.Context(), adm.ID, f, p)
 	}, func(inv *models.Invoice) InvoiceView {
-		return InvoiceView{Invoice: *inv, Paused: inv.PausedAt != nil && (inv.PausedUntil == nil || inv.PausedUntil.After(now))}
+		return InvoiceView{InvoiceBody: invoiceBody(inv), Paused: inv.PausedAt != nil && (inv.PausedUntil == nil || inv.PausedUntil.After(now))}
 	})
 }

@@ -43,17 +43,28 @@ func (r PauseRequest) parse() (*time.Time, string, error) {
 	return &t, reason, nil
 }
 
+// pauseOf reads the pause of the object load finds from the request: the
+// object, the end of the pause (nil: until resumed) and its reason.
+func pauseOf[O any](c *gin.Context, load func(*gin.Context, int64) (O, error)) (obj O, until *time.Time, reason string, ok bool) {
+	obj, req, ok := objectAndBody[O, PauseRequest](c, load, true)
+	if !ok {
+		return obj, nil, "", false
+	}
+	until, reason, err := req.parse()
+	if err != nil {
+		fail(c, err)
+		return obj, nil, "", false
+	}
+	return obj, until, reason, true
+}
+
 // pauseInvoice pauses the invoice's journey until the date or a resume.
 func (s *Server) pauseInvoice(c *gin.Context) {
-	inv, req, ok := objectAndBody[*models.Invoice, PauseRequest](c, s.invoice, true)
+	inv, until, reason, ok := pauseOf(c, s.invoice)
 	if !ok {
 		return
 	}
-	until, reason, err := req.parse()
-	if err == nil {
-		err = s.App.PauseInvoice(c.Request.Context(), inv, until, reason)
-	}
-	if err != nil {
+	if err := s.App.PauseInvoice(c.Request.Context(), inv, until, reason); err != nil {
 		fail(c, err)
 		return
 	}

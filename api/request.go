@@ -121,6 +121,21 @@ func pageRequest(c *gin.Context) (domain.PageRequest, error) {
 	return domain.PageRequest{Limit: limit, Cursor: cursor}, err
 }
 
+// listAll answers every row list gives, as views, without paging: for lists
+// that stay short (an administration's templates, a template's versions).
+func listAll[T, V any](c *gin.Context, list func() ([]T, error), view func(*T) V) {
+	rows, err := list()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]V, 0, len(rows))
+	for i := range rows {
+		out = append(out, view(&rows[i]))
+	}
+	c.JSON(http.StatusOK, gin.H{"data": out})
+}
+
 // listPage answers one page of a list: list runs with the page request,
 // view turns each row into its wire form.
 func listPage[T, V any](c *gin.Context, list func(domain.PageRequest) (domain.Page[T], error), view func(*T) V) {

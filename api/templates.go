@@ -79,16 +79,8 @@ func (s *Server) listTemplates(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ts, err := s.App.Templates(c.Request.Context(), adm.ID)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]TemplateView, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, templateView(t))
-	}
-	c.JSON(http.StatusOK, gin.H{"data": out})
+	listAll(c, func() ([]domain.EffectiveTemplate, error) { return s.App.Templates(c.Request.Context(), adm.ID) },
+		func(t *domain.EffectiveTemplate) TemplateView { return templateView(*t) })
 }
 
 func (s *Server) createTemplate(c *gin.Context) {
@@ -155,16 +147,10 @@ func (s *Server) listTemplateVersions(c *gin.Context) {
 	if !ok {
 		return
 	}
-	vs, err := s.App.TemplateVersions(c.Request.Context(), o.t)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	out := make([]TemplateVersionView, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, TemplateVersionView{Version: v.Version, Subject: v.Subject, Body: v.Body, CreatedAt: v.CreatedAt})
-	}
-	c.JSON(http.StatusOK, gin.H{"data": out})
+	listAll(c, func() ([]models.TemplateVersion, error) { return s.App.TemplateVersions(c.Request.Context(), o.t) },
+		func(v *models.TemplateVersion) TemplateVersionView {
+			return TemplateVersionView{Version: v.Version, Subject: v.Subject, Body: v.Body, CreatedAt: v.CreatedAt}
+		})
 }
 
 // listTemplateTags documents every #hashtag, from the renderer's own table.

@@ -20,6 +20,13 @@ func (s *Service) CreateAPIKey(ctx context.Context, orgID int64, name string, re
 	if err != nil {
 		return models.APIKey{}, "", err
 	}
+	var orgs int64
+	if err := s.db.WithContext(ctx).Model(&models.Organization{}).Where("id = ?", orgID).Count(&orgs).Error; err != nil {
+		return models.APIKey{}, "", fmt.Errorf("look up organization %d: %w", orgID, err)
+	}
+	if orgs == 0 {
+		return models.APIKey{}, "", fmt.Errorf("organization %d: %w", orgID, domain.ErrNotFound)
+	}
 	plain, k, err := auth.NewKey(orgID, name)
 	if err != nil {
 		return models.APIKey{}, "", err

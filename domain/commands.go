@@ -74,34 +74,35 @@ type CustomerSendSettingsPatch struct {
 }
 
 // AdministrationSettingsPatch changes an administration's send settings;
-// nil fields stay as they are. They apply from the next step sent.
+// nil fields stay as they are. They apply from the next step sent. The
+// webhook secret is write-only.
 type AdministrationSettingsPatch struct {
-	PostalEnabled             *bool
-	FinalReminderByPost       *bool
-	SMSEnabled                *bool
-	CollectionSMSEnabled      *bool
-	StatementSMSEnabled       *bool
-	UseProvidedEmail          *bool
-	AskEmailOnInvoiceLetters  *bool
-	AskEmailOnReminderLetters *bool
-	CustomerMinGapDays        *int
-	SendWindowStart           *int
-	SendWindowEnd             *int
-	Country                   *string
-	TimeZone                  *string
-	Language                  *string
-	SenderName                *string
-	SenderEmail               *string
-	ReplyToEmail              *string
-	SMSSender                 *string
+	PostalEnabled             *bool   `json:"postal_enabled"`
+	FinalReminderByPost       *bool   `json:"final_reminder_by_post"`
+	SMSEnabled                *bool   `json:"sms_enabled"`
+	CollectionSMSEnabled      *bool   `json:"collection_sms_enabled"`
+	StatementSMSEnabled       *bool   `json:"statement_sms_enabled"`
+	UseProvidedEmail          *bool   `json:"use_provided_email"`
+	AskEmailOnInvoiceLetters  *bool   `json:"ask_email_on_invoice_letters"`
+	AskEmailOnReminderLetters *bool   `json:"ask_email_on_reminder_letters"`
+	CustomerMinGapDays        *int    `json:"customer_min_gap_days"`
+	SendWindowStart           *int    `json:"send_window_start"`
+	SendWindowEnd             *int    `json:"send_window_end"`
+	Country                   *string `json:"country"`
+	TimeZone                  *string `json:"time_zone"`
+	Language                  *string `json:"language"`
+	SenderName                *string `json:"sender_name"`
+	SenderEmail               *string `json:"sender_email"`
+	ReplyToEmail              *string `json:"reply_to_email"`
+	SMSSender                 *string `json:"sms_sender"`
 	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
 	// its journey (see models.AdministrationSettings).
-	LateEntry           *models.LateEntry
-	LateEntryMaxStep    *string
-	InterestRateBP      *int64
-	CaseStageDays       *int
-	AgencyWebhookURL    *string
-	AgencyWebhookSecret *string
+	LateEntry           *models.LateEntry `json:"late_entry"`
+	LateEntryMaxStep    *string           `json:"late_entry_max_step"`
+	InterestRateBP      *int64            `json:"interest_rate_bp"`
+	CaseStageDays       *int              `json:"case_stage_days"`
+	AgencyWebhookURL    *string           `json:"agency_webhook_url"`
+	AgencyWebhookSecret *string           `json:"agency_webhook_secret"`
 }
 
 // JourneyInput is a journey as an admin writes it.

@@ -17,10 +17,8 @@ import (
 	"github.com/relance/relance/api"
 	"github.com/relance/relance/auth"
 	"github.com/relance/relance/config"
-	"github.com/relance/relance/db"
 	"github.com/relance/relance/demo"
 	"github.com/relance/relance/devsink"
-	"github.com/relance/relance/worker"
 )
 
 // runDev runs the whole stack in one process tree: the Temporal dev server
@@ -87,31 +85,19 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	}
 	defer tsrv.Stop()
 
-	gdb, err := openDB(ctx, cfg)
+	gdb, tc, release, err := connect(ctx, cfg, log, true)
 	if err != nil {
 		return err
 	}
-	defer db.Close(gdb)
-	if err := db.Migrate(gdb); err != nil {
-		return err
-	}
-	tc, err := dialTemporal(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer release()
 
-	acts, err := newActivities(cfg, gdb, log)
+	work, err := newWorker(cfg, log, gdb, tc)
 	if err != nil {
 		return err
 	}
-	withReconciler(acts, gdb, tc, log)
-	werr := make(chan error, 1)
-	wctx, stopWorker := context.WithCancel(ctx)
-	defer stopWorker()
-	go func() {
-		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg, log))
-	}()
+	p := startParts(ctx)
+	defer p.cancel()
+	p.Go("worker", work)
 
 	orgID, created := int64(0), false
 	if *seed {
@@ -137,21 +123,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	}
 	router := api.NewRouter(deps)
 	printDevBanner(cfg, *uiPort, mail.Addr(), key, created, *day)
-	herr := make(chan error, 1)
-	go func() { herr <- serveHTTP(ctx, cfg, log, router) }()
-	select {
-	case err = <-herr:
-	case err = <-werr:
-		if err == nil {
-			err = errors.New("worker stopped")
-		}
-	}
-	stopWorker()
+	p.Go("API", func(ctx context.Context) error { return serveHTTP(ctx, cfg, log, router) })
+	err = p.Wait()
 	log.Info("stopping: worker, API, sinks, Temporal dev server")
-	if err != nil && ctx.Err() == nil {
-		return err
-	}
-	return nil
+	return err
 }
 
 func printDevBanner(cfg config.Config, uiPort int, smtp, key string, created bool, day time.Duration) {

@@ -42,7 +42,7 @@ Usage:
       --full-snapshot            the file lists every open invoice: open invoices absent from it are closed as paid
       --format csv|json          default: from the file name, then its content
       --report FILE              write the JSON report to FILE (default: standard output)
-  relance apikey create --organization ID [--name NAME]
+  relance apikey create --organization ID [--name NAME] [--read-only]
   relance org create --name NAME [--key-name NAME]   prints the organization's ID and first API key
   relance temporal setup [--retention 720h] [--timeout 2m]
                                registers TEMPORAL_NAMESPACE and the search attributes (idempotent)
@@ -90,7 +90,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 	case "import":
 		return runImport(ctx, cfg, log, args)
 	case "apikey":
-		return runAPIKey(ctx, cfg, args)
+		return runAPIKey(ctx, cfg, log, args, os.Stdout)
 	case "org":
 		return runOrg(ctx, cfg, log, args, os.Stdout)
 	case "temporal":

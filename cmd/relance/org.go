@@ -19,17 +19,14 @@ const orgUsage = "usage: relance org create --name NAME [--key-name NAME]"
 // it (administrations, customers, more keys) is then created through the API
 // with the key it prints (docs/domain.md §1.1).
 func runOrg(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New(orgUsage)
+	var name, keyName string
+	if err := subcommand(args, "org", "create", orgUsage, func(fs *flag.FlagSet) {
+		fs.StringVar(&name, "name", "", "the organization's name")
+		fs.StringVar(&keyName, "key-name", "first key", "a name to recognise its first API key by")
+	}); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("org create", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	name := fs.String("name", "", "the organization's name")
-	keyName := fs.String("key-name", "first key", "a name to recognise its first API key by")
-	if err := fs.Parse(args[1:]); err != nil {
-		return fmt.Errorf("%w\n%s", err, orgUsage)
-	}
-	if *name == "" || fs.NArg() > 0 {
+	if name == "" {
 		return errors.New(orgUsage)
 	}
 	gdb, err := openDB(ctx, cfg)
@@ -37,7 +34,7 @@ func runOrg(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 		return err
 	}
 	defer db.Close(gdb)
-	org, key, err := app.New(app.Options{DB: gdb, Logger: log}).CreateOrganization(ctx, *name, *keyName)
+	org, key, err := app.New(app.Options{DB: gdb, Logger: log}).CreateOrganization(ctx, name, keyName)
 	if err != nil {
 		return err
 	}

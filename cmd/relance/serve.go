@@ -5,10 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -18,7 +18,6 @@ import (
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/api"
 	"github.com/relance/relance/app"
-	"github.com/relance/relance/auth"
 	"github.com/relance/relance/channels"
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
@@ -138,91 +137,33 @@ func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 }
 
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	gdb, err := openDB(ctx, cfg)
+	gdb, tc, release, err := connect(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close(gdb)
-	tc, err := dialTemporal(ctx, cfg, log)
+	defer release()
+	work, err := newWorker(cfg, log, gdb, tc)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	acts, err := newActivities(cfg, gdb, log)
-	if err != nil {
-		return err
-	}
-	withReconciler(acts, gdb, tc, log)
 	log.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace)
-	if cfg.WorkerListen == "" {
-		return worker.Run(ctx, tc, acts, workerOptions(cfg, log))
+	p := startParts(ctx)
+	p.Go("worker", work)
+	if cfg.WorkerListen != "" {
+		hcfg := cfg
+		hcfg.Listen = cfg.WorkerListen
+		health := workerHealth(newService(cfg, log, gdb, tc))
+		p.Go("worker health server", func(ctx context.Context) error { return serveHTTP(ctx, hcfg, log, health) })
 	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	werr := make(chan error, 1)
-	go func() {
-		werr <- worker.Run(wctx, tc, acts, workerOptions(cfg, log))
-	}()
-	hcfg := cfg
-	hcfg.Listen = cfg.WorkerListen
-	herr := make(chan error, 1)
-	go func() { herr <- serveHTTP(wctx, hcfg, log, workerHealth(gdb, tc)) }()
-	select {
-	case err = <-werr:
-		cancel()
-		<-herr
-	case err = <-herr:
-		cancel()
-		if werr := <-werr; err == nil {
-			err = werr
-		}
-	}
-	return err
-}
-
-// workerHealth answers /healthz (the process lives) and /readyz (it reaches
-// the database and Temporal), so an orchestrator can restart a stuck worker.
-func workerHealth(gdb *gorm.DB, tc client.Client) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	})
-	mux.Handle("GET /metrics", metrics.Handler())
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
-		defer cancel()
-		w.Header().Set("Content-Type", "application/json")
-		sqlDB, err := gdb.DB()
-		if err == nil {
-			err = sqlDB.PingContext(ctx)
-		}
-		if err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"status":"unavailable","checks":{"database":"unavailable"}}`))
-			return
-		}
-		if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"status":"unavailable","checks":{"database":"ok","temporal":"unavailable"}}`))
-			return
-		}
-		_, _ = w.Write([]byte(`{"status":"ok","checks":{"database":"ok","temporal":"ok"}}`))
-	})
-	return mux
+	return p.Wait()
 }
 
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	gdb, err := openDB(ctx, cfg)
+	gdb, tc, release, err := connect(ctx, cfg, log, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close(gdb)
-	tc, err := dialTemporal(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer release()
 	return serveHTTP(ctx, cfg, log, api.NewRouter(apiDeps(cfg, log, gdb, tc)))
 }
 
@@ -249,55 +190,42 @@ func serveHTTP(ctx context.Context, cfg config.Config, log *slog.Logger, h http.
 	return nil
 }
 
-func runAPIKey(ctx context.Context, cfg config.Config, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: relance apikey create --organization ID [--name NAME]")
-	}
-	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
-	org := fs.Int64("organization", 0, "organization ID")
-	name := fs.String("name", "cli", "a name to recognise the key by")
-	if err := fs.Parse(args[1:]); err != nil {
+const apikeyUsage = "usage: relance apikey create --organization ID [--name NAME] [--read-only]"
+
+// runAPIKey creates another API key of an existing organization (the first
+// comes with `relance org create`); the secret is printed this once.
+func runAPIKey(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error {
+	var org int64
+	var name string
+	var readOnly bool
+	if err := subcommand(args, "apikey", "create", apikeyUsage, func(fs *flag.FlagSet) {
+		fs.Int64Var(&org, "organization", 0, "organization ID")
+		fs.StringVar(&name, "name", "cli", "a name to recognise the key by")
+		fs.BoolVar(&readOnly, "read-only", false, "the key may read but not change anything")
+	}); err != nil {
 		return err
 	}
-	if *org <= 0 {
-		return errors.New("--organization is required")
+	if org <= 0 {
+		return errors.New("--organization is required\n" + apikeyUsage)
 	}
 	gdb, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer db.Close(gdb)
-	var n int64
-	if err := gdb.WithContext(ctx).Table("organizations").Where("id = ?", *org).Count(&n).Error; err != nil {
-		return fmt.Errorf("look up organization %d: %w", *org, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("organization %d does not exist", *org)
-	}
-	plain, _, err := auth.Create(ctx, gdb, *org, *name)
+	_, plain, err := app.New(app.Options{DB: gdb, Logger: log}).CreateAPIKey(ctx, org, name, readOnly)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stdout, plain)
-	return nil
-}
-
-// workerOptions are the worker's options from the configuration.
-// withReconciler gives the activities the application service's
-// reconciliation pass (ReconcileJourneys activity).
-func withReconciler(acts *activities.Activities, gdb *gorm.DB, tc client.Client, log *slog.Logger) {
-	svc := app.New(app.Options{DB: gdb, Temporal: tc, Logger: log.With("component", "reconciler")})
-	acts.Reconcile = func(ctx context.Context, limit int) (activities.ReconcileResult, error) {
-		r, err := svc.ReconcileJourneys(ctx, limit)
-		return activities.ReconcileResult(r), err
-	}
+	_, err = fmt.Fprintln(out, plain)
+	return err
 }
 
 // apiDeps wires the API over the application service and the provider-event
 // recorder, both on the same database and Temporal client.
 func apiDeps(cfg config.Config, log *slog.Logger, gdb *gorm.DB, tc client.Client) api.Deps {
 	return api.Deps{
-		App:     app.New(app.Options{DB: gdb, Temporal: tc, Namespace: cfg.Temporal.Namespace, Logger: log, Portal: portalLinks(cfg)}),
+		App:     newService(cfg, log, gdb, tc),
 		Inbound: inbound.NewRecorder(gdb, nil),
 		Config:  cfg, Logger: log, Portal: portalLinks(cfg),
 	}

@@ -28,17 +28,14 @@ const temporalUsage = "usage: relance temporal setup [--retention 720h] [--timeo
 // search attributes on any Temporal cluster, then checks them. Running it
 // again changes nothing, so a deployment may run it at every start.
 func runTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "setup" {
-		return errors.New(temporalUsage)
+	var retention, timeout time.Duration
+	if err := subcommand(args, "temporal", "setup", temporalUsage, func(fs *flag.FlagSet) {
+		fs.DurationVar(&retention, "retention", 30*24*time.Hour, "history retention of a namespace it creates")
+		fs.DurationVar(&timeout, "timeout", 2*time.Minute, "how long to wait for the cluster and a new namespace")
+	}); err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("temporal setup", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	retention := fs.Duration("retention", 30*24*time.Hour, "history retention of a namespace it creates")
-	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the cluster and a new namespace")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
-		return errors.New(temporalUsage)
-	}
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var c client.Client
 	err := retryUntil(ctx, func() error {
@@ -50,7 +47,7 @@ func runTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, args 
 		return fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	defer c.Close()
-	created, err := ensureNamespace(ctx, c, cfg.Temporal.Namespace, *retention)
+	created, err := ensureNamespace(ctx, c, cfg.Temporal.Namespace, retention)
 	if err != nil {
 		return err
 	}

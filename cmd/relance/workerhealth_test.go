@@ -1,12 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/metrics"
 )
@@ -16,8 +18,26 @@ import (
 func TestWorkerServesMetrics(t *testing.T) {
 	metrics.StepSkipped("worker_health_test")
 	rec := httptest.NewRecorder()
-	workerHealth(testkit.SQLite(t), nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	workerHealth(app.New(app.Options{DB: testkit.SQLite(t)})).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Contains(t, rec.Body.String(), `relance_step_skips_total{reason="worker_health_test"} 1`)
 	require.Contains(t, rec.Body.String(), "process_resident_memory_bytes")
+}
+
+// TestWorkerReadiness: the worker's /readyz makes the API's checks, so a
+// worker without Temporal is not ready, and says which check failed.
+func TestWorkerReadiness(t *testing.T) {
+	h := workerHealth(app.New(app.Options{DB: testkit.SQLite(t)}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	var body readyBody
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+	require.Equal(t, "unavailable", body.Status)
+	require.Equal(t, "ok", body.Checks["database"])
+	require.Equal(t, "not configured", body.Checks["temporal"])
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	require.Equal(t, http.StatusOK, rec.Code)
 }
