@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
@@ -47,24 +49,56 @@ func Postgres(t testing.TB) *gorm.DB {
 // start and kill).
 func PostgresWithURL(t testing.TB) (*gorm.DB, string) {
 	t.Helper()
-	ctx := context.Background()
 	base := PostgresURL()
-	admin, err := db.Open(ctx, base)
-	require.NoError(t, err, "PostgreSQL at %s (set DATABASE_URL)", base)
 	name := "relance_test_" + randomSuffix()
-	require.NoError(t, admin.Exec("CREATE DATABASE "+name).Error)
+	require.NoError(t, onServer(base, "CREATE DATABASE "+name), "PostgreSQL at %s (set DATABASE_URL)", base)
 	u, err := url.Parse(base)
 	require.NoError(t, err)
 	u.Path = "/" + name
-	gdb, err := db.Open(ctx, u.String())
+	gdb, err := openPatiently(u.String())
 	require.NoError(t, err)
 	require.NoError(t, db.Migrate(gdb))
 	t.Cleanup(func() {
 		_ = db.Close(gdb)
-		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		_ = db.Close(admin)
+		if err := onServer(base, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Logf("drop test database %s: %v", name, err)
+		}
 	})
 	return gdb, u.String()
+}
+
+// onServer runs one statement on the server's maintenance database and
+// closes its connection at once: a test holds no connection it does not use,
+// since the machine's server is shared by every suite running at once.
+func onServer(base, stmt string) error {
+	admin, err := openPatiently(base)
+	if err != nil {
+		return err
+	}
+	defer db.Close(admin)
+	return admin.Exec(stmt).Error
+}
+
+// openPatiently opens a database, waiting (up to Patience) while the server
+// refuses new connections because all its slots are taken (SQLSTATE 53300,
+// too many clients): other suites on the same machine release theirs soon.
+func openPatiently(dsn string) (*gorm.DB, error) {
+	deadline := time.Now().Add(Patience)
+	for {
+		gdb, err := db.Open(context.Background(), dsn)
+		if err == nil || !tooManyClients(err) || time.Now().After(deadline) {
+			return gdb, err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func tooManyClients(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "53300"
+	}
+	return strings.Contains(err.Error(), "SQLSTATE 53300")
 }
 
 // SQLite creates a migrated SQLite database in a temporary folder.
