@@ -51,6 +51,10 @@ type AdministrationSettingsPatch struct {
 	// signs them (write-only).
 	AgencyWebhookURL    *string `json:"agency_webhook_url"`
 	AgencyWebhookSecret *string `json:"agency_webhook_secret"`
+	// StatementSchedule (off, monthly, weekly) and StatementDay (1–28 of
+	// the month, or 1 Monday – 7 Sunday) schedule the open-items statements.
+	StatementSchedule *string `json:"statement_schedule"`
+	StatementDay      *int    `json:"statement_day"`
 }
 
 func (s *Server) patchAdministrationSettings(c *gin.Context) {

@@ -188,6 +188,17 @@ func applyAdministrationSettings(p domain.AdministrationSettingsPatch, adm *mode
 		}
 		st.AgencyWebhookSecret = *v
 	}
+	if v := p.StatementSchedule; v != nil {
+		st.StatementSchedule = models.StatementSchedule(strings.ToLower(strings.TrimSpace(*v)))
+	}
+	if v := p.StatementDay; v != nil {
+		st.StatementDay = *v
+	}
+	if p.StatementSchedule != nil || p.StatementDay != nil {
+		if err := validStatementSchedule(&st.StatementSettings); err != nil {
+			return err
+		}
+	}
 	*adm = next
 	return nil
 }
@@ -198,5 +209,13 @@ func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.A
 	if err := applyAdministrationSettings(p, adm); err != nil {
 		return err
 	}
-	return s.saveAdministration(ctx, adm)
+	if err := s.saveAdministration(ctx, adm); err != nil {
+		return err
+	}
+	if p.StatementSchedule != nil || p.StatementDay != nil || (p.TimeZone != nil && adm.StatementSchedule != models.StatementOff) {
+		// The setting is saved first: a Temporal outage answers 503, and
+		// the same call repeated brings the Schedule in line.
+		return s.syncStatementSchedule(ctx, adm)
+	}
+	return nil
 }

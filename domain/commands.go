@@ -102,6 +102,10 @@ type AdministrationSettingsPatch struct {
 	CaseStageDays       *int
 	AgencyWebhookURL    *string
 	AgencyWebhookSecret *string
+	// StatementSchedule (off, monthly, weekly) and StatementDay set the
+	// administration's scheduled open-items statements.
+	StatementSchedule *string
+	StatementDay      *int
 }
 
 // JourneyInput is a journey as an admin writes it.
