@@ -190,6 +190,14 @@ func (a *Activities) StatementCustomers(ctx context.Context, in StatementCustome
 	}
 	var ids []int64
 	db := a.DB.WithContext(ctx)
+	var adm models.Administration
+	if err := db.First(&adm, "id = ?", in.AdministrationID).Error; err != nil {
+		return StatementCustomersResult{}, notFound("administration", in.AdministrationID, err)
+	}
+	if adm.ArchivedAt != nil {
+		// An archived administration sends nothing new, statements included.
+		return StatementCustomersResult{}, nil
+	}
 	err := db.Model(&models.Customer{}).
 		Where("administration_id = ? AND id > ?", in.AdministrationID, in.AfterID).
 		Where("EXISTS (?)", db.Model(&models.Invoice{}).Select("1").

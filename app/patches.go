@@ -209,13 +209,12 @@ func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.A
 	if err := applyAdministrationSettings(p, adm); err != nil {
 		return err
 	}
-	if err := s.saveAdministration(ctx, adm); err != nil {
-		return err
-	}
 	if p.StatementSchedule != nil || p.StatementDay != nil || (p.TimeZone != nil && adm.StatementSchedule != models.StatementOff) {
-		// The setting is saved first: a Temporal outage answers 503, and
-		// the same call repeated brings the Schedule in line.
-		return s.syncStatementSchedule(ctx, adm)
+		// The Schedule first: with Temporal down the answer is 503 and
+		// nothing is saved; the same call repeated does it all.
+		if err := s.syncStatementSchedule(ctx, adm); err != nil {
+			return err
+		}
 	}
-	return nil
+	return s.saveAdministration(ctx, adm)
 }
