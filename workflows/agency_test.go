@@ -68,9 +68,9 @@ func newAgency(t *testing.T, answer func(n int) int) (*agencyStandIn, string) {
 
 // TestCaseAgencyWebhookRetried: the agency takes the case but its first
 // answer is a 503; the hand-over activity is retried by its retry policy
-// and sends the case again with the same key (the claim as of the retry)
-// and a valid signature, so the
-// agency keeps ONE delivery; the timeline says it went via the webhook.
+// and sends the case again with the same idempotency key (the claim as of
+// the retry) and a valid signature, so the agency keeps ONE delivery; the
+// timeline says it went via the webhook.
 func TestCaseAgencyWebhookRetried(t *testing.T) {
 	agency, url := newAgency(t, func(n int) int {
 		if n == 1 {
