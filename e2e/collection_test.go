@@ -171,6 +171,14 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 	status, body, _ = s.raw("POST", fmt.Sprintf("/api/v1/customers/%d/statement", noMobile.ID), map[string]any{"channel": "sms"})
 	require.Equal(t, http.StatusUnprocessableEntity, status)
 	require.Contains(t, string(body), "mobile_missing")
+	status, body, _ = s.raw("POST", fmt.Sprintf("/api/v1/customers/%d/statement", noMobile.ID), map[string]any{"channel": "fax"})
+	require.Equal(t, http.StatusBadRequest, status, string(body))
+	nothingOpen := models.Customer{AdministrationID: s.adm.ID, ExternalRef: "E2E-NOTHING", Name: "Nothing Open", Language: "en", Email: "nothing@customer.example",
+		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok-nothing"}
+	require.NoError(t, s.db.Create(&nothingOpen).Error)
+	status, body, _ = s.raw("POST", fmt.Sprintf("/api/v1/customers/%d/statement", nothingOpen.ID), nil)
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Contains(t, string(body), "no open items")
 	require.Equal(t, http.StatusAccepted, s.call("POST", fmt.Sprintf("/api/v1/customers/%d/statement", s.cust.ID), map[string]any{"channel": "sms"}, &req))
 	require.Eventually(t, func() bool { return len(s.vonage.Messages()) == 2 }, testkit.Patience, 100*time.Millisecond)
 	require.Contains(t, s.vonage.Messages()[1].Text, "http", "the short statement carries the portal link")
