@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/relance/relance/api"
 	"github.com/relance/relance/costs"
@@ -182,6 +183,41 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, s.call("POST", fmt.Sprintf("/api/v1/customers/%d/statement", s.cust.ID), map[string]any{"channel": "sms"}, &req))
 	require.Eventually(t, func() bool { return len(s.vonage.Messages()) == 2 }, testkit.Patience, 100*time.Millisecond)
 	require.Contains(t, s.vonage.Messages()[1].Text, "http", "the short statement carries the portal link")
+	// The Schedule's run, triggered twice as ops would from the UI: the
+	// first sends one statement per customer with open items, the second
+	// (same period) nothing.
+	trigger := func(n int) workflows.StatementRunResult {
+		h := s.tc.ScheduleClient().GetHandle(t.Context(), workflows.StatementScheduleID(s.adm.ID))
+		require.NoError(t, h.Trigger(t.Context(), client.ScheduleTriggerOptions{}))
+		var id string
+		require.Eventually(t, func() bool {
+			d, err := h.Describe(t.Context())
+			if err != nil || len(d.Info.RecentActions) < n {
+				return false
+			}
+			id = d.Info.RecentActions[n-1].StartWorkflowResult.WorkflowID
+			return true
+		}, testkit.Patience, 100*time.Millisecond)
+		var res workflows.StatementRunResult
+		require.NoError(t, s.tc.GetWorkflow(t.Context(), id, "").Get(t.Context(), &res))
+		return res
+	}
+	var withItems int64
+	require.NoError(t, s.db.Model(&models.Customer{}).Where("administration_id = ? AND EXISTS (SELECT 1 FROM invoices i WHERE i.customer_id = customers.id AND i.status = ? AND i.open_minor > 0)",
+		s.adm.ID, models.InvoiceOpen).Count(&withItems).Error)
+	mailsBefore, smsBefore := len(s.mail.Messages()), len(s.vonage.Messages())
+	run1 := trigger(1)
+	require.Equal(t, int(withItems), run1.Customers)
+	require.Equal(t, int(withItems), run1.Sent)
+	var scheduled int64
+	require.NoError(t, s.db.Model(&models.Message{}).Where("key LIKE ? AND channel = ? AND state = ?", "statement:%:"+run1.Period+"/email", "email", models.MessageSent).Count(&scheduled).Error)
+	require.Equal(t, withItems, scheduled, "one statement email per customer with open items")
+	require.Len(t, s.mail.Messages(), mailsBefore+int(withItems))
+	require.Len(t, s.vonage.Messages(), smsBefore+1, "statements by SMS are on: the customer with a mobile number")
+	run2 := trigger(2)
+	require.Equal(t, run1.Period, run2.Period)
+	require.Len(t, s.mail.Messages(), mailsBefore+int(withItems), "the same period again sends nothing")
+	require.Len(t, s.vonage.Messages(), smsBefore+1)
 	require.Equal(t, http.StatusOK, s.call("PATCH", fmt.Sprintf("/api/v1/administrations/%d/settings", s.adm.ID), map[string]any{"statement_schedule": "off"}, nil))
 	_, err = s.tc.ScheduleClient().GetHandle(t.Context(), workflows.StatementScheduleID(s.adm.ID)).Describe(t.Context())
 	require.Error(t, err, "off deletes the Schedule")
