@@ -105,7 +105,9 @@ func csvSafe(v string) string {
 // and the open invoices as the table. It is in English, the language
 // agencies across the EU take files in.
 func caseFileLetter(adm *models.Administration, f activities.CaseFile) channels.Letter {
-	money := func(minor int64) string { return render.FormatMoney(render.Money{Minor: minor, Currency: f.Currency}, "en") }
+	money := func(minor int64) string {
+		return render.FormatMoney(render.Money{Minor: minor, Currency: f.Currency}, "en")
+	}
 	c := f.Customer
 	debtor := []string{fmt.Sprintf("Debtor: %s (reference %s), %s", c.Name, c.Reference, c.Type)}
 	for _, kv := range [][2]string{{"Legal ID", c.LegalID}, {"Email", c.Email}, {"Phone", c.Phone}, {"Language", c.Language}} {
@@ -129,10 +131,10 @@ func caseFileLetter(adm *models.Administration, f activities.CaseFile) channels.
 		Key: fmt.Sprintf("case-file-%d", f.CaseID), Language: "en",
 		Sender:        channels.PostalAddress{Name: firstNonEmpty(adm.CompanyName, adm.Name), Lines: lines(adm.CompanyAddress)},
 		SenderDetails: nonBlank(adm.CompanyPhone, adm.CompanyEmail, adm.BankDetails),
-		Recipient: channels.PostalAddress{Name: c.Name, Lines: nonBlank(c.Address), PostalCode: c.PostalCode, City: c.City, Country: c.Country},
-		Date:      render.FormatDate(f.AsOf, "en"),
-		Subject:   fmt.Sprintf("Case file: collection case %d, %s", f.CaseID, c.Name),
-		Paragraphs: paras,
+		Recipient:     channels.PostalAddress{Name: c.Name, Lines: nonBlank(c.Address), PostalCode: c.PostalCode, City: c.City, Country: c.Country},
+		Date:          render.FormatDate(f.AsOf, "en"),
+		Subject:       fmt.Sprintf("Case file: collection case %d, %s", f.CaseID, c.Name),
+		Paragraphs:    paras,
 	}
 	var open int64
 	for _, i := range f.Invoices {
