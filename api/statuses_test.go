@@ -89,7 +89,7 @@ var handlerStatuses = map[string][]int{
 	"POST /api/v1/templates/preview":                     with(withBody, 200, 422),
 	"GET /api/v1/messages/{id}/preview":                  with(byID, 200),
 	"POST /api/v1/administrations":                       with(anyRoute, 201, 413, 422),
-	"PATCH /api/v1/administrations/{id}":                 with(withBody, 200, 422),
+	"PATCH /api/v1/administrations/{id}":                 with(withBody, 200, 422, 503),
 	"POST /api/v1/administrations/{id}/archive":          with(byID, 200),
 	"POST /api/v1/administrations/{id}/restore":          with(byID, 200),
 	"POST /api/v1/administrations/{id}/customers":        with(withBody, 201, 409, 422),

@@ -162,6 +162,10 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 	desc, err := s.tc.ScheduleClient().GetHandle(t.Context(), workflows.StatementScheduleID(s.adm.ID)).Describe(t.Context())
 	require.NoError(t, err, "the administration's statement Schedule exists")
 	require.Equal(t, 1, desc.Schedule.Spec.Calendars[0].DayOfMonth[0].Start)
+	require.Equal(t, http.StatusOK, s.call("PATCH", fmt.Sprintf("/api/v1/administrations/%d", s.adm.ID), map[string]any{"time_zone": "Europe/Brussels"}, nil))
+	desc, err = s.tc.ScheduleClient().GetHandle(t.Context(), workflows.StatementScheduleID(s.adm.ID)).Describe(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, "Europe/Brussels", desc.Schedule.Spec.TimeZoneName, "the Schedule follows the administration's time zone")
 	status, body, _ = s.raw("PATCH", fmt.Sprintf("/api/v1/administrations/%d/settings", s.adm.ID), map[string]any{"statement_schedule": "monthly", "statement_day": 31})
 	require.Equal(t, http.StatusUnprocessableEntity, status, string(body))
 	noMobile := models.Customer{AdministrationID: s.adm.ID, ExternalRef: "E2E-NOMOBILE", Name: "No Mobile", Language: "en", Email: "nomobile@customer.example",
