@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -335,21 +336,27 @@ func (a *Activities) recordCaseStage(ctx context.Context, d *caseData, stage str
 	return nil
 }
 
-// agencyPayload is what the collection agency's webhook receives.
-type agencyPayload struct {
-	Key            string          `json:"key"`
-	CaseID         int64           `json:"case_id"`
-	Administration string          `json:"administration"`
-	Customer       agencyCustomer  `json:"customer"`
-	Currency       string          `json:"currency"`
-	PrincipalMinor int64           `json:"principal_minor"`
-	InterestMinor  int64           `json:"interest_minor"`
-	CostsMinor     int64           `json:"costs_minor"`
-	TotalMinor     int64           `json:"total_minor"`
-	Invoices       []agencyInvoice `json:"invoices"`
+// CaseFile is a case as the collection agency gets it: the body of the
+// agency webhook, and the content of the downloadable case file (CSV, PDF).
+// Amounts are in minor units of Currency; the claim is computed at AsOf.
+type CaseFile struct {
+	Key            string            `json:"key,omitempty"`
+	CaseID         int64             `json:"case_id"`
+	Administration string            `json:"administration"`
+	Customer       CaseFileCustomer  `json:"customer"`
+	Currency       string            `json:"currency"`
+	PrincipalMinor int64             `json:"principal_minor"`
+	InterestMinor  int64             `json:"interest_minor"`
+	CostsMinor     int64             `json:"costs_minor"`
+	WaivedMinor    int64             `json:"waived_minor"`
+	TotalMinor     int64             `json:"total_minor"`
+	NoticeAt       *time.Time        `json:"notice_at,omitempty"`
+	AsOf           time.Time         `json:"as_of"`
+	Invoices       []CaseFileInvoice `json:"invoices"`
 }
 
-type agencyCustomer struct {
+// CaseFileCustomer is the debtor of a case file.
+type CaseFileCustomer struct {
 	Reference  string `json:"reference"`
 	Name       string `json:"name"`
 	Type       string `json:"type"`
@@ -360,14 +367,48 @@ type agencyCustomer struct {
 	PostalCode string `json:"postal_code,omitempty"`
 	City       string `json:"city,omitempty"`
 	Country    string `json:"country,omitempty"`
+	Language   string `json:"language,omitempty"`
 }
 
-type agencyInvoice struct {
+// CaseFileInvoice is one open invoice of a case file.
+type CaseFileInvoice struct {
 	Number      string `json:"number"`
 	IssueDate   string `json:"issue_date"`
 	DueDate     string `json:"due_date"`
 	AmountMinor int64  `json:"amount_minor"`
 	OpenMinor   int64  `json:"open_minor"`
+}
+
+// caseFile builds the case file of d at now, with the waiver as the
+// workflow (or the case row) has it.
+func (a *Activities) caseFile(ctx context.Context, d *caseData, now time.Time, waived int64, waiveAll bool) (CaseFile, error) {
+	cl, err := a.computeClaim(ctx, &d.adm, &d.cust, d.open, d.cs.NoticeAt, now, waived, waiveAll)
+	if err != nil {
+		return CaseFile{}, err
+	}
+	f := CaseFile{CaseID: d.cs.ID, Administration: firstOf(d.adm.CompanyName, d.adm.Name),
+		Customer: CaseFileCustomer{Reference: d.cust.ExternalRef, Name: d.cust.Name, Type: string(d.cust.Type), LegalID: d.cust.LegalID,
+			Email: d.cust.Email, Phone: firstOf(d.cust.Mobile, d.cust.Phone), Address: strings.Join(nonEmpty(d.cust.AddressLine1, d.cust.AddressLine2), ", "),
+			PostalCode: d.cust.PostalCode, City: d.cust.City, Country: d.cust.Country, Language: firstOf(d.cust.Language, d.adm.Language)},
+		Currency: d.cs.Currency, PrincipalMinor: cl.principal, InterestMinor: cl.interest, CostsMinor: cl.costs, WaivedMinor: cl.waived,
+		TotalMinor: cl.total, NoticeAt: d.cs.NoticeAt, AsOf: now, Invoices: []CaseFileInvoice{}}
+	for _, i := range d.open {
+		f.Invoices = append(f.Invoices, CaseFileInvoice{Number: i.Number, IssueDate: i.IssueDate.Format("2006-01-02"),
+			DueDate: i.DueDate.Format("2006-01-02"), AmountMinor: i.AmountMinor, OpenMinor: i.OpenMinor})
+	}
+	return f, nil
+}
+
+// BuildCaseFile is the case file of case caseID of administration admID at
+// now, with the waiver recorded on the case row: what the API serves as CSV
+// and PDF, and what the agency webhook would receive now.
+func BuildCaseFile(ctx context.Context, db *gorm.DB, now time.Time, admID, caseID int64) (CaseFile, error) {
+	a := &Activities{DB: db, Now: func() time.Time { return now }}
+	d, err := a.loadCase(ctx, admID, caseID)
+	if err != nil {
+		return CaseFile{}, err
+	}
+	return a.caseFile(ctx, d, now.UTC(), d.cs.WaivedMinor, d.cs.CostsWaived)
 }
 
 // AgencySignatureHeader carries "sha256=" and the hex HMAC-SHA256 of the
@@ -394,18 +435,11 @@ func (a *Activities) HandOverCase(ctx context.Context, in HandOverInput) (HandOv
 	now := a.now()
 	res := HandOverResult{Via: "case_file"}
 	if d.adm.AgencyWebhookURL != "" {
-		cl, err := a.computeClaim(ctx, &d.adm, &d.cust, d.open, d.cs.NoticeAt, now, in.WaivedMinor, in.WaiveAll)
+		p, err := a.caseFile(ctx, d, now, in.WaivedMinor, in.WaiveAll)
 		if err != nil {
 			return HandOverResult{}, err
 		}
-		p := agencyPayload{Key: in.Key, CaseID: d.cs.ID, Administration: firstOf(d.adm.CompanyName, d.adm.Name),
-			Customer: agencyCustomer{Reference: d.cust.ExternalRef, Name: d.cust.Name, Type: string(d.cust.Type), LegalID: d.cust.LegalID,
-				Email: d.cust.Email, Phone: d.cust.Phone, Address: d.cust.AddressLine1, PostalCode: d.cust.PostalCode, City: d.cust.City, Country: d.cust.Country},
-			Currency: d.cs.Currency, PrincipalMinor: cl.principal, InterestMinor: cl.interest, CostsMinor: cl.costs, TotalMinor: cl.total}
-		for _, i := range d.open {
-			p.Invoices = append(p.Invoices, agencyInvoice{Number: i.Number, IssueDate: i.IssueDate.Format("2006-01-02"),
-				DueDate: i.DueDate.Format("2006-01-02"), AmountMinor: i.AmountMinor, OpenMinor: i.OpenMinor})
-		}
+		p.Key = in.Key
 		body, err := json.Marshal(p)
 		if err != nil {
 			return HandOverResult{}, permanent(fmt.Errorf("encode case %d: %w", d.cs.ID, err))

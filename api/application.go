@@ -24,6 +24,10 @@ type Application interface {
 	Cases(ctx context.Context, adm int64, f domain.CaseFilter, p domain.PageRequest) (domain.Page[models.CollectionCase], error)
 	CaseTimeline(ctx context.Context, cs *models.CollectionCase) ([]domain.CaseTimelineEntry, error)
 	HandOverCaseNow(ctx context.Context, cs *models.CollectionCase, reason string) error
+	CaseFile(ctx context.Context, cs *models.CollectionCase, format string) (domain.File, error)
+	DisputeCase(ctx context.Context, cs *models.CollectionCase, reason string) error
+	ResolveCaseDispute(ctx context.Context, cs *models.CollectionCase, reason string) error
+	SendStatement(ctx context.Context, cust *models.Customer, in domain.StatementInput) (domain.StatementRequested, error)
 	PauseCase(ctx context.Context, cs *models.CollectionCase, until *time.Time, reason string) error
 	ResumeCase(ctx context.Context, cs *models.CollectionCase, reason string) error
 	WaiveCaseCosts(ctx context.Context, cs *models.CollectionCase, in domain.WaiverInput) (*models.CollectionCase, error)

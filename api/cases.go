@@ -137,3 +137,61 @@ func (s *Server) handOverCase(c *gin.Context) {
 	logger(c).Info("case handed over on request", "case_id", cs.ID)
 	c.JSON(http.StatusAccepted, caseView(cs))
 }
+
+// disputeCase records the customer's dispute of a case: its stages stop.
+func (s *Server) disputeCase(c *gin.Context) {
+	s.caseDispute(c, true)
+}
+
+// resolveCaseDispute ends a case's dispute.
+func (s *Server) resolveCaseDispute(c *gin.Context) {
+	s.caseDispute(c, false)
+}
+
+func (s *Server) caseDispute(c *gin.Context, open bool) {
+	cs, req, ok := objectAndBody[*models.CollectionCase, ReasonRequest](c, s.collectionCase, open)
+	if !ok {
+		return
+	}
+	reason, err := req.reason(open)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if open {
+		err = s.App.DisputeCase(c.Request.Context(), cs, reason)
+	} else {
+		err = s.App.ResolveCaseDispute(c.Request.Context(), cs, reason)
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	logger(c).Info("case dispute", "case_id", cs.ID, "disputed", open, "reason", reason)
+	c.JSON(http.StatusOK, cs)
+}
+
+// caseFile serves the case file for a collection agency: .csv or .pdf by
+// the path, or ?format= on /file.
+func (s *Server) caseFile(c *gin.Context) {
+	cs, ok := object(c, s.collectionCase)
+	if !ok {
+		return
+	}
+	var format string
+	switch {
+	case strings.HasSuffix(c.FullPath(), "/file.csv"):
+		format = "csv"
+	case strings.HasSuffix(c.FullPath(), "/file.pdf"):
+		format = "pdf"
+	default:
+		format = c.DefaultQuery("format", "pdf")
+	}
+	f, err := s.App.CaseFile(c.Request.Context(), cs, format)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Content-Disposition", `attachment; filename="`+f.Name+`"`)
+	c.Data(http.StatusOK, f.ContentType, f.Body)
+}

@@ -84,6 +84,7 @@ var queryParams = map[string][]string{
 	"GET /api/v1/imports/:id":                   {"format"},
 	"GET /api/v1/administrations/:id/journeys":  paging,
 	"GET /api/v1/administrations/:id/cases":     append([]string{"stage", "paused", "customer_id"}, paging...),
+	"GET /api/v1/cases/:id/file":                {"format"},
 }
 
 // routes lists every route Relance serves, in one place. The OpenAPI test
@@ -123,6 +124,7 @@ func (s *Server) routes(r *gin.Engine) {
 	g.POST("/customers/:id/pause", s.pauseCustomer)
 	g.POST("/customers/:id/resume", s.resumeCustomer)
 	g.PUT("/customers/:id/journey", s.assignCustomerJourney)
+	g.POST("/customers/:id/statement", s.sendStatement)
 
 	g.GET("/administrations/:id/invoices", s.listInvoices)
 	g.POST("/administrations/:id/invoices", s.createInvoice)
@@ -142,6 +144,11 @@ func (s *Server) routes(r *gin.Engine) {
 	g.POST("/cases/:id/resume", s.resumeCase)
 	g.POST("/cases/:id/waive", s.waiveCase)
 	g.POST("/cases/:id/hand-over", s.handOverCase)
+	g.POST("/cases/:id/dispute", s.disputeCase)
+	g.POST("/cases/:id/dispute-resolved", s.resolveCaseDispute)
+	g.GET("/cases/:id/file", s.caseFile)
+	g.GET("/cases/:id/file.csv", s.caseFile)
+	g.GET("/cases/:id/file.pdf", s.caseFile)
 
 	g.GET("/administrations/:id/imports", s.listImports)
 	g.GET("/imports/:id", s.getImport)

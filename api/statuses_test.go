@@ -47,7 +47,7 @@ var (
 var handlerStatuses = map[string][]int{
 	"GET /api/v1/administrations":                        with(anyRoute, 200),
 	"GET /api/v1/administrations/{id}":                   with(byID, 200),
-	"PATCH /api/v1/administrations/{id}/settings":        with(withBody, 200, 422),
+	"PATCH /api/v1/administrations/{id}/settings":        with(withBody, 200, 422, 503),
 	"GET /api/v1/administrations/{id}/customers":         with(byID, 200),
 	"GET /api/v1/customers/{id}":                         with(byID, 200),
 	"PATCH /api/v1/customers/{id}":                       with(withBody, 200, 422),
@@ -89,7 +89,7 @@ var handlerStatuses = map[string][]int{
 	"POST /api/v1/templates/preview":                     with(withBody, 200, 422),
 	"GET /api/v1/messages/{id}/preview":                  with(byID, 200),
 	"POST /api/v1/administrations":                       with(anyRoute, 201, 413, 422),
-	"PATCH /api/v1/administrations/{id}":                 with(withBody, 200, 422),
+	"PATCH /api/v1/administrations/{id}":                 with(withBody, 200, 422, 503),
 	"POST /api/v1/administrations/{id}/archive":          with(byID, 200),
 	"POST /api/v1/administrations/{id}/restore":          with(byID, 200),
 	"POST /api/v1/administrations/{id}/customers":        with(withBody, 201, 409, 422),
@@ -103,6 +103,12 @@ var handlerStatuses = map[string][]int{
 	"POST /api/v1/cases/{id}/resume":                     with(withBody, 200, 409, 503),
 	"POST /api/v1/cases/{id}/waive":                      with(withBody, 200, 409, 503),
 	"POST /api/v1/cases/{id}/hand-over":                  with(withBody, 202, 409, 503),
+	"POST /api/v1/cases/{id}/dispute":                    with(withBody, 200, 409, 503),
+	"POST /api/v1/cases/{id}/dispute-resolved":           with(withBody, 200, 409, 503),
+	"GET /api/v1/cases/{id}/file":                        with(byID, 200, 409),
+	"GET /api/v1/cases/{id}/file.csv":                    with(byID, 200, 409),
+	"GET /api/v1/cases/{id}/file.pdf":                    with(byID, 200, 409),
+	"POST /api/v1/customers/{id}/statement":              with(withBody, 202, 422, 503),
 }
 
 func with(base []int, more ...int) []int {
@@ -228,6 +234,9 @@ func TestBadInputAnswers(t *testing.T) {
 		"POST /api/v1/cases/{id}/resume":              `{"reason":"plan broken"}`,
 		"POST /api/v1/cases/{id}/waive":               `{"amount_minor":1500,"reason":"goodwill"}`,
 		"POST /api/v1/cases/{id}/hand-over":           `{"reason":"no answer"}`,
+		"POST /api/v1/cases/{id}/dispute":             `{"reason":"goods not received"}`,
+		"POST /api/v1/customers/{id}/statement":       `{"channel":"email"}`,
+		"PATCH /api/v1/administrations/{id}/settings": `{"statement_schedule":"monthly","statement_day":1}`,
 	}
 	// Routes whose body is not a JSON document (or that take none).
 	noJSONBody := map[string]bool{

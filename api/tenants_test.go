@@ -147,7 +147,7 @@ func testCreateCustomer(t *testing.T, e *apiEnv, adm models.Administration) mode
 	path := fmt.Sprintf("/api/v1/administrations/%d/customers", adm.ID)
 	r := e.call("POST", path, e.keyA, map[string]any{
 		"external_ref": "D-100", "name": "Café Noord", "email": "boekhouding@noord.example", "phone": "0470 12 34 56",
-		"address_line1": "Markt 3", "postal_code": "9000", "city": "Gent", "send_sms": false,
+		"address_line1": "Markt 3", "postal_code": "9000", "city": "Gent", "send_sms": false, "customer_type": "consumer",
 	})
 	require.Equal(t, http.StatusCreated, r.status, string(r.body))
 	var v api.CustomerView
@@ -157,6 +157,7 @@ func testCreateCustomer(t *testing.T, e *apiEnv, adm models.Administration) mode
 	require.Equal(t, "+32470123456", v.Mobile, "the phone parsed in the customer's country")
 	require.False(t, v.SendSMS)
 	require.True(t, v.SendByPost)
+	require.Equal(t, models.CustomerConsumer, v.Type)
 
 	before := e.count(&models.Customer{})
 	for _, c := range []struct {
@@ -169,6 +170,7 @@ func testCreateCustomer(t *testing.T, e *apiEnv, adm models.Administration) mode
 		{map[string]any{"external_ref": "D-101", "name": "X", "phone": "12"}, 422, "phone"},
 		{map[string]any{"external_ref": "D-101", "name": "X", "country": "ZZ"}, 400, "country"},
 		{map[string]any{"external_ref": "D-101", "name": "X", "language": "it"}, 400, "language"},
+		{map[string]any{"external_ref": "D-101", "name": "X", "customer_type": "b2c"}, 400, "customer_type"},
 		{map[string]any{"external_ref": "", "name": "X"}, 400, "external_ref"},
 		{map[string]any{"external_ref": "D-101"}, 400, "name"},
 		{map[string]any{"external_ref": "D-101", "name": "X", "vat": "1"}, 400, "vat"},

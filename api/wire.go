@@ -39,7 +39,9 @@ type AdministrationView struct {
 	InterestRateBP            int64            `json:"interest_rate_bp"`
 	CaseStageDays             int              `json:"case_stage_days"`
 	// AgencyWebhookURL is served; its secret is write-only.
-	AgencyWebhookURL string `json:"agency_webhook_url"`
+	AgencyWebhookURL  string                   `json:"agency_webhook_url"`
+	StatementSchedule models.StatementSchedule `json:"statement_schedule"`
+	StatementDay      int                      `json:"statement_day"`
 
 	CompanyName     string `json:"company_name"`
 	CompanyAddress  string `json:"company_address"`
@@ -78,6 +80,7 @@ func administrationView(a *models.Administration) AdministrationView {
 		CustomerMinGapDays: s.CustomerMinGapDays, SendWindowStart: s.SendWindowStart, SendWindowEnd: s.SendWindowEnd,
 		LateEntry: s.LateEntry, LateEntryMaxStep: s.LateEntryMaxStep,
 		InterestRateBP: s.InterestRateBP, CaseStageDays: s.CaseStageDays, AgencyWebhookURL: s.AgencyWebhookURL,
+		StatementSchedule: s.StatementSchedule, StatementDay: s.StatementDay,
 
 		CompanyName: d.CompanyName, CompanyAddress: d.CompanyAddress, CompanyPhone: d.CompanyPhone,
 		CompanyEmail: d.CompanyEmail, CompanyWebsite: d.CompanyWebsite, CompanyLogoURL: d.CompanyLogoURL,

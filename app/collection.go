@@ -237,3 +237,34 @@ func (s *Service) saveCase(ctx context.Context, cs *models.CollectionCase, upd m
 	}
 	return storeErr(s.db.WithContext(ctx).First(cs, cs.ID).Error, "reload case %d", cs.ID)
 }
+
+// DisputeCase records that the customer disputes the case: its stages stop
+// until the dispute is resolved (docs/domain.md §1.5), and the timeline
+// shows it. The workflow is told first, so when Temporal is down nothing
+// is recorded and the call can be repeated.
+func (s *Service) DisputeCase(ctx context.Context, cs *models.CollectionCase, reason string) error {
+	if err := caseClosed(cs); err != nil {
+		return err
+	}
+	if cs.Disputed {
+		return conflict("case %d is already disputed", cs.ID)
+	}
+	if err := s.steerCase(ctx, cs, workflows.SignalDispute, workflows.DisputeSignal{Reason: reason}); err != nil {
+		return err
+	}
+	return s.saveCase(ctx, cs, map[string]any{"disputed": true})
+}
+
+// ResolveCaseDispute ends the case's dispute; its stages go on.
+func (s *Service) ResolveCaseDispute(ctx context.Context, cs *models.CollectionCase, reason string) error {
+	if err := caseClosed(cs); err != nil {
+		return err
+	}
+	if !cs.Disputed {
+		return conflict("case %d is not disputed", cs.ID)
+	}
+	if err := s.steerCase(ctx, cs, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: reason}); err != nil {
+		return err
+	}
+	return s.saveCase(ctx, cs, map[string]any{"disputed": false})
+}

@@ -60,6 +60,14 @@ func newAPICustomer(n domain.NewCustomer, adm *models.Administration) (*models.C
 		}
 		c.Email = e
 	}
+	c.Type = models.CustomerBusiness
+	if v := strings.TrimSpace(n.CustomerType); v != "" {
+		if t := models.CustomerType(v); t.Valid() {
+			c.Type = t
+		} else {
+			return nil, domain.Invalid("customer_type", "must be business or consumer, got %q", n.CustomerType)
+		}
+	}
 	m, err := ContactMobile(c.Phone, c.Country)
 	if err != nil {
 		return nil, domain.RuleBroken("phone", "%v", err)

@@ -525,7 +525,7 @@ func (r *importRun) writeCustomer(tx *gorm.DB, cr importer.CustomerRow, given im
 // fresh portal token, the mobile number parsed in its country.
 func newCustomer(admID int64, cr importer.CustomerRow) *models.Customer {
 	return &models.Customer{
-		AdministrationID: admID, ExternalRef: cr.Ref, Name: cr.Name, LegalID: cr.LegalID, Language: cr.Language,
+		AdministrationID: admID, ExternalRef: cr.Ref, Name: cr.Name, LegalID: cr.LegalID, Language: cr.Language, Type: customerTypeOf(cr.Type),
 		Email: cr.Email, Phone: cr.Phone, Mobile: MobileOf(cr.Phone, cr.Country),
 		AddressLine1: cr.AddressLine1, AddressLine2: cr.AddressLine2, PostalCode: cr.PostalCode, City: cr.City, Country: cr.Country,
 		CustomerSendSettings: models.DefaultCustomerSendSettings(),
@@ -557,6 +557,9 @@ func customerChanges(c *models.Customer, cr importer.CustomerRow, given importer
 		}
 		set("name", c.Name, cr.Name)
 		set("legal_id", c.LegalID, cr.LegalID)
+		if cr.Type != "" {
+			set("customer_type", string(c.Type), cr.Type)
+		}
 		if cr.Language != "" {
 			set("language", c.Language, cr.Language)
 		}
@@ -885,6 +888,8 @@ func setCustomer(c *models.Customer, ch map[string]any) {
 			c.Name = s
 		case "legal_id":
 			c.LegalID = s
+		case "customer_type":
+			c.Type = models.CustomerType(s)
 		case "language":
 			c.Language = s
 		case "email":
@@ -941,4 +946,12 @@ func setInvoice(inv *models.Invoice, ch map[string]any) {
 			inv.ImportedOpenMinor = &n
 		}
 	}
+}
+
+// customerTypeOf is the type a new customer gets: the file's, else business.
+func customerTypeOf(t string) models.CustomerType {
+	if t == string(models.CustomerConsumer) {
+		return models.CustomerConsumer
+	}
+	return models.CustomerBusiness
 }

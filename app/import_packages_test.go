@@ -321,6 +321,36 @@ func testImportRules(t *testing.T, e *impEnv) {
 		require.Equal(t, "de", cs[1].Language, "set through the API, kept")
 		require.Equal(t, "Eupen", cs[1].City)
 	})
+
+	t.Run("the customer's type comes from a Klanttype or B2B/B2C column", func(t *testing.T) {
+		adm := pkgAdministration(t, e.db, e.adm.OrganizationID, "type", "NL", "nl", "Europe/Amsterdam")
+		file := []byte("factuurnummer;debiteurnummer;naam;factuurdatum;vervaldatum;bedrag;Klanttype\n" +
+			"T-1;K1;Jan Jansen;2026-01-05;2026-02-04;10,00;Particulier\nT-2;K2;Jansen BV;2026-01-05;2026-02-04;20,00;Zakelijk\n" +
+			"T-3;K3;Onbekend;2026-01-05;2026-02-04;30,00;Factuur\n")
+		rep := pkgImport(t, svc, adm, file, domain.ImportOptions{})
+		require.Len(t, rep.Warnings, 1, "an unknown type is a warning")
+		types := func() []models.CustomerType {
+			var cs []models.Customer
+			require.NoError(t, e.db.Where("administration_id = ?", adm.ID).Order("external_ref").Find(&cs).Error)
+			var out []models.CustomerType
+			for _, c := range cs {
+				out = append(out, c.Type)
+			}
+			return out
+		}
+		require.Equal(t, []models.CustomerType{models.CustomerConsumer, models.CustomerBusiness, models.CustomerBusiness}, types())
+		// The next export says B2B/B2C; without the column the types stay.
+		b2b := []byte("factuurnummer;debiteurnummer;naam;factuurdatum;vervaldatum;bedrag;B2B/B2C\n" +
+			"T-1;K1;Jan Jansen;2026-01-05;2026-02-04;10,00;B2B\nT-2;K2;Jansen BV;2026-01-05;2026-02-04;20,00;B2B\nT-3;K3;Onbekend;2026-01-05;2026-02-04;30,00;B2C\n")
+		rep = pkgImport(t, svc, adm, b2b, domain.ImportOptions{})
+		require.Equal(t, domain.ImportCustomerCounts{Updated: 2, Unchanged: 1}, rep.Customers)
+		require.Equal(t, []models.CustomerType{models.CustomerBusiness, models.CustomerBusiness, models.CustomerConsumer}, types())
+		none := []byte("factuurnummer;debiteurnummer;naam;factuurdatum;vervaldatum;bedrag\n" +
+			"T-1;K1;Jan Jansen;2026-01-05;2026-02-04;10,00\nT-2;K2;Jansen BV;2026-01-05;2026-02-04;20,00\nT-3;K3;Onbekend;2026-01-05;2026-02-04;30,00\n")
+		rep = pkgImport(t, svc, adm, none, domain.ImportOptions{})
+		require.Equal(t, domain.ImportCustomerCounts{Unchanged: 3}, rep.Customers)
+		require.Equal(t, []models.CustomerType{models.CustomerBusiness, models.CustomerBusiness, models.CustomerConsumer}, types())
+	})
 }
 
 // tableCounts counts the rows of every table of the schema.

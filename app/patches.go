@@ -188,6 +188,17 @@ func applyAdministrationSettings(p domain.AdministrationSettingsPatch, adm *mode
 		}
 		st.AgencyWebhookSecret = *v
 	}
+	if v := p.StatementSchedule; v != nil {
+		st.StatementSchedule = models.StatementSchedule(strings.ToLower(strings.TrimSpace(*v)))
+	}
+	if v := p.StatementDay; v != nil {
+		st.StatementDay = *v
+	}
+	if p.StatementSchedule != nil || p.StatementDay != nil {
+		if err := validStatementSchedule(&st.StatementSettings); err != nil {
+			return err
+		}
+	}
 	*adm = next
 	return nil
 }
@@ -197,6 +208,13 @@ func applyAdministrationSettings(p domain.AdministrationSettingsPatch, adm *mode
 func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p domain.AdministrationSettingsPatch) error {
 	if err := applyAdministrationSettings(p, adm); err != nil {
 		return err
+	}
+	if p.StatementSchedule != nil || p.StatementDay != nil || (p.TimeZone != nil && adm.StatementSchedule != models.StatementOff) {
+		// The Schedule first: with Temporal down the answer is 503 and
+		// nothing is saved; the same call repeated does it all.
+		if err := s.syncStatementSchedule(ctx, adm); err != nil {
+			return err
+		}
 	}
 	return s.saveAdministration(ctx, adm)
 }

@@ -282,12 +282,20 @@ func (s *Service) UpdateAdministration(ctx context.Context, orgID, id int64, in 
 	if err != nil {
 		return nil, err
 	}
+	tz := adm.TimeZone
 	changed, err := applyAdministration(in, adm)
 	if err != nil {
 		return nil, err
 	}
 	if changed {
 		adm.DetailsMissing = ""
+	}
+	if adm.TimeZone != tz && adm.StatementSchedule != models.StatementOff {
+		// The statements' Schedule runs at 08:00 in the administration's
+		// time zone: it follows the move (first, as the settings do).
+		if err := s.syncStatementSchedule(ctx, adm); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.saveAdministration(ctx, adm); err != nil {
 		return nil, err

@@ -264,6 +264,26 @@ func migrations() []*gormigrate.Migration {
 				return m.DropTable(&models.TemplateVersion{})
 			},
 		},
+		{
+			// Scheduled open-items statements: how often, and on which day.
+			ID: "202611301301_statement_schedule",
+			Migrate: func(tx *gorm.DB) error {
+				for _, f := range []string{"StatementSchedule", "StatementDay"} {
+					if tx.Migrator().HasColumn(&models.Administration{}, f) {
+						continue
+					}
+					if err := tx.Migrator().AddColumn(&models.Administration{}, f); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return errors.Join(
+					tx.Migrator().DropColumn(&models.Administration{}, "StatementSchedule"),
+					tx.Migrator().DropColumn(&models.Administration{}, "StatementDay"))
+			},
+		},
 	}
 }
 

@@ -77,3 +77,10 @@ type WaiverInput struct {
 	All         bool   `json:"all"`
 	Reason      string `json:"reason"`
 }
+
+// File is a document the API serves for download (a case file as CSV or PDF).
+type File struct {
+	Name        string
+	ContentType string
+	Body        []byte
+}

@@ -103,6 +103,11 @@ type AdministrationSettingsPatch struct {
 	CaseStageDays       *int              `json:"case_stage_days"`
 	AgencyWebhookURL    *string           `json:"agency_webhook_url"`
 	AgencyWebhookSecret *string           `json:"agency_webhook_secret"`
+	// StatementSchedule (off, monthly, weekly) and StatementDay (1–28 of
+	// the month, or 1 Monday – 7 Sunday) set the administration's scheduled
+	// open-items statements.
+	StatementSchedule *string `json:"statement_schedule"`
+	StatementDay      *int    `json:"statement_day"`
 }
 
 // JourneyInput is a journey as an admin writes it.

@@ -73,6 +73,9 @@ type NewCustomer struct {
 	PostalCode   string `json:"postal_code"`
 	City         string `json:"city"`
 	Country      string `json:"country"`
+	// CustomerType is business (the default) or consumer: it decides the
+	// collection costs (docs/domain.md §1.5).
+	CustomerType string `json:"customer_type"`
 
 	SendInvoicesByEmail  *bool `json:"send_invoices_by_email"`
 	SendRemindersByEmail *bool `json:"send_reminders_by_email"`

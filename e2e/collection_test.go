@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/relance/relance/api"
 	"github.com/relance/relance/costs"
@@ -106,6 +110,122 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 	require.Equal(t, "last_notice", d.NextStage)
 	require.Equal(t, http.StatusBadRequest, s.call("POST", fmt.Sprintf("/api/v1/cases/%d/waive", caseID), map[string]any{"amount_minor": -5}, nil))
 
+	// A dispute stops the case's stages (it stays disputed until the
+	// payments close it, so no stage can go out meanwhile).
+	require.Equal(t, http.StatusConflict, s.call("POST", fmt.Sprintf("/api/v1/cases/%d/dispute-resolved", caseID), nil, nil), "nothing to resolve")
+	var disputed models.CollectionCase
+	require.Equal(t, http.StatusOK, s.call("POST", fmt.Sprintf("/api/v1/cases/%d/dispute", caseID), map[string]any{"reason": "goods not received"}, &disputed))
+	require.True(t, disputed.Disputed)
+	require.Equal(t, http.StatusConflict, s.call("POST", fmt.Sprintf("/api/v1/cases/%d/dispute", caseID), map[string]any{"reason": "again"}, nil))
+	require.Eventually(t, func() bool {
+		return s.visible(fmt.Sprintf("%s = true", workflows.AttrPaused.GetName()), workflows.CaseWorkflowID(s.adm.ID, caseID))
+	}, testkit.Patience, 200*time.Millisecond, "the disputed case is found paused in the Temporal UI")
+
+	// The case file for an agency: CSV and PDF.
+	status, body, hdr := s.raw("GET", fmt.Sprintf("/api/v1/cases/%d/file.csv", caseID), nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	require.Contains(t, hdr.Get("Content-Type"), "text/csv")
+	require.Contains(t, hdr.Get("Content-Disposition"), fmt.Sprintf("case-%d.csv", caseID))
+	csvText := string(body)
+	require.True(t, strings.HasPrefix(csvText, "case_id,as_of,creditor,customer_reference"), csvText)
+	require.Contains(t, csvText, first.Number)
+	require.Contains(t, csvText, second.Number)
+	require.Contains(t, csvText, ",500.00,500.00,1000.00,", "each invoice's amount and open amount, and the case's principal")
+	require.Contains(t, csvText, ",80.00,", "the fixed 40 EUR per invoice of a business")
+	status, body, hdr = s.raw("GET", fmt.Sprintf("/api/v1/cases/%d/file?format=pdf", caseID), nil)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "application/pdf", hdr.Get("Content-Type"))
+	require.True(t, strings.HasPrefix(string(body), "%PDF-"))
+	status, _, _ = s.raw("GET", fmt.Sprintf("/api/v1/cases/%d/file?format=xml", caseID), nil)
+	require.Equal(t, http.StatusBadRequest, status)
+
+	// The open-items statement on demand: by email it goes; by SMS it is
+	// refused while the administration does not send statements by SMS,
+	// and for a customer without a mobile number, each with its reason.
+	var req domain.StatementRequested
+	require.Equal(t, http.StatusAccepted, s.call("POST", fmt.Sprintf("/api/v1/customers/%d/statement", s.cust.ID), map[string]any{"channel": "email"}, &req))
+	require.Equal(t, []string{"email"}, req.Channels)
+	require.Equal(t, 2, req.OpenItems)
+	require.Eventually(t, func() bool {
+		for _, m := range s.mail.Messages() {
+			if strings.Contains(m.To, s.cust.Email) && strings.Contains(m.Subject, "statement") {
+				return strings.Contains(m.Text, first.Number) && strings.Contains(m.Text, second.Number)
+			}
+		}
+		return false
+	}, testkit.Patience, 100*time.Millisecond, "the statement lists both open invoices")
+	status, body, _ = s.raw("POST", fmt.Sprintf("/api/v1/customers/%d/statement", s.cust.ID), map[string]any{"channel": "sms"})
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Contains(t, string(body), "statement_sms_disabled")
+	require.Equal(t, http.StatusOK, s.call("PATCH", fmt.Sprintf("/api/v1/administrations/%d/settings", s.adm.ID), map[string]any{
+		"statement_sms_enabled": true, "statement_schedule": "monthly", "statement_day": 1}, nil))
+	desc, err := s.tc.ScheduleClient().GetHandle(t.Context(), workflows.StatementScheduleID(s.adm.ID)).Describe(t.Context())
+	require.NoError(t, err, "the administration's statement Schedule exists")
+	require.Equal(t, 1, desc.Schedule.Spec.Calendars[0].DayOfMonth[0].Start)
+	require.Equal(t, http.StatusOK, s.call("PATCH", fmt.Sprintf("/api/v1/administrations/%d", s.adm.ID), map[string]any{"time_zone": "Europe/Brussels"}, nil))
+	desc, err = s.tc.ScheduleClient().GetHandle(t.Context(), workflows.StatementScheduleID(s.adm.ID)).Describe(t.Context())
+	require.NoError(t, err)
+	require.Equal(t, "Europe/Brussels", desc.Schedule.Spec.TimeZoneName, "the Schedule follows the administration's time zone")
+	status, body, _ = s.raw("PATCH", fmt.Sprintf("/api/v1/administrations/%d/settings", s.adm.ID), map[string]any{"statement_schedule": "monthly", "statement_day": 31})
+	require.Equal(t, http.StatusUnprocessableEntity, status, string(body))
+	noMobile := models.Customer{AdministrationID: s.adm.ID, ExternalRef: "E2E-NOMOBILE", Name: "No Mobile", Language: "en", Email: "nomobile@customer.example",
+		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok-nomobile"}
+	require.NoError(t, s.db.Create(&noMobile).Error)
+	require.NoError(t, s.db.Create(&models.Invoice{AdministrationID: s.adm.ID, CustomerID: noMobile.ID, Number: fmt.Sprintf("NM-%d", today.UnixNano()),
+		IssueDate: today, DueDate: today, Currency: "EUR", AmountMinor: 1000, OpenMinor: 1000, Status: models.InvoiceOpen, Stage: "scheduled"}).Error)
+	status, body, _ = s.raw("POST", fmt.Sprintf("/api/v1/customers/%d/statement", noMobile.ID), map[string]any{"channel": "sms"})
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Contains(t, string(body), "mobile_missing")
+	status, body, _ = s.raw("POST", fmt.Sprintf("/api/v1/customers/%d/statement", noMobile.ID), map[string]any{"channel": "fax"})
+	require.Equal(t, http.StatusBadRequest, status, string(body))
+	nothingOpen := models.Customer{AdministrationID: s.adm.ID, ExternalRef: "E2E-NOTHING", Name: "Nothing Open", Language: "en", Email: "nothing@customer.example",
+		Country: "NL", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok-nothing"}
+	require.NoError(t, s.db.Create(&nothingOpen).Error)
+	status, body, _ = s.raw("POST", fmt.Sprintf("/api/v1/customers/%d/statement", nothingOpen.ID), nil)
+	require.Equal(t, http.StatusUnprocessableEntity, status)
+	require.Contains(t, string(body), "no open items")
+	require.Equal(t, http.StatusAccepted, s.call("POST", fmt.Sprintf("/api/v1/customers/%d/statement", s.cust.ID), map[string]any{"channel": "sms"}, &req))
+	require.Eventually(t, func() bool { return len(s.vonage.Messages()) == 2 }, testkit.Patience, 100*time.Millisecond)
+	require.Contains(t, s.vonage.Messages()[1].Text, "http", "the short statement carries the portal link")
+	// The Schedule's run, triggered twice as ops would from the UI: the
+	// first sends one statement per customer with open items, the second
+	// (same period) nothing.
+	trigger := func(n int) workflows.StatementRunResult {
+		h := s.tc.ScheduleClient().GetHandle(t.Context(), workflows.StatementScheduleID(s.adm.ID))
+		require.NoError(t, h.Trigger(t.Context(), client.ScheduleTriggerOptions{}))
+		var id string
+		require.Eventually(t, func() bool {
+			d, err := h.Describe(t.Context())
+			if err != nil || len(d.Info.RecentActions) < n {
+				return false
+			}
+			id = d.Info.RecentActions[n-1].StartWorkflowResult.WorkflowID
+			return true
+		}, testkit.Patience, 100*time.Millisecond)
+		var res workflows.StatementRunResult
+		require.NoError(t, s.tc.GetWorkflow(t.Context(), id, "").Get(t.Context(), &res))
+		return res
+	}
+	var withItems int64
+	require.NoError(t, s.db.Model(&models.Customer{}).Where("administration_id = ? AND EXISTS (SELECT 1 FROM invoices i WHERE i.customer_id = customers.id AND i.status = ? AND i.open_minor > 0)",
+		s.adm.ID, models.InvoiceOpen).Count(&withItems).Error)
+	mailsBefore, smsBefore := len(s.mail.Messages()), len(s.vonage.Messages())
+	run1 := trigger(1)
+	require.Equal(t, int(withItems), run1.Customers)
+	require.Equal(t, int(withItems), run1.Sent)
+	var scheduled int64
+	require.NoError(t, s.db.Model(&models.Message{}).Where("key LIKE ? AND channel = ? AND state = ?", "statement:%:"+run1.Period+"/email", "email", models.MessageSent).Count(&scheduled).Error)
+	require.Equal(t, withItems, scheduled, "one statement email per customer with open items")
+	require.Len(t, s.mail.Messages(), mailsBefore+int(withItems))
+	require.Len(t, s.vonage.Messages(), smsBefore+1, "statements by SMS are on: the customer with a mobile number")
+	run2 := trigger(2)
+	require.Equal(t, run1.Period, run2.Period)
+	require.Len(t, s.mail.Messages(), mailsBefore+int(withItems), "the same period again sends nothing")
+	require.Len(t, s.vonage.Messages(), smsBefore+1)
+	require.Equal(t, http.StatusOK, s.call("PATCH", fmt.Sprintf("/api/v1/administrations/%d/settings", s.adm.ID), map[string]any{"statement_schedule": "off"}, nil))
+	_, err = s.tc.ScheduleClient().GetHandle(t.Context(), workflows.StatementScheduleID(s.adm.ID)).Describe(t.Context())
+	require.Error(t, err, "off deletes the Schedule")
+
 	// Both paid: the invoices leave the case, which closes.
 	for _, v := range []api.InvoiceView{first, second} {
 		require.Equal(t, http.StatusCreated, s.call("POST", fmt.Sprintf("/api/v1/invoices/%d/payments", v.ID),
@@ -145,4 +265,26 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 			writeHistory(t, s.tc, id, path)
 		}
 	}
+}
+
+// raw calls the API and returns the status, the body and the headers,
+// whatever the status (s.call decodes successes only).
+func (s *stack) raw(method, path string, body any) (int, []byte, http.Header) {
+	s.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(s.t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.api.URL+path, r)
+	require.NoError(s.t, err)
+	req.Header.Set("Authorization", "Bearer "+s.key)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(s.t, err)
+	return res.StatusCode, b, res.Header
 }

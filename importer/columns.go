@@ -50,6 +50,7 @@ const (
 	colCountry
 	colLanguage
 	colLegalID
+	colCustomerType
 	numCols
 )
 
@@ -172,6 +173,12 @@ var columns = [numCols]ColumnDoc{
 		Aliases:     []string{"kvk", "kvk_nummer", "kvk_nr", "ondernemingsnummer", "btw", "btw_nummer", "btw_nr", "siren", "siret", "numero_siret", "tva", "numero_tva", "n_tva", "n_tva_intracom", "tva_intracommunautaire", "ust_idnr", "ust_id", "ust_id_nr", "steuernummer", "handelsregisternummer", "vat", "vat_number", "vat_id", "company_number"},
 		Description: "Company registration or VAT number, as written.",
 		Example:     "BE0123456789",
+	},
+	colCustomerType: {
+		Name:        "customer_type",
+		Aliases:     []string{"type", "klanttype", "type_klant", "debiteurtype", "soort_klant", "klantsoort", "b2b_b2c", "b2c_b2b", "b2b", "type_client", "type_de_client", "categorie_client", "kundentyp", "kundenart", "kundengruppe", "customer_category", "client_type"},
+		Description: "business or consumer (also B2B/B2C, zakelijk/particulier, professionnel/particulier, Unternehmen/Verbraucher): decides the collection costs (EU 40 EUR or the Dutch WIK scale). An unknown value is a warning and leaves the type as it is (business for a new customer).",
+		Example:     "B2C",
 	},
 }
 

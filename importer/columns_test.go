@@ -47,7 +47,7 @@ func TestColumnExamples(t *testing.T) {
 	require.Empty(t, res.Rejected)
 	require.Equal(t, Row{Line: 2,
 		Customer: CustomerRow{Ref: "D10023", Name: "Bakkerij Janssens BV", Email: "boekhouding@janssens.be", Phone: "+32 470 12 34 56",
-			AddressLine1: "Kerkstraat 12", AddressLine2: "Bus 3", PostalCode: "9000", City: "Gent", Country: "BE", Language: "nl", LegalID: "BE0123456789"},
+			AddressLine1: "Kerkstraat 12", AddressLine2: "Bus 3", PostalCode: "9000", City: "Gent", Country: "BE", Language: "nl", LegalID: "BE0123456789", Type: "consumer"},
 		Invoice: InvoiceRow{Number: "F2026-0042", IssueDate: day(2026, 1, 15), DueDate: day(2026, 2, 14), Currency: "EUR", AmountMinor: 123456, OpenMinor: 23456},
 		Given:   all,
 	}, res.Rows[0])
@@ -69,4 +69,33 @@ func TestNormalizeAndSuggest(t *testing.T) {
 	require.Equal(t, "due_date", suggest("vervaldatun"))
 	require.Equal(t, "customer_name", suggest("nam"))
 	require.Empty(t, suggest("kostenplaats"))
+}
+
+// TestCustomerTypeColumn: the usual column names and values of business
+// and consumer customers are read; an unknown value is a warning, not a
+// rejection, and leaves the field not given.
+func TestCustomerTypeColumn(t *testing.T) {
+	for _, header := range []string{"Type", "Klanttype", "B2B/B2C", "Type de client", "Kundentyp", "customer_type"} {
+		in := minimalHeader + ";" + header + "\n" +
+			"F1;K1;Klant;2026-01-01;2026-02-01;10;B2C\n" +
+			"F2;K2;Bedrijf;2026-01-01;2026-02-01;10;Zakelijk\n" +
+			"F3;K3;Client;2026-01-01;2026-02-01;10;Particulier\n" +
+			"F4;K4;Firma;2026-01-01;2026-02-01;10;Unternehmen\n" +
+			"F5;K5;Other;2026-01-01;2026-02-01;10;Factuur\n" +
+			"F6;K6;Blank;2026-01-01;2026-02-01;10;\n"
+		res := parseCSV(t, in, Options{DefaultCurrency: "EUR"})
+		require.Empty(t, res.Rejected, header)
+		require.Len(t, res.Rows, 6, header)
+		got := []string{}
+		for _, r := range res.Rows {
+			got = append(got, r.Customer.Type)
+		}
+		require.Equal(t, []string{"consumer", "business", "consumer", "business", "", ""}, got, header)
+		require.True(t, res.Rows[0].Given.Has("customer_type"))
+		require.False(t, res.Rows[4].Given.Has("customer_type"), "an unknown type is not given")
+		require.False(t, res.Rows[5].Given.Has("customer_type"), "an empty cell is not given")
+		require.Len(t, res.Warnings, 1, header)
+		require.Equal(t, "customer_type", res.Warnings[0].Field)
+		require.Equal(t, "Factuur", res.Warnings[0].Value)
+	}
 }

@@ -120,6 +120,8 @@ type CustomerRow struct {
 	Language string
 	// LegalID is the company or VAT number (KvK, SIREN, BTW), as written.
 	LegalID string
+	// Type is business or consumer, or empty when the file does not say.
+	Type string
 }
 
 // InvoiceRow is one open (or since paid) invoice of the customer.

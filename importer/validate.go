@@ -175,6 +175,15 @@ func check(set settings, conv decimalConv, raw *rawRow, out *checked) {
 		cust.Language = l
 		given.add(colLanguage)
 	}
+	given &^= 1 << colCustomerType
+	if v := raw.vals[colCustomerType]; v != "" {
+		if t, ok := parseCustomerType(v); ok {
+			cust.Type = t
+			given.add(colCustomerType)
+		} else {
+			warn(colCustomerType, "not a customer type (business or consumer, B2B or B2C); the customer's type is left as it is")
+		}
+	}
 	if cust.Phone != "" && !failed[colPhone] {
 		if reason := checkMobile(cust.Phone, cust.Country); reason != "" {
 			warn(colPhone, reason)
@@ -287,7 +296,7 @@ func amountOf(raw *rawRow, col, minorCol colID, cur string, scale int, conv deci
 
 // customerCols are the columns that describe the customer, in the order
 // conflicts are looked for.
-var customerCols = [...]colID{colCustomerRef, colCustomerName, colEmail, colPhone, colAddress1, colAddress2, colPostalCode, colCity, colCountry, colLanguage, colLegalID}
+var customerCols = [...]colID{colCustomerRef, colCustomerName, colEmail, colPhone, colAddress1, colAddress2, colPostalCode, colCity, colCountry, colLanguage, colLegalID, colCustomerType}
 
 func countCustomerErrs(errs []RowError) int {
 	n := 0
@@ -326,6 +335,8 @@ func customerField(c *CustomerRow, col colID) string {
 		return c.Language
 	case colLegalID:
 		return c.LegalID
+	case colCustomerType:
+		return c.Type
 	}
 	return ""
 }
@@ -521,4 +532,23 @@ func checkMobile(phone, country string) string {
 		where = "any country (no country given)"
 	}
 	return fmt.Sprintf("not a valid phone number in %s; no SMS will be sent to this customer", where)
+}
+
+// customerTypes are the words exports use for a business or a consumer
+// customer, normalized (lower case, accents dropped, see normalizeName).
+var customerTypes = map[string]string{
+	"business": "business", "b2b": "business", "b": "business", "company": "business", "corporate": "business", "commercial": "business",
+	"zakelijk": "business", "bedrijf": "business", "onderneming": "business", "zakelijke_klant": "business",
+	"professionnel": "business", "pro": "business", "professionel": "business", "entreprise": "business", "societe": "business",
+	"unternehmen": "business", "firma": "business", "gewerblich": "business", "geschaftskunde": "business", "firmenkunde": "business",
+	"consumer": "consumer", "b2c": "consumer", "c": "consumer", "private": "consumer", "individual": "consumer", "person": "consumer",
+	"particulier": "consumer", "consument": "consumer", "prive": "consumer", "particuliere_klant": "consumer",
+	"particuliers": "consumer", "personne_physique": "consumer",
+	"verbraucher": "consumer", "privatkunde": "consumer", "privat": "consumer", "privatperson": "consumer",
+}
+
+// parseCustomerType reads a customer type cell: business or consumer.
+func parseCustomerType(v string) (string, bool) {
+	t, ok := customerTypes[normalizeName(v)]
+	return t, ok
 }

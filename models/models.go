@@ -101,6 +101,33 @@ type AdministrationSettings struct {
 	LateEntryMaxStep string `gorm:"size:32;not null;default:reminder" json:"late_entry_max_step"`
 
 	CollectionSettings `gorm:"embedded"`
+	StatementSettings  `gorm:"embedded"`
+}
+
+// StatementSettings schedule the open-items statement of an administration
+// (docs/domain.md §1.6): a Temporal Schedule sends every customer with open
+// items its statement once per period.
+type StatementSettings struct {
+	// StatementSchedule is off (the default), monthly or weekly.
+	StatementSchedule StatementSchedule `gorm:"size:16;not null;default:off" json:"statement_schedule"`
+	// StatementDay is the day of the run: 1–28 of the month for monthly,
+	// 1 (Monday) – 7 (Sunday) for weekly; 0 with off.
+	StatementDay int `gorm:"not null;default:0" json:"statement_day"`
+}
+
+// StatementSchedule is how often statements go out on their own.
+type StatementSchedule string
+
+// The statement schedules.
+const (
+	StatementOff     StatementSchedule = "off"
+	StatementMonthly StatementSchedule = "monthly"
+	StatementWeekly  StatementSchedule = "weekly"
+)
+
+// Valid reports whether s is a known schedule.
+func (s StatementSchedule) Valid() bool {
+	return s == StatementOff || s == StatementMonthly || s == StatementWeekly
 }
 
 // CollectionSettings steer the collection procedure of an administration
@@ -553,6 +580,7 @@ func DefaultAdministrationSettings() AdministrationSettings {
 		CustomerMinGapDays: 7, SendWindowStart: 9, SendWindowEnd: 17,
 		LateEntry: LateEntryCapped, LateEntryMaxStep: "reminder",
 		CollectionSettings: DefaultCollectionSettings(),
+		StatementSettings:  StatementSettings{StatementSchedule: StatementOff},
 	}
 }
 

@@ -191,3 +191,43 @@ func smsAllowed(adm AdministrationSettings, cust CustomerSettings) (string, Skip
 		return "", ReasonMobileInvalid
 	}
 }
+
+// DecideChannel is Decide for a message whose channel the admin chose (an
+// open-items statement sent on demand "by SMS"): the one channel is allowed
+// or refused by the same rules as Decide, with the same reasons, and no
+// other channel stands in for it. For a statement by SMS the
+// administration's StatementSMSEnabled switch is checked after the SMS
+// channel's own eligibility, as Decide does.
+func DecideChannel(kind StepKind, ch Channel, adm AdministrationSettings, cust CustomerSettings) Decision {
+	var d Decision
+	if !kind.Valid() {
+		d.Skipped, d.Reason = true, ReasonUnknownStepKind
+		return d
+	}
+	var reason SkipReason
+	switch ch {
+	case ChannelEmail:
+		d.Email, reason = emailAllowed(kind, adm, cust)
+	case ChannelPost:
+		reason = postAllowed(adm, cust)
+	case ChannelSMS:
+		d.Mobile, reason = smsAllowed(adm, cust)
+		switch {
+		case reason != "":
+		case kind == StepCollection && !adm.CollectionSMSEnabled:
+			d.Mobile, reason = "", ReasonCollectionSMSDisabled
+		case kind == StepStatement && !adm.StatementSMSEnabled:
+			d.Mobile, reason = "", ReasonStatementSMSDisabled
+		}
+	default:
+		d.Skipped, d.Reason = true, ReasonNoChannel
+		return d
+	}
+	if reason != "" {
+		d.Refusals = []Refusal{{Channel: ch, Reason: reason}}
+		d.Skipped, d.Reason = true, reason
+		return d
+	}
+	d.Channels = []Channel{ch}
+	return d
+}

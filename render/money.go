@@ -155,3 +155,26 @@ func formatSums(sums []Money, fallback, lang string) string {
 	}
 	return strings.Join(parts, " + ")
 }
+
+// Decimal writes m as a plain decimal number with the currency's number of
+// decimals and a point, without grouping or symbol ("-1234.56", JPY
+// "1234"): the form of machine-read files such as a case file's CSV.
+func Decimal(m Money) string {
+	scale := currencyScale(strings.ToUpper(strings.TrimSpace(m.Currency)))
+	neg := m.Minor < 0
+	v := m.Minor
+	if neg {
+		v = -v
+	}
+	s := strconv.FormatInt(v, 10)
+	if scale > 0 {
+		if len(s) <= scale {
+			s = strings.Repeat("0", scale-len(s)+1) + s
+		}
+		s = s[:len(s)-scale] + "." + s[len(s)-scale:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}

@@ -127,6 +127,8 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.InvoiceJourney, workflow.RegisterOptions{Name: workflows.InvoiceJourneyName})
 	w.RegisterWorkflowWithOptions(workflows.CollectionCase, workflow.RegisterOptions{Name: workflows.CollectionCaseName})
 	w.RegisterWorkflowWithOptions(workflows.ReconcileJourneys, workflow.RegisterOptions{Name: workflows.ReconcileJourneysName})
+	w.RegisterWorkflowWithOptions(workflows.CustomerStatement, workflow.RegisterOptions{Name: workflows.CustomerStatementName})
+	w.RegisterWorkflowWithOptions(workflows.StatementRun, workflow.RegisterOptions{Name: workflows.StatementRunName})
 	w.RegisterActivity(acts)
 }
 
