@@ -182,6 +182,7 @@ func impCustomerRows(t *testing.T, gdb *gorm.DB, admID int64) []string {
 
 func TestImport(t *testing.T) {
 	srv := impDevServer(t, impNamespaces...)
+	impNext.Store(0) // a new server: its namespaces are all free again (go test -count=N)
 	t.Run("accounting export", func(t *testing.T) {
 		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportExport(t, impSetup(t, srv, gdb, true)) })
 	})
