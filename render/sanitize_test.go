@@ -113,3 +113,38 @@ func FuzzSanitizeEmailBody(f *testing.F) {
 		require.NotContains(t, e.HTML, "<script>alert")
 	})
 }
+
+// TestColourReachesTheEmail follows an admin's colour from the editor to
+// the HTML part that is sent: the sanitizer keeps it (upper case), the
+// renderer writes it as a span of its own, and a value that is not a plain
+// colour goes at either wall.
+func TestColourReachesTheEmail(t *testing.T) {
+	saved := SanitizeEmailBody(`<p>Dear #customer_name, <span style="color: #c00000; font-size: 40px">please pay <b>#total_due</b></span>` +
+		` <font color="#0a0" face="x">today</font>, <span style="color: rgb(0, 0, 255)">online</span>` +
+		` <span style="color: red">named</span> <span style="color: expression(alert(1))">expr</span>.</p>`)
+	require.Contains(t, saved, `<span style="color: #C00000">`)
+	require.Contains(t, saved, `<font color="#0A0">`)
+	require.NotContains(t, saved, "font-size")
+	require.NotContains(t, saved, "expression")
+
+	e, err := RenderEmail(EmailTemplate{Subject: "s", Body: saved}, fullData("en"))
+	require.NoError(t, err)
+	require.Contains(t, e.HTML, `<span style="color:#C00000;">please pay </span><span style="color:#C00000;"><strong>€2,130.00</strong></span>`)
+	require.Contains(t, e.HTML, `<span style="color:#00AA00;">today</span>`)
+	require.Contains(t, e.HTML, `<span style="color:#0000FF;">online</span>`)
+	require.Contains(t, e.HTML, ` named expr.</p>`, "a named colour and an expression are dropped by the renderer")
+	require.NotContains(t, e.HTML, "expression")
+	require.Contains(t, e.Text, "please pay €2,130.00 today, online named expr.")
+}
+
+func TestParseColour(t *testing.T) {
+	for in, want := range map[string]string{
+		"#c00000": "#C00000", " #C00 ": "#CC0000", "rgb(192, 0, 0)": "#C00000", "RGB(1,2,3)": "#010203",
+		"red": "", "#c0000": "", "rgb(256,0,0)": "", "rgba(1,2,3,0.5)": "", "#C00000;x:y": "",
+		"url(javascript:x)": "", "expression(alert(1))": "", "": "", "#C00000\"><script>": "",
+	} {
+		got, ok := parseColour(in)
+		require.Equal(t, want != "", ok, in)
+		require.Equal(t, want, got, in)
+	}
+}
