@@ -66,9 +66,11 @@ type TemplatePreview struct {
 	TemplateID      int64
 	TemplateVersion int
 	Recipient       string
-	Subject         string
-	HTML            string
-	Text            string
+	// To, Cc and Bcc are an email's addresses.
+	To, Cc, Bcc []string
+	Subject     string
+	HTML        string
+	Text        string
 	// Characters, Segments and Encoding describe an SMS.
 	Characters int
 	Segments   int
