@@ -37,7 +37,9 @@ type AdministrationSettingsPatch struct {
 	SenderName                *string `json:"sender_name"`
 	SenderEmail               *string `json:"sender_email"`
 	ReplyToEmail              *string `json:"reply_to_email"`
-	SMSSender                 *string `json:"sms_sender"`
+	// BCCEmail receives a blind copy of every email (the archive).
+	BCCEmail  *string `json:"bcc_email"`
+	SMSSender *string `json:"sms_sender"`
 	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
 	// its journey (capped, the default, or latest_due; the furthest step
 	// kind a capped entry starts at).

@@ -93,6 +93,7 @@ type AdministrationSettingsPatch struct {
 	SenderName                *string
 	SenderEmail               *string
 	ReplyToEmail              *string
+	BCCEmail                  *string
 	SMSSender                 *string
 	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
 	// its journey (see models.AdministrationSettings).
