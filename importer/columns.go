@@ -50,6 +50,10 @@ const (
 	colCountry
 	colLanguage
 	colLegalID
+	colContactName
+	colContactEmail
+	colContactPhone
+	colCCEmail
 	numCols
 )
 
@@ -172,6 +176,30 @@ var columns = [numCols]ColumnDoc{
 		Aliases:     []string{"kvk", "kvk_nummer", "kvk_nr", "ondernemingsnummer", "btw", "btw_nummer", "btw_nr", "siren", "siret", "numero_siret", "tva", "numero_tva", "n_tva", "n_tva_intracom", "tva_intracommunautaire", "ust_idnr", "ust_id", "ust_id_nr", "steuernummer", "handelsregisternummer", "vat", "vat_number", "vat_id", "company_number"},
 		Description: "Company registration or VAT number, as written.",
 		Example:     "BE0123456789",
+	},
+	colContactName: {
+		Name:        "contact_name",
+		Aliases:     []string{"contactpersoon", "contact_persoon", "naam_contactpersoon", "contactpersoon_naam", "tav", "t_a_v", "ter_attentie_van", "contact", "interlocuteur", "nom_contact", "nom_interlocuteur", "a_l_attention_de", "ansprechpartner", "name_ansprechpartner", "ansprechpartner_name", "kontaktperson", "contact_person", "attention"},
+		Description: "The customer's contact person (read with contact_email): receives every kind of email, in place of the customer's address; roles and copy are changed through the API and kept.",
+		Example:     "An Peeters",
+	},
+	colContactEmail: {
+		Name:        "contact_email",
+		Aliases:     []string{"email_contactpersoon", "e_mail_contactpersoon", "contactpersoon_email", "contactpersoon_e_mail", "email_contact", "e_mail_contact", "courriel_contact", "email_interlocuteur", "e_mail_interlocuteur", "ansprechpartner_email", "ansprechpartner_e_mail", "email_ansprechpartner", "e_mail_ansprechpartner", "contact_e_mail", "contact_person_email", "contact_email_address"},
+		Description: "The contact person's address, one bare address; without it no contact person is written. A malformed one is a warning.",
+		Example:     "an.peeters@janssens.be",
+	},
+	colContactPhone: {
+		Name:        "contact_phone",
+		Aliases:     []string{"telefoon_contactpersoon", "contactpersoon_telefoon", "tel_contactpersoon", "telephone_contact", "tel_contact", "telephone_interlocuteur", "ansprechpartner_telefon", "telefon_ansprechpartner", "contact_phone_number", "contact_person_phone"},
+		Description: "The contact person's phone, as written.",
+		Example:     "+32 9 123 45 67",
+	},
+	colCCEmail: {
+		Name:        "cc_email",
+		Aliases:     []string{"cc", "email_cc", "e_mail_cc", "cc_e_mail", "cc_adres", "kopie_email", "email_kopie", "e_mail_kopie", "kopie_e_mail", "copie_email", "email_copie", "e_mail_copie", "courriel_copie", "kopie_an", "email_kopie_an", "cc_address", "copy_email"},
+		Description: "An address that receives every email in copy (Cc), one bare address; a malformed one is a warning.",
+		Example:     "directie@janssens.be",
 	},
 }
 
