@@ -37,9 +37,7 @@ type AdministrationSettingsPatch struct {
 	SenderName                *string `json:"sender_name"`
 	SenderEmail               *string `json:"sender_email"`
 	ReplyToEmail              *string `json:"reply_to_email"`
-	// BCCEmail receives a blind copy of every email (the archive).
-	BCCEmail  *string `json:"bcc_email"`
-	SMSSender *string `json:"sms_sender"`
+	SMSSender                 *string `json:"sms_sender"`
 	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
 	// its journey (capped, the default, or latest_due; the furthest step
 	// kind a capped entry starts at).
@@ -53,6 +51,10 @@ type AdministrationSettingsPatch struct {
 	// signs them (write-only).
 	AgencyWebhookURL    *string `json:"agency_webhook_url"`
 	AgencyWebhookSecret *string `json:"agency_webhook_secret"`
+
+	// BCCEmail receives a blind copy of every email to a customer (the
+	// administration's archive), never named in the headers.
+	BCCEmail *string `json:"bcc_email"`
 }
 
 func (s *Server) patchAdministrationSettings(c *gin.Context) {

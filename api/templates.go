@@ -196,25 +196,26 @@ type PreviewRequest struct {
 // PreviewView is a rendered template. The letter's PDF comes base64-encoded
 // in pdf_base64 (JSON carries no bytes).
 type PreviewView struct {
-	Kind            string `json:"kind"`
-	Channel         string `json:"channel"`
-	Language        string `json:"language"`
-	TemplateID      int64  `json:"template_id,omitempty"`
-	TemplateVersion int    `json:"template_version,omitempty"`
-	Recipient       string `json:"recipient"`
+	Kind            string   `json:"kind"`
+	Channel         string   `json:"channel"`
+	Language        string   `json:"language"`
+	TemplateID      int64    `json:"template_id,omitempty"`
+	TemplateVersion int      `json:"template_version,omitempty"`
+	Recipient       string   `json:"recipient"`
+	Subject         string   `json:"subject,omitempty"`
+	HTML            string   `json:"html,omitempty"`
+	Text            string   `json:"text"`
+	Characters      int      `json:"characters,omitempty"`
+	Segments        int      `json:"segments,omitempty"`
+	Encoding        string   `json:"encoding,omitempty"`
+	PDFBase64       []byte   `json:"pdf_base64,omitempty"`
+	Warnings        []string `json:"warnings"`
+
 	// To, Cc and Bcc are who an email would go to now (contacts by role,
 	// the customer's address, the archive copy).
-	To         []string `json:"to,omitempty"`
-	Cc         []string `json:"cc,omitempty"`
-	Bcc        []string `json:"bcc,omitempty"`
-	Subject    string   `json:"subject,omitempty"`
-	HTML       string   `json:"html,omitempty"`
-	Text       string   `json:"text"`
-	Characters int      `json:"characters,omitempty"`
-	Segments   int      `json:"segments,omitempty"`
-	Encoding   string   `json:"encoding,omitempty"`
-	PDFBase64  []byte   `json:"pdf_base64,omitempty"`
-	Warnings   []string `json:"warnings"`
+	To  []string `json:"to,omitempty"`
+	Cc  []string `json:"cc,omitempty"`
+	Bcc []string `json:"bcc,omitempty"`
 }
 
 func (s *Server) previewTemplate(c *gin.Context) {
@@ -237,6 +238,7 @@ func (s *Server) previewTemplate(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, PreviewView{Kind: p.Kind, Channel: p.Channel, Language: p.Language, TemplateID: p.TemplateID,
-		TemplateVersion: p.TemplateVersion, Recipient: p.Recipient, To: p.To, Cc: p.Cc, Bcc: p.Bcc, Subject: p.Subject, HTML: p.HTML, Text: p.Text,
-		Characters: p.Characters, Segments: p.Segments, Encoding: p.Encoding, PDFBase64: p.PDF, Warnings: append([]string{}, p.Warnings...)})
+		TemplateVersion: p.TemplateVersion, Recipient: p.Recipient, Subject: p.Subject, HTML: p.HTML, Text: p.Text,
+		Characters: p.Characters, Segments: p.Segments, Encoding: p.Encoding, PDFBase64: p.PDF, Warnings: append([]string{}, p.Warnings...),
+		To: p.To, Cc: p.Cc, Bcc: p.Bcc})
 }

@@ -93,7 +93,6 @@ type AdministrationSettingsPatch struct {
 	SenderName                *string
 	SenderEmail               *string
 	ReplyToEmail              *string
-	BCCEmail                  *string
 	SMSSender                 *string
 	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
 	// its journey (see models.AdministrationSettings).
@@ -103,6 +102,9 @@ type AdministrationSettingsPatch struct {
 	CaseStageDays       *int
 	AgencyWebhookURL    *string
 	AgencyWebhookSecret *string
+
+	// BCCEmail receives a blind copy of every email (the archive).
+	BCCEmail *string
 }
 
 // JourneyInput is a journey as an admin writes it.

@@ -66,11 +66,9 @@ type TemplatePreview struct {
 	TemplateID      int64
 	TemplateVersion int
 	Recipient       string
-	// To, Cc and Bcc are an email's addresses.
-	To, Cc, Bcc []string
-	Subject     string
-	HTML        string
-	Text        string
+	Subject         string
+	HTML            string
+	Text            string
 	// Characters, Segments and Encoding describe an SMS.
 	Characters int
 	Segments   int
@@ -78,4 +76,7 @@ type TemplatePreview struct {
 	// PDF is a letter.
 	PDF      []byte
 	Warnings []string
+
+	// To, Cc and Bcc are an email's addresses.
+	To, Cc, Bcc []string
 }

@@ -53,13 +53,14 @@ type AdministrationInput struct {
 	SenderName      *string `json:"sender_name"`
 	SenderEmail     *string `json:"sender_email"`
 	ReplyToEmail    *string `json:"reply_to_email"`
+	SMSSender       *string `json:"sms_sender"`
+	UserName        *string `json:"user_name"`
+	UserEmail       *string `json:"user_email"`
+	UserPhone       *string `json:"user_phone"`
+
 	// BCCEmail receives a blind copy of every email to a customer, for the
 	// administration's archive.
-	BCCEmail  *string `json:"bcc_email"`
-	SMSSender *string `json:"sms_sender"`
-	UserName  *string `json:"user_name"`
-	UserEmail *string `json:"user_email"`
-	UserPhone *string `json:"user_phone"`
+	BCCEmail *string `json:"bcc_email"`
 }
 
 // NewCustomer is a customer created through the API: the fields an import

@@ -157,13 +157,14 @@ type CompanyDetails struct {
 	SenderName      string `gorm:"size:255" json:"sender_name"`
 	SenderEmail     string `gorm:"size:255" json:"sender_email"`
 	ReplyToEmail    string `gorm:"size:255" json:"reply_to_email"`
+	SMSSender       string `gorm:"column:sms_sender;size:16" json:"sms_sender"`
+	UserName        string `gorm:"size:255" json:"user_name"`
+	UserEmail       string `gorm:"size:255" json:"user_email"`
+	UserPhone       string `gorm:"size:64" json:"user_phone"`
+
 	// BCCEmail receives a blind copy of every email to a customer, for
 	// the administration's own archive; it never shows in the headers.
-	BCCEmail  string `gorm:"column:bcc_email;size:255" json:"bcc_email"`
-	SMSSender string `gorm:"column:sms_sender;size:16" json:"sms_sender"`
-	UserName  string `gorm:"size:255" json:"user_name"`
-	UserEmail string `gorm:"size:255" json:"user_email"`
-	UserPhone string `gorm:"size:64" json:"user_phone"`
+	BCCEmail string `gorm:"column:bcc_email;size:255" json:"bcc_email"`
 }
 
 // Customer is a debtor of an administration, keyed by the accounting
@@ -486,16 +487,10 @@ type Message struct {
 	Reason           string       `gorm:"size:255" json:"reason,omitempty"`
 	Manual           bool         `gorm:"not null" json:"manual"`
 	Recipient        string       `gorm:"size:512" json:"recipient"`
-	// To, Cc and Bcc are the email addresses the message went to (the
-	// envelope), as the channel choice and the administration's archive
-	// copy made them; Recipient shows the To addresses in one line.
-	To       AddressList `gorm:"column:to_addresses" json:"to,omitempty"`
-	Cc       AddressList `gorm:"column:cc_addresses" json:"cc,omitempty"`
-	Bcc      AddressList `gorm:"column:bcc_addresses" json:"bcc,omitempty"`
-	Subject  string      `gorm:"size:512" json:"subject"`
-	BodyHTML string      `gorm:"type:text" json:"body_html,omitempty"`
-	BodyText string      `gorm:"type:text" json:"body_text,omitempty"`
-	Segments int         `json:"segments,omitempty"`
+	Subject          string       `gorm:"size:512" json:"subject"`
+	BodyHTML         string       `gorm:"type:text" json:"body_html,omitempty"`
+	BodyText         string       `gorm:"type:text" json:"body_text,omitempty"`
+	Segments         int          `json:"segments,omitempty"`
 	// TemplateID and TemplateVersion name the administration's template the
 	// message was written from; nil and 0 for a shipped default.
 	TemplateID      *int64     `json:"template_id,omitempty"`
@@ -507,6 +502,13 @@ type Message struct {
 	SentAt          *time.Time `json:"sent_at,omitempty"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
+
+	// To, Cc and Bcc are the email addresses the message went to (the
+	// envelope), as the channel choice and the administration's archive
+	// copy made them; Recipient shows the To addresses in one line.
+	To  AddressList `gorm:"column:to_addresses" json:"to,omitempty"`
+	Cc  AddressList `gorm:"column:cc_addresses" json:"cc,omitempty"`
+	Bcc AddressList `gorm:"column:bcc_addresses" json:"bcc,omitempty"`
 }
 
 // CaseStage is a stage of the collection procedure (seed 000).
