@@ -182,6 +182,9 @@ func impCustomerRows(t *testing.T, gdb *gorm.DB, admID int64) []string {
 }
 
 func TestImport(t *testing.T) {
+	// Each run has a dev server of its own: its namespaces are all free
+	// (go test -count=2 runs this twice).
+	impNext.Store(0)
 	srv := impDevServer(t, impNamespaces...)
 	t.Run("accounting export", func(t *testing.T) {
 		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportExport(t, impSetup(t, srv, gdb, true)) })
