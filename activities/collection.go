@@ -270,7 +270,11 @@ func (a *Activities) SendCaseStage(ctx context.Context, in CaseStageInput) (Case
 	}
 	res.PrincipalMinor, res.InterestMinor, res.CostsMinor, res.TotalMinor = cl.principal, cl.interest, cl.costs, cl.total
 
-	sd := &sendData{adm: d.adm, cust: d.cust, items: d.open, claim: &cl}
+	contacts, err := a.contactsOf(ctx, d.cust.ID)
+	if err != nil {
+		return CaseStageResult{}, err
+	}
+	sd := &sendData{adm: d.adm, cust: d.cust, items: d.open, claim: &cl, contacts: contacts}
 	send := SendInput{
 		WorkflowID: in.WorkflowID, AdministrationID: in.AdministrationID, CustomerID: d.cust.ID, CaseID: in.CaseID,
 		Step: StepRef{Position: caseStagePosition(in.Stage), Kind: policy.StepCollection, Template: in.Stage},

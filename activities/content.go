@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -23,6 +24,9 @@ type sendData struct {
 	cust  models.Customer
 	inv   models.Invoice
 	items []models.Invoice
+	// contacts are the customer's contact persons (the email recipients
+	// of their roles).
+	contacts []models.Contact
 	// claim is set for collection notices: their costs and interest.
 	claim *caseClaim
 }
@@ -43,14 +47,28 @@ func (a *Activities) loadSendData(ctx context.Context, admID, invID int64) (*sen
 	return d, nil
 }
 
+// contactsOf loads a customer's contact persons, oldest first (the order
+// of the recipients).
+func (a *Activities) contactsOf(ctx context.Context, customerID int64) ([]models.Contact, error) {
+	var cs []models.Contact
+	if err := a.DB.WithContext(ctx).Where("customer_id = ?", customerID).Order("id").Find(&cs).Error; err != nil {
+		return nil, fmt.Errorf("load contacts of customer %d: %w", customerID, err)
+	}
+	return cs, nil
+}
+
 func (d *sendData) admSettings() policy.AdministrationSettings { return d.adm.ChannelSettings() }
-func (d *sendData) custSettings() policy.CustomerSettings      { return d.cust.ChannelSettings() }
+func (d *sendData) custSettings() policy.CustomerSettings {
+	return d.cust.ChannelSettings(models.PolicyContacts(d.contacts)...)
+}
 
 // rendered is one message as the customer gets it.
 type rendered struct {
 	recipient, subject, html, text string
-	segments                       int
-	letter                         *render.Letter
+	// to, cc and bcc are an email's addresses (the envelope).
+	to, cc, bcc []string
+	segments    int
+	letter      *render.Letter
 	// dated is the letter's date (the journey's clock, see journeyNow).
 	dated time.Time
 	// tpl is the template version written from (zero: a shipped default or an edited text).
@@ -158,7 +176,8 @@ func (a *Activities) render(ctx context.Context, in SendInput, d *sendData, dec 
 		if err != nil {
 			return rendered{}, err
 		}
-		return rendered{recipient: dec.Email, subject: e.Subject, html: e.HTML, text: e.Text, tpl: tpl}, nil
+		to, cc, bcc := emailEnvelope(d, dec)
+		return rendered{recipient: recipientLine(to), to: to, cc: cc, bcc: bcc, subject: e.Subject, html: e.HTML, text: e.Text, tpl: tpl}, nil
 	case policy.ChannelSMS:
 		s, err := render.RenderSMS(tpl.Body, data)
 		if err != nil {
@@ -188,10 +207,22 @@ func (a *Activities) deliver(ctx context.Context, kind policy.StepKind, ch polic
 		if err := begin(ctx); err != nil {
 			return "", err
 		}
+		if len(m.to) == 0 {
+			return "", channels.Permanent(errors.New("no email recipient"))
+		}
+		more := make([]channels.Address, 0, len(m.to)-1)
+		for _, addr := range m.to[1:] {
+			more = append(more, channels.Address{Name: d.nameOf(addr), Email: addr})
+		}
+		cc := make([]channels.Address, 0, len(m.cc))
+		for _, addr := range m.cc {
+			cc = append(cc, channels.Address{Name: d.nameOf(addr), Email: addr})
+		}
 		return a.Email.SendEmail(ctx, channels.Email{
 			Key: key, FromName: firstOf(d.adm.SenderName, d.adm.CompanyName, d.adm.Name),
 			From: firstOf(d.adm.SenderEmail, a.DefaultFrom), ReplyTo: d.adm.ReplyToEmail,
-			To: dec.Email, ToName: d.cust.Name, Subject: m.subject, HTML: m.html, Text: m.text,
+			To: m.to[0], ToName: d.nameOf(m.to[0]), AlsoTo: more, Cc: cc, Bcc: m.bcc,
+			Subject: m.subject, HTML: m.html, Text: m.text,
 		})
 	case policy.ChannelSMS:
 		if a.SMS == nil {
@@ -208,6 +239,43 @@ func (a *Activities) deliver(ctx context.Context, kind policy.StepKind, ch polic
 		return a.Letters.SendLetter(ctx, a.letter(key, kind, d, m))
 	}
 	return "", channels.Permanent(fmt.Errorf("unknown channel %q", ch))
+}
+
+// emailEnvelope is who an email goes to: the recipients and copies the
+// channel choice made (the role's contacts, else the customer), and the
+// administration's archive address as a blind copy (unless it is already
+// a recipient).
+func emailEnvelope(d *sendData, dec policy.Decision) (to, cc, bcc []string) {
+	to = dec.EmailTo
+	if len(to) == 0 && dec.Email != "" {
+		to = []string{dec.Email}
+	}
+	cc = dec.EmailCc
+	if b := strings.TrimSpace(d.adm.BCCEmail); b != "" && !slices.ContainsFunc(append(slices.Clone(to), cc...), func(x string) bool { return strings.EqualFold(x, b) }) {
+		bcc = []string{b}
+	}
+	return to, cc, bcc
+}
+
+// recipientLine shows the To addresses in the outbox's recipient column
+// (512 bytes): all of them when they fit, else the first and a count.
+func recipientLine(to []string) string {
+	line := strings.Join(to, ", ")
+	if len(line) <= 512 {
+		return line
+	}
+	return fmt.Sprintf("%s and %d more", to[0], len(to)-1)
+}
+
+// nameOf is the display name of an address: the contact's name, else the
+// customer's.
+func (d *sendData) nameOf(addr string) string {
+	for _, c := range d.contacts {
+		if strings.EqualFold(strings.TrimSpace(c.Email), addr) && strings.TrimSpace(c.Name) != "" {
+			return c.Name
+		}
+	}
+	return d.cust.Name
 }
 
 func (a *Activities) letter(key string, kind policy.StepKind, d *sendData, m rendered) channels.Letter {

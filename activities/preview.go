@@ -29,7 +29,9 @@ type PreviewRequest struct {
 // Preview is a message as SendStep would write it.
 type Preview struct {
 	Recipient, Subject, HTML, Text string
-	Segments                       int
+	// To, Cc and Bcc are an email's addresses.
+	To, Cc, Bcc []string
+	Segments    int
 	// Encoding is the SMS encoding, "GSM-7" or "UCS-2".
 	Encoding string
 	// PDF is the letter as the print service gets it.
@@ -38,8 +40,10 @@ type Preview struct {
 
 // RenderPreview renders a template for a customer's invoice (or statement)
 // with the same data, renderer and letter layout as SendStep, dated now. It
-// reads the database and sends nothing; the recipient is the customer's
-// address on the channel, before the settings' channel choice.
+// reads the database and sends nothing. The recipient is the customer's
+// address on the channel, before the settings' channel choice; an email's
+// recipients are those the channel choice would take now when email is
+// allowed (the kind's contacts, copies, the archive address).
 func RenderPreview(ctx context.Context, db *gorm.DB, links portal.Links, now time.Time, in PreviewRequest) (Preview, error) {
 	a := &Activities{DB: db, Portal: links, Now: func() time.Time { return now }}
 	var d *sendData
@@ -55,11 +59,17 @@ func RenderPreview(ctx context.Context, db *gorm.DB, links portal.Links, now tim
 	d.cust.Language = in.Template.Language
 	send := SendInput{AdministrationID: in.AdministrationID, CustomerID: in.CustomerID, InvoiceID: in.InvoiceID,
 		Step: StepRef{Kind: in.Kind, Template: "default"}, Manual: true, Subject: in.Template.Subject, Body: in.Template.Body}
-	m, err := a.render(ctx, send, d, policy.Decision{Email: d.cust.Email, Mobile: d.cust.Mobile}, in.Channel)
+	dec := policy.Decision{Email: d.cust.Email, Mobile: d.cust.Mobile}
+	if now := policy.Decide(in.Kind, d.admSettings(), d.custSettings()); now.Has(policy.ChannelEmail) {
+		// Who the email would go to now: the kind's contacts, copies and
+		// the archive address, as SendStep chooses them.
+		dec.Email, dec.EmailTo, dec.EmailCc = now.Email, now.EmailTo, now.EmailCc
+	}
+	m, err := a.render(ctx, send, d, dec, in.Channel)
 	if err != nil {
 		return Preview{}, err
 	}
-	out := Preview{Recipient: m.recipient, Subject: m.subject, HTML: m.html, Text: m.text, Segments: m.segments}
+	out := Preview{Recipient: m.recipient, To: m.to, Cc: m.cc, Bcc: m.bcc, Subject: m.subject, HTML: m.html, Text: m.text, Segments: m.segments}
 	switch in.Channel {
 	case policy.ChannelSMS:
 		out.Encoding = render.EncodingUCS2
@@ -89,6 +99,10 @@ func (a *Activities) loadCustomerData(ctx context.Context, admID, custID int64) 
 	if err := db.Where("customer_id = ? AND status = ? AND open_minor > 0", d.cust.ID, models.InvoiceOpen).
 		Order("due_date, number").Limit(500).Find(&d.items).Error; err != nil {
 		return nil, fmt.Errorf("load open items of customer %d: %w", d.cust.ID, err)
+	}
+	var err error
+	if d.contacts, err = a.contactsOf(ctx, d.cust.ID); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

@@ -298,6 +298,7 @@ func (a *Activities) claim(ctx context.Context, in SendInput, d *sendData, ch po
 			Key: key, AdministrationID: d.adm.ID, CustomerID: d.cust.ID, InvoiceID: invoiceRef(d), CaseID: caseRef(in),
 			WorkflowID: in.WorkflowID, Step: in.Step.Position, Kind: string(in.Step.Kind), Channel: string(ch),
 			State: models.MessageQueued, Manual: in.Manual, Recipient: msg.recipient, Subject: msg.subject,
+			To: msg.to, Cc: msg.cc, Bcc: msg.bcc,
 			BodyHTML: msg.html, BodyText: msg.text, Segments: msg.segments,
 			TemplateID: msg.tpl.StoredID(), TemplateVersion: msg.tpl.Version,
 		}

@@ -38,6 +38,10 @@ type Application interface {
 	CreateTemplate(ctx context.Context, adm *models.Administration, in domain.TemplateInput) (*models.Template, error)
 	CreditInvoice(ctx context.Context, invoiceID int64) (models.Invoice, bool, error)
 	Customer(ctx context.Context, org, id int64) (*models.Customer, error)
+	Contacts(ctx context.Context, cust *models.Customer) ([]models.Contact, error)
+	CreateContact(ctx context.Context, cust *models.Customer, in domain.ContactInput) (*models.Contact, error)
+	UpdateContact(ctx context.Context, cust *models.Customer, id int64, in domain.ContactInput) (*models.Contact, error)
+	DeleteContact(ctx context.Context, cust *models.Customer, id int64) error
 	CustomerOf(ctx context.Context, adm, id int64) (*models.Customer, error)
 	Customers(ctx context.Context, adm int64, f domain.CustomerFilter, p domain.PageRequest) (domain.Page[models.Customer], error)
 	DeleteJourney(ctx context.Context, adm *models.Administration, j *models.Journey) error

@@ -204,7 +204,82 @@ func TestEmailBounceWebhook(t *testing.T) {
 		t.Run("delivered and relayed", func(t *testing.T) { testBounceDelivered(t, e) })
 		t.Run("a delivery report confirms an uncertain email", func(t *testing.T) { testReportConfirmsUncertain(t, e) })
 		t.Run("not a DSN, unknown message, wrong type, too big", func(t *testing.T) { testBounceRefusals(t, e) })
+		t.Run("a contact's address is marked on the contact, a copy's bounce leaves the email", func(t *testing.T) { testBounceContacts(t, e) })
 	})
+}
+
+// testBounceContacts: an email to a billing contact, with a contact in
+// copy and the administration's archive in blind copy. Each bounce marks
+// the address where it came from, never the customer's own address.
+func testBounceContacts(t *testing.T, e *bounceEnv) {
+	billing := models.Contact{CustomerID: e.cust.ID, Name: "Anne Compta", Email: "compta@client-durand.example", Roles: models.ContactRoles{policy.RoleBilling}, Source: "api"}
+	boss := models.Contact{CustomerID: e.cust.ID, Name: "Paul Daf", Email: "daf@client-durand.example", Roles: models.ContactRoles{policy.RoleBilling}, CC: true, Source: "api"}
+	require.NoError(t, e.db.Create(&billing).Error)
+	require.NoError(t, e.db.Create(&boss).Error)
+	t.Cleanup(func() { e.db.Where("customer_id = ?", e.cust.ID).Delete(&models.Contact{}) })
+	const archive = "archive@acme.example"
+	send := func() (models.Message, models.Invoice) {
+		m, inv := e.sentEmail(models.MessageSent)
+		require.NoError(t, e.db.Model(&m).Updates(map[string]any{"recipient": billing.Email,
+			"to_addresses": models.AddressList{billing.Email}, "cc_addresses": models.AddressList{boss.Email}, "bcc_addresses": models.AddressList{archive}}).Error)
+		return e.message(m.ID), inv
+	}
+	customer := func() models.Customer {
+		var c models.Customer
+		require.NoError(t, e.db.First(&c, e.cust.ID).Error)
+		return c
+	}
+	contact := func(id int64) models.Contact {
+		var c models.Contact
+		require.NoError(t, e.db.First(&c, id).Error)
+		return c
+	}
+	// The earlier subtests bounced the customer's own address: it is good again.
+	require.NoError(t, e.db.Model(&models.Customer{}).Where("id = ?", e.cust.ID).Update("bounced_email", "").Error)
+	before := customer().BouncedEmail
+
+	// The archive copy bounced: nobody's address, nothing to record.
+	m, inv := send()
+	code, res := e.post(dsn(m.ProviderID, archive, "failed", "5.1.1", "550 5.1.1 no such user", nil))
+	require.Equal(t, http.StatusOK, code, res)
+	require.Equal(t, "ignored", result(t, res))
+	require.Equal(t, models.MessageSent, e.message(m.ID).State)
+	require.Empty(t, e.attention(inv.ID))
+
+	// The copy bounced: the email reached its recipient and stays sent;
+	// the contact in copy is marked and the invoice flagged.
+	code, res = e.post(dsn(m.ProviderID, boss.Email, "failed", "5.1.1", "550 5.1.1 no such user", nil))
+	require.Equal(t, http.StatusOK, code, res)
+	require.Equal(t, "recorded", result(t, res))
+	require.Equal(t, models.MessageSent, e.message(m.ID).State)
+	require.Empty(t, e.message(m.ID).DeliveryStatus)
+	require.Equal(t, boss.Email, contact(boss.ID).BouncedEmail)
+	require.Empty(t, contact(billing.ID).BouncedEmail)
+	require.Equal(t, before, customer().BouncedEmail, "the customer's own address did not bounce")
+	require.Equal(t, domain.AttentionEmailBounced, e.attention(inv.ID))
+	code, res = e.post(dsn(m.ProviderID, boss.Email, "failed", "5.1.1", "550 5.1.1 no such user", nil))
+	require.Equal(t, http.StatusOK, code, res)
+	require.Equal(t, "duplicate", result(t, res))
+
+	// The recipient bounced: the email failed, the billing contact is
+	// marked, the customer's address is still good.
+	m2, inv2 := send()
+	code, res = e.post(dsn(m2.ProviderID, billing.Email, "failed", "5.1.1", "550 5.1.1 no such user", nil))
+	require.Equal(t, http.StatusOK, code, res)
+	require.Equal(t, "recorded", result(t, res))
+	require.Equal(t, models.MessageFailed, e.message(m2.ID).State)
+	require.Equal(t, billing.Email, contact(billing.ID).BouncedEmail)
+	require.Equal(t, before, customer().BouncedEmail)
+	require.Equal(t, domain.AttentionEmailBounced, e.attention(inv2.ID))
+
+	// The channel choice now leaves both contacts out: the invoice goes to
+	// the customer's own address again.
+	var cs []models.Contact
+	require.NoError(t, e.db.Where("customer_id = ?", e.cust.ID).Find(&cs).Error)
+	c := customer()
+	d := policy.Decide(policy.StepInvoice, e.adm.ChannelSettings(), c.ChannelSettings(models.PolicyContacts(cs)...))
+	require.Equal(t, []string{e.cust.Email}, d.EmailTo)
+	require.Empty(t, d.EmailCc)
 }
 
 func testBounceAuth(t *testing.T, e *bounceEnv) {

@@ -31,6 +31,12 @@ type MessagePreview struct {
 	DeliveryStatus  string              `json:"delivery_status,omitempty"`
 	SentAt          *time.Time          `json:"sent_at,omitempty"`
 	CreatedAt       time.Time           `json:"created_at"`
+
+	// To, Cc and Bcc are an email's addresses as it was sent (Bcc: the
+	// administration's archive copy, in no header).
+	To  []string `json:"to,omitempty"`
+	Cc  []string `json:"cc,omitempty"`
+	Bcc []string `json:"bcc,omitempty"`
 }
 
 // message loads an outbox message of the caller's organization.
@@ -46,5 +52,5 @@ func (s *Server) previewMessage(c *gin.Context) {
 	c.JSON(http.StatusOK, MessagePreview{ID: m.ID, CustomerID: m.CustomerID, InvoiceID: m.InvoiceID, Kind: m.Kind, Channel: m.Channel,
 		State: m.State, Reason: m.Reason, Manual: m.Manual, Recipient: m.Recipient, Subject: m.Subject, HTML: m.BodyHTML, Text: m.BodyText,
 		Segments: m.Segments, TemplateID: m.TemplateID, TemplateVersion: m.TemplateVersion, DeliveryStatus: m.DeliveryStatus,
-		SentAt: m.SentAt, CreatedAt: m.CreatedAt})
+		SentAt: m.SentAt, CreatedAt: m.CreatedAt, To: m.To, Cc: m.Cc, Bcc: m.Bcc})
 }

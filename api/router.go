@@ -125,6 +125,10 @@ func (s *Server) routes(r *gin.Engine) {
 	g.POST("/customers/:id/resume", s.resumeCustomer)
 	g.PUT("/customers/:id/journey", s.assignCustomerJourney)
 	g.POST("/customers/:id/statement", s.sendStatement)
+	g.GET("/customers/:id/contacts", s.listContacts)
+	g.POST("/customers/:id/contacts", s.createContact)
+	g.PATCH("/customers/:id/contacts/:contact_id", s.patchContact)
+	g.DELETE("/customers/:id/contacts/:contact_id", s.deleteContact)
 
 	g.GET("/administrations/:id/invoices", s.listInvoices)
 	g.POST("/administrations/:id/invoices", s.createInvoice)

@@ -109,6 +109,12 @@ var handlerStatuses = map[string][]int{
 	"GET /api/v1/cases/{id}/file.csv":                    with(byID, 200, 409),
 	"GET /api/v1/cases/{id}/file.pdf":                    with(byID, 200, 409),
 	"POST /api/v1/customers/{id}/statement":              with(withBody, 202, 422, 503),
+
+	// Contact persons of a customer.
+	"GET /api/v1/customers/{id}/contacts":                 with(byID, 200),
+	"POST /api/v1/customers/{id}/contacts":                with(withBody, 201, 409, 422),
+	"PATCH /api/v1/customers/{id}/contacts/{contact_id}":  with(withBody, 200, 409),
+	"DELETE /api/v1/customers/{id}/contacts/{contact_id}": with(byID, 204),
 }
 
 func with(base []int, more ...int) []int {

@@ -196,6 +196,12 @@ type PreviewView struct {
 	Encoding        string   `json:"encoding,omitempty"`
 	PDFBase64       []byte   `json:"pdf_base64,omitempty"`
 	Warnings        []string `json:"warnings"`
+
+	// To, Cc and Bcc are who an email would go to now (contacts by role,
+	// the customer's address, the archive copy).
+	To  []string `json:"to,omitempty"`
+	Cc  []string `json:"cc,omitempty"`
+	Bcc []string `json:"bcc,omitempty"`
 }
 
 func (s *Server) previewTemplate(c *gin.Context) {
@@ -219,5 +225,6 @@ func (s *Server) previewTemplate(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, PreviewView{Kind: p.Kind, Channel: p.Channel, Language: p.Language, TemplateID: p.TemplateID,
 		TemplateVersion: p.TemplateVersion, Recipient: p.Recipient, Subject: p.Subject, HTML: p.HTML, Text: p.Text,
-		Characters: p.Characters, Segments: p.Segments, Encoding: p.Encoding, PDFBase64: p.PDF, Warnings: append([]string{}, p.Warnings...)})
+		Characters: p.Characters, Segments: p.Segments, Encoding: p.Encoding, PDFBase64: p.PDF, Warnings: append([]string{}, p.Warnings...),
+		To: p.To, Cc: p.Cc, Bcc: p.Bcc})
 }

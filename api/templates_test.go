@@ -14,6 +14,7 @@ import (
 	"github.com/relance/relance/api"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/render"
 )
 
@@ -245,6 +246,27 @@ func testTemplatePreview(t *testing.T, e *apiEnv) {
 	require.Contains(t, p.HTML, `href="http://portal.test/`)
 	require.Contains(t, p.Text, "<script>alert(1)</script> & Zn", "the text part is plain text")
 	require.Empty(t, p.Warnings)
+	require.Equal(t, []string{"preview@example.com"}, p.To)
+
+	// With contact persons and an archive address, the preview shows who
+	// the email would go to now.
+	contacts := []models.Contact{
+		{CustomerID: cust.ID, Email: "ap@example.com", Roles: models.ContactRoles{policy.RoleReminders}, Source: "api"},
+		{CustomerID: cust.ID, Email: "cfo@example.com", Roles: models.ContactRoles{policy.RoleReminders}, CC: true, Source: "api"},
+		{CustomerID: cust.ID, Email: "billing@example.com", Roles: models.ContactRoles{policy.RoleBilling}, Source: "api"},
+	}
+	require.NoError(t, e.db.Create(&contacts).Error)
+	require.NoError(t, e.db.Model(&models.Administration{}).Where("id = ?", e.admA.ID).Update("bcc_email", "archive@example.com").Error)
+	r = e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"template_id": tpl.ID, "invoice_id": inv.ID})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	var withContacts api.PreviewView
+	r.json(t, &withContacts)
+	require.Equal(t, "ap@example.com", withContacts.Recipient)
+	require.Equal(t, []string{"ap@example.com"}, withContacts.To)
+	require.Equal(t, []string{"cfo@example.com"}, withContacts.Cc)
+	require.Equal(t, []string{"archive@example.com"}, withContacts.Bcc)
+	require.NoError(t, e.db.Where("customer_id = ?", cust.ID).Delete(&models.Contact{}).Error)
+	require.NoError(t, e.db.Model(&models.Administration{}).Where("id = ?", e.admA.ID).Update("bcc_email", "").Error)
 
 	// An unsaved SMS longer than one segment when one was asked for: a warning.
 	long := "Beste #customer_name, factuur #invoice_number van #open_amount staat nog open sinds #due_date. " +
@@ -304,7 +326,8 @@ func testMessagePreview(t *testing.T, e *apiEnv) {
 	m := models.Message{Key: fmt.Sprintf("preview-%d", time.Now().UnixNano()), AdministrationID: e.admA.ID, CustomerID: e.custA.ID,
 		WorkflowID: "invoice:x", Step: 1, Kind: "reminder", Channel: "email", State: models.MessageSent, Recipient: "klant@example.com",
 		Subject: "Herinnering F-1", BodyHTML: "<!DOCTYPE html><p>Beste &lt;klant&gt;</p>", BodyText: "Beste <klant>",
-		TemplateID: &tplID, TemplateVersion: 3, DeliveryStatus: "delivered", SentAt: &sent}
+		TemplateID: &tplID, TemplateVersion: 3, DeliveryStatus: "delivered", SentAt: &sent,
+		To: models.AddressList{"klant@example.com"}, Cc: models.AddressList{"cfo@example.com"}, Bcc: models.AddressList{"archive@example.com"}}
 	require.NoError(t, e.db.Create(&m).Error)
 	path := fmt.Sprintf("/api/v1/messages/%d/preview", m.ID)
 	r := e.call("GET", path, e.keyA, nil)
@@ -315,6 +338,9 @@ func testMessagePreview(t *testing.T, e *apiEnv) {
 	require.Equal(t, m.BodyText, got.Text)
 	require.Equal(t, m.Subject, got.Subject)
 	require.Equal(t, "klant@example.com", got.Recipient)
+	require.Equal(t, []string{"klant@example.com"}, got.To)
+	require.Equal(t, []string{"cfo@example.com"}, got.Cc)
+	require.Equal(t, []string{"archive@example.com"}, got.Bcc, "who it really went to, the blind copy included")
 	require.Equal(t, models.MessageSent, got.State)
 	require.Equal(t, "delivered", got.DeliveryStatus)
 	require.Equal(t, tplID, *got.TemplateID)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
 )
 
@@ -68,6 +70,7 @@ func (s *Service) doImport(ctx context.Context, adm *models.Administration, pars
 		customers: map[string]*models.Customer{},
 		invoices:  map[string]*models.Invoice{},
 		hadOpen:   map[int64]bool{},
+		contacts:  map[int64][]models.Contact{},
 		paid:      map[int64]bool{},
 		custSeen:  map[string]bool{},
 		total:     len(parsed.Rows),
@@ -198,6 +201,7 @@ type importRun struct {
 	customers map[string]*models.Customer // by reference, as stored
 	invoices  map[string]*models.Invoice  // by number, as stored
 	hadOpen   map[int64]bool              // customers with an open invoice before the import
+	contacts  map[int64][]models.Contact  // the contact persons of the customers the file names
 	paid      map[int64]bool              // invoices with a payment recorded in Relance
 	custSeen  map[string]bool             // references already counted
 
@@ -285,6 +289,13 @@ func (r *importRun) preload(rows []importer.Row) error {
 		}
 		for _, id := range open {
 			r.hadOpen[id] = true
+		}
+		var cs []models.Contact
+		if err := r.db.Where("customer_id IN ?", ids[i:min(i+chunk, len(ids))]).Order("id").Find(&cs).Error; err != nil {
+			return fmt.Errorf("load contacts of administration %d: %w", r.adm.ID, err)
+		}
+		for _, c := range cs {
+			r.contacts[c.CustomerID] = append(r.contacts[c.CustomerID], c)
 		}
 	}
 	for i := 0; i < len(nums); i += chunk {
@@ -389,10 +400,11 @@ func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
 			custWrite = true
 		default:
 			changes := customerChanges(res.cust, cr, row.Given, true)
+			contacts := contactChanges(res.cust.ID, r.contacts[res.cust.ID], cr, row.Given)
 			switch {
-			case len(changes) == 0:
+			case len(changes) == 0 && len(contacts) == 0:
 				res.custOut = custUnchanged
-			case r.hadOpen[res.cust.ID] || onlyClearsProvided(changes):
+			case r.hadOpen[res.cust.ID] || (len(contacts) == 0 && onlyClearsProvided(changes)):
 				custWrite = true
 			default:
 				res.custOut = custSkipped
@@ -490,7 +502,7 @@ func (r *importRun) writeCustomer(tx *gorm.DB, cr importer.CustomerRow, given im
 		}
 		if ins.RowsAffected == 1 {
 			res.cust, res.custOut = c, custCreated
-			return nil
+			return r.writeContacts(tx, contactChanges(c.ID, nil, cr, given))
 		}
 		// Another import created it meanwhile: it had no open invoice when
 		// this import started, so its data is only compared.
@@ -509,15 +521,132 @@ func (r *importRun) writeCustomer(tx *gorm.DB, cr importer.CustomerRow, given im
 		return fmt.Errorf("lock customer %s: %w", cr.Ref, err)
 	}
 	changes := customerChanges(&fresh, cr, given, r.hadOpen[fresh.ID])
-	if len(changes) == 0 {
+	var contacts []contactChange
+	if r.hadOpen[fresh.ID] {
+		// Read again under the customer's lock: another import (or the
+		// API) may have changed them since the preload.
+		var current []models.Contact
+		if err := tx.Where("customer_id = ?", fresh.ID).Order("id").Find(&current).Error; err != nil {
+			return fmt.Errorf("load contacts of customer %s: %w", cr.Ref, err)
+		}
+		contacts = contactChanges(fresh.ID, current, cr, given)
+	}
+	if len(changes) == 0 && len(contacts) == 0 {
 		res.cust, res.custOut = &fresh, custUnchanged
 		return nil
 	}
-	if err := tx.Model(&models.Customer{}).Where("id = ?", fresh.ID).Updates(changes).Error; err != nil {
-		return fmt.Errorf("update customer %s: %w", cr.Ref, err)
+	if len(changes) > 0 {
+		if err := tx.Model(&models.Customer{}).Where("id = ?", fresh.ID).Updates(changes).Error; err != nil {
+			return fmt.Errorf("update customer %s: %w", cr.Ref, err)
+		}
+	}
+	if err := r.writeContacts(tx, contacts); err != nil {
+		return err
 	}
 	setCustomer(&fresh, changes)
 	res.cust, res.custOut = &fresh, custUpdated
+	return nil
+}
+
+// contactChange is one contact person an import creates (create set) or
+// updates (id and upd set).
+type contactChange struct {
+	create *models.Contact
+	id     int64
+	upd    map[string]any
+}
+
+// Import slots: which columns wrote a contact, so that the next import
+// updates the same contact.
+const (
+	slotContact = "contact"
+	slotCC      = "cc"
+)
+
+// contactChanges are the writes that make the customer's contacts show
+// the file's contact person (contact_*) and copy (cc_email). An import
+// only creates or updates the contacts it wrote itself (one per column
+// set), never the admin's: an address one of the customer's contacts has
+// already is not added again. A new contact receives every kind of email;
+// roles and copy changed through the API stay. As everywhere in imports, an
+// absent column or an empty cell changes nothing, and a malformed address
+// (a warning) is not given.
+func contactChanges(custID int64, existing []models.Contact, cr importer.CustomerRow, given importer.FieldSet) []contactChange {
+	var out []contactChange
+	count := len(existing)
+	taken := func(email string, except int64) bool {
+		for _, c := range existing {
+			if c.ID != except && strings.EqualFold(c.Email, email) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range []struct {
+		slot, email, name, phone string
+		cc                       bool
+	}{
+		{slotContact, importedField(given, "contact_email", cr.ContactEmail), importedField(given, "contact_name", cr.ContactName),
+			importedField(given, "contact_phone", cr.ContactPhone), false},
+		{slotCC, importedField(given, "cc_email", cr.CCEmail), "", "", true},
+	} {
+		if s.email == "" {
+			continue
+		}
+		var mine *models.Contact
+		for i := range existing {
+			if existing[i].Source == "import" && existing[i].ImportSlot == s.slot {
+				mine = &existing[i]
+			}
+		}
+		if mine == nil {
+			if taken(s.email, 0) || count >= models.MaxContacts {
+				continue
+			}
+			count++
+			out = append(out, contactChange{create: &models.Contact{CustomerID: custID, Name: s.name, Email: s.email, Phone: s.phone,
+				Roles: models.ContactRoles{policy.RoleBilling, policy.RoleReminders, policy.RoleCollection}, CC: s.cc,
+				Source: "import", ImportSlot: s.slot}})
+			continue
+		}
+		upd := map[string]any{}
+		if !strings.EqualFold(mine.Email, s.email) && !taken(s.email, mine.ID) {
+			upd["email"], upd["bounced_email"] = s.email, ""
+		}
+		if s.name != "" && s.name != mine.Name {
+			upd["name"] = s.name
+		}
+		if s.phone != "" && s.phone != mine.Phone {
+			upd["phone"] = s.phone
+		}
+		if len(upd) > 0 {
+			out = append(out, contactChange{id: mine.ID, upd: upd})
+		}
+	}
+	return out
+}
+
+// importedField is a contact column's value when the file gives it.
+func importedField(given importer.FieldSet, field, v string) string {
+	if !given.Has(field) {
+		return ""
+	}
+	return strings.TrimSpace(v)
+}
+
+// writeContacts applies contactChanges.
+func (r *importRun) writeContacts(tx *gorm.DB, changes []contactChange) error {
+	for _, ch := range changes {
+		if ch.create != nil {
+			if err := tx.Create(ch.create).Error; err != nil {
+				return fmt.Errorf("create contact of customer %d: %w", ch.create.CustomerID, err)
+			}
+			continue
+		}
+		if err := tx.Model(&models.Contact{}).Where("id = ?", ch.id).Updates(ch.upd).Error; err != nil {
+			return fmt.Errorf("update contact %d: %w", ch.id, err)
+		}
+	}
 	return nil
 }
 

@@ -31,6 +31,7 @@ import (
 	"github.com/relance/relance/importer"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
 	"github.com/relance/relance/workflows"
@@ -181,6 +182,9 @@ func impCustomerRows(t *testing.T, gdb *gorm.DB, admID int64) []string {
 }
 
 func TestImport(t *testing.T) {
+	// Each run has a dev server of its own: its namespaces are all free
+	// (go test -count=2 runs this twice).
+	impNext.Store(0)
 	srv := impDevServer(t, impNamespaces...)
 	impNext.Store(0) // a new server: its namespaces are all free again (go test -count=N)
 	t.Run("accounting export", func(t *testing.T) {
@@ -194,6 +198,9 @@ func TestImport(t *testing.T) {
 	})
 	t.Run("mapping, dry run, payments, languages", func(t *testing.T) {
 		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportRules(t, impSetup(t, srv, gdb, false)) })
+	})
+	t.Run("contact persons", func(t *testing.T) {
+		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportContacts(t, impSetup(t, srv, gdb, false)) })
 	})
 	t.Run("two imports of one file at once", func(t *testing.T) {
 		testImportConcurrent(t, impSetup(t, srv, testkit.Postgres(t), false))
@@ -448,4 +455,71 @@ func testImportConcurrent(t *testing.T, e *impEnv) {
 		res, err := e.tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{Query: query})
 		return err == nil && res.GetCount() == 265
 	}, testkit.Patience, 200*time.Millisecond)
+}
+
+// testImportContacts: the contact columns create the customer's contact
+// person and copy; the next import updates the contacts it wrote (an
+// empty cell changes nothing), keeps the roles an admin gave them, and
+// never touches the admin's own contacts.
+func testImportContacts(t *testing.T, e *impEnv) {
+	ctx := context.Background()
+	svc := app.New(app.Options{DB: e.db, Temporal: e.tc})
+	head := "Factuurnummer;Debiteurnummer;Naam;Factuurdatum;Vervaldatum;Bedrag;Contactpersoon;E-mail contactpersoon;Telefoon contactpersoon;CC\n"
+	due := time.Now().UTC().AddDate(0, 0, 20).Format("02-01-2006")
+	file := func(contact, cc string) []byte {
+		return []byte(head + "C-1;D1;Janssens BV;01-11-2026;" + due + ";100,00;An Peeters;" + contact + ";09 123 45 67;" + cc + "\n" +
+			"C-2;D1;Janssens BV;01-11-2026;" + due + ";250,00;An Peeters;" + contact + ";09 123 45 67;" + cc + "\n")
+	}
+	contacts := func() []models.Contact {
+		var cs []models.Contact
+		require.NoError(t, e.db.Order("id").Find(&cs).Error)
+		return cs
+	}
+
+	rep := impRun(t, e, file("an@janssens.example", "directie@janssens.example"), false)
+	require.Equal(t, 1, rep.Customers.Created)
+	cs := contacts()
+	require.Len(t, cs, 2)
+	all := models.ContactRoles{policy.RoleBilling, policy.RoleReminders, policy.RoleCollection}
+	require.Equal(t, "An Peeters", cs[0].Name)
+	require.Equal(t, "an@janssens.example", cs[0].Email)
+	require.Equal(t, "09 123 45 67", cs[0].Phone)
+	require.Equal(t, all, cs[0].Roles)
+	require.False(t, cs[0].CC)
+	require.Equal(t, "import", cs[0].Source)
+	require.Equal(t, "directie@janssens.example", cs[1].Email)
+	require.True(t, cs[1].CC)
+	require.Equal(t, all, cs[1].Roles)
+
+	// The admin narrows the imported contact to invoices and adds a
+	// contact of their own.
+	var cust models.Customer
+	require.NoError(t, e.db.First(&cust, cs[0].CustomerID).Error)
+	billing := []string{"billing"}
+	_, err := svc.UpdateContact(ctx, &cust, cs[0].ID, domain.ContactInput{Roles: &billing})
+	require.NoError(t, err)
+	ap, reminders := "ap@janssens.example", []string{"reminders"}
+	_, err = svc.CreateContact(ctx, &cust, domain.ContactInput{Email: &ap, Roles: &reminders})
+	require.NoError(t, err)
+	require.NoError(t, e.db.Model(&models.Contact{}).Where("id = ?", cs[0].ID).Update("bounced_email", "an@janssens.example").Error)
+
+	// The accounting software now has another address for An, and no copy.
+	rep = impRun(t, e, file("an.peeters@janssens.example", ""), false)
+	require.Equal(t, 1, rep.Customers.Updated)
+	after := contacts()
+	require.Len(t, after, 3)
+	require.Equal(t, "an.peeters@janssens.example", after[0].Email)
+	require.Empty(t, after[0].BouncedEmail, "a new address is used again")
+	require.Equal(t, models.ContactRoles{policy.RoleBilling}, after[0].Roles, "the admin's roles stay")
+	require.Equal(t, cs[1].Email, after[1].Email, "an empty cell erases nothing")
+	require.Equal(t, ap, after[2].Email)
+	require.Equal(t, "api", after[2].Source)
+
+	// The same file again changes nothing; a file naming the admin's
+	// contact in copy does not add it twice.
+	rep = impRun(t, e, file("an.peeters@janssens.example", ""), false)
+	require.Equal(t, 1, rep.Customers.Unchanged)
+	rep = impRun(t, e, file("an.peeters@janssens.example", "AP@janssens.example"), false)
+	require.Equal(t, 1, rep.Customers.Unchanged)
+	require.Len(t, contacts(), 3)
 }

@@ -139,7 +139,7 @@ func applyAdministrationSettings(p domain.AdministrationSettingsPatch, adm *mode
 		UseProvidedEmail: p.UseProvidedEmail, AskEmailOnInvoiceLetters: p.AskEmailOnInvoiceLetters,
 		AskEmailOnReminderLetters: p.AskEmailOnReminderLetters, CustomerMinGapDays: p.CustomerMinGapDays,
 		SendWindowStart: p.SendWindowStart, SendWindowEnd: p.SendWindowEnd,
-		SenderName: p.SenderName, SenderEmail: p.SenderEmail, ReplyToEmail: p.ReplyToEmail, SMSSender: p.SMSSender,
+		SenderName: p.SenderName, SenderEmail: p.SenderEmail, ReplyToEmail: p.ReplyToEmail, BCCEmail: p.BCCEmail, SMSSender: p.SMSSender,
 	}, &next)
 	if err != nil {
 		return err

@@ -65,6 +65,7 @@ func (s *Service) PreviewTemplate(ctx context.Context, org int64, in domain.Temp
 		return out, fmt.Errorf("preview template: %w", err)
 	}
 	out.Kind, out.Channel, out.Language = tpl.Kind, tpl.Channel, tpl.Language
+	out.To, out.Cc, out.Bcc = p.To, p.Cc, p.Bcc
 	out.Recipient, out.Subject, out.HTML, out.Text, out.PDF = p.Recipient, p.Subject, p.HTML, p.Text, p.PDF
 	if tpl.Channel == string(policy.ChannelSMS) {
 		out.Characters, out.Segments, out.Encoding = utf8.RuneCountInString(p.Text), p.Segments, p.Encoding

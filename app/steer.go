@@ -126,7 +126,11 @@ func (s *Service) InvoiceJourney(ctx context.Context, inv *models.Invoice) (doma
 		}
 	}
 	j := journeyOf(st, gap)
-	admSettings, custSettings := adm.ChannelSettings(), cust.ChannelSettings()
+	contacts, err := s.policyContacts(ctx, cust.ID)
+	if err != nil {
+		return domain.Journey{}, err
+	}
+	admSettings, custSettings := adm.ChannelSettings(), cust.ChannelSettings(contacts...)
 	for i := range j.Steps {
 		if step := &j.Steps[i]; step.Status == string(workflows.StepPlanned) {
 			step.Choice = domain.ChoiceOf(policy.Decide(step.Kind, admSettings, custSettings))

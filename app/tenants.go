@@ -163,6 +163,7 @@ func applyAdministration(in domain.AdministrationInput, adm *models.Administrati
 		{"sender_name", in.SenderName, &cd.SenderName, 255, nil},
 		{"sender_email", in.SenderEmail, &cd.SenderEmail, 255, email},
 		{"reply_to_email", in.ReplyToEmail, &cd.ReplyToEmail, 255, email},
+		{"bcc_email", in.BCCEmail, &cd.BCCEmail, 255, email},
 		{"sms_sender", in.SMSSender, &cd.SMSSender, 11, smsSender},
 		{"user_name", in.UserName, &cd.UserName, 255, nil},
 		{"user_email", in.UserEmail, &cd.UserEmail, 255, email},

@@ -28,6 +28,12 @@ type Email struct {
 	ReplyTo string
 	// To and ToName are the recipient's address and display name.
 	To, ToName string
+	// AlsoTo are further recipients (To), Cc the recipients in copy; both
+	// appear in the headers.
+	AlsoTo, Cc []Address
+	// Bcc receive a blind copy: they are envelope recipients only, never
+	// named in the headers (the administration's archive address).
+	Bcc []string
 	// Subject may contain any Unicode text; it is encoded per RFC 2047.
 	Subject string
 	// HTML and Text are the two alternative bodies; both should carry the
@@ -35,6 +41,11 @@ type Email struct {
 	HTML, Text string
 	// Headers are extra header fields (e.g. List-Unsubscribe, X-Relance-*).
 	Headers map[string]string
+}
+
+// Address is an email address with an optional display name.
+type Address struct {
+	Name, Email string
 }
 
 // EmailSender delivers one email. providerID identifies the message at the

@@ -284,6 +284,43 @@ func migrations() []*gormigrate.Migration {
 					tx.Migrator().DropColumn(&models.Administration{}, "StatementDay"))
 			},
 		},
+		{
+			// Contact persons with roles (table contacts), the
+			// administration's archive copy (bcc_email), and the addresses
+			// each email went to (to/cc/bcc, JSON lists).
+			ID: "202611301001_contacts_recipients",
+			Migrate: func(tx *gorm.DB) error {
+				m := tx.Migrator()
+				if !m.HasTable(&models.Contact{}) {
+					if err := m.CreateTable(&models.Contact{}); err != nil {
+						return err
+					}
+				}
+				for _, c := range []struct {
+					model any
+					field string
+				}{{&models.Administration{}, "BCCEmail"}, {&models.Message{}, "To"}, {&models.Message{}, "Cc"}, {&models.Message{}, "Bcc"}} {
+					if !m.HasColumn(c.model, c.field) {
+						if err := m.AddColumn(c.model, c.field); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			},
+			Rollback: func(tx *gorm.DB) error {
+				m := tx.Migrator()
+				for _, c := range []struct {
+					model any
+					field string
+				}{{&models.Message{}, "Bcc"}, {&models.Message{}, "Cc"}, {&models.Message{}, "To"}, {&models.Administration{}, "BCCEmail"}} {
+					if err := m.DropColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				return m.DropTable(&models.Contact{})
+			},
+		},
 	}
 }
 

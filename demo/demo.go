@@ -17,6 +17,7 @@ import (
 	"github.com/relance/relance/app"
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 )
 
 // OrganizationName identifies the demo organization, so seeding runs once.
@@ -54,6 +55,7 @@ func Seed(ctx context.Context, gdb *gorm.DB, tc client.Client, now time.Time) (i
 				SenderName: "Demo Wholesale BV", SenderEmail: "debiteuren@demo-wholesale.example",
 				ReplyToEmail: "debiteuren@demo-wholesale.example", SMSSender: "DemoWhole",
 				UserName: "Sanne Jansen", UserEmail: "sanne@demo-wholesale.example", UserPhone: "+31 20 123 4568",
+				BCCEmail: "archief@demo-wholesale.example",
 			},
 		}
 		if err := tx.Create(&adm).Error; err != nil {
@@ -75,7 +77,15 @@ func Seed(ctx context.Context, gdb *gorm.DB, tc client.Client, now time.Time) (i
 				return err
 			}
 		}
-		return nil
+		// Smith & Sons' accounts payable clerk receives the invoices and
+		// reminders, its finance director a copy (the outbox page shows
+		// To, Cc and the archive's blind copy).
+		return tx.Create([]models.Contact{
+			{CustomerID: custs[3].ID, Name: "Jane Smith", Email: "jane.smith@smith-sons.example", Source: "api",
+				Roles: models.ContactRoles{policy.RoleBilling, policy.RoleReminders}},
+			{CustomerID: custs[3].ID, Name: "Tom Smith", Email: "finance.director@smith-sons.example", Source: "api", CC: true,
+				Roles: models.ContactRoles{policy.RoleReminders, policy.RoleCollection}},
+		}).Error
 	})
 	if err != nil {
 		return 0, false, fmt.Errorf("seed demo data: %w", err)

@@ -108,6 +108,8 @@ type AdministrationSettingsPatch struct {
 	// open-items statements.
 	StatementSchedule *string `json:"statement_schedule"`
 	StatementDay      *int    `json:"statement_day"`
+	// BCCEmail receives a blind copy of every email (the archive).
+	BCCEmail *string `json:"bcc_email"`
 }
 
 // JourneyInput is a journey as an admin writes it.

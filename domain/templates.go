@@ -76,4 +76,7 @@ type TemplatePreview struct {
 	// PDF is a letter.
 	PDF      []byte
 	Warnings []string
+
+	// To, Cc and Bcc are an email's addresses.
+	To, Cc, Bcc []string
 }

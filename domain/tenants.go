@@ -57,6 +57,10 @@ type AdministrationInput struct {
 	UserName        *string `json:"user_name"`
 	UserEmail       *string `json:"user_email"`
 	UserPhone       *string `json:"user_phone"`
+
+	// BCCEmail receives a blind copy of every email to a customer, for the
+	// administration's archive.
+	BCCEmail *string `json:"bcc_email"`
 }
 
 // NewCustomer is a customer created through the API: the fields an import

@@ -51,6 +51,10 @@ const (
 	colLanguage
 	colLegalID
 	colCustomerType
+	colContactName
+	colContactEmail
+	colContactPhone
+	colCCEmail
 	numCols
 )
 
@@ -179,6 +183,30 @@ var columns = [numCols]ColumnDoc{
 		Aliases:     []string{"type", "klanttype", "type_klant", "debiteurtype", "soort_klant", "klantsoort", "b2b_b2c", "b2c_b2b", "b2b", "type_client", "type_de_client", "categorie_client", "kundentyp", "kundenart", "kundengruppe", "customer_category", "client_type"},
 		Description: "business or consumer (also B2B/B2C, zakelijk/particulier, professionnel/particulier, Unternehmen/Verbraucher): decides the collection costs (EU 40 EUR or the Dutch WIK scale). An unknown value is a warning and leaves the type as it is (business for a new customer).",
 		Example:     "B2C",
+	},
+	colContactName: {
+		Name:        "contact_name",
+		Aliases:     []string{"contactpersoon", "contact_persoon", "naam_contactpersoon", "contactpersoon_naam", "tav", "t_a_v", "ter_attentie_van", "contact", "interlocuteur", "nom_contact", "nom_interlocuteur", "a_l_attention_de", "ansprechpartner", "name_ansprechpartner", "ansprechpartner_name", "kontaktperson", "contact_person", "attention"},
+		Description: "The customer's contact person (read with contact_email): receives every kind of email, in place of the customer's address; roles and copy are changed through the API and kept.",
+		Example:     "An Peeters",
+	},
+	colContactEmail: {
+		Name:        "contact_email",
+		Aliases:     []string{"email_contactpersoon", "e_mail_contactpersoon", "contactpersoon_email", "contactpersoon_e_mail", "email_contact", "e_mail_contact", "courriel_contact", "email_interlocuteur", "e_mail_interlocuteur", "ansprechpartner_email", "ansprechpartner_e_mail", "email_ansprechpartner", "e_mail_ansprechpartner", "contact_e_mail", "contact_person_email", "contact_email_address"},
+		Description: "The contact person's address, one bare address; without it no contact person is written. A malformed one is a warning.",
+		Example:     "an.peeters@janssens.be",
+	},
+	colContactPhone: {
+		Name:        "contact_phone",
+		Aliases:     []string{"telefoon_contactpersoon", "contactpersoon_telefoon", "tel_contactpersoon", "telephone_contact", "tel_contact", "telephone_interlocuteur", "ansprechpartner_telefon", "telefon_ansprechpartner", "contact_phone_number", "contact_person_phone"},
+		Description: "The contact person's phone, as written.",
+		Example:     "+32 9 123 45 67",
+	},
+	colCCEmail: {
+		Name:        "cc_email",
+		Aliases:     []string{"cc", "email_cc", "e_mail_cc", "cc_e_mail", "cc_adres", "kopie_email", "email_kopie", "e_mail_kopie", "kopie_e_mail", "copie_email", "email_copie", "e_mail_copie", "courriel_copie", "kopie_an", "email_kopie_an", "cc_address", "copy_email"},
+		Description: "An address that receives every email in copy (Cc), one bare address; a malformed one is a warning.",
+		Example:     "directie@janssens.be",
 	},
 }
 

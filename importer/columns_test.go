@@ -47,7 +47,8 @@ func TestColumnExamples(t *testing.T) {
 	require.Empty(t, res.Rejected)
 	require.Equal(t, Row{Line: 2,
 		Customer: CustomerRow{Ref: "D10023", Name: "Bakkerij Janssens BV", Email: "boekhouding@janssens.be", Phone: "+32 470 12 34 56",
-			AddressLine1: "Kerkstraat 12", AddressLine2: "Bus 3", PostalCode: "9000", City: "Gent", Country: "BE", Language: "nl", LegalID: "BE0123456789", Type: "consumer"},
+			AddressLine1: "Kerkstraat 12", AddressLine2: "Bus 3", PostalCode: "9000", City: "Gent", Country: "BE", Language: "nl", LegalID: "BE0123456789", Type: "consumer",
+			ContactName: "An Peeters", ContactEmail: "an.peeters@janssens.be", ContactPhone: "+32 9 123 45 67", CCEmail: "directie@janssens.be"},
 		Invoice: InvoiceRow{Number: "F2026-0042", IssueDate: day(2026, 1, 15), DueDate: day(2026, 2, 14), Currency: "EUR", AmountMinor: 123456, OpenMinor: 23456},
 		Given:   all,
 	}, res.Rows[0])

@@ -122,6 +122,12 @@ type CustomerRow struct {
 	LegalID string
 	// Type is business or consumer, or empty when the file does not say.
 	Type string
+	// ContactName, ContactEmail and ContactPhone are the customer's contact
+	// person; ContactEmail is one bare address, or empty (then no contact
+	// person is written).
+	ContactName, ContactEmail, ContactPhone string
+	// CCEmail is an address that receives the emails in copy, or empty.
+	CCEmail string
 }
 
 // InvoiceRow is one open (or since paid) invoice of the customer.

@@ -137,6 +137,8 @@ func check(set settings, conv decimalConv, raw *rawRow, out *checked) {
 	cust.PostalCode = text(colPostalCode, false)
 	cust.City = text(colCity, false)
 	cust.LegalID = text(colLegalID, false)
+	cust.ContactName = text(colContactName, false)
+	cust.ContactPhone = text(colContactPhone, false)
 	given := raw.present
 	// Bad contact data never rejects the row: the invoice is still chased,
 	// by the channels that remain, and the admin reads a warning.
@@ -153,6 +155,25 @@ func check(set settings, conv decimalConv, raw *rawRow, out *checked) {
 			given &^= 1 << colEmail
 		default:
 			cust.Email = v
+		}
+	}
+	for _, c := range [...]struct {
+		col colID
+		dst *string
+	}{{colContactEmail, &cust.ContactEmail}, {colCCEmail, &cust.CCEmail}} {
+		v := raw.vals[c.col]
+		if v == "" {
+			continue
+		}
+		switch reason := checkEmail(v); {
+		case utf8.RuneCountInString(v) > maxFieldLen:
+			warn(c.col, fmt.Sprintf("longer than %d characters; not used", maxFieldLen))
+			given &^= 1 << c.col
+		case reason != "":
+			warn(c.col, reason+"; not used")
+			given &^= 1 << c.col
+		default:
+			*c.dst = v
 		}
 	}
 	cust.Country = set.country
@@ -296,7 +317,8 @@ func amountOf(raw *rawRow, col, minorCol colID, cur string, scale int, conv deci
 
 // customerCols are the columns that describe the customer, in the order
 // conflicts are looked for.
-var customerCols = [...]colID{colCustomerRef, colCustomerName, colEmail, colPhone, colAddress1, colAddress2, colPostalCode, colCity, colCountry, colLanguage, colLegalID, colCustomerType}
+var customerCols = [...]colID{colCustomerRef, colCustomerName, colEmail, colPhone, colAddress1, colAddress2, colPostalCode, colCity, colCountry, colLanguage, colLegalID,
+	colCustomerType, colContactName, colContactEmail, colContactPhone, colCCEmail}
 
 func countCustomerErrs(errs []RowError) int {
 	n := 0
@@ -337,6 +359,14 @@ func customerField(c *CustomerRow, col colID) string {
 		return c.LegalID
 	case colCustomerType:
 		return c.Type
+	case colContactName:
+		return c.ContactName
+	case colContactEmail:
+		return c.ContactEmail
+	case colContactPhone:
+		return c.ContactPhone
+	case colCCEmail:
+		return c.CCEmail
 	}
 	return ""
 }
@@ -389,10 +419,11 @@ func checkConflicts(raws []rawRow, rows []checked) {
 		a, b := &rows[j].row.Customer, &rows[i].row.Customer
 		for _, c := range customerCols {
 			va, vb := customerField(a, c), customerField(b, c)
-			if va == vb || (c == colEmail && strings.EqualFold(va, vb)) {
+			isEmail := c == colEmail || c == colContactEmail || c == colCCEmail
+			if va == vb || (isEmail && strings.EqualFold(va, vb)) {
 				continue
 			}
-			if c == colEmail && (!rows[j].row.Given.has(c) || !rows[i].row.Given.has(c)) {
+			if isEmail && (!rows[j].row.Given.has(c) || !rows[i].row.Given.has(c)) {
 				// An address that is not one (a warning) or none at all
 				// does not contradict the customer's address elsewhere.
 				continue

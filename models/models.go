@@ -5,6 +5,9 @@
 package models
 
 import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/relance/relance/journeys"
@@ -185,6 +188,10 @@ type CompanyDetails struct {
 	UserName        string `gorm:"size:255" json:"user_name"`
 	UserEmail       string `gorm:"size:255" json:"user_email"`
 	UserPhone       string `gorm:"size:64" json:"user_phone"`
+
+	// BCCEmail receives a blind copy of every email to a customer, for
+	// the administration's own archive; it never shows in the headers.
+	BCCEmail string `gorm:"column:bcc_email;size:255" json:"bcc_email"`
 }
 
 // Customer is a debtor of an administration, keyed by the accounting
@@ -232,6 +239,95 @@ type Customer struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Contact is a contact person of a customer: the emails of the kinds its
+// roles name go to it (docs/domain.md §1.2, who receives what), as a
+// recipient or, when CC is set, in copy.
+type Contact struct {
+	ID         int64  `gorm:"primaryKey" json:"id"`
+	CustomerID int64  `gorm:"not null;index" json:"customer_id"`
+	Name       string `gorm:"size:255" json:"name"`
+	Email      string `gorm:"size:255;not null" json:"email"`
+	Phone      string `gorm:"size:64" json:"phone"`
+	// Language is the contact's language when known (nl, fr, en, de); the
+	// messages are written in the customer's language.
+	Language string `gorm:"size:2" json:"language,omitempty"`
+	// Roles say which messages the contact receives.
+	Roles ContactRoles `gorm:"size:128;not null" json:"roles"`
+	// CC puts the contact in copy (Cc) instead of among the recipients.
+	CC bool `gorm:"column:cc;not null;default:false" json:"cc"`
+	// BouncedEmail is the contact's address when it hard-bounced: it is not
+	// used again until the address changes.
+	BouncedEmail string `gorm:"size:255" json:"bounced_email,omitempty"`
+	// Source is "api" or "import": an import updates only the contacts it
+	// wrote itself (ImportSlot tells which of its columns wrote it).
+	Source     string    `gorm:"size:16;not null;default:api" json:"source"`
+	ImportSlot string    `gorm:"size:16" json:"-"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// MaxContacts is the most contact persons a customer may have: enough for
+// any accounts department, few enough to keep a message's recipients short.
+const MaxContacts = 10
+
+// ContactRoles is a contact's list of roles, stored as a JSON array.
+type ContactRoles []policy.ContactRole
+
+// Has reports whether r holds role.
+func (r ContactRoles) Has(role policy.ContactRole) bool {
+	for _, x := range r {
+		if x == role {
+			return true
+		}
+	}
+	return false
+}
+
+// Value stores the roles as a JSON array.
+func (r ContactRoles) Value() (driver.Value, error) { return jsonList(r) }
+
+// Scan reads a JSON array.
+func (r *ContactRoles) Scan(v any) error { return scanJSONList(v, r) }
+
+// AddressList is a list of email addresses, stored as a JSON array.
+type AddressList []string
+
+// Value stores the list as a JSON array ("" when empty).
+func (l AddressList) Value() (driver.Value, error) { return jsonList(l) }
+
+// Scan reads a JSON array.
+func (l *AddressList) Scan(v any) error { return scanJSONList(v, l) }
+
+// GormDataType is text: a list has no useful size limit.
+func (AddressList) GormDataType() string { return "text" }
+
+func jsonList[T any](l []T) (driver.Value, error) {
+	if len(l) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(l)
+	return string(b), err
+}
+
+func scanJSONList[T any](v any, out *T) error {
+	var b []byte
+	switch x := v.(type) {
+	case nil:
+	case string:
+		b = []byte(x)
+	case []byte:
+		b = x
+	default:
+		return fmt.Errorf("scan a list from %T", v)
+	}
+	var zero T
+	*out = zero
+	if len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, out)
 }
 
 // CustomerType says whether a customer is a business or a consumer.
@@ -433,6 +529,13 @@ type Message struct {
 	SentAt          *time.Time `json:"sent_at,omitempty"`
 	CreatedAt       time.Time  `json:"created_at"`
 	UpdatedAt       time.Time  `json:"updated_at"`
+
+	// To, Cc and Bcc are the email addresses the message went to (the
+	// envelope), as the channel choice and the administration's archive
+	// copy made them; Recipient shows the To addresses in one line.
+	To  AddressList `gorm:"column:to_addresses" json:"to,omitempty"`
+	Cc  AddressList `gorm:"column:cc_addresses" json:"cc,omitempty"`
+	Bcc AddressList `gorm:"column:bcc_addresses" json:"bcc,omitempty"`
 }
 
 // CaseStage is a stage of the collection procedure (seed 000).
@@ -566,7 +669,7 @@ type ImportMapping struct {
 func All() []any {
 	return []any{
 		&Organization{}, &APIKey{}, &Administration{}, &Journey{}, &JourneyStep{},
-		&Customer{}, &Invoice{}, &Payment{}, &Template{}, &TemplateVersion{}, &Message{},
+		&Customer{}, &Contact{}, &Invoice{}, &Payment{}, &Template{}, &TemplateVersion{}, &Message{},
 		&CollectionCase{}, &CaseInvoice{}, &CaseEvent{}, &Conversation{}, &InboxMessage{}, &ImportRun{}, &ImportMapping{},
 	}
 }
@@ -610,17 +713,26 @@ func (a *Administration) ChannelSettings() policy.AdministrationSettings {
 // choice (policy.Decide) reads. The SMS number is Mobile (E.164, set when the
 // phone parsed as a mobile); a row imported before Mobile existed falls back
 // to the raw phone, which Decide parses and refuses when it is no mobile.
-func (c *Customer) ChannelSettings() policy.CustomerSettings {
+func (c *Customer) ChannelSettings(contacts ...policy.Contact) policy.CustomerSettings {
 	mobile := c.Mobile
 	if mobile == "" {
 		mobile = c.Phone
 	}
 	return policy.CustomerSettings{
-		Email: c.Email, ProvidedEmail: c.ProvidedEmail, BouncedEmail: c.BouncedEmail,
+		Email: c.Email, ProvidedEmail: c.ProvidedEmail, BouncedEmail: c.BouncedEmail, Contacts: contacts,
 		SendInvoicesByEmail: c.SendInvoicesByEmail, SendRemindersByEmail: c.SendRemindersByEmail,
 		SendByPost: c.SendByPost, SendSMS: c.SendSMS, HasPostalAddress: c.HasPostalAddress(),
 		Mobile: mobile, Country: c.Country,
 	}
+}
+
+// PolicyContacts are the contacts as the channel choice reads them.
+func PolicyContacts(cs []Contact) []policy.Contact {
+	out := make([]policy.Contact, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, policy.Contact{Email: c.Email, Roles: c.Roles, CC: c.CC, BouncedEmail: c.BouncedEmail})
+	}
+	return out
 }
 
 // StepList is the journey's steps ordered by position.
@@ -645,3 +757,6 @@ func (c *Customer) EffectiveJourneyID(adm *Administration) int64 {
 	}
 	return 0
 }
+
+// GormDataType is a sized string column (see the field's size).
+func (ContactRoles) GormDataType() string { return "string" }

@@ -11,9 +11,12 @@ import (
 // The rules:
 //   - Email is allowed when the customer's toggle for the kind is on
 //     (SendInvoicesByEmail for invoices, SendRemindersByEmail otherwise) and
-//     the customer has a valid address: the provided one when the
-//     administration uses provided emails and it is valid, else the verified
-//     one.
+//     someone can receive it: the customer's contacts with the kind's role
+//     (RoleFor) that are not in copy, else the customer's own address (the
+//     provided one when the administration uses provided emails and it is
+//     valid, else the verified one), else a contact of the role in copy.
+//     The role's contacts marked CC are copied. Addresses that bounced or
+//     are invalid are left out; when none is left the refusal says why.
 //   - Post is allowed when the customer's SendByPost, the administration's
 //     PostalEnabled and a postal address are all there.
 //   - One channel normally: email if allowed, else post, else the step is
@@ -58,7 +61,8 @@ func Decide(kind StepKind, adm AdministrationSettings, cust CustomerSettings) De
 	postReason := postAllowed(adm, cust)
 
 	if emailReason == "" {
-		d.Channels, d.Email = append(d.Channels, ChannelEmail), email
+		d.Channels, d.Email = append(d.Channels, ChannelEmail), email.to[0]
+		d.EmailTo, d.EmailCc = email.to, email.cc
 	} else {
 		refuse(ChannelEmail, emailReason)
 	}
@@ -109,18 +113,84 @@ func Decide(kind StepKind, adm AdministrationSettings, cust CustomerSettings) De
 	return d
 }
 
-// emailAllowed returns the address to use, or the reason email is refused.
-// The toggle is checked before the address because a deliberate "no email"
+// emailRecipients are the addresses of one email.
+type emailRecipients struct{ to, cc []string }
+
+// emailAllowed returns the addresses to use, or the reason email is refused.
+// The toggle is checked before the addresses because a deliberate "no email"
 // explains the refusal better than a missing address would.
-func emailAllowed(kind StepKind, adm AdministrationSettings, cust CustomerSettings) (string, SkipReason) {
+func emailAllowed(kind StepKind, adm AdministrationSettings, cust CustomerSettings) (emailRecipients, SkipReason) {
+	var out emailRecipients
 	toggle := cust.SendRemindersByEmail
 	if kind == StepInvoice {
 		toggle = cust.SendInvoicesByEmail
 	}
 	if !toggle {
-		return "", ReasonEmailDisabledForCustomer
+		return out, ReasonEmailDisabledForCustomer
 	}
 
+	seen, bounced := false, false
+	// usable says whether addr may be sent to, noting why not.
+	usable := func(addr, bouncedAddr string) bool {
+		if addr == "" {
+			return false
+		}
+		seen = true
+		if bouncedAddr != "" && strings.EqualFold(addr, strings.TrimSpace(bouncedAddr)) {
+			bounced = true
+			return false
+		}
+		return ValidEmail(addr)
+	}
+	has := func(list []string, addr string) bool {
+		for _, x := range list {
+			if strings.EqualFold(x, addr) {
+				return true
+			}
+		}
+		return false
+	}
+	role := RoleFor(kind)
+	var copies []string
+	for _, c := range cust.Contacts {
+		addr := strings.TrimSpace(c.Email)
+		if !hasRole(c.Roles, role) || !usable(addr, c.BouncedEmail) {
+			continue
+		}
+		switch {
+		case c.CC && !has(copies, addr):
+			copies = append(copies, addr)
+		case !c.CC && !has(out.to, addr):
+			out.to = append(out.to, addr)
+		}
+	}
+	if len(out.to) == 0 {
+		if addr := customerAddress(adm, cust, usable); addr != "" {
+			out.to = []string{addr}
+		}
+	}
+	if len(out.to) == 0 && len(copies) > 0 {
+		// Only contacts in copy can be reached: one of them receives it.
+		out.to, copies = copies[:1], copies[1:]
+	}
+	for _, c := range copies {
+		if !has(out.to, c) {
+			out.cc = append(out.cc, c)
+		}
+	}
+	switch {
+	case len(out.to) > 0:
+		return out, ""
+	case bounced:
+		return out, ReasonEmailBounced
+	case seen:
+		return out, ReasonEmailInvalid
+	}
+	return out, ReasonEmailMissing
+}
+
+// customerAddress is the customer's own address to use, or "".
+func customerAddress(adm AdministrationSettings, cust CustomerSettings, usable func(addr, bounced string) bool) string {
 	// Stored addresses may carry stray spaces from imports or the portal;
 	// they are not a reason to refuse.
 	verified := strings.TrimSpace(cust.Email)
@@ -131,28 +201,21 @@ func emailAllowed(kind StepKind, adm AdministrationSettings, cust CustomerSettin
 		// fall back to the verified one if it is unusable.
 		candidates = []string{provided, verified}
 	}
-
-	seen, bounced := false, false
 	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		seen = true
-		if cust.BouncedEmail != "" && strings.EqualFold(c, strings.TrimSpace(cust.BouncedEmail)) {
-			bounced = true
-			continue
-		}
-		if ValidEmail(c) {
-			return c, ""
+		if usable(c, cust.BouncedEmail) {
+			return c
 		}
 	}
-	switch {
-	case bounced:
-		return "", ReasonEmailBounced
-	case seen:
-		return "", ReasonEmailInvalid
+	return ""
+}
+
+func hasRole(roles []ContactRole, r ContactRole) bool {
+	for _, x := range roles {
+		if x == r {
+			return true
+		}
 	}
-	return "", ReasonEmailMissing
+	return false
 }
 
 // postAllowed returns the reason a letter is refused, or "" when it may go.
@@ -207,7 +270,10 @@ func DecideChannel(kind StepKind, ch Channel, adm AdministrationSettings, cust C
 	var reason SkipReason
 	switch ch {
 	case ChannelEmail:
-		d.Email, reason = emailAllowed(kind, adm, cust)
+		var email emailRecipients
+		if email, reason = emailAllowed(kind, adm, cust); reason == "" {
+			d.Email, d.EmailTo, d.EmailCc = email.to[0], email.to, email.cc
+		}
 	case ChannelPost:
 		reason = postAllowed(adm, cust)
 	case ChannelSMS:

@@ -316,6 +316,10 @@ func TestDecide(t *testing.T) {
 				tc.cust(&cust)
 			}
 			got := Decide(tc.kind, adm, cust)
+			if tc.want.Email != "" && tc.want.EmailTo == nil {
+				// Without contacts the customer's address is the one recipient.
+				tc.want.EmailTo = []string{tc.want.Email}
+			}
 			require.Equal(t, tc.want, got)
 
 			// Invariants every decision keeps.
@@ -408,4 +412,67 @@ func TestDecisionHelpers(t *testing.T) {
 	require.Equal(t, ReasonNoPostalAddress, r)
 	_, ok = d.RefusalFor(ChannelSMS)
 	require.False(t, ok, "SMS is not considered for a final reminder")
+}
+
+// TestDecideContacts: who receives an email when the customer has contact
+// persons (docs/domain.md §1.2): the kind's role, CC, the customer's
+// address as the fallback, bounced and invalid contacts left out.
+func TestDecideContacts(t *testing.T) {
+	billing := Contact{Email: "billing@example.nl", Roles: []ContactRole{RoleBilling}}
+	reminders := Contact{Email: "ap@example.nl", Roles: []ContactRole{RoleReminders, RoleCollection}}
+	ccBoss := Contact{Email: "cfo@example.nl", Roles: []ContactRole{RoleReminders, RoleBilling}, CC: true}
+	collection := Contact{Email: "legal@example.nl", Roles: []ContactRole{RoleCollection}}
+	with := func(mod func(*CustomerSettings), cs ...Contact) CustomerSettings {
+		c := reachableCust()
+		c.Contacts = cs
+		if mod != nil {
+			mod(&c)
+		}
+		return c
+	}
+	noEmail := func(c *CustomerSettings) { c.Email = "" }
+	for _, tc := range []struct {
+		name     string
+		kind     StepKind
+		cust     CustomerSettings
+		to, cc   []string
+		reason   SkipReason // the email refusal, when email cannot go
+		channels []Channel
+	}{
+		{"an invoice goes to the billing contact", StepInvoice, with(nil, billing, reminders), []string{"billing@example.nl"}, nil, "", []Channel{ChannelEmail}},
+		{"a reminder goes to the reminders contact", StepReminder, with(nil, billing, reminders), []string{"ap@example.nl"}, nil, "", []Channel{ChannelEmail}},
+		{"a statement goes to the reminders contacts", StepStatement, with(nil, billing, reminders), []string{"ap@example.nl"}, nil, "", []Channel{ChannelEmail, ChannelSMS}},
+		{"a collection notice goes to every collection contact", StepCollection, with(nil, reminders, collection, billing),
+			[]string{"ap@example.nl", "legal@example.nl"}, nil, "", []Channel{ChannelEmail, ChannelPost, ChannelSMS}},
+		{"no contact of the role: the customer's address", StepInvoice, with(nil, reminders), []string{"debiteur@example.nl"}, nil, "", []Channel{ChannelEmail}},
+		{"a CC contact is copied beside the role's contact", StepReminder, with(nil, reminders, ccBoss), []string{"ap@example.nl"}, []string{"cfo@example.nl"}, "", []Channel{ChannelEmail}},
+		{"a CC contact is copied beside the customer's address", StepInvoice, with(nil, ccBoss), []string{"debiteur@example.nl"}, []string{"cfo@example.nl"}, "", []Channel{ChannelEmail}},
+		{"only a CC contact: it receives the email", StepInvoice, with(noEmail, ccBoss), []string{"cfo@example.nl"}, nil, "", []Channel{ChannelEmail}},
+		{"a customer without an address is reachable through a contact", StepReminder, with(noEmail, reminders), []string{"ap@example.nl"}, nil, "", []Channel{ChannelEmail}},
+		{"a bounced contact is left out, the customer's address takes over", StepReminder,
+			with(nil, Contact{Email: "ap@example.nl", Roles: []ContactRole{RoleReminders}, BouncedEmail: "AP@example.nl"}), []string{"debiteur@example.nl"}, nil, "", []Channel{ChannelEmail}},
+		{"every address bounced: email_bounced, post instead", StepReminder,
+			with(func(c *CustomerSettings) { c.BouncedEmail = c.Email }, Contact{Email: "ap@example.nl", Roles: []ContactRole{RoleReminders}, BouncedEmail: "ap@example.nl"}),
+			nil, nil, ReasonEmailBounced, []Channel{ChannelPost}},
+		{"an invalid contact is left out", StepReminder, with(noEmail, Contact{Email: "not an address", Roles: []ContactRole{RoleReminders}}),
+			nil, nil, ReasonEmailInvalid, []Channel{ChannelPost}},
+		{"the toggle stops the contacts too", StepReminder, with(func(c *CustomerSettings) { c.SendRemindersByEmail = false }, reminders),
+			nil, nil, ReasonEmailDisabledForCustomer, []Channel{ChannelPost}},
+		{"a contact listed twice is one recipient", StepReminder, with(nil, reminders, Contact{Email: "AP@example.nl", Roles: []ContactRole{RoleReminders}},
+			Contact{Email: "ap@example.nl", Roles: []ContactRole{RoleReminders}, CC: true}), []string{"ap@example.nl"}, nil, "", []Channel{ChannelEmail}},
+		{"an SMS step ignores contacts", StepSMS, with(noEmail, reminders), nil, nil, "", []Channel{ChannelSMS}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Decide(tc.kind, allOnAdm(), tc.cust)
+			require.Equal(t, tc.channels, d.Channels)
+			require.Equal(t, tc.to, d.EmailTo)
+			require.Equal(t, tc.cc, d.EmailCc)
+			if len(tc.to) > 0 {
+				require.Equal(t, tc.to[0], d.Email)
+			}
+			r, refused := d.RefusalFor(ChannelEmail)
+			require.Equal(t, tc.reason != "", refused)
+			require.Equal(t, tc.reason, r)
+		})
+	}
 }

@@ -153,6 +153,9 @@ type CustomerSettings struct {
 	// BouncedEmail is the last address that hard-bounced: an address equal
 	// to it (case-insensitively) is not used.
 	BouncedEmail string
+	// Contacts are the customer's contact persons; those with the role of
+	// a kind receive its emails (see Decide).
+	Contacts []Contact
 	// SendInvoicesByEmail is the email toggle for StepInvoice.
 	SendInvoicesByEmail bool
 	// SendRemindersByEmail is the email toggle for every other kind.
@@ -170,6 +173,52 @@ type CustomerSettings struct {
 	Country string
 }
 
+// ContactRole says which messages a customer's contact person receives
+// by email. The values are stored and shown, so they are stable strings.
+type ContactRole string
+
+// The contact roles.
+const (
+	// RoleBilling receives invoices.
+	RoleBilling ContactRole = "billing"
+	// RoleReminders receives reminders, final reminders and open-items
+	// statements.
+	RoleReminders ContactRole = "reminders"
+	// RoleCollection receives the notices of the collection procedure.
+	RoleCollection ContactRole = "collection"
+)
+
+// Valid reports whether r is a known role.
+func (r ContactRole) Valid() bool {
+	return r == RoleBilling || r == RoleReminders || r == RoleCollection
+}
+
+// RoleFor is the contact role whose contacts receive an email of kind k;
+// "" for a kind that sends no email (an SMS step).
+func RoleFor(k StepKind) ContactRole {
+	switch k {
+	case StepInvoice:
+		return RoleBilling
+	case StepReminder, StepFinalReminder, StepStatement:
+		return RoleReminders
+	case StepCollection:
+		return RoleCollection
+	}
+	return ""
+}
+
+// Contact is a customer's contact person as the channel choice reads it.
+type Contact struct {
+	// Email is the contact's address.
+	Email string
+	// Roles are the kinds of message the contact receives.
+	Roles []ContactRole
+	// CC puts the contact in copy rather than among the recipients.
+	CC bool
+	// BouncedEmail is the contact's address that hard-bounced, if any.
+	BouncedEmail string
+}
+
 // Refusal records one channel that was considered for a step and not used,
 // with the reason, so that the timeline can show why no email, letter or SMS
 // went.
@@ -184,8 +233,12 @@ type Refusal struct {
 type Decision struct {
 	// Channels to send on; empty when Skipped.
 	Channels []Channel
-	// Email is the address to use; set only when Channels has ChannelEmail.
-	Email string
+	// Email is the first address to send to; set only when Channels has
+	// ChannelEmail. EmailTo are all of them (Email first), EmailCc the
+	// addresses in copy.
+	Email   string
+	EmailTo []string
+	EmailCc []string
 	// Mobile is the E.164 number to use; set only when Channels has ChannelSMS.
 	Mobile string
 	// Refusals lists every channel considered and not used, with its reason.

@@ -132,12 +132,16 @@ func (r *renderer) htmlRuns(b *strings.Builder, runs []run) {
 			b.WriteString("<a href=\"" + html.EscapeString(href) + "\" style=\"" + styleLink + "\">")
 		}
 		for k := i; k < j; {
-			st := runs[k].style
+			st, col := runs[k].style, runs[k].colour
 			m := k
-			for m < j && runs[m].style == st {
+			for m < j && runs[m].style == st && runs[m].colour == col {
 				m++
 			}
 			open, closing := formatTags(st)
+			if col != "" {
+				// col is "#RRGGBB" (parseColour): nothing else reaches the attribute.
+				open, closing = "<span style=\"color:"+col+";\">"+open, closing+"</span>"
+			}
 			b.WriteString(open)
 			for _, rn := range runs[k:m] {
 				b.WriteString(r.htmlRun(rn, href != ""))

@@ -34,7 +34,17 @@ var fuzzSeeds = []string{
 	"<p><b><i><u>#overdue_amount</b></i></u></p></p></li></ul><br/><br>",
 	"\r\n\r\n#customer_address\r\n#bank_details\t#today\x00#\xff",
 	"<p>&lt;#customer_name&gt; &nbsp; &#x;&#xZZ;</p>",
+	"<p><span style=\"color: #C00000\">red <b>#total_due</b></span> <font color=\"#0A0\">green</font></p>",
+	"<span style=\"color:rgb(300,0,0);color:#ABC\"><span style=\"color: expression(alert(1))\">x</span></span></span><font color=\"red\">y",
+	"<p style='color:#00F;background:url(javascript:x)'>a<a href=\"#portal_link\" style=\"color:#FFF\">b</a></p>",
 }
+
+// colourSpan is the one span the renderer writes: a text colour, always
+// #RRGGBB.
+var (
+	anySpan    = regexp.MustCompile(`<span[^>]*>`)
+	colourSpan = regexp.MustCompile(`^<span style="color:#[0-9A-F]{6};">$`)
+)
 
 // FuzzValidate checks that Validate never panics, names a well-formed
 // unknown tag when it refuses, and that a text it accepts renders in every
@@ -95,6 +105,9 @@ func FuzzRenderEmail(f *testing.F) {
 		require.NotContains(t, strings.ToLower(e.HTML), "<script")
 		require.NotRegexp(t, unsafeHref, e.HTML)
 		require.True(t, strings.HasPrefix(e.HTML, "<!DOCTYPE html>"))
+		for _, sp := range anySpan.FindAllString(e.HTML, -1) {
+			require.Regexp(t, colourSpan, sp, "html %q", e.HTML)
+		}
 
 		l, err := RenderLetter(EmailTemplate{Subject: subject, Body: body}, d)
 		require.NoError(t, err)

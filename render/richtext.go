@@ -1,7 +1,9 @@
 package render
 
 import (
+	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/html"
@@ -31,7 +33,9 @@ type run struct {
 	tag   *tagDef
 	br    bool
 	style style
-	link  *link
+	// colour is the text colour as "#RRGGBB" (see parseColour), or "".
+	colour string
+	link   *link
 }
 
 type blockKind uint8
@@ -180,18 +184,36 @@ type builder struct {
 	// of the block so far is empty or ends in a space.
 	collapse, space         bool
 	bold, italic, underline int
-	links                   []*link
-	lists                   []listCtx
-	nextList                int
+	// colours is one entry per open element (void elements aside), so
+	// that an end tag takes back the colour its start tag set.
+	colours  []colourCtx
+	links    []*link
+	lists    []listCtx
+	nextList int
 	// bulletPending: an <li> started and has not shown content yet.
 	bulletPending bool
 	// pending is literal text not yet made a run, in pendingStyle and
 	// pendingLink.
-	pending      strings.Builder
-	hasPending   bool
-	pendingStyle style
-	pendingLink  *link
-	err          error
+	pending       strings.Builder
+	hasPending    bool
+	pendingStyle  style
+	pendingColour string
+	pendingLink   *link
+	err           error
+}
+
+// colourCtx is an open element and the colour it set ("" for none).
+type colourCtx struct{ name, colour string }
+
+// colour is the text colour in force: that of the innermost open element
+// that set one.
+func (b *builder) colour() string {
+	for i := len(b.colours) - 1; i >= 0; i-- {
+		if c := b.colours[i].colour; c != "" {
+			return c
+		}
+	}
+	return ""
 }
 
 func (b *builder) style() style {
@@ -244,12 +266,12 @@ func (b *builder) add(s string) {
 	if s == "" {
 		return
 	}
-	st, ln := b.style(), b.link()
-	if b.hasPending && (b.pendingStyle != st || b.pendingLink != ln) {
+	st, col, ln := b.style(), b.colour(), b.link()
+	if b.hasPending && (b.pendingStyle != st || b.pendingColour != col || b.pendingLink != ln) {
 		b.commit()
 	}
 	if !b.hasPending {
-		b.hasPending, b.pendingStyle, b.pendingLink = true, st, ln
+		b.hasPending, b.pendingStyle, b.pendingColour, b.pendingLink = true, st, col, ln
 	}
 	b.pending.WriteString(s)
 }
@@ -259,7 +281,7 @@ func (b *builder) commit() {
 	if !b.hasPending {
 		return
 	}
-	b.cur.runs = append(b.cur.runs, run{text: b.pending.String(), style: b.pendingStyle, link: b.pendingLink})
+	b.cur.runs = append(b.cur.runs, run{text: b.pending.String(), style: b.pendingStyle, colour: b.pendingColour, link: b.pendingLink})
 	b.pending.Reset()
 	b.hasPending = false
 }
@@ -267,7 +289,7 @@ func (b *builder) commit() {
 func (b *builder) lineBreak() {
 	b.commit()
 	b.trimTrailing()
-	b.cur.runs = append(b.cur.runs, run{br: true, style: b.style(), link: b.link()})
+	b.cur.runs = append(b.cur.runs, run{br: true, style: b.style(), colour: b.colour(), link: b.link()})
 	b.space = true
 }
 
@@ -403,7 +425,7 @@ func resolveTags(runs []run) ([]run, error) {
 			}
 			if mi < len(ms) && ms[mi].start <= pos {
 				if ms[mi].start == pos {
-					out = append(out, run{tag: ms[mi].def, style: r.style, link: r.link})
+					out = append(out, run{tag: ms[mi].def, style: r.style, colour: r.colour, link: r.link})
 				}
 				pos = min(ms[mi].end, hi)
 				continue
@@ -412,16 +434,25 @@ func resolveTags(runs []run) ([]run, error) {
 			if mi < len(ms) && ms[mi].start < next {
 				next = ms[mi].start
 			}
-			out = append(out, run{text: s[pos:next], style: r.style, link: r.link})
+			out = append(out, run{text: s[pos:next], style: r.style, colour: r.colour, link: r.link})
 			pos = next
 		}
 	}
 	return out, nil
 }
 
+// voidElements have no end tag: they open nothing that could carry a colour.
+var voidElements = map[string]bool{
+	"br": true, "img": true, "hr": true, "input": true, "meta": true, "link": true, "wbr": true,
+	"col": true, "area": true, "base": true, "embed": true, "source": true, "track": true, "param": true,
+}
+
 // start handles a start tag.
 func (b *builder) start(tok html.Token, selfClosing bool) {
 	name := tok.Data
+	if !selfClosing && !voidElements[name] {
+		b.colours = append(b.colours, colourCtx{name: name, colour: elementColour(tok)})
+	}
 	switch {
 	case name == "br":
 		b.lineBreak()
@@ -457,6 +488,14 @@ func (b *builder) start(tok html.Token, selfClosing bool) {
 
 // end handles an end tag; an end tag with no start is ignored.
 func (b *builder) end(name string) {
+	// The colour of the innermost open element of that name ends (HTML an
+	// editor wrote may close elements out of order).
+	for i := len(b.colours) - 1; i >= 0; i-- {
+		if b.colours[i].name == name {
+			b.colours = append(b.colours[:i], b.colours[i+1:]...)
+			break
+		}
+	}
 	switch {
 	case name == "br":
 		b.lineBreak()
@@ -520,4 +559,63 @@ func (b *builder) parseLink(tok html.Token) *link {
 		return l
 	}
 	return nil
+}
+
+// elementColour reads the text colour an element sets: the color property
+// of its style attribute, or the color attribute of <font>. Only a colour
+// parseColour accepts is kept, so nothing but "#RRGGBB" ever reaches a
+// style attribute the renderer writes.
+func elementColour(tok html.Token) string {
+	for _, a := range tok.Attr {
+		switch {
+		case a.Namespace != "":
+		case a.Key == "color" && tok.Data == "font":
+			if c, ok := parseColour(a.Val); ok {
+				return c
+			}
+		case a.Key == "style":
+			for _, decl := range strings.Split(a.Val, ";") {
+				prop, val, ok := strings.Cut(decl, ":")
+				if ok && strings.EqualFold(strings.TrimSpace(prop), "color") {
+					if c, ok := parseColour(val); ok {
+						return c
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// hexColourValue and rgbColourValue are the colour values the renderer
+// accepts: what rich-text editors write (#C00000, #c00, rgb(192, 0, 0)).
+var (
+	hexColourValue = regexp.MustCompile(`^#([0-9A-Fa-f]{3}|[0-9A-Fa-f]{6})$`)
+	rgbColourValue = regexp.MustCompile(`^(?i:rgb)\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*\)$`)
+)
+
+// parseColour returns v as "#RRGGBB" (upper case, so it can never read as
+// a #tag), or false for anything else: named colours, other functions,
+// expressions, url(...) and the like are dropped rather than passed on.
+func parseColour(v string) (string, bool) {
+	v = strings.TrimSpace(v)
+	if m := hexColourValue.FindStringSubmatch(v); m != nil {
+		h := strings.ToUpper(m[1])
+		if len(h) == 3 {
+			h = string([]byte{h[0], h[0], h[1], h[1], h[2], h[2]})
+		}
+		return "#" + h, true
+	}
+	if m := rgbColourValue.FindStringSubmatch(v); m != nil {
+		var out [3]byte
+		for i := range out {
+			n, err := strconv.Atoi(m[i+1])
+			if err != nil || n > 255 {
+				return "", false
+			}
+			out[i] = byte(n)
+		}
+		return fmt.Sprintf("#%02X%02X%02X", out[0], out[1], out[2]), true
+	}
+	return "", false
 }

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/microcosm-cc/bluemonday"
-	"github.com/microcosm-cc/bluemonday/css"
 )
 
 // richTextElements are the elements a stored email body may keep: the
@@ -25,7 +24,10 @@ var emailPolicy = func() *bluemonday.Policy {
 	p.AllowURLSchemes("http", "https", "mailto", "tel")
 	p.AllowRelativeURLs(true)
 	p.RequireParseableURLs(true)
-	p.AllowStyles("color").MatchingHandler(css.ColorHandler).OnElements(append([]string{"a"}, richTextElements...)...)
+	// Only the colour values the renderer writes into the sent email
+	// (parseColour) are kept, so the admin reads back what is sent.
+	p.AllowStyles("color").MatchingHandler(func(v string) bool { _, ok := parseColour(v); return ok }).
+		OnElements(append([]string{"a"}, richTextElements...)...)
 	p.AllowAttrs("color").Matching(hexColour).OnElements("font")
 	return p
 }()

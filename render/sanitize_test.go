@@ -19,7 +19,7 @@ func TestSanitizeEmailBody(t *testing.T) {
 			`<a href="https://pay.example/x?a=1&amp;b=2">w</a> <a href="mailto:a@b.example">m</a> <a href="tel:+3212345678">t</a>`},
 		{"colour stays, in upper case, and nothing else of the style",
 			`<p><span style="color: #c00000; font-size: 40px; background: url(x)">red</span> <font color="#0a0" face="Comic">green</font> <span style="color: red">named</span></p>`,
-			`<p><span style="color: #C00000">red</span> <font color="#0A0">green</font> <span style="color: red">named</span></p>`},
+			`<p><span style="color: #C00000">red</span> <font color="#0A0">green</font> <span>named</span></p>`},
 		{"scripts, handlers, images, forms and other schemes go",
 			`<p onclick="x()" class="c" id="i">a<script>alert(1)</script><img src="https://t.example/p.gif" onerror="y()"><iframe src="https://e.example"></iframe><form action="/x"><input name="q"></form><a href="javascript:alert(1)">j</a><a href="data:text/html,x">d</a><a href="vbscript:x">v</a></p><style>p{}</style>`,
 			`<p>a<a>j</a>dv</p>`},
@@ -72,7 +72,13 @@ func requireSafe(t *testing.T, out string) {
 					require.Contains(t, []string{"http", "https", "mailto", "tel"}, strings.ToLower(m[1]), out)
 				}
 			case "style":
-				require.Regexp(t, `(?i)^color: [^;:"]+$`, a.Val, out)
+				// Only colour declarations (bluemonday keeps each one the
+				// policy accepts), each a colour the email keeps.
+				for _, decl := range strings.Split(a.Val, "; ") {
+					require.Regexp(t, `(?i)^color: [^;:"]+$`, decl, out)
+					_, ok := parseColour(decl[len("color: "):])
+					require.True(t, ok, "only a colour the email keeps: %q in %q", a.Val, out)
+				}
 			case "color":
 				require.Equal(t, "font", tok.Data, out)
 				require.Regexp(t, hexColour, a.Val, out)
@@ -92,6 +98,7 @@ func FuzzSanitizeEmailBody(f *testing.F) {
 		f.Add(s)
 	}
 	f.Add(`<p onmouseover="x()" style="color:#abc;position:fixed">x</p><a href=" javascript:alert(1)">y</a><a href="#portal_link">z</a>`)
+	f.Add(`<span style="color: RGB( 1 , 2 , 3 );color:#c00000"><font color="#00f" style="color: rgb(999,0,0)">x</font></span><span style="color:red">y</span>`)
 	f.Add(`<svg><script>alert(1)</script></svg><math><mi xlink:href="javascript:x">m</mi></math><b>#customer_name</b>`)
 	f.Fuzz(func(t *testing.T, in string) {
 		out := SanitizeEmailBody(in)
@@ -112,4 +119,46 @@ func FuzzSanitizeEmailBody(f *testing.F) {
 		require.NoError(t, err)
 		require.NotContains(t, e.HTML, "<script>alert")
 	})
+}
+
+// TestColourReachesTheEmail follows an admin's colour from the editor to
+// the HTML part that is sent: the sanitizer keeps it (upper case), the
+// renderer writes it as a span of its own, and a value that is not a plain
+// colour goes at either wall.
+func TestColourReachesTheEmail(t *testing.T) {
+	saved := SanitizeEmailBody(`<p>Dear #customer_name, <span style="color: #c00000; font-size: 40px">please pay <b>#total_due</b></span>` +
+		` <font color="#0a0" face="x">today</font>, <span style="color: rgb(0, 0, 255)">online</span>` +
+		` <span style="color: red">named</span> <span style="color: expression(alert(1))">expr</span>.</p>`)
+	require.Contains(t, saved, `<span style="color: #C00000">`)
+	require.Contains(t, saved, `<font color="#0A0">`)
+	require.Contains(t, saved, `<span style="color: rgb(0, 0, 255)">`)
+	require.NotContains(t, saved, "font-size")
+	require.NotContains(t, saved, "expression")
+	require.NotContains(t, saved, "red", "a named colour is not kept: the email would not show it")
+
+	e, err := RenderEmail(EmailTemplate{Subject: "s", Body: saved}, fullData("en"))
+	require.NoError(t, err)
+	require.Contains(t, e.HTML, `<span style="color:#C00000;">please pay </span><span style="color:#C00000;"><strong>€2,130.00</strong></span>`)
+	require.Contains(t, e.HTML, `<span style="color:#00AA00;">today</span>`)
+	require.Contains(t, e.HTML, `<span style="color:#0000FF;">online</span>`)
+	require.Contains(t, e.HTML, ` named expr.</p>`)
+	// The renderer is the second wall: an unsaved body (a manual action's
+	// text, a preview) with values the sanitizer would drop loses them too.
+	raw, err := RenderEmail(EmailTemplate{Subject: "s", Body: `<p><span style="color: red">a</span><span style="color:url(x)">b</span><font color="#C00">c</font></p>`}, fullData("en"))
+	require.NoError(t, err)
+	require.Contains(t, raw.HTML, `>ab<span style="color:#CC0000;">c</span></p>`)
+	require.NotContains(t, e.HTML, "expression")
+	require.Contains(t, e.Text, "please pay €2,130.00 today, online named expr.")
+}
+
+func TestParseColour(t *testing.T) {
+	for in, want := range map[string]string{
+		"#c00000": "#C00000", " #C00 ": "#CC0000", "rgb(192, 0, 0)": "#C00000", "RGB(1,2,3)": "#010203",
+		"red": "", "#c0000": "", "rgb(256,0,0)": "", "rgba(1,2,3,0.5)": "", "#C00000;x:y": "",
+		"url(javascript:x)": "", "expression(alert(1))": "", "": "", "#C00000\"><script>": "",
+	} {
+		got, ok := parseColour(in)
+		require.Equal(t, want != "", ok, in)
+		require.Equal(t, want, got, in)
+	}
 }

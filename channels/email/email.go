@@ -275,6 +275,23 @@ func (s *Sender) buildMessage(m channels.Email) (*mail.Msg, string, error) {
 	if err := msg.AddToFormat(m.ToName, m.To); err != nil {
 		return nil, "", fmt.Errorf("email: message %s: invalid To %q: %w", m.Key, m.To, err)
 	}
+	for _, a := range m.AlsoTo {
+		if err := msg.AddToFormat(a.Name, a.Email); err != nil {
+			return nil, "", fmt.Errorf("email: message %s: invalid To %q: %w", m.Key, a.Email, err)
+		}
+	}
+	for _, a := range m.Cc {
+		if err := msg.AddCcFormat(a.Name, a.Email); err != nil {
+			return nil, "", fmt.Errorf("email: message %s: invalid Cc %q: %w", m.Key, a.Email, err)
+		}
+	}
+	// go-mail writes the To, Cc and Reply-To fields only: Bcc addresses
+	// are RCPT TO recipients and appear in no header.
+	for _, a := range m.Bcc {
+		if err := msg.AddBcc(a); err != nil {
+			return nil, "", fmt.Errorf("email: message %s: invalid Bcc %q: %w", m.Key, a, err)
+		}
+	}
 	if m.ReplyTo != "" {
 		if err := msg.ReplyTo(m.ReplyTo); err != nil {
 			return nil, "", fmt.Errorf("email: message %s: invalid Reply-To %q: %w", m.Key, m.ReplyTo, err)

@@ -166,6 +166,32 @@ func TestSendEmailDeliversTheExactMessage(t *testing.T) {
 	require.Equal(t, m.HTML, got.HTML)
 }
 
+// TestCopiesAndBlindCopies: further recipients and copies are in the
+// envelope and the headers, a blind copy only in the envelope.
+func TestCopiesAndBlindCopies(t *testing.T) {
+	sink := startSink(t, nil)
+	sender := newSender(t, sink.Addr(), nil)
+	m := reminder("invoice:3:INV-12/step-2/email")
+	m.AlsoTo = []channels.Address{{Name: "Marc Fournisseurs", Email: "ap@bâtiment.example"}}
+	m.Cc = []channels.Address{{Name: "Paul Daf", Email: "daf@bâtiment.example"}, {Email: "compta@bâtiment.example"}}
+	m.Bcc = []string{"archive@acme.example"}
+	_, err := sender.SendEmail(context.Background(), m)
+	require.NoError(t, err)
+	msgs := sink.Messages()
+	require.Len(t, msgs, 1)
+	require.Equal(t, []string{m.To, "ap@bâtiment.example", "daf@bâtiment.example", "compta@bâtiment.example", "archive@acme.example"}, msgs[0].EnvelopeTo)
+	p := decodeMessage(t, msgs[0].Raw)
+	parser := mail.AddressParser{WordDecoder: new(mime.WordDecoder)}
+	to, err := parser.ParseList(p.header.Get("To"))
+	require.NoError(t, err)
+	require.Equal(t, []*mail.Address{{Name: m.ToName, Address: m.To}, {Name: "Marc Fournisseurs", Address: "ap@bâtiment.example"}}, to)
+	cc, err := parser.ParseList(p.header.Get("Cc"))
+	require.NoError(t, err)
+	require.Equal(t, []*mail.Address{{Name: "Paul Daf", Address: "daf@bâtiment.example"}, {Address: "compta@bâtiment.example"}}, cc)
+	require.Empty(t, p.header.Get("Bcc"))
+	require.NotContains(t, string(msgs[0].Raw), "archive@acme.example")
+}
+
 func TestResendOfTheSameKeyCarriesTheSameMessageID(t *testing.T) {
 	sink := startSink(t, nil)
 	sender := newSender(t, sink.Addr(), nil)
@@ -342,6 +368,9 @@ func TestInvalidInputIsPermanent(t *testing.T) {
 		"bad to":          func(m *channels.Email) { m.To = "not an address" },
 		"bad from":        func(m *channels.Email) { m.From = "" },
 		"bad reply-to":    func(m *channels.Email) { m.ReplyTo = "nope" },
+		"bad also-to":     func(m *channels.Email) { m.AlsoTo = []channels.Address{{Email: "nope"}} },
+		"bad cc":          func(m *channels.Email) { m.Cc = []channels.Address{{Name: "X", Email: "x@"}} },
+		"bad bcc":         func(m *channels.Email) { m.Bcc = []string{"a@b.example\r\nX: y"} },
 		"no key":          func(m *channels.Email) { m.Key = "" },
 		"no body":         func(m *channels.Email) { m.HTML, m.Text = "", "" },
 		"reserved header": func(m *channels.Email) { m.Headers = map[string]string{"message-id": "<x@y>"} },
