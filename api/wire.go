@@ -55,6 +55,7 @@ type AdministrationView struct {
 	SenderName      string `json:"sender_name"`
 	SenderEmail     string `json:"sender_email"`
 	ReplyToEmail    string `json:"reply_to_email"`
+	BCCEmail        string `json:"bcc_email"`
 	SMSSender       string `json:"sms_sender"`
 	UserName        string `json:"user_name"`
 	UserEmail       string `json:"user_email"`
@@ -85,7 +86,7 @@ func administrationView(a *models.Administration) AdministrationView {
 		CompanyName: d.CompanyName, CompanyAddress: d.CompanyAddress, CompanyPhone: d.CompanyPhone,
 		CompanyEmail: d.CompanyEmail, CompanyWebsite: d.CompanyWebsite, CompanyLogoURL: d.CompanyLogoURL,
 		LegalID: d.LegalID, BankDetails: d.BankDetails, LatePenaltyRate: d.LatePenaltyRate,
-		SenderName: d.SenderName, SenderEmail: d.SenderEmail, ReplyToEmail: d.ReplyToEmail, SMSSender: d.SMSSender,
+		SenderName: d.SenderName, SenderEmail: d.SenderEmail, ReplyToEmail: d.ReplyToEmail, BCCEmail: d.BCCEmail, SMSSender: d.SMSSender,
 		UserName: d.UserName, UserEmail: d.UserEmail, UserPhone: d.UserPhone,
 
 		DefaultJourneyID: a.DefaultJourneyID, ArchivedAt: a.ArchivedAt, DetailsMissing: a.DetailsMissing,
