@@ -8,13 +8,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
@@ -30,6 +36,7 @@ import (
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/portal"
 	"github.com/relance/relance/worker"
+	"github.com/relance/relance/workflows"
 )
 
 const mtaSecret = "mta-secret-for-inbound"
@@ -444,6 +451,7 @@ func testReply(t *testing.T, e *inboxEnv) {
 	require.Equal(t, strings.Trim(got.MessageID, "<>"), strings.Trim(row.ProviderID, "<>"))
 	require.Equal(t, domain.ReplyKind, row.Kind)
 	require.True(t, row.Manual)
+	keepReplyHistory(t, e.tc, row.WorkflowID)
 
 	var d domain.ConversationDetail
 	e.call(http.MethodGet, fmt.Sprintf("/api/v1/inbox/conversations/%d", e.firstConv.ID), e.keyA, nil).json(t, &d)
@@ -515,4 +523,35 @@ func testSMSSharedNumber(t *testing.T, e *inboxEnv) {
 	res, conv = send("sh-a2", "33700000000")
 	require.Equal(t, "recorded", res)
 	require.Equal(t, e.orgA, conv.OrganizationID)
+}
+
+// keepReplyHistory waits for the reply's workflow, replays its history with
+// the current code and, with RELANCE_WRITE_HISTORIES=1, commits it to
+// workflows/testdata for the replay test (never overwriting one).
+func keepReplyHistory(t *testing.T, tc client.Client, id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), testkit.Patience)
+	defer cancel()
+	var res workflows.InboxReplyResult
+	require.NoError(t, tc.GetWorkflow(ctx, id, "").Get(ctx, &res))
+	require.Equal(t, string(models.MessageSent), res.State)
+	h := &historypb.History{}
+	it := tc.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	r := sdkworker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.InboxReply, workflow.RegisterOptions{Name: workflows.InboxReplyName})
+	require.NoError(t, r.ReplayWorkflowHistory(nil, h))
+	if os.Getenv("RELANCE_WRITE_HISTORIES") != "1" {
+		return
+	}
+	path := filepath.Join("..", "workflows", "testdata", "inbox_reply_sent.json")
+	if _, err := os.Stat(path); err == nil {
+		t.Fatalf("%s exists: committed histories are never overwritten", path)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: " "}.Marshal(h)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b, 0o644))
 }
