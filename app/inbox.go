@@ -182,7 +182,7 @@ func (s *Service) UnreadSummary(ctx context.Context, org int64) (domain.UnreadSu
 		dest *[]domain.UnreadCount
 	}{{"customer_id", &out.Customers}, {"invoice_id", &out.Invoices}, {"case_id", &out.Cases}} {
 		var rows []domain.UnreadCount
-		if err := base().Select(g.col+" AS id, COUNT(*) AS unread").Where(g.col+" IS NOT NULL").
+		if err := base().Select(g.col + " AS id, COUNT(*) AS unread").Where(g.col + " IS NOT NULL").
 			Group(g.col).Order(g.col).Scan(&rows).Error; err != nil {
 			return out, storeErr(err, "count unread conversations per %s", g.col)
 		}
