@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/http"
@@ -155,6 +156,7 @@ func TestInbox(t *testing.T) {
 	e := newInboxEnv(t, gdb, tc)
 	t.Run("email reply by its headers", func(t *testing.T) { testEmailReplyByHeaders(t, e) })
 	t.Run("email reply by its sender", func(t *testing.T) { testEmailReplyBySender(t, e) })
+	t.Run("oversized attachment kept without its bytes", func(t *testing.T) { testOversizedAttachment(t, e) })
 	t.Run("email webhook bad input", func(t *testing.T) { testEmailWebhookBadInput(t, e) })
 	t.Run("list and filters", func(t *testing.T) { testConversationList(t, e) })
 	t.Run("read settings", func(t *testing.T) { testReadSettings(t, e) })
@@ -239,6 +241,34 @@ func testEmailReplyBySender(t *testing.T, e *inboxEnv) {
 	code, body = e.pipe(strings.ReplaceAll(alt("inbox@acme.example", "<alt-3@x.example>"), "francois@durand.example", "nobody@x.example"))
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "unknown_sender", result(t, body))
+}
+
+func testOversizedAttachment(t *testing.T, e *inboxEnv) {
+	big := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x89, 'P', 'N', 'G'}, int(email.DefaultReplyLimits.MaxAttachment/4)+1))
+	var b strings.Builder
+	b.WriteString("From: francois@durand.example\r\nTo: inbox@acme.example\r\nSubject: Re: Rappel\r\nMessage-ID: <big-1@durand.example>\r\n" +
+		"In-Reply-To: " + e.reminderID + "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=big\r\n\r\n" +
+		"--big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nVoici la photo du virement.\r\n" +
+		"--big\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=photo.png\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	for len(big) > 76 {
+		b.WriteString(big[:76] + "\r\n")
+		big = big[76:]
+	}
+	b.WriteString(big + "\r\n--big--\r\n")
+	code, body := e.pipe(b.String())
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, "recorded", result(t, body))
+	var im models.InboxMessage
+	require.NoError(t, e.db.Where("external_id = ?", "email:big-1@durand.example").Take(&im).Error)
+	require.Equal(t, e.firstConv.ID, im.ConversationID)
+	require.Equal(t, "Voici la photo du virement.", im.Body)
+	var att models.InboxAttachment
+	require.NoError(t, e.db.Where("inbox_message_id = ?", im.ID).Take(&att).Error)
+	require.Equal(t, "photo.png", att.FileName)
+	require.Equal(t, email.DefaultReplyLimits.MaxAttachment+4, att.Size)
+	require.Nil(t, att.Data)
+	require.Contains(t, att.Refused, "larger than")
+	e.call(http.MethodGet, fmt.Sprintf("/api/v1/inbox/attachments/%d", att.ID), e.keyA, nil).problem(t, http.StatusConflict)
 }
 
 func testEmailWebhookBadInput(t *testing.T, e *inboxEnv) {
@@ -439,7 +469,7 @@ func testReply(t *testing.T, e *inboxEnv) {
 	require.Contains(t, got.Text, "Merci, bien reçu.")
 	require.Contains(t, got.Text, "http://portal.test/portal/")
 	require.Contains(t, got.HTML, "&lt;b&gt;Cordialement&lt;/b&gt;", "the admin's text is escaped in the HTML")
-	require.Contains(t, string(got.Raw), "In-Reply-To: <alt-2@durand.example>", "threaded under the customer's last email")
+	require.Contains(t, string(got.Raw), "In-Reply-To: <big-1@durand.example>", "threaded under the customer's last email")
 	var row models.Message
 	require.NoError(t, e.db.First(&row, v.Delivery.OutboxMessageID).Error)
 	deadline = time.Now().Add(testkit.Patience)
