@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/channels"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
@@ -114,7 +115,7 @@ func (a *Activities) SendInboxReply(ctx context.Context, in InboxReplyInput) (In
 // conversation: In-Reply-To and References name that email's Message-ID
 // (kept as the inbox message's external ID "email:<id>").
 func (a *Activities) replyHeaders(ctx context.Context, key string) (map[string]string, error) {
-	rest, ok := strings.CutPrefix(key, "inbox-reply:")
+	rest, ok := strings.CutPrefix(key, domain.ReplyKeyPrefix)
 	if !ok {
 		return nil, nil
 	}

@@ -15,7 +15,6 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/domain"
-	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/workflows"
@@ -194,7 +193,7 @@ func (s *Service) UnreadSummary(ctx context.Context, org int64) (domain.UnreadSu
 }
 
 // replyKey is the outbox key of reply id's email.
-func replyKey(id int64) string { return fmt.Sprintf("%s%d/email", inbound.ReplyKeyPrefix, id) }
+func replyKey(id int64) string { return fmt.Sprintf("%s%d/email", domain.ReplyKeyPrefix, id) }
 
 // ReplyToConversation stores an admin's reply in the conversation (the
 // portal shows it) and emails it to the customer: the reply and its queued
@@ -309,7 +308,7 @@ func (s *Service) replyEmail(adm *models.Administration, cust *models.Customer, 
 		w = replyWords["en"]
 	}
 	subject = w.subject
-	if sub := strings.TrimSpace(conv.Subject); sub != "" && sub != inbound.SMSConversationSubject && sub != inbound.EmailConversationSubject {
+	if sub := strings.TrimSpace(conv.Subject); sub != "" && sub != domain.SMSConversationSubject && sub != domain.EmailConversationSubject {
 		subject = sub
 		if !strings.HasPrefix(strings.ToLower(sub), "re:") {
 			subject = "Re: " + sub

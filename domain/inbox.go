@@ -17,6 +17,19 @@ const MaxReplyRunes = 10000
 // ReplyKind is the outbox kind of an inbox reply (models.Message.Kind).
 const ReplyKind = "inbox_reply"
 
+// ReplyKeyPrefix starts the outbox key of an inbox reply's email
+// ("inbox-reply:<inbox message id>/email"); an email answering that email
+// joins the reply's conversation.
+const ReplyKeyPrefix = "inbox-reply:"
+
+// Subjects of the conversations that inbound messages open: the one that
+// collects a customer's text messages, and that of an email without a
+// subject.
+const (
+	SMSConversationSubject   = "SMS"
+	EmailConversationSubject = "Email"
+)
+
 // ReplyNoEmail is the reason of a reply's outbox row when the customer has
 // no address to send it to: the reply is kept and shown in the portal.
 const ReplyNoEmail = "no_email_address"

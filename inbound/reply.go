@@ -18,15 +18,6 @@ import (
 	"github.com/relance/relance/policy"
 )
 
-// EmailConversationSubject is the subject of a conversation an email opens
-// when its own subject is empty.
-const EmailConversationSubject = "Email"
-
-// ReplyKeyPrefix starts the outbox key of an inbox reply's email
-// ("inbox-reply:<inbox message id>/email"); an answer to that email joins
-// the reply's conversation.
-const ReplyKeyPrefix = "inbox-reply:"
-
 // RecordInboundEmail files an email a customer sent (an answer to a
 // reminder, piped by the MTA) in the inbox (docs/domain.md §1.8):
 //
@@ -173,7 +164,7 @@ func answeredEmail(tx *gorm.DB, r email.Reply) (*models.Message, error) {
 // carried, when it is one (and still the customer's).
 func replyConversation(tx *gorm.DB, msg *models.Message, custID int64) (models.Conversation, bool, error) {
 	var conv models.Conversation
-	rest, ok := strings.CutPrefix(msg.Key, ReplyKeyPrefix)
+	rest, ok := strings.CutPrefix(msg.Key, domain.ReplyKeyPrefix)
 	if !ok {
 		return conv, false, nil
 	}
@@ -228,7 +219,7 @@ func aboutConversation(tx *gorm.DB, cust models.Customer, invoiceID, caseID *int
 	}
 	subject = strings.TrimSpace(subject)
 	if subject == "" {
-		subject = EmailConversationSubject
+		subject = domain.EmailConversationSubject
 	}
 	conv = models.Conversation{
 		OrganizationID: adm.OrganizationID, AdministrationID: adm.ID, CustomerID: cust.ID, InvoiceID: invoiceID, CaseID: caseID,

@@ -149,7 +149,7 @@ func likePrefix(s string) string {
 
 // SMSConversationSubject is the subject of the conversation that collects a
 // customer's text messages.
-const SMSConversationSubject = "SMS"
+const SMSConversationSubject = domain.SMSConversationSubject
 
 // RecordInboundSMS files an SMS a customer sent to the account's number in
 // the inbox (docs/domain.md §1.8): under the customer whose mobile number (E.164)
