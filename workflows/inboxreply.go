@@ -43,7 +43,6 @@ func InboxReply(ctx workflow.Context, in InboxReplyInput) (InboxReplyResult, err
 		HeartbeatTimeout:       30 * time.Second,
 		RetryPolicy:            inboxReplyRetry,
 	})
-	var a *activities.Activities
 	var res activities.InboxReplyResult
 	if err := workflow.ExecuteActivity(ctx, a.SendInboxReply, activities.InboxReplyInput{OutboxMessageID: in.OutboxMessageID}).Get(ctx, &res); err != nil {
 		return InboxReplyResult{}, err
