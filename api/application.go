@@ -58,6 +58,15 @@ type Application interface {
 	Journey(ctx context.Context, org, id int64) (*models.Journey, *models.Administration, error)
 	Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error)
 	Message(ctx context.Context, org, id int64) (*models.Message, error)
+	Organization(ctx context.Context, org int64) (*models.Organization, error)
+	PatchOrganizationSettings(ctx context.Context, org int64, p domain.OrganizationSettingsPatch) (*models.Organization, error)
+	Conversations(ctx context.Context, org int64, f domain.InboxFilter, p domain.PageRequest) (domain.Page[models.Conversation], error)
+	Conversation(ctx context.Context, org, id int64) (*models.Conversation, error)
+	OpenConversation(ctx context.Context, conv *models.Conversation, mayMarkRead bool) (domain.ConversationDetail, error)
+	MarkConversation(ctx context.Context, conv *models.Conversation, unread bool) error
+	ReplyToConversation(ctx context.Context, conv *models.Conversation, in domain.ReplyInput) (domain.InboxMessageView, error)
+	UnreadSummary(ctx context.Context, org int64) (domain.UnreadSummary, error)
+	InboxAttachment(ctx context.Context, org, id int64) (*models.InboxAttachment, error)
 	OpenDispute(ctx context.Context, inv *models.Invoice, reason string) error
 	OpenInvoiceCounts(ctx context.Context, customerIDs []int64) (map[int64]int, error)
 	PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p domain.AdministrationSettingsPatch) error
@@ -94,4 +103,5 @@ type ProviderEvents interface {
 	RecordBounce(ctx context.Context, dsn email.DSN) (domain.BounceOutcome, error)
 	RecordDeliveryReceipt(ctx context.Context, r sms.DeliveryReceipt) (domain.ReceiptOutcome, error)
 	RecordInboundSMS(ctx context.Context, in sms.Inbound) (domain.InboundOutcome, error)
+	RecordInboundEmail(ctx context.Context, r email.Reply) (domain.InboundEmailOutcome, error)
 }

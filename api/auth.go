@@ -35,6 +35,7 @@ func (s *Server) authenticate() gin.HandlerFunc {
 			return
 		}
 		c.Set(ctxOrg, caller.OrganizationID)
+		c.Set(ctxReadOnly, caller.ReadOnly)
 		c.Next()
 	}
 }

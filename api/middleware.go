@@ -21,6 +21,7 @@ import (
 const (
 	ctxRequestID = "request_id"
 	ctxOrg       = "organization_id"
+	ctxReadOnly  = "read_only"
 	ctxLogger    = "logger"
 	headerReqID  = "X-Request-ID"
 )

@@ -85,11 +85,12 @@ var queryParams = map[string][]string{
 	"GET /api/v1/administrations/:id/journeys":  paging,
 	"GET /api/v1/administrations/:id/cases":     append([]string{"stage", "paused", "customer_id"}, paging...),
 	"GET /api/v1/cases/:id/file":                {"format"},
+	"GET /api/v1/inbox/conversations":           append([]string{"unread", "administration_id", "customer_id", "invoice_id", "case_id"}, paging...),
 }
 
 // routes lists every route Relance serves, in one place. The OpenAPI test
 // checks them against the document. Bodies are bounded by MaxBodyBytes,
-// except the import upload and the bounce webhook, which bound theirs with
+// except the import upload and the email webhooks, which bound theirs with
 // their own, larger limits.
 func (s *Server) routes(r *gin.Engine) {
 	r.GET("/healthz", s.healthz)
@@ -176,8 +177,19 @@ func (s *Server) routes(r *gin.Engine) {
 	g.GET("/template-tags", s.listTemplateTags)
 	g.GET("/messages/:id/preview", s.previewMessage)
 
+	g.GET("/organization/settings", s.getOrganizationSettings)
+	g.PATCH("/organization/settings", s.patchOrganizationSettings)
+	g.GET("/inbox/conversations", s.listConversations)
+	g.GET("/inbox/conversations/:id", s.getConversation)
+	g.POST("/inbox/conversations/:id/read", s.markConversationRead)
+	g.POST("/inbox/conversations/:id/unread", s.markConversationUnread)
+	g.POST("/inbox/conversations/:id/replies", s.replyToConversation)
+	g.GET("/inbox/unread-summary", s.unreadSummary)
+	g.GET("/inbox/attachments/:id", s.getInboxAttachment)
+
 	wh := r.Group("/webhooks")
 	wh.POST("/email/bounce", capBody(max(s.Config.MaxBodyBytes, minBounceBodyBytes), "RELANCE_MAX_BODY_BYTES (at least 10 MiB for bounces)", 0), s.emailBounce)
+	wh.POST("/email/inbound", capBody(max(s.Config.MaxBodyBytes, maxInboundEmailBytes), "RELANCE_MAX_BODY_BYTES (at least 25 MiB for inbound email)", 0), s.emailInbound)
 	hooks := wh.Group("", capBody(s.Config.MaxBodyBytes, "RELANCE_MAX_BODY_BYTES", 0))
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		hooks.Handle(m, "/vonage/status", s.vonageStatus)

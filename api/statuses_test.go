@@ -115,6 +115,16 @@ var handlerStatuses = map[string][]int{
 	"POST /api/v1/customers/{id}/contacts":                with(withBody, 201, 409, 422),
 	"PATCH /api/v1/customers/{id}/contacts/{contact_id}":  with(withBody, 200, 409),
 	"DELETE /api/v1/customers/{id}/contacts/{contact_id}": with(byID, 204),
+
+	"GET /api/v1/organization/settings":             with(anyRoute, 200),
+	"PATCH /api/v1/organization/settings":           with(anyRoute, 200, 413),
+	"GET /api/v1/inbox/conversations":               with(anyRoute, 200),
+	"GET /api/v1/inbox/conversations/{id}":          with(byID, 200),
+	"POST /api/v1/inbox/conversations/{id}/read":    with(byID, 200),
+	"POST /api/v1/inbox/conversations/{id}/unread":  with(byID, 200),
+	"POST /api/v1/inbox/conversations/{id}/replies": with(withBody, 202, 503),
+	"GET /api/v1/inbox/unread-summary":              with(anyRoute, 200),
+	"GET /api/v1/inbox/attachments/{id}":            with(byID, 200, 409),
 }
 
 func with(base []int, more ...int) []int {
@@ -195,6 +205,12 @@ func TestBadInputAnswers(t *testing.T) {
 	require.NoError(t, gdb.Create(&j).Error)
 	tpl := models.Template{AdministrationID: adm.ID, Name: "default", Kind: "sms", Channel: "sms", Language: "nl", Body: "Betaal #invoice_number", Version: 1}
 	require.NoError(t, gdb.Create(&tpl).Error)
+	conv := models.Conversation{OrganizationID: org.ID, AdministrationID: adm.ID, CustomerID: cust.ID, Subject: "Vraag", Unread: true, LastMessageAt: now}
+	require.NoError(t, gdb.Create(&conv).Error)
+	asked := models.InboxMessage{ConversationID: conv.ID, Direction: models.Inbound, Channel: "email", Author: "klant@example.com", Body: "?"}
+	require.NoError(t, gdb.Create(&asked).Error)
+	att := models.InboxAttachment{InboxMessageID: asked.ID, FileName: "a.pdf", ContentType: "application/pdf", Size: 3, Data: []byte("pdf")}
+	require.NoError(t, gdb.Create(&att).Error)
 	key, _, err := auth.Create(ctx, gdb, org.ID, "k")
 	require.NoError(t, err)
 
@@ -222,27 +238,32 @@ func TestBadInputAnswers(t *testing.T) {
 			return tpl.ID
 		case strings.HasPrefix(path, "/api/v1/cases/"):
 			return cs.ID
+		case strings.HasPrefix(path, "/api/v1/inbox/conversations/"):
+			return conv.ID
+		case strings.HasPrefix(path, "/api/v1/inbox/attachments/"):
+			return att.ID
 		}
 		return 1
 	}
 	// A well-formed body for each route that needs Temporal: with Temporal
 	// down the answer is 503.
 	valid := map[string]string{
-		"POST /api/v1/customers/{id}/provided-email":  `{"email":"new@example.com"}`,
-		"POST /api/v1/customers/{id}/pause":           `{"reason":"holiday"}`,
-		"POST /api/v1/customers/{id}/resume":          `{"reason":"back"}`,
-		"PUT /api/v1/customers/{id}/journey":          fmt.Sprintf(`{"journey_id":%d}`, j.ID),
-		"POST /api/v1/administrations/{id}/invoices":  fmt.Sprintf(`{"customer_id":%d,"number":"NEW-1","issue_date":"2026-11-01","due_date":"2026-12-01","currency":"EUR","amount_minor":100}`, cust.ID),
-		"POST /api/v1/invoices/{id}/pause":            `{"reason":"promise to pay"}`,
-		"POST /api/v1/invoices/{id}/resume":           `{"reason":"paid late"}`,
-		"POST /api/v1/invoices/{id}/dispute-resolved": `{"reason":"credited"}`,
-		"POST /api/v1/cases/{id}/pause":               `{"reason":"payment plan"}`,
-		"POST /api/v1/cases/{id}/resume":              `{"reason":"plan broken"}`,
-		"POST /api/v1/cases/{id}/waive":               `{"amount_minor":1500,"reason":"goodwill"}`,
-		"POST /api/v1/cases/{id}/hand-over":           `{"reason":"no answer"}`,
-		"POST /api/v1/cases/{id}/dispute":             `{"reason":"goods not received"}`,
-		"POST /api/v1/customers/{id}/statement":       `{"channel":"email"}`,
-		"PATCH /api/v1/administrations/{id}/settings": `{"statement_schedule":"monthly","statement_day":1}`,
+		"POST /api/v1/customers/{id}/provided-email":    `{"email":"new@example.com"}`,
+		"POST /api/v1/customers/{id}/pause":             `{"reason":"holiday"}`,
+		"POST /api/v1/customers/{id}/resume":            `{"reason":"back"}`,
+		"PUT /api/v1/customers/{id}/journey":            fmt.Sprintf(`{"journey_id":%d}`, j.ID),
+		"POST /api/v1/administrations/{id}/invoices":    fmt.Sprintf(`{"customer_id":%d,"number":"NEW-1","issue_date":"2026-11-01","due_date":"2026-12-01","currency":"EUR","amount_minor":100}`, cust.ID),
+		"POST /api/v1/invoices/{id}/pause":              `{"reason":"promise to pay"}`,
+		"POST /api/v1/invoices/{id}/resume":             `{"reason":"paid late"}`,
+		"POST /api/v1/invoices/{id}/dispute-resolved":   `{"reason":"credited"}`,
+		"POST /api/v1/cases/{id}/pause":                 `{"reason":"payment plan"}`,
+		"POST /api/v1/cases/{id}/resume":                `{"reason":"plan broken"}`,
+		"POST /api/v1/cases/{id}/waive":                 `{"amount_minor":1500,"reason":"goodwill"}`,
+		"POST /api/v1/cases/{id}/hand-over":             `{"reason":"no answer"}`,
+		"POST /api/v1/cases/{id}/dispute":               `{"reason":"goods not received"}`,
+		"POST /api/v1/customers/{id}/statement":         `{"channel":"email"}`,
+		"PATCH /api/v1/administrations/{id}/settings":   `{"statement_schedule":"monthly","statement_day":1}`,
+		"POST /api/v1/inbox/conversations/{id}/replies": `{"body":"Dank u, wij wachten op uw betaling."}`,
 	}
 	// Routes whose body is not a JSON document (or that take none).
 	noJSONBody := map[string]bool{
@@ -252,6 +273,8 @@ func TestBadInputAnswers(t *testing.T) {
 		"POST /api/v1/administrations/{id}/archive":          true,
 		"POST /api/v1/administrations/{id}/restore":          true,
 		"POST /api/v1/api-keys/{id}/revoke":                  true,
+		"POST /api/v1/inbox/conversations/{id}/read":         true,
+		"POST /api/v1/inbox/conversations/{id}/unread":       true,
 	}
 	type attempt struct{ route, name, method, path, query, body string }
 	var attempts []attempt
@@ -276,6 +299,7 @@ func TestBadInputAnswers(t *testing.T) {
 		}
 	}
 	invoicesBefore := count(t, gdb, &models.Invoice{})
+	inboxBefore, outboxBefore := count(t, gdb, &models.InboxMessage{}), count(t, gdb, &models.Message{})
 	var wg sync.WaitGroup
 	for _, a := range attempts {
 		wg.Go(func() {
@@ -306,6 +330,8 @@ func TestBadInputAnswers(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, invoicesBefore, count(t, gdb, &models.Invoice{}), "an invoice refused with 503 leaves nothing behind")
+	require.Equal(t, inboxBefore, count(t, gdb, &models.InboxMessage{}), "a reply refused with 503 leaves nothing behind")
+	require.Equal(t, outboxBefore, count(t, gdb, &models.Message{}), "a reply refused with 503 leaves no email behind")
 }
 
 func count(t *testing.T, gdb *gorm.DB, model any) int64 {

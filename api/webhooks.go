@@ -17,7 +17,7 @@ import (
 
 // WebhookAnswer is the body of a webhook's 200 answer; Result says what was
 // done: recorded, duplicate, pending (a part of a long SMS), ignored,
-// unknown_message or unknown_sender.
+// unknown_message, unknown_sender or ambiguous_sender.
 type WebhookAnswer struct {
 	Result string `json:"result"`
 }
@@ -99,6 +99,14 @@ func (s *Server) vonageInbound(c *gin.Context) {
 	case errors.Is(err, domain.ErrUnknownSender):
 		logger(c).Warn("inbound SMS from an unknown number", "message_id", in.MessageID, "from", in.From)
 		c.JSON(http.StatusOK, WebhookAnswer{Result: "unknown_sender"})
+		return
+	case errors.Is(err, domain.ErrAmbiguousSender):
+		// Customers of several organizations have the number and none was
+		// texted from the number it was sent to: filing it under either
+		// could show it to the wrong company.
+		logger(c).Warn("inbound SMS: customers of several organizations, none texted from this number: not filed",
+			"message_id", in.MessageID, "from", in.From, "to", in.To)
+		c.JSON(http.StatusOK, WebhookAnswer{Result: "ambiguous_sender"})
 		return
 	case err != nil:
 		fail(c, err)

@@ -321,6 +321,19 @@ func migrations() []*gormigrate.Migration {
 				return m.DropTable(&models.Contact{})
 			},
 		},
+		{
+			// The files that come with inbound emails (the inbox).
+			ID: "202611301201_inbox_attachments",
+			Migrate: func(tx *gorm.DB) error {
+				if tx.Migrator().HasTable(&models.InboxAttachment{}) {
+					return nil // created by the baseline of a newer binary
+				}
+				return tx.Migrator().CreateTable(&models.InboxAttachment{})
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return tx.Migrator().DropTable(&models.InboxAttachment{})
+			},
+		},
 	}
 }
 

@@ -149,15 +149,18 @@ func likePrefix(s string) string {
 
 // SMSConversationSubject is the subject of the conversation that collects a
 // customer's text messages.
-const SMSConversationSubject = "SMS"
+const SMSConversationSubject = domain.SMSConversationSubject
 
 // RecordInboundSMS files an SMS a customer sent to the account's number in
 // the inbox (docs/domain.md §1.8): under the customer whose mobile number (E.164)
 // sent it, in that customer's SMS conversation (created on the first SMS,
 // about the invoice of the last SMS Relance sent to the number), which is
-// marked unread. When several customers share the number (one person with
-// accounts in two administrations), the one Relance texted last gets it,
-// else the oldest. The message's external ID is Vonage's, so a repeated
+// marked unread. Only the organizations sending from the number it was
+// sent to are searched (smsScope). When several customers share the number
+// (one person with accounts in two administrations), the one Relance
+// texted last gets it, else the oldest if they are all of one
+// organization; customers of several organizations that Relance never
+// texted at the number get nothing (ErrAmbiguousSender). The message's external ID is Vonage's, so a repeated
 // webhook records nothing twice. The parts of a long SMS are kept as they
 // come and replaced by one message with the whole text once all are there.
 // An unknown number returns ErrUnknownSender.
@@ -173,7 +176,7 @@ func (rec *Recorder) RecordInboundSMS(ctx context.Context, in sms.Inbound) (doma
 	}
 	at = at.UTC()
 	err := rec.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		cust, invoiceID, n, err := inboundCustomer(tx, from)
+		cust, invoiceID, caseID, n, err := inboundCustomer(tx, from, in.To)
 		if err != nil {
 			return fmt.Errorf("inbound SMS %s: %w", in.MessageID, err)
 		}
@@ -199,7 +202,7 @@ func (rec *Recorder) RecordInboundSMS(ctx context.Context, in sms.Inbound) (doma
 			return nil
 		}
 
-		conv, err := smsConversation(tx, cust, invoiceID, at)
+		conv, err := smsConversation(tx, cust, invoiceID, caseID, at)
 		if err != nil {
 			return err
 		}
@@ -251,43 +254,113 @@ func inboundE164(msisdn string) string {
 	return "+" + digits
 }
 
-// inboundCustomer finds the customer a number belongs to: the one Relance
-// last texted at that number, else the oldest customer with it as mobile.
-// It also returns the invoice the last SMS to the number was about.
-func inboundCustomer(tx *gorm.DB, e164 string) (models.Customer, *int64, int, error) {
+// inboundCustomer finds the customer a number belongs to, only ever within
+// the organizations that send from the number the SMS was sent to (see
+// smsScope): the one Relance last texted at that number, else the oldest
+// customer with it as mobile when they all belong to one organization.
+// Customers of several organizations and no SMS to tell them apart is
+// domain.ErrAmbiguousSender: filing it under either could show it to the
+// wrong company. It also returns the invoice and case the last SMS to the
+// number was about.
+func inboundCustomer(tx *gorm.DB, e164, to string) (models.Customer, *int64, *int64, int, error) {
 	var cust models.Customer
-	var ids []int64
-	if err := tx.Model(&models.Customer{}).Where("mobile = ?", e164).Order("id").Pluck("id", &ids).Error; err != nil {
-		return cust, nil, 0, fmt.Errorf("find customers with mobile %s: %w", e164, err)
+	scope, err := smsScope(tx, to)
+	if err != nil {
+		return cust, nil, nil, 0, err
+	}
+	var cands []models.Customer
+	if err := scope(tx.Model(&models.Customer{}).Where("mobile = ?", e164)).Order("id").Find(&cands).Error; err != nil {
+		return cust, nil, nil, 0, fmt.Errorf("find customers with mobile %s: %w", e164, err)
 	}
 	var last models.Message
-	err := tx.Where("channel = ? AND recipient = ? AND state IN ?", string(policy.ChannelSMS), e164,
-		[]models.MessageState{models.MessageSent, models.MessageUncertain}).
+	err = scope(tx.Where("channel = ? AND recipient = ? AND state IN ?", string(policy.ChannelSMS), e164,
+		[]models.MessageState{models.MessageSent, models.MessageUncertain})).
 		Order("id DESC").Take(&last).Error
-	var invoiceID *int64
+	var invoiceID, caseID *int64
 	custID := int64(0)
 	switch {
 	case err == nil:
-		custID, invoiceID = last.CustomerID, last.InvoiceID
+		custID, invoiceID, caseID = last.CustomerID, last.InvoiceID, last.CaseID
 	case !errors.Is(err, gorm.ErrRecordNotFound):
-		return cust, nil, 0, fmt.Errorf("find last SMS to %s: %w", e164, err)
-	case len(ids) > 0:
-		custID = ids[0]
+		return cust, nil, nil, 0, fmt.Errorf("find last SMS to %s: %w", e164, err)
+	case len(cands) == 0:
+		return cust, nil, nil, 0, fmt.Errorf("mobile %s: %w", e164, domain.ErrUnknownSender)
 	default:
-		return cust, nil, 0, fmt.Errorf("mobile %s: %w", e164, domain.ErrUnknownSender)
+		admIDs := make([]int64, 0, len(cands))
+		for _, c := range cands {
+			admIDs = append(admIDs, c.AdministrationID)
+		}
+		var orgs int64
+		if err := tx.Model(&models.Administration{}).Where("id IN ?", admIDs).
+			Distinct("organization_id").Count(&orgs).Error; err != nil {
+			return cust, nil, nil, 0, fmt.Errorf("organizations of mobile %s: %w", e164, err)
+		}
+		if orgs > 1 {
+			return cust, nil, nil, 0, fmt.Errorf("mobile %s (customers of %d organizations): %w", e164, orgs, domain.ErrAmbiguousSender)
+		}
+		custID = cands[0].ID
 	}
 	if err := tx.First(&cust, custID).Error; err != nil {
-		return cust, nil, 0, fmt.Errorf("load customer %d: %w", custID, err)
+		return cust, nil, nil, 0, fmt.Errorf("load customer %d: %w", custID, err)
 	}
-	n := len(ids)
+	n := len(cands)
 	if n == 0 {
 		n = 1 // texted at a number it no longer has on file
 	}
-	return cust, invoiceID, n, nil
+	return cust, invoiceID, caseID, n, nil
+}
+
+// smsScope narrows a query on a table with administration_id to the
+// administrations an SMS sent to the number to may answer: those whose SMS
+// sender is that number; when none has it as its own, those that send from
+// the account's shared number or an alphanumeric sender ID (every
+// administration whose sender is not another number). An SMS without a
+// to-number is not narrowed.
+func smsScope(tx *gorm.DB, to string) (func(*gorm.DB) *gorm.DB, error) {
+	to = senderDigits(to)
+	if to == "" {
+		return func(q *gorm.DB) *gorm.DB { return q }, nil
+	}
+	var adms []models.Administration
+	if err := tx.Select("id", "sms_sender").Where("sms_sender <> ''").Find(&adms).Error; err != nil {
+		return nil, fmt.Errorf("load SMS senders: %w", err)
+	}
+	var own, others []int64
+	for _, a := range adms {
+		switch d := senderDigits(a.SMSSender); {
+		case d == to:
+			own = append(own, a.ID)
+		case d != "":
+			others = append(others, a.ID)
+		}
+	}
+	if len(own) > 0 {
+		return func(q *gorm.DB) *gorm.DB { return q.Where("administration_id IN ?", own) }, nil
+	}
+	if len(others) > 0 {
+		return func(q *gorm.DB) *gorm.DB { return q.Where("administration_id NOT IN ?", others) }, nil
+	}
+	return func(q *gorm.DB) *gorm.DB { return q }, nil
+}
+
+// senderDigits is a numeric sender's digits ("+33 7 00…" or Vonage's
+// "337…"); "" for an alphanumeric sender ID, which cannot be answered.
+func senderDigits(s string) string {
+	var b strings.Builder
+	for i, c := range strings.TrimSpace(s) {
+		switch {
+		case c >= '0' && c <= '9':
+			b.WriteRune(c)
+		case c == '+' && i == 0, c == ' ':
+		default:
+			return ""
+		}
+	}
+	return b.String()
 }
 
 // smsConversation returns the customer's SMS conversation, creating it.
-func smsConversation(tx *gorm.DB, cust models.Customer, invoiceID *int64, at time.Time) (models.Conversation, error) {
+func smsConversation(tx *gorm.DB, cust models.Customer, invoiceID, caseID *int64, at time.Time) (models.Conversation, error) {
 	var conv models.Conversation
 	err := tx.Where("customer_id = ? AND subject = ?", cust.ID, SMSConversationSubject).Order("id DESC").Take(&conv).Error
 	if err == nil {
@@ -301,7 +374,7 @@ func smsConversation(tx *gorm.DB, cust models.Customer, invoiceID *int64, at tim
 		return conv, fmt.Errorf("load administration %d: %w", cust.AdministrationID, err)
 	}
 	conv = models.Conversation{
-		OrganizationID: adm.OrganizationID, AdministrationID: adm.ID, CustomerID: cust.ID, InvoiceID: invoiceID,
+		OrganizationID: adm.OrganizationID, AdministrationID: adm.ID, CustomerID: cust.ID, InvoiceID: invoiceID, CaseID: caseID,
 		Subject: SMSConversationSubject, Unread: true, LastMessageAt: at,
 	}
 	if err := tx.Create(&conv).Error; err != nil {

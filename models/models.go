@@ -644,6 +644,26 @@ type InboxMessage struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
+// InboxAttachment is a file that came with an inbound email. The bytes are
+// kept in the database (bounded by the webhook's size limits, see
+// docs/channels.md), so that a backup of the database is a backup of the
+// inbox and no second store needs securing; an attachment over the
+// per-file limit keeps its name, type and size with Refused saying why,
+// and no bytes.
+type InboxAttachment struct {
+	ID             int64  `gorm:"primaryKey" json:"id"`
+	InboxMessageID int64  `gorm:"not null;index" json:"inbox_message_id"`
+	FileName       string `gorm:"size:255;not null" json:"file_name"`
+	ContentType    string `gorm:"size:255;not null" json:"content_type"`
+	// Size is the decoded size in bytes, whether or not the bytes were kept.
+	Size   int64  `gorm:"not null" json:"size"`
+	SHA256 string `gorm:"column:sha256;size:64" json:"sha256,omitempty"`
+	Data   []byte `json:"-"`
+	// Refused is why the bytes were not kept ("" when they were).
+	Refused   string    `gorm:"size:255" json:"refused,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
 // ImportRun records one import and its report, for audit and idempotency.
 type ImportRun struct {
 	ID               int64     `gorm:"primaryKey" json:"id"`
@@ -671,6 +691,7 @@ func All() []any {
 		&Organization{}, &APIKey{}, &Administration{}, &Journey{}, &JourneyStep{},
 		&Customer{}, &Contact{}, &Invoice{}, &Payment{}, &Template{}, &TemplateVersion{}, &Message{},
 		&CollectionCase{}, &CaseInvoice{}, &CaseEvent{}, &Conversation{}, &InboxMessage{}, &ImportRun{}, &ImportMapping{},
+		&InboxAttachment{},
 	}
 }
 

@@ -129,6 +129,7 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.ReconcileJourneys, workflow.RegisterOptions{Name: workflows.ReconcileJourneysName})
 	w.RegisterWorkflowWithOptions(workflows.CustomerStatement, workflow.RegisterOptions{Name: workflows.CustomerStatementName})
 	w.RegisterWorkflowWithOptions(workflows.StatementRun, workflow.RegisterOptions{Name: workflows.StatementRunName})
+	w.RegisterWorkflowWithOptions(workflows.InboxReply, workflow.RegisterOptions{Name: workflows.InboxReplyName})
 	w.RegisterActivity(acts)
 }
 

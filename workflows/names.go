@@ -29,7 +29,15 @@ const (
 	ReconcileJourneysName = "ReconcileJourneys"
 	ReconcileScheduleID   = "relance-reconcile-journeys"
 	ReconcileWorkflowID   = "reconcile-journeys"
+	// InboxReplyName is the registered name of InboxReply.
+	InboxReplyName = "InboxReply"
 )
+
+// InboxReplyWorkflowID is the ID of the workflow that emails inbox reply
+// id (an InboxMessage): one per reply, so the reply is sent once.
+func InboxReplyWorkflowID(id int64) string {
+	return "inbox-reply:" + strconv.FormatInt(id, 10)
+}
 
 // Signal, query and update names.
 const (

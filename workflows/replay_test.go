@@ -60,6 +60,8 @@ var committedHistories = []string{
 	// The same test after ChangeJourney2: the journey carries that gate
 	// and ChangeCollectionCase.
 	"journey2_hand_over_joins_case.json",
+	// An inbox reply emailed (RELANCE_WRITE_HISTORIES=1 go test -run TestInbox ./api).
+	"inbox_reply_sent.json",
 }
 
 // TestReplayCommittedHistories replays every history under testdata: a
@@ -76,6 +78,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(InvoiceJourney, workflow.RegisterOptions{Name: InvoiceJourneyName})
 			r.RegisterWorkflowWithOptions(CollectionCase, workflow.RegisterOptions{Name: CollectionCaseName})
+			r.RegisterWorkflowWithOptions(InboxReply, workflow.RegisterOptions{Name: InboxReplyName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
@@ -113,6 +116,9 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 		switch {
 		case strings.HasPrefix(name, "case_"):
 			gen = "case" // a CollectionCase: no journey gates
+		case strings.HasPrefix(name, "inbox_reply"):
+			require.Empty(t, changes, "InboxReply has no version gate yet")
+			gen = "inbox"
 		case strings.Contains(name, "hand_over_joins_case"):
 			require.True(t, changes[ChangeCollectionCase], "%s lacks the %s marker", name, ChangeCollectionCase)
 			gen = "collection"
