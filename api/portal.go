@@ -60,9 +60,9 @@ const (
 	defaultPortalRequestsPerMinute = 120
 	defaultPortalPostsPerMinute    = 10
 	// portalMaxForm bounds a form body: a message is at most
-	// domain.PortalMaxMessage characters (4 bytes each at worst) plus the
-	// other fields.
-	portalMaxForm = 4*domain.PortalMaxMessage + 4096
+	// domain.PortalMaxMessage characters, 4 bytes each at worst and each
+	// byte 3 once form-encoded (%XX), plus the other fields.
+	portalMaxForm = 12*domain.PortalMaxMessage + 4096
 	csrfCookie    = "relance_csrf"
 	langCookie    = "relance_lang"
 	ctxCustomer   = "portal_customer"
