@@ -200,7 +200,8 @@ type Customer struct {
 	PortalToken string `gorm:"size:64;not null;uniqueIndex" json:"-"`
 	// PortalCode is the customer's short code (portal.NewCode), typed on the
 	// portal's home page from a letter or an SMS; rotated with PortalToken.
-	// Filled on create (BeforeCreate) so that no insert path forgets it.
+	// Filled on create (db.Open registers the callback) so that no insert
+	// path forgets it.
 	PortalCode *string `gorm:"size:16;uniqueIndex" json:"-"`
 	// PortalRevokedAt is set when an admin revoked the customer's portal
 	// access: no link or code opens it until a new link is made.

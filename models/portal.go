@@ -1,22 +1,10 @@
 package models
 
-import (
-	"gorm.io/gorm"
-
-	"github.com/relance/relance/portal"
-)
-
-// BeforeCreate gives a new customer its short portal code, whichever path
-// creates it (API, import, demo): letters and SMS print it.
-func (c *Customer) BeforeCreate(*gorm.DB) error {
-	if c.PortalCode == nil {
-		code := portal.NewCode()
-		c.PortalCode = &code
-	}
-	return nil
-}
+import "github.com/relance/relance/portal"
 
 // PortalCodeText is the customer's short code as printed ("" when none).
+// A new customer gets its code when it is created (db registers a create
+// callback), whichever path creates it: API, import, demo.
 func (c *Customer) PortalCodeText() string {
 	if c.PortalCode == nil {
 		return ""
