@@ -359,11 +359,22 @@ func (s *Service) PortalPromise(ctx context.Context, cust *models.Customer, invo
 		return fmt.Errorf("invoice %s is %s: %w", inv.Number, inv.Status, domain.ErrInvoiceClosed)
 	}
 	day := until.Format("2006-01-02")
+	if heldByAdmin(inv, now) {
+		// An admin's hold is not the customer's to lift: the promise goes
+		// to the inbox only, and the admin decides.
+		_, err = s.portalInbound(ctx, cust, &inv.ID, nil, "Promise to pay by "+day+" (the invoice is on hold: its journey was not changed)")
+		return err
+	}
 	if err := s.steerPromise(ctx, inv, until, "promise to pay by "+day+" (portal)"); err != nil {
 		return err
 	}
 	_, err = s.portalInbound(ctx, cust, &inv.ID, nil, "Promise to pay by "+day)
 	return err
+}
+
+// heldByAdmin: the invoice is paused now, and not by a promise.
+func heldByAdmin(inv *models.Invoice, now time.Time) bool {
+	return inv.PausedAt != nil && inv.PromisedUntil == nil && (inv.PausedUntil == nil || inv.PausedUntil.After(now))
 }
 
 // steerPromise pauses the invoice's journey until the promised date, as a
