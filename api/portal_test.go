@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -369,4 +370,20 @@ func TestPortalRateLimits(t *testing.T) {
 	var n int64
 	require.NoError(t, gdb.Model(&models.InboxMessage{}).Count(&n).Error)
 	require.EqualValues(t, 3, n)
+}
+
+// TestPortalLinksAreNotLogged: the access log keeps a link's customer ID,
+// never its signature.
+func TestPortalLinksAreNotLogged(t *testing.T) {
+	gdb := testkit.SQLite(t)
+	var logs strings.Builder
+	e := newPortalEnv(t, gdb, api.PortalLimits{})
+	e.srv.Config.Handler = api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Portal: e.links}), Inbound: inbound.NewRecorder(gdb, nil),
+		Config: config.Config{MaxBodyBytes: 1 << 16, MaxImportBytes: 1 << 20}, Portal: e.links, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	link := e.link(e.custA)
+	status, _, _ := fetch(t, browserish(t), "GET", link+"/email", nil)
+	require.Equal(t, http.StatusOK, status)
+	sig := link[strings.LastIndexByte(link, '.')+1:]
+	require.NotContains(t, logs.String(), sig)
+	require.Contains(t, logs.String(), fmt.Sprintf("path=/portal/%d.…/email", e.custA.ID))
 }
