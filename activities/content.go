@@ -108,7 +108,8 @@ func (a *Activities) renderData(d *sendData, anchor time.Time) render.Data {
 			Phone:   d.adm.CompanyPhone, Email: d.adm.CompanyEmail, Website: d.adm.CompanyWebsite,
 		},
 		User:       render.UserData{Name: d.adm.UserName, Email: d.adm.UserEmail, Phone: d.adm.UserPhone},
-		PortalLink: a.Portal.URL(d.cust.ID, d.cust.PortalToken),
+		PortalLink: a.Portal.URL(d.cust.ID, d.cust.PortalToken, a.now()),
+		PortalHome: a.Portal.Home(), PortalCode: d.cust.PortalCodeText(),
 	}
 	if d.inv.ID != 0 {
 		it := item(d.inv)
@@ -287,7 +288,8 @@ func (a *Activities) letter(key string, kind policy.StepKind, d *sendData, m ren
 		Recipient: channels.PostalAddress{Name: d.cust.Name, Lines: nonEmpty(d.cust.AddressLine1, d.cust.AddressLine2),
 			PostalCode: d.cust.PostalCode, City: d.cust.City, Country: d.cust.Country},
 		Date:       render.FormatDate(cmp.Or(m.dated, a.now()), lang),
-		PortalLink: a.Portal.URL(d.cust.ID, d.cust.PortalToken),
+		PortalLink: a.Portal.URL(d.cust.ID, d.cust.PortalToken, a.now()),
+		PortalHome: a.Portal.Home(), PortalCode: d.cust.PortalCodeText(),
 	}
 	if m.letter != nil {
 		l.Subject, l.Paragraphs = m.letter.Subject, m.letter.Paragraphs

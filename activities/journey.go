@@ -71,6 +71,10 @@ type RecordSteeringInput struct {
 	PausedUntil      *time.Time `json:"paused_until,omitempty"`
 	PauseReason      string     `json:"pause_reason,omitempty"`
 	Disputed         bool       `json:"disputed"`
+	// PromisedUntil is the customer's promise to pay while its pause lasts;
+	// BrokenPromiseAt when a promise passed unpaid (kept once set).
+	PromisedUntil   *time.Time `json:"promised_until,omitempty"`
+	BrokenPromiseAt *time.Time `json:"broken_promise_at,omitempty"`
 }
 
 // RecordSteeringResult says whether the row changed.
@@ -82,9 +86,13 @@ type RecordSteeringResult struct {
 // workflow is the truth (a pause may come from the API as an Update, or from
 // the Temporal UI or CLI as a signal), the row serves lists and filters.
 func (a *Activities) RecordSteering(ctx context.Context, in RecordSteeringInput) (RecordSteeringResult, error) {
-	upd := map[string]any{"paused_at": nil, "paused_until": nil, "pause_reason": "", "disputed": in.Disputed}
+	upd := map[string]any{"paused_at": nil, "paused_until": nil, "pause_reason": "", "disputed": in.Disputed, "promised_until": nil}
 	if in.Paused {
 		upd["paused_at"], upd["paused_until"], upd["pause_reason"] = utc(in.PausedAt), utc(in.PausedUntil), truncate(in.PauseReason, 255)
+		upd["promised_until"] = utc(in.PromisedUntil)
+	}
+	if in.BrokenPromiseAt != nil {
+		upd["broken_promise_at"] = utc(in.BrokenPromiseAt)
 	}
 	res := a.DB.WithContext(ctx).Model(&models.Invoice{}).
 		Where("id = ? AND administration_id = ? AND workflow_id = ?", in.InvoiceID, in.AdministrationID, in.WorkflowID).

@@ -17,6 +17,16 @@ import (
 // neither GORM nor the activities.
 type Application interface {
 	AcceptProvidedEmail(ctx context.Context, cust *models.Customer) error
+	PortalCustomer(ctx context.Context, token string) (*models.Customer, error)
+	PortalCodeToken(ctx context.Context, code string) (string, error)
+	PortalView(ctx context.Context, cust *models.Customer) (domain.PortalView, error)
+	PortalSubmitEmail(ctx context.Context, cust *models.Customer, email string) error
+	PortalWrite(ctx context.Context, cust *models.Customer, in domain.PortalMessageInput) (int64, error)
+	PortalDispute(ctx context.Context, cust *models.Customer, invoiceID int64, reason string) error
+	PortalPromise(ctx context.Context, cust *models.Customer, invoiceID int64, by time.Time) error
+	PortalLetter(ctx context.Context, cust *models.Customer, messageID int64) ([]byte, error)
+	RotatePortalLink(ctx context.Context, cust *models.Customer) (string, string, error)
+	RevokePortalLink(ctx context.Context, cust *models.Customer) error
 	Administration(ctx context.Context, org, id int64) (*models.Administration, error)
 	Administrations(ctx context.Context, org int64, archived bool, p domain.PageRequest) (domain.Page[models.Administration], error)
 	Case(ctx context.Context, org, id int64) (*models.CollectionCase, error)

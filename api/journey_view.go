@@ -89,6 +89,11 @@ type InvoiceJourneyView struct {
 	Disputed      bool   `json:"disputed"`
 	DisputeReason string `json:"dispute_reason,omitempty"`
 
+	// PromisedUntil is the date the customer promised to pay by (the journey
+	// is paused until then); BrokenPromiseAt when a promise passed unpaid.
+	PromisedUntil   *time.Time `json:"promised_until,omitempty"`
+	BrokenPromiseAt *time.Time `json:"broken_promise_at,omitempty"`
+
 	ProvidedEmail    string     `json:"provided_email,omitempty"`
 	EmailSubmittedAt *time.Time `json:"email_submitted_at,omitempty"`
 }
@@ -117,6 +122,7 @@ func invoiceJourneyView(j domain.Journey) *InvoiceJourneyView {
 		Steps: make([]StepView, len(j.Steps)), LastSentAt: j.LastSentAt, SentCount: j.SentCount,
 		Paused: j.Paused, PausedUntil: j.PausedUntil, PauseReason: j.PauseReason,
 		Disputed: j.Disputed, DisputeReason: j.DisputeReason,
+		PromisedUntil: j.PromisedUntil, BrokenPromiseAt: j.BrokenPromiseAt,
 		ProvidedEmail: j.ProvidedEmail, EmailSubmittedAt: j.EmailSubmittedAt,
 	}
 	for i, s := range j.Steps {

@@ -54,10 +54,25 @@ func accessLog(base *slog.Logger) gin.HandlerFunc {
 		// By route template (c.FullPath), never the raw path: IDs would
 		// make a series per object.
 		metrics.HTTPRequest(c.Request.Method, c.FullPath(), c.Writer.Status(), elapsed)
-		l.Info("request", "method", c.Request.Method, "path", c.Request.URL.Path,
+		l.Info("request", "method", c.Request.Method, "path", logPath(c.Request.URL.Path),
 			"status", c.Writer.Status(), "duration_ms", elapsed.Milliseconds(),
 			"organization_id", c.GetInt64(ctxOrg))
 	}
+}
+
+// logPath is the path as logged: a portal link is a credential, so only
+// its customer ID is kept ("/portal/42.…/email").
+func logPath(p string) string {
+	rest, ok := strings.CutPrefix(p, "/portal/")
+	if !ok {
+		return p
+	}
+	tok, tail, _ := strings.Cut(rest, "/")
+	id, _, _ := strings.Cut(tok, ".")
+	if tail != "" {
+		tail = "/" + tail
+	}
+	return "/portal/" + id + ".…" + tail
 }
 
 // recovery turns a panic into a 500 problem; the process keeps serving.

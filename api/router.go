@@ -27,6 +27,8 @@ type Deps struct {
 	Portal  portal.Links
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PortalLimits are the portal's rate limits (zero: the defaults).
+	PortalLimits PortalLimits
 	// Extra mounts more routes (the dev outbox page) on the same engine.
 	Extra func(r *gin.Engine)
 }
@@ -130,6 +132,8 @@ func (s *Server) routes(r *gin.Engine) {
 	g.POST("/customers/:id/contacts", s.createContact)
 	g.PATCH("/customers/:id/contacts/:contact_id", s.patchContact)
 	g.DELETE("/customers/:id/contacts/:contact_id", s.deleteContact)
+	g.POST("/customers/:id/portal-link", s.rotatePortalLink)
+	g.DELETE("/customers/:id/portal-link", s.revokePortalLink)
 
 	g.GET("/administrations/:id/invoices", s.listInvoices)
 	g.POST("/administrations/:id/invoices", s.createInvoice)
@@ -195,6 +199,7 @@ func (s *Server) routes(r *gin.Engine) {
 		hooks.Handle(m, "/vonage/status", s.vonageStatus)
 		hooks.Handle(m, "/vonage/inbound", s.vonageInbound)
 	}
+	s.portalRoutes(r)
 }
 
 func (s *Server) healthz(c *gin.Context) {

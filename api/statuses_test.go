@@ -58,6 +58,8 @@ var handlerStatuses = map[string][]int{
 	"POST /api/v1/customers/{id}/pause":                  with(withBody, 200, 422, 503),
 	"POST /api/v1/customers/{id}/resume":                 with(withBody, 200, 409, 503),
 	"PUT /api/v1/customers/{id}/journey":                 with(withBody, 200, 422, 503),
+	"POST /api/v1/customers/{id}/portal-link":            with(byID, 200),
+	"DELETE /api/v1/customers/{id}/portal-link":          with(byID, 204),
 	"GET /api/v1/administrations/{id}/invoices":          with(byID, 200),
 	"POST /api/v1/administrations/{id}/invoices":         with(withBody, 201, 409, 422, 503),
 	"GET /api/v1/invoices/{id}":                          with(byID, 200),
@@ -275,6 +277,8 @@ func TestBadInputAnswers(t *testing.T) {
 		"POST /api/v1/api-keys/{id}/revoke":                  true,
 		"POST /api/v1/inbox/conversations/{id}/read":         true,
 		"POST /api/v1/inbox/conversations/{id}/unread":       true,
+		"POST /api/v1/customers/{id}/portal-link":            true,
+		"DELETE /api/v1/customers/{id}/portal-link":          true,
 	}
 	type attempt struct{ route, name, method, path, query, body string }
 	var attempts []attempt

@@ -127,8 +127,10 @@ type CustomerBody struct {
 	PausedAt    *time.Time `json:"paused_at,omitempty"`
 	PausedUntil *time.Time `json:"paused_until,omitempty"`
 	PauseReason string     `json:"pause_reason,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
+	// PortalRevokedAt is set while an admin's revocation of the portal holds.
+	PortalRevokedAt *time.Time `json:"portal_revoked_at,omitempty"`
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
 }
 
 func customerBody(c *models.Customer) CustomerBody {
@@ -142,7 +144,7 @@ func customerBody(c *models.Customer) CustomerBody {
 		SendInvoicesByEmail: c.SendInvoicesByEmail, SendRemindersByEmail: c.SendRemindersByEmail,
 		SendByPost: c.SendByPost, SendSMS: c.SendSMS, Type: c.Type, JourneyID: c.JourneyID,
 		PausedAt: c.PausedAt, PausedUntil: c.PausedUntil, PauseReason: c.PauseReason,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		PortalRevokedAt: c.PortalRevokedAt, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 
@@ -167,6 +169,10 @@ type InvoiceBody struct {
 	PausedAt         *time.Time           `json:"paused_at,omitempty"`
 	PausedUntil      *time.Time           `json:"paused_until,omitempty"`
 	PauseReason      string               `json:"pause_reason,omitempty"`
+	// PromisedUntil is the date the customer promised to pay by in the
+	// portal; BrokenPromiseAt is set when it passed unpaid.
+	PromisedUntil   *time.Time `json:"promised_until,omitempty"`
+	BrokenPromiseAt *time.Time `json:"broken_promise_at,omitempty"`
 	// Revision counts the changes of open amount and status.
 	Revision       int64     `json:"revision"`
 	JourneyCycle   int       `json:"journey_cycle"`
@@ -182,6 +188,7 @@ func invoiceBody(i *models.Invoice) InvoiceBody {
 		AmountMinor: i.AmountMinor, OpenMinor: i.OpenMinor, Status: i.Status, Stage: i.Stage,
 		WorkflowID: i.WorkflowID, CaseID: i.CaseID, Disputed: i.Disputed, AttentionReason: i.AttentionReason,
 		PausedAt: i.PausedAt, PausedUntil: i.PausedUntil, PauseReason: i.PauseReason,
+		PromisedUntil: i.PromisedUntil, BrokenPromiseAt: i.BrokenPromiseAt,
 		Revision: i.Revision, JourneyCycle: i.JourneyCycle, JourneyStarted: i.JourneyStarted,
 		CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt,
 	}

@@ -317,7 +317,7 @@ func (s *Service) replyEmail(adm *models.Administration, cust *models.Customer, 
 	company := firstNonEmpty(adm.CompanyName, adm.Name)
 	link := ""
 	if s.portal.BaseURL != "" {
-		link = s.portal.URL(cust.ID, cust.PortalToken)
+		link = s.portal.URL(cust.ID, cust.PortalToken, s.Now())
 	}
 	text = body + "\n\n-- \n" + company
 	var h strings.Builder

@@ -115,6 +115,9 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 // answers ErrJourneyEnded, a Temporal service that does not answer
 // ErrUnavailable.
 func (s *Service) Signal(ctx context.Context, workflowID, name string, payload any) error {
+	if s.temporal == nil {
+		return fmt.Errorf("signal %s to %s: %w: no Temporal client", name, workflowID, domain.ErrUnavailable)
+	}
 	err := s.temporal.SignalWorkflow(ctx, workflowID, "", name, payload)
 	if err == nil {
 		metrics.JourneySignaled(name, metrics.SignalOK)

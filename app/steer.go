@@ -147,6 +147,7 @@ func journeyOf(st workflows.JourneyState, minGapDays int) domain.Journey {
 		JourneyID: st.JourneyID, JourneyName: st.JourneyName, MinGapDays: minGapDays, LastSentAt: st.LastSentAt,
 		Paused: st.Paused, PausedUntil: st.PausedUntil, PauseReason: st.PauseReason,
 		Disputed: st.Disputed, DisputeReason: st.DisputeReason,
+		PromisedUntil: st.PromisedUntil, BrokenPromiseAt: st.BrokenPromiseAt,
 		ProvidedEmail: st.ProvidedEmail, EmailSubmittedAt: st.EmailSubmittedAt, SentCount: st.SentCount,
 		Steps: make([]domain.JourneyStep, len(st.Steps)),
 	}

@@ -127,6 +127,9 @@ type Letter struct {
 	ItemsTotal string
 	// PortalLink is the customer's personal portal link, printed in full.
 	PortalLink string
+	// PortalHome and PortalCode: the short way in, printed under the link
+	// for a reader who types it ("go to PortalHome and enter PortalCode").
+	PortalHome, PortalCode string
 	// AskEmail prints a framed request to give an email address on the
 	// portal (docs/domain.md §1.3), with AskEmailText and the link.
 	AskEmail     bool

@@ -36,6 +36,14 @@ type Config struct {
 	PublicURL string `env:"RELANCE_PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
 	// PortalSecret signs portal links; it must be set (32+ chars) in production.
 	PortalSecret string `env:"RELANCE_PORTAL_SECRET" envDefault:"dev-portal-secret-change-me-in-production"`
+	// PortalLinkTTL is how long a portal link in a message stays valid
+	// (every message carries a fresh one); 180 days by default.
+	PortalLinkTTL time.Duration `env:"RELANCE_PORTAL_LINK_TTL" envDefault:"4320h"`
+	// PortalRequestsPerMinute bounds the portal pages one client address
+	// may open; PortalPostsPerMinute the forms (and code attempts) per
+	// address and per link. Over the limit: 429.
+	PortalRequestsPerMinute int `env:"RELANCE_PORTAL_REQUESTS_PER_MINUTE" envDefault:"120"`
+	PortalPostsPerMinute    int `env:"RELANCE_PORTAL_POSTS_PER_MINUTE" envDefault:"10"`
 	// Day is the length of a journey day: 24h in production, shorter for demos and tests.
 	Day time.Duration `env:"RELANCE_DAY" envDefault:"24h"`
 	// ReconcileEvery is how often the journey reconciler (a Temporal
@@ -159,6 +167,12 @@ func (c Config) Validate() error {
 	}
 	if len(c.PortalSecret) < 16 {
 		return errors.New("RELANCE_PORTAL_SECRET must be at least 16 characters")
+	}
+	if c.PortalLinkTTL < time.Hour {
+		return errors.New("RELANCE_PORTAL_LINK_TTL must be at least 1h, e.g. 4320h (180 days)")
+	}
+	if c.PortalRequestsPerMinute <= 0 || c.PortalPostsPerMinute <= 0 {
+		return errors.New("RELANCE_PORTAL_REQUESTS_PER_MINUTE and RELANCE_PORTAL_POSTS_PER_MINUTE must be positive")
 	}
 	switch c.SMTP.TLS {
 	case "none", "starttls", "tls":

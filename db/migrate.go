@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/portal"
 )
 
 // migrations is the ordered, append-only list of schema versions. A released
@@ -332,6 +333,50 @@ func migrations() []*gormigrate.Migration {
 			},
 			Rollback: func(tx *gorm.DB) error {
 				return tx.Migrator().DropTable(&models.InboxAttachment{})
+			},
+		},
+		{
+			// The portal: short codes and revocation of customers' links,
+			// promises to pay on invoices.
+			ID: "202611301101_portal",
+			Migrate: func(tx *gorm.DB) error {
+				m := tx.Migrator()
+				for _, c := range []struct {
+					model any
+					field string
+				}{{&models.Customer{}, "PortalCode"}, {&models.Customer{}, "PortalRevokedAt"},
+					{&models.Invoice{}, "PromisedUntil"}, {&models.Invoice{}, "BrokenPromiseAt"}} {
+					if m.HasColumn(c.model, c.field) {
+						continue
+					}
+					if err := m.AddColumn(c.model, c.field); err != nil {
+						return err
+					}
+				}
+				// Every existing customer gets its code before the unique
+				// index (NULLs are distinct; the codes are random).
+				var ids []int64
+				if err := tx.Model(&models.Customer{}).Where("portal_code IS NULL").Pluck("id", &ids).Error; err != nil {
+					return err
+				}
+				for _, id := range ids {
+					if err := tx.Model(&models.Customer{}).Where("id = ?", id).Update("portal_code", portal.NewCode()).Error; err != nil {
+						return err
+					}
+				}
+				if !m.HasIndex(&models.Customer{}, "PortalCode") {
+					return m.CreateIndex(&models.Customer{}, "PortalCode")
+				}
+				return nil
+			},
+			Rollback: func(tx *gorm.DB) error {
+				m := tx.Migrator()
+				return errors.Join(
+					m.DropIndex(&models.Customer{}, "PortalCode"),
+					m.DropColumn(&models.Customer{}, "PortalCode"),
+					m.DropColumn(&models.Customer{}, "PortalRevokedAt"),
+					m.DropColumn(&models.Invoice{}, "PromisedUntil"),
+					m.DropColumn(&models.Invoice{}, "BrokenPromiseAt"))
 			},
 		},
 	}

@@ -67,6 +67,11 @@ type Journey struct {
 	Disputed      bool
 	DisputeReason string
 
+	// PromisedUntil is the customer's promise to pay while its pause lasts;
+	// BrokenPromiseAt when the last promise passed unpaid.
+	PromisedUntil   *time.Time
+	BrokenPromiseAt *time.Time
+
 	ProvidedEmail    string
 	EmailSubmittedAt *time.Time
 	SentCount        int

@@ -108,7 +108,7 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	require.NoError(t, err)
 
 	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: day, PortalSecret: "e2e-secret-e2e-secret"}
-	s.api = httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links}))
+	s.api = httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc, Portal: links}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links}))
 	t.Cleanup(s.api.Close)
 	return s
 }

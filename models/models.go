@@ -232,6 +232,14 @@ type Customer struct {
 	JourneyID *int64 `json:"journey_id,omitempty"`
 	// PortalToken is the random part of the customer's personal portal link.
 	PortalToken string `gorm:"size:64;not null;uniqueIndex" json:"-"`
+	// PortalCode is the customer's short code (portal.NewCode), typed on the
+	// portal's home page from a letter or an SMS; rotated with PortalToken.
+	// Filled on create (db.Open registers the callback) so that no insert
+	// path forgets it.
+	PortalCode *string `gorm:"size:16;uniqueIndex" json:"-"`
+	// PortalRevokedAt is set when an admin revoked the customer's portal
+	// access: no link or code opens it until a new link is made.
+	PortalRevokedAt *time.Time `json:"portal_revoked_at,omitempty"`
 
 	PausedAt    *time.Time `json:"paused_at,omitempty"`
 	PausedUntil *time.Time `json:"paused_until,omitempty"`
@@ -398,6 +406,12 @@ type Invoice struct {
 	PausedAt        *time.Time `json:"paused_at,omitempty"`
 	PausedUntil     *time.Time `json:"paused_until,omitempty"`
 	PauseReason     string     `gorm:"size:255" json:"pause_reason,omitempty"`
+	// PromisedUntil is the date the customer promised to pay by (in the
+	// portal); the journey is paused until then. BrokenPromiseAt is set when
+	// that date passed with the invoice unpaid: the journey went on at once
+	// and the invoice is flagged (docs/domain.md, promise to pay).
+	PromisedUntil   *time.Time `json:"promised_until,omitempty"`
+	BrokenPromiseAt *time.Time `json:"broken_promise_at,omitempty"`
 	// ImportedAmountMinor and ImportedOpenMinor are the amount and open
 	// amount the last import brought (nil before any import wrote them): a
 	// later file showing the same values is no newer than the payment

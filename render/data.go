@@ -97,6 +97,9 @@ type Data struct {
 	// PortalLink is the customer's personal portal URL (docs/domain.md §1.2: every
 	// message carries it).
 	PortalLink string
+	// PortalHome is the portal page where PortalCode is typed; PortalCode
+	// the customer's short code, formatted (e.g. K7QM-4XTA).
+	PortalHome, PortalCode string
 	// CollectionCosts and Interest are set for collection notices.
 	CollectionCosts, Interest *Money
 	// CostsAnnounced: the collection costs are stated but not yet due (a

@@ -66,7 +66,17 @@ func TestDefaultsValidateAndRender(t *testing.T) {
 		name := fmt.Sprintf("%s/%s/%s", tpl.Kind, tpl.Channel, tpl.Language)
 		require.NoError(t, Validate(tpl.Subject), name)
 		require.NoError(t, Validate(tpl.Body), name)
-		require.Contains(t, tpl.Body, "#portal_link", name)
+		if tpl.Channel == "sms" {
+			// An SMS has no room for the long link: the short address and code.
+			require.Contains(t, tpl.Body, "#portal_home", name)
+			require.Contains(t, tpl.Body, "#portal_code", name)
+		} else {
+			require.Contains(t, tpl.Body, "#portal_link", name)
+		}
+		// Messages promise only what exists: there is no online payment.
+		for _, word := range []string{"online", "en ligne"} {
+			require.NotContains(t, strings.ToLower(tpl.Body), word, name)
+		}
 
 		d := fullData(tpl.Language)
 		switch tpl.Channel {
@@ -94,7 +104,8 @@ func TestDefaultsValidateAndRender(t *testing.T) {
 			s, err := RenderSMS(tpl.Body, d)
 			require.NoError(t, err, name)
 			require.Empty(t, knownTagIn(s.Text), name)
-			require.Contains(t, s.Text, "https://pay.example.com/p/8f3a2c", name)
+			require.Contains(t, s.Text, "https://pay.example.com/portal", name)
+			require.Contains(t, s.Text, "K7QM-4XTA", name)
 			// Default texts stay in the GSM alphabet: an accent outside it
 			// would more than double the cost of every message.
 			require.Equal(t, EncodingGSM7, s.Encoding, "%s: %q", name, s.Text)

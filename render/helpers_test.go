@@ -34,6 +34,8 @@ func fullData(lang string) Data {
 			{Number: "INV-2026-0031", IssueDate: day(2026, 9, 20), DueDate: day(2026, 10, 20), Amount: eur(113000), Open: eur(113000), DaysOverdue: 34},
 		},
 		PortalLink:      "https://pay.example.com/p/8f3a2c",
+		PortalHome:      "https://pay.example.com/portal",
+		PortalCode:      "K7QM-4XTA",
 		CollectionCosts: &costs,
 		Interest:        &interest,
 	}

@@ -67,8 +67,12 @@ var tagTable = []tagDef{
 		value: func(r *renderer) string { return r.d.Customer.Email }},
 	{name: "customer_phone", group: groupCustomer, desc: "Phone number of the customer.", example: "+44 20 7946 0000",
 		value: func(r *renderer) string { return r.d.Customer.Phone }},
-	{name: "portal_link", group: groupCustomer, kind: urlValue, desc: "The customer's personal portal link: open invoices, online payment, messages, email address.", example: "https://pay.example.com/p/8f3a2c",
+	{name: "portal_link", group: groupCustomer, kind: urlValue, desc: "The customer's personal portal link (signed, it expires): open invoices and what was sent, give an email address, write to you, dispute an invoice, promise to pay.", example: "https://pay.example.com/portal/42.k3f.Xq9vB2mT8rLw0aZc4yHn1pEs",
 		value: func(r *renderer) string { return r.d.PortalLink }},
+	{name: "portal_home", group: groupCustomer, kind: urlValue, desc: "The portal's short address, where the customer types #portal_code (for SMS and paper, where #portal_link is too long).", example: "https://pay.example.com/portal",
+		value: func(r *renderer) string { return r.d.PortalHome }},
+	{name: "portal_code", group: groupCustomer, desc: "The customer's short portal code, typed on #portal_home.", example: "K7QM-4XTA",
+		value: func(r *renderer) string { return r.d.PortalCode }},
 
 	// Accounting documents and account status.
 	{name: "invoice_number", group: groupDocument, desc: "Number of the invoice the message is about.", example: "INV-2026-0042",

@@ -286,6 +286,7 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 			if j.st.PausedUntil != nil && !j.st.Disputed {
 				left := j.st.PausedUntil.Sub(now)
 				if left <= 0 || j.waitFor(ctx, left) {
+					j.promiseEnded(ctx)
 					j.endPause("pause ended")
 				}
 				continue
@@ -722,11 +723,13 @@ func (j *journey) signalsPending(ctx workflow.Context) bool {
 func (j *journey) endPause(reason string) {
 	j.logger.Info("journey resumed", "reason", reason)
 	j.st.Paused, j.st.PausedAt, j.st.PausedUntil, j.st.PauseReason = false, nil, nil, ""
+	j.st.PromisedUntil = nil
 	j.st.SteerSeq++
 }
 
 func (j *journey) setPause(at time.Time, until *time.Time, reason string) {
 	j.st.Paused, j.st.PausedAt, j.st.PausedUntil, j.st.PauseReason = true, &at, until, reason
+	j.st.PromisedUntil = nil // a new pause replaces a promise
 	j.st.SteerSeq++
 }
 

@@ -102,7 +102,15 @@ const (
 	// customer's collection case (which sends one notice per case) instead
 	// of sending a notice per invoice.
 	ChangeCollectionCase = "hand-over-joins-case"
+	// ChangePromiseToPay: a pause made by a promise to pay that ends with
+	// the invoice unpaid flags the invoice (broken_promise). Only a run
+	// that holds a promise reaches the gate.
+	ChangePromiseToPay = "promise-to-pay"
 )
+
+// BrokenPromise is the attention reason of an invoice whose promise to pay
+// passed unpaid.
+const BrokenPromise = "broken_promise"
 
 // ErrTypeRefused is the application-error type of a steering Update that
 // the journey refused (IsRefused): the request breaks the journey's state,

@@ -38,12 +38,40 @@ func (j *journey) validatePause(ctx workflow.Context, req PauseRequest) error {
 	if req.Until != nil && !req.Until.After(workflow.Now(ctx)) {
 		return refused("pause until %s: the date is past", req.Until.UTC().Format("2006-01-02T15:04:05Z"))
 	}
+	if req.Promise && req.Until == nil {
+		return refused("a promise to pay needs a date")
+	}
+	if req.Promise && j.st.Disputed {
+		return refused("the invoice is disputed")
+	}
 	return nil
 }
 
 func (j *journey) pauseUpdate(ctx workflow.Context, req PauseRequest) (SteeringResult, error) {
 	j.setPause(workflow.Now(ctx), req.Until, strings.TrimSpace(req.Reason))
+	if req.Promise {
+		j.st.PromisedUntil = req.Until
+	}
 	return j.steered(ctx)
+}
+
+// promiseEnded runs when a pause ends because its date passed: when the
+// pause was a promise to pay and the invoice is still unpaid, the promise
+// is broken; the invoice is flagged for the admins and the journey goes on
+// at once (its next step is due, docs/domain.md §1.10).
+func (j *journey) promiseEnded(ctx workflow.Context) {
+	if j.st.PromisedUntil == nil || workflow.GetVersion(ctx, ChangePromiseToPay, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	// A payment that arrived with the timer ends the journey, not a promise.
+	j.drainSignals(ctx)
+	if j.closed() || !j.st.Paused || j.st.PromisedUntil == nil {
+		return
+	}
+	now := workflow.Now(ctx)
+	j.st.BrokenPromiseAt = &now
+	j.logger.Info("promise to pay broken", "promised_until", j.st.PromisedUntil)
+	j.flag(ctx, activities.FlagInvoiceInput{Reason: BrokenPromise})
 }
 
 // pausedNow: a pause whose date passed ends at the loop's next turn; it no
@@ -124,7 +152,7 @@ func (j *journey) recordSteering(ctx workflow.Context) error {
 		seq := j.st.SteerSeq
 		in := activities.RecordSteeringInput{WorkflowID: j.id, AdministrationID: j.in.AdministrationID, InvoiceID: j.in.InvoiceID,
 			Paused: j.st.Paused, PausedAt: j.st.PausedAt, PausedUntil: j.st.PausedUntil, PauseReason: j.st.PauseReason,
-			Disputed: j.st.Disputed}
+			Disputed: j.st.Disputed, PromisedUntil: j.st.PromisedUntil, BrokenPromiseAt: j.st.BrokenPromiseAt}
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), a.RecordSteering, in).Get(ctx, nil)
 		j.recording = false
 		var canceled *temporal.CanceledError

@@ -132,6 +132,11 @@ type JourneyState struct {
 	Disputed      bool   `json:"disputed"`
 	DisputeReason string `json:"dispute_reason,omitempty"`
 
+	// PromisedUntil is the date of the customer's promise to pay while the
+	// pause it made lasts; BrokenPromiseAt when the last promise passed unpaid.
+	PromisedUntil   *time.Time `json:"promised_until,omitempty"`
+	BrokenPromiseAt *time.Time `json:"broken_promise_at,omitempty"`
+
 	ProvidedEmail    string     `json:"provided_email,omitempty"`
 	EmailSubmittedAt *time.Time `json:"email_submitted_at,omitempty"`
 
@@ -208,6 +213,10 @@ type JourneyChangedSignal struct {
 type PauseRequest struct {
 	Until  *time.Time `json:"until,omitempty"`
 	Reason string     `json:"reason"`
+	// Promise marks the pause as the customer's promise to pay by Until:
+	// when Until passes with the invoice unpaid, the journey goes on at
+	// once and flags the invoice (broken_promise).
+	Promise bool `json:"promise,omitempty"`
 }
 
 // ResumeRequest is the resume-journey Update.

@@ -70,13 +70,15 @@ var fonts = sync.OnceValue(func() []*entity.CustomFont {
 // labels are the fixed texts of a letter, per language.
 type labels struct {
 	Number, IssueDate, DueDate, Amount, Open, Total, Portal string
+	// Code introduces the short way in: "or go to HOME and enter the code CODE".
+	Code string
 }
 
 var labelsByLanguage = map[string]labels{
-	"en": {"Invoice", "Date", "Due date", "Amount", "Open", "Total", "Your account online:"},
-	"fr": {"Facture", "Date", "Échéance", "Montant", "Solde dû", "Total", "Votre espace client en ligne :"},
-	"nl": {"Factuur", "Datum", "Vervaldatum", "Bedrag", "Openstaand", "Totaal", "Uw klantenportaal:"},
-	"de": {"Rechnung", "Datum", "Fällig am", "Betrag", "Offen", "Summe", "Ihr Kundenportal:"},
+	"en": {"Invoice", "Date", "Due date", "Amount", "Open", "Total", "Your account online:", "Or go to %s and enter the code %s"},
+	"fr": {"Facture", "Date", "Échéance", "Montant", "Solde dû", "Total", "Votre espace client en ligne :", "Ou rendez-vous sur %s et saisissez le code %s"},
+	"nl": {"Factuur", "Datum", "Vervaldatum", "Bedrag", "Openstaand", "Totaal", "Uw klantenportaal:", "Of ga naar %s en vul de code %s in"},
+	"de": {"Rechnung", "Datum", "Fällig am", "Betrag", "Offen", "Summe", "Ihr Kundenportal:", "Oder gehen Sie auf %s und geben Sie den Code %s ein"},
 }
 
 func labelsFor(language string) labels {
@@ -155,6 +157,9 @@ func RenderPDF(l channels.Letter) ([]byte, error) {
 	if l.PortalLink != "" {
 		m.AddAutoRow(text.NewCol(12, lab.Portal, props.Text{Top: 3}))
 		m.AddAutoRow(text.NewCol(12, l.PortalLink, linkProps(l.PortalLink, 2)))
+		if l.PortalHome != "" && l.PortalCode != "" {
+			m.AddAutoRow(text.NewCol(12, fmt.Sprintf(lab.Code, l.PortalHome, l.PortalCode), props.Text{Top: 2}))
+		}
 	}
 	if l.AskEmail && strings.TrimSpace(l.AskEmailText) != "" {
 		m.AddRows(row.New(5))

@@ -141,6 +141,7 @@ Relance is running (%s, a journey day lasts %s)
   Ready check    %[3]s/readyz
   Temporal UI    http://127.0.0.1:%[4]d/namespaces/default/workflows
   Outbox         %[3]s/dev/outbox   (emails via SMTP sink %[5]s, SMS via the Vonage stand-in, letters in %[6]s)
+  Portal         %[3]s/portal   (open a customer's link from a message in the outbox, or type the code of a letter or SMS)
 
   Demo API key   %[7]s
 

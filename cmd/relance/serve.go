@@ -58,7 +58,7 @@ func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (cli
 }
 
 func portalLinks(cfg config.Config) portal.Links {
-	return portal.Links{BaseURL: cfg.PublicURL, Secret: []byte(cfg.PortalSecret)}
+	return portal.Links{BaseURL: cfg.PublicURL, Secret: []byte(cfg.PortalSecret), TTL: cfg.PortalLinkTTL}
 }
 
 // newActivities wires the real channel clients from the configuration.
@@ -228,5 +228,6 @@ func apiDeps(cfg config.Config, log *slog.Logger, gdb *gorm.DB, tc client.Client
 		App:     newService(cfg, log, gdb, tc),
 		Inbound: inbound.NewRecorder(gdb, nil),
 		Config:  cfg, Logger: log, Portal: portalLinks(cfg),
+		PortalLimits: api.PortalLimits{RequestsPerMinute: cfg.PortalRequestsPerMinute, PostsPerMinute: cfg.PortalPostsPerMinute},
 	}
 }
