@@ -38,11 +38,30 @@ func (a *Activities) holdForMissingDetails(ctx context.Context, in SendInput, d 
 			}
 		}
 	}
-	if len(missing) == 0 {
-		return false, nil
+	outcomes, held, err := a.holdChannels(ctx, in, d, dec, missing)
+	if !held || err != nil {
+		return false, err
 	}
-	// A retry of a step that already handed a message over is not held: the
-	// outbox finishes it as it started.
+	res.Outcomes = append(res.Outcomes, outcomes...)
+	reason := string(policy.ReasonCompanyDetailsMissing)
+	if err := a.DB.WithContext(ctx).Model(&models.Invoice{}).Where("id = ?", d.inv.ID).Update("attention_reason", reason).Error; err != nil {
+		return false, fmt.Errorf("flag invoice %d for attention: %w", d.inv.ID, err)
+	}
+	res.Skipped, res.Reason = true, reason
+	a.log().Warn("step held: company details missing", "workflow_id", in.WorkflowID, "key", in.Key,
+		"administration_id", d.adm.ID, "missing", missing)
+	return true, nil
+}
+
+// holdChannels holds a message whose texts print the company details
+// missing names: every chosen channel is recorded skipped with
+// company_details_missing and the administration is flagged with the
+// fields to fill in. A retry of a message that already handed a message
+// over is not held (held false): the outbox finishes it as it started.
+func (a *Activities) holdChannels(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, missing []string) (outcomes []ChannelOutcome, held bool, err error) {
+	if len(missing) == 0 {
+		return nil, false, nil
+	}
 	keys := make([]string, len(dec.Channels))
 	for i, ch := range dec.Channels {
 		keys[i] = in.Key + "/" + string(ch)
@@ -50,28 +69,22 @@ func (a *Activities) holdForMissingDetails(ctx context.Context, in SendInput, d 
 	var started int64
 	if err := a.DB.WithContext(ctx).Model(&models.Message{}).Where("key IN ? AND state <> ?", keys, models.MessageSkipped).
 		Count(&started).Error; err != nil {
-		return false, fmt.Errorf("look for messages of %s: %w", in.Key, err)
+		return nil, false, fmt.Errorf("look for messages of %s: %w", in.Key, err)
 	}
 	if started > 0 {
-		return false, nil
+		return nil, false, nil
 	}
 	reason := string(policy.ReasonCompanyDetailsMissing)
 	for _, ch := range dec.Channels {
 		row, err := a.recordSkip(ctx, in, d, ch, reason)
 		if err != nil {
-			return false, err
+			return nil, false, err
 		}
-		res.Outcomes = append(res.Outcomes, ChannelOutcome{Channel: ch, State: string(row.State), Reason: row.Reason, MessageID: row.ID})
+		outcomes = append(outcomes, ChannelOutcome{Channel: ch, State: string(row.State), Reason: row.Reason, MessageID: row.ID})
 	}
-	db := a.DB.WithContext(ctx)
-	if err := db.Model(&models.Invoice{}).Where("id = ?", d.inv.ID).Update("attention_reason", reason).Error; err != nil {
-		return false, fmt.Errorf("flag invoice %d for attention: %w", d.inv.ID, err)
+	if err := a.DB.WithContext(ctx).Model(&models.Administration{}).Where("id = ?", d.adm.ID).
+		Update("details_missing", strings.Join(missing, ",")).Error; err != nil {
+		return nil, false, fmt.Errorf("flag administration %d for missing details: %w", d.adm.ID, err)
 	}
-	if err := db.Model(&models.Administration{}).Where("id = ?", d.adm.ID).Update("details_missing", strings.Join(missing, ",")).Error; err != nil {
-		return false, fmt.Errorf("flag administration %d for missing details: %w", d.adm.ID, err)
-	}
-	res.Skipped, res.Reason = true, reason
-	a.log().Warn("step held: company details missing", "workflow_id", in.WorkflowID, "key", in.Key,
-		"administration_id", d.adm.ID, "missing", missing)
-	return true, nil
+	return outcomes, true, nil
 }

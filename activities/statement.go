@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"go.temporal.io/sdk/activity"
 
@@ -123,7 +122,6 @@ func (a *Activities) SendStatement(ctx context.Context, in StatementInput) (Stat
 // are recorded skipped with company_details_missing and the administration
 // is flagged. A statement that already handed a message over is not held.
 func (a *Activities) holdStatement(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, res *StatementResult) (bool, error) {
-	var sr SendResult
 	var missing []string
 	data := a.renderData(d, in.Anchor)
 	for _, ch := range dec.Channels {
@@ -133,34 +131,12 @@ func (a *Activities) holdStatement(ctx context.Context, in SendInput, d *sendDat
 		}
 		missing = appendMissing(missing, data, tpl.Subject, tpl.Body)
 	}
-	if len(missing) == 0 {
-		return false, nil
+	outcomes, held, err := a.holdChannels(ctx, in, d, dec, missing)
+	if !held || err != nil {
+		return false, err
 	}
-	keys := make([]string, len(dec.Channels))
-	for i, ch := range dec.Channels {
-		keys[i] = in.Key + "/" + string(ch)
-	}
-	var started int64
-	if err := a.DB.WithContext(ctx).Model(&models.Message{}).Where("key IN ? AND state <> ?", keys, models.MessageSkipped).
-		Count(&started).Error; err != nil {
-		return false, fmt.Errorf("look for messages of %s: %w", in.Key, err)
-	}
-	if started > 0 {
-		return false, nil
-	}
+	res.Outcomes = append(res.Outcomes, outcomes...)
 	reason := string(policy.ReasonCompanyDetailsMissing)
-	for _, ch := range dec.Channels {
-		row, err := a.recordSkip(ctx, in, d, ch, reason)
-		if err != nil {
-			return false, err
-		}
-		sr.Outcomes = append(sr.Outcomes, ChannelOutcome{Channel: ch, State: string(row.State), Reason: row.Reason, MessageID: row.ID})
-	}
-	if err := a.DB.WithContext(ctx).Model(&models.Administration{}).Where("id = ?", d.adm.ID).
-		Update("details_missing", strings.Join(missing, ",")).Error; err != nil {
-		return false, fmt.Errorf("flag administration %d for missing details: %w", d.adm.ID, err)
-	}
-	res.Outcomes = append(res.Outcomes, sr.Outcomes...)
 	res.Skipped, res.Reason = true, reason
 	a.log().Warn("statement held: company details missing", "key", in.Key, "administration_id", d.adm.ID, "missing", missing)
 	return true, nil

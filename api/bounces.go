@@ -28,20 +28,7 @@ var bounceContentTypes = []string{"message/rfc822", "text/plain", "application/o
 // recorded) is answered 200 so the MTA does not queue the report again; a
 // message that is not a DSN is 400 with the reason, a database failure 500.
 func (s *Server) emailBounce(c *gin.Context) {
-	secret := s.Config.SMTP.BounceSecret
-	if secret == "" {
-		// Off: the route answers as if it did not exist.
-		fail(c, notFound("route "+c.Request.Method+" "+c.Request.URL.Path))
-		return
-	}
-	if !bounceSecretOK(c, secret) {
-		logger(c).Warn("bounce webhook: secret missing or wrong", "remote", c.ClientIP())
-		fail(c, fmt.Errorf("%w: the bounce webhook needs Authorization: Bearer <SMTP_BOUNCE_SECRET> or ?secret=", ErrUnauthorized))
-		return
-	}
-	if ct := c.ContentType(); ct != "" && !slices.Contains(bounceContentTypes, ct) {
-		writeProblem(c, Problem{Status: http.StatusUnsupportedMediaType, Title: "Unsupported media type",
-			Detail: fmt.Sprintf("content type %q: send the raw message as %s", ct, strings.Join(bounceContentTypes, ", "))})
+	if !s.mtaPipe(c, "bounce webhook") {
 		return
 	}
 	dsn, err := email.ParseDSN(c.Request.Body)
@@ -94,4 +81,27 @@ func bounceSecretOK(c *gin.Context, secret string) bool {
 	}
 	a, b := sha256.Sum256([]byte(given)), sha256.Sum256([]byte(secret))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// mtaPipe admits a message an MTA pipes to a webhook (bounces, replies):
+// the route exists only with SMTP_BOUNCE_SECRET set, the secret must be
+// given, and the body must be a raw message. It answers the refusal itself.
+func (s *Server) mtaPipe(c *gin.Context, name string) bool {
+	secret := s.Config.SMTP.BounceSecret
+	if secret == "" {
+		// Off: the route answers as if it did not exist.
+		fail(c, notFound("route "+c.Request.Method+" "+c.Request.URL.Path))
+		return false
+	}
+	if !bounceSecretOK(c, secret) {
+		logger(c).Warn(name+": secret missing or wrong", "remote", c.ClientIP())
+		fail(c, fmt.Errorf("%w: the %s needs Authorization: Bearer <SMTP_BOUNCE_SECRET> or ?secret=", ErrUnauthorized, name))
+		return false
+	}
+	if ct := c.ContentType(); ct != "" && !slices.Contains(bounceContentTypes, ct) {
+		writeProblem(c, Problem{Status: http.StatusUnsupportedMediaType, Title: "Unsupported media type",
+			Detail: fmt.Sprintf("content type %q: send the raw message as %s", ct, strings.Join(bounceContentTypes, ", "))})
+		return false
+	}
+	return true
 }

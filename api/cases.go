@@ -149,15 +149,11 @@ func (s *Server) resolveCaseDispute(c *gin.Context) {
 }
 
 func (s *Server) caseDispute(c *gin.Context, open bool) {
-	cs, req, ok := objectAndBody[*models.CollectionCase, ReasonRequest](c, s.collectionCase, open)
+	cs, reason, ok := reasonOf(c, s.collectionCase, open)
 	if !ok {
 		return
 	}
-	reason, err := req.reason(open)
-	if err != nil {
-		fail(c, err)
-		return
-	}
+	var err error
 	if open {
 		err = s.App.DisputeCase(c.Request.Context(), cs, reason)
 	} else {

@@ -2,10 +2,7 @@ package api
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -29,19 +26,7 @@ const maxInboundEmailBytes = 25 << 20
 // logged, so the MTA does not queue it again; unreadable MIME is 400, a
 // body over the limit 413, a database failure 500.
 func (s *Server) emailInbound(c *gin.Context) {
-	secret := s.Config.SMTP.BounceSecret
-	if secret == "" {
-		fail(c, notFound("route "+c.Request.Method+" "+c.Request.URL.Path))
-		return
-	}
-	if !bounceSecretOK(c, secret) {
-		logger(c).Warn("inbound email webhook: secret missing or wrong", "remote", c.ClientIP())
-		fail(c, fmt.Errorf("%w: the inbound email webhook needs Authorization: Bearer <SMTP_BOUNCE_SECRET> or ?secret=", ErrUnauthorized))
-		return
-	}
-	if ct := c.ContentType(); ct != "" && !slices.Contains(bounceContentTypes, ct) {
-		writeProblem(c, Problem{Status: http.StatusUnsupportedMediaType, Title: "Unsupported media type",
-			Detail: fmt.Sprintf("content type %q: send the raw message as %s", ct, strings.Join(bounceContentTypes, ", "))})
+	if !s.mtaPipe(c, "inbound email webhook") {
 		return
 	}
 	r, err := email.ParseReply(c.Request.Body, email.DefaultReplyLimits)

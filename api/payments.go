@@ -191,18 +191,29 @@ func (s *Server) resolveDispute(c *gin.Context) {
 	s.dispute(c, false)
 }
 
-// dispute opens or resolves a dispute: the journey is told first, so when
-// Temporal is down nothing is recorded (503) and the request can be repeated.
-func (s *Server) dispute(c *gin.Context, open bool) {
-	inv, req, ok := objectAndBody[*models.Invoice, ReasonRequest](c, s.invoice, open)
+// reasonOf reads the reason of a dispute opened (required) or resolved
+// (optional) on the object load finds.
+func reasonOf[O any](c *gin.Context, load func(*gin.Context, int64) (O, error), open bool) (obj O, reason string, ok bool) {
+	obj, req, ok := objectAndBody[O, ReasonRequest](c, load, open)
 	if !ok {
-		return
+		return obj, "", false
 	}
 	reason, err := req.reason(open)
 	if err != nil {
 		fail(c, err)
+		return obj, "", false
+	}
+	return obj, reason, true
+}
+
+// dispute opens or resolves a dispute: the journey is told first, so when
+// Temporal is down nothing is recorded (503) and the request can be repeated.
+func (s *Server) dispute(c *gin.Context, open bool) {
+	inv, reason, ok := reasonOf(c, s.invoice, open)
+	if !ok {
 		return
 	}
+	var err error
 	if open {
 		err = s.App.OpenDispute(c.Request.Context(), inv, reason)
 	} else {

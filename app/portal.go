@@ -270,16 +270,8 @@ func (s *Service) portalInbound(ctx context.Context, cust *models.Customer, invo
 	var convID int64
 	err := db.Transaction(func(tx *gorm.DB) error {
 		q := tx.Where("customer_id = ? AND administration_id = ?", cust.ID, cust.AdministrationID)
-		if invoiceID != nil {
-			q = q.Where("invoice_id = ?", *invoiceID)
-		} else {
-			q = q.Where("invoice_id IS NULL")
-		}
-		if caseID != nil {
-			q = q.Where("case_id = ?", *caseID)
-		} else {
-			q = q.Where("case_id IS NULL")
-		}
+		about, args := models.ConversationAbout(invoiceID, caseID)
+		q = q.Where(about, args...)
 		var c models.Conversation
 		err := q.Order("id").First(&c).Error
 		switch {

@@ -196,16 +196,8 @@ func replyConversation(tx *gorm.DB, msg *models.Message, custID int64) (models.C
 func aboutConversation(tx *gorm.DB, cust models.Customer, invoiceID, caseID *int64, subject string, at time.Time) (models.Conversation, error) {
 	var conv models.Conversation
 	q := tx.Where("customer_id = ? AND subject <> ?", cust.ID, SMSConversationSubject)
-	if invoiceID != nil {
-		q = q.Where("invoice_id = ?", *invoiceID)
-	} else {
-		q = q.Where("invoice_id IS NULL")
-	}
-	if caseID != nil {
-		q = q.Where("case_id = ?", *caseID)
-	} else {
-		q = q.Where("case_id IS NULL")
-	}
+	about, args := models.ConversationAbout(invoiceID, caseID)
+	q = q.Where(about, args...)
 	err := q.Order("last_message_at DESC, id DESC").Take(&conv).Error
 	if err == nil {
 		return conv, nil

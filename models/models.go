@@ -637,6 +637,20 @@ type Conversation struct {
 	CreatedAt        time.Time `json:"created_at"`
 }
 
+// ConversationAbout is the condition (a SQL clause and its arguments) that
+// finds conversations about exactly this invoice and case: nil means none,
+// so two nils find the conversations about the account itself.
+func ConversationAbout(invoiceID, caseID *int64) (string, []any) {
+	clause, args := "invoice_id IS NULL", []any{}
+	if invoiceID != nil {
+		clause, args = "invoice_id = ?", append(args, *invoiceID)
+	}
+	if caseID != nil {
+		return clause + " AND case_id = ?", append(args, *caseID)
+	}
+	return clause + " AND case_id IS NULL", args
+}
+
 // Direction tells who wrote an inbox message.
 type Direction string
 
