@@ -94,6 +94,12 @@ const (
 	// customer's collection case (which sends one notice per case) instead
 	// of sending a notice per invoice.
 	ChangeCollectionCase = "hand-over-joins-case"
+	// ChangeManualInLoop: a manual action (send-now) is queued by its
+	// Update handler and sent by the main loop, which moves the stage
+	// forward only (never back), ends the journey on a manual hand-over and
+	// keys the outbox by the Update's ID; its validator refuses a closed,
+	// disputed or handed-over invoice and a kind the journey has no step of.
+	ChangeManualInLoop = "manual-action-in-loop"
 )
 
 // ErrTypeRefused is the application-error type of a steering Update that
