@@ -71,6 +71,7 @@ type Application interface {
 	ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error
 	ResumeCustomer(ctx context.Context, cust *models.Customer, reason string) (int, error)
 	ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error
+	SendAction(ctx context.Context, inv *models.Invoice, in domain.ActionInput) (domain.ActionResult, error)
 	SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, error)
 	SubmitProvidedEmail(ctx context.Context, cust *models.Customer, email string) (int, error)
 	Template(ctx context.Context, org, id int64) (*models.Template, *models.Administration, error)
