@@ -46,6 +46,7 @@ type Application interface {
 	SaveImportMapping(ctx context.Context, adm int64, m importer.Mapping) error
 	Invoice(ctx context.Context, org, id int64) (*models.Invoice, error)
 	InvoiceJourney(ctx context.Context, inv *models.Invoice) (domain.Journey, error)
+	InvoiceTimeline(ctx context.Context, inv *models.Invoice) (domain.InvoiceTimeline, error)
 	Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error)
 	Journey(ctx context.Context, org, id int64) (*models.Journey, *models.Administration, error)
 	Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error)
