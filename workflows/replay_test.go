@@ -60,6 +60,9 @@ var committedHistories = []string{
 	// The same test after ChangeJourney2: the journey carries that gate
 	// and ChangeCollectionCase.
 	"journey2_hand_over_joins_case.json",
+	// Under ChangeManualInLoop: a manual final reminder (retried with the
+	// same Update ID), then a manual hand-over that ends the journey.
+	"journey_manual_in_loop_journey2.json",
 }
 
 // TestReplayCommittedHistories replays every history under testdata: a
