@@ -20,14 +20,14 @@ import (
 )
 
 // Bounds of a manual action: the journey must accept it (its validator)
-// within actionAcceptTimeout, and the request waits at most ActionWait for
-// the send's outcome; past that the action is answered as pending, while
+// within actionAcceptTimeout, and the request waits at most the service's
+// ActionWait (DefaultActionWait) for the send's outcome; past that the action is answered as pending, while
 // the journey sends it (its send retries for up to a day on a provider
 // outage, which no HTTP request may wait for).
 const (
 	actionAcceptTimeout = 15 * time.Second
-	// ActionWait is how long SendAction waits for the send's outcome.
-	ActionWait = 10 * time.Second
+	// DefaultActionWait is how long SendAction waits for the send's outcome.
+	DefaultActionWait = 10 * time.Second
 	// MaxActionSubject and MaxActionBody bound an edited text.
 	MaxActionSubject = 255
 	MaxActionBody    = 20000
@@ -70,7 +70,7 @@ func (s *Service) SendAction(ctx context.Context, inv *models.Invoice, in domain
 	if err != nil {
 		return domain.ActionResult{}, s.actionErr(inv, err)
 	}
-	wctx, wcancel := context.WithTimeout(ctx, ActionWait)
+	wctx, wcancel := context.WithTimeout(ctx, s.actionWait)
 	defer wcancel()
 	var res workflows.SendNowResult
 	out := domain.ActionResult{Key: in.Key}

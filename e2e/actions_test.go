@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +16,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/app"
 	"github.com/relance/relance/channels/email"
+	"github.com/relance/relance/config"
 	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
@@ -112,6 +115,29 @@ func TestManualActionEndToEnd(t *testing.T) {
 	got := s.invoice(v.ID)
 	require.Equal(t, "reminded", got.Stage)
 	require.Equal(t, workflows.StageReminded, got.Journey.Stage)
+
+	// A send that takes longer than the request's wait (the mail server
+	// holds it) answers 202 pending; the journey sends it, and the retry
+	// with the same key answers with that outcome.
+	release := make(chan struct{})
+	s.onRcpt.Store(s.cust.Email, func() { <-release })
+	impatient := httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: s.db, Temporal: s.tc, ActionWait: 300 * time.Millisecond}),
+		Config: config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: s.day, PortalSecret: "e2e-secret-e2e-secret"}}))
+	defer impatient.Close()
+	slowBody := map[string]any{"kind": "reminder", "subject": "Slow " + v.Number, "body": "Take your time."}
+	fast := s.api
+	s.api = impatient
+	var pending api.ActionView
+	require.Equal(t, http.StatusAccepted, s.action(v.ID, "slow-1", slowBody, &pending))
+	s.api = fast
+	require.Equal(t, api.ActionPending, pending.Status)
+	require.Equal(t, "slow-1", pending.IdempotencyKey)
+	close(release)
+	s.onRcpt.Delete(s.cust.Email)
+	var settled api.ActionView
+	require.Equal(t, http.StatusOK, s.action(v.ID, "slow-1", slowBody, &settled))
+	require.Equal(t, api.ActionSent, settled.Status)
+	require.Eventually(t, func() bool { return s.mailsWithSubject("Slow "+v.Number) == 1 }, testkit.Patience, 50*time.Millisecond)
 
 	// Bad input.
 	planned := s.timeline(v.ID).Planned
