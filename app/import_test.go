@@ -182,6 +182,8 @@ func impCustomerRows(t *testing.T, gdb *gorm.DB, admID int64) []string {
 
 func TestImport(t *testing.T) {
 	srv := impDevServer(t, impNamespaces...)
+	// A new server each run (go test -count=2): its namespaces are all free.
+	impNext.Store(0)
 	t.Run("accounting export", func(t *testing.T) {
 		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportExport(t, impSetup(t, srv, gdb, true)) })
 	})

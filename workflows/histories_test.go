@@ -287,7 +287,8 @@ func TestJourneysOnARealServer(t *testing.T) {
 
 // historyGeneration names the histories this code records: a recording
 // never overwrites a committed history of older code (keep refuses to).
-const historyGeneration = "journey2"
+// journey3: recorded under ChangeJourney2 and ChangeManualInLoop.
+const historyGeneration = "journey3"
 
 // shortJourney: the invoice at issue (day 0), reminders on days 3 and 4,
 // the final reminder with its SMS on day 5, collection on day 7 (due on day 2).
