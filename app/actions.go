@@ -75,22 +75,27 @@ func (s *Service) SendAction(ctx context.Context, inv *models.Invoice, in domain
 	var res workflows.SendNowResult
 	out := domain.ActionResult{Key: in.Key}
 	if err := h.Get(wctx, &res); err != nil {
-		if wctx.Err() != nil && ctx.Err() == nil {
-			// Accepted, still sending: the journey goes on without us.
-			metrics.JourneySignaled(workflows.UpdateSendNow, metrics.SignalOK)
-			s.log.Info("manual action pending", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "key", in.Key)
-			out.Pending = true
-			return out, nil
-		}
 		var app *temporal.ApplicationError
-		if errors.As(err, &app) && !workflows.IsRefused(err) {
+		switch {
+		case workflows.IsRefused(err), journeyEnded(err), ctx.Err() != nil:
+			// Refused when the journey came to it (its state had moved),
+			// or the journey or the request is gone.
+			return domain.ActionResult{}, s.actionErr(inv, err)
+		case errors.As(err, &app):
 			// The send failed after its retries: an outcome, not an
 			// error of the request (the timeline shows the failed rows).
 			s.log.Error("manual action failed", "invoice_id", inv.ID, "key", in.Key, "error", err)
 			out.Failed, out.Reason = true, workflows.ReasonSendFailed
 			return out, nil
+		default:
+			// Accepted — the journey's history holds it, it will be sent —
+			// and no outcome within the wait (its deadline, as the client
+			// or the server saw it): pending.
+			metrics.JourneySignaled(workflows.UpdateSendNow, metrics.SignalOK)
+			s.log.Info("manual action pending", "invoice_id", inv.ID, "workflow_id", inv.WorkflowID, "key", in.Key, "wait", err)
+			out.Pending = true
+			return out, nil
 		}
-		return domain.ActionResult{}, s.actionErr(inv, err)
 	}
 	metrics.JourneySignaled(workflows.UpdateSendNow, metrics.SignalOK)
 	out.Skipped, out.Reason, out.Stage = res.Skipped, res.Reason, res.Stage
