@@ -32,14 +32,16 @@ type ActionRequest struct {
 
 // Action statuses on the wire.
 const (
-	ActionSent    = "sent"
-	ActionSkipped = "skipped"
-	ActionFailed  = "failed"
-	ActionPending = "pending"
+	ActionSent       = "sent"
+	ActionHandedOver = "handed_over"
+	ActionSkipped    = "skipped"
+	ActionFailed     = "failed"
+	ActionPending    = "pending"
 )
 
 // ActionView answers a manual action: its idempotency key, its status
-// (sent, skipped, failed, or pending while the journey still sends it), the
+// (sent, handed_over, skipped, failed, or pending while the journey still
+// sends it), the
 // journey's stage after it, and the message of each channel with the link
 // to its preview.
 type ActionView struct {
@@ -100,6 +102,8 @@ func (s *Server) sendAction(c *gin.Context) {
 	switch {
 	case res.Pending:
 		v.Status, status = ActionPending, http.StatusAccepted
+	case res.HandedOver:
+		v.Status = ActionHandedOver
 	case res.Failed:
 		v.Status = ActionFailed
 	case res.Skipped:

@@ -99,6 +99,8 @@ func (s *Service) SendAction(ctx context.Context, inv *models.Invoice, in domain
 	}
 	metrics.JourneySignaled(workflows.UpdateSendNow, metrics.SignalOK)
 	out.Skipped, out.Reason, out.Stage = res.Skipped, res.Reason, res.Stage
+	out.HandedOver = res.Reason == workflows.ReasonHandedOver
+	out.Failed = !res.Sent && !res.Skipped
 	for _, o := range res.Outcomes {
 		out.Outcomes = append(out.Outcomes, domain.ActionOutcome{Channel: o.Channel, State: o.State, Reason: o.Reason, MessageID: o.MessageID})
 	}

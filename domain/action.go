@@ -24,11 +24,15 @@ type ActionResult struct {
 	Key     string
 	Pending bool
 	Skipped bool
-	// Failed: the send failed after its retries (Reason send_failed).
-	Failed   bool
-	Reason   string
-	Stage    Stage
-	Outcomes []ActionOutcome
+	// Failed: nothing left (Reason says why: send_failed after the
+	// retries, all_channels_failed).
+	Failed bool
+	// HandedOver: a manual collection handed the invoice over to its
+	// customer's collection case; the journey has ended.
+	HandedOver bool
+	Reason     string
+	Stage      Stage
+	Outcomes   []ActionOutcome
 }
 
 // ActionOutcome is what happened on one channel of a manual action.

@@ -209,6 +209,7 @@ func TestJourneysOnARealServer(t *testing.T) {
 		handed, err := svc.SendAction(ctx, &inv, domain.ActionInput{Key: "h-hand-over", Kind: policy.StepCollection})
 		require.NoError(t, err)
 		require.Equal(t, workflows.StageCollection, handed.Stage)
+		require.True(t, handed.HandedOver)
 		out := c.result(t)
 		require.Equal(t, workflows.OutcomeCollection, out.Outcome)
 		require.Empty(t, c.sentKinds(t, policy.StepReminder), "the superseded reminder never went")

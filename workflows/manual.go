@@ -123,11 +123,16 @@ func (j *journey) sendManual(ctx workflow.Context) error {
 	var err error
 	if m.req.Position != nil {
 		var results []activities.SendResult
-		results, err = j.sendSteps(ctx, []int{j.plannedIndex(*m.req.Position)}, m.req.Channels)
+		k := j.plannedIndex(*m.req.Position)
+		results, err = j.sendSteps(ctx, []int{k}, m.req.Channels)
 		if err != nil {
 			return err
 		}
 		res = results[0]
+		if j.st.Steps[k].Status == StepFailed && len(res.Outcomes) == 0 {
+			// The send failed after its retries (the step is recorded failed).
+			err = fmt.Errorf("step %d failed after its retries", *m.req.Position)
+		}
 	} else {
 		res, err = j.sendAction(ctx, m)
 		var canceled *temporal.CanceledError
@@ -143,7 +148,7 @@ func (j *journey) sendManual(ctx workflow.Context) error {
 	if j.st.Stage != before {
 		j.supersede(ctx)
 	}
-	out := SendNowResult{Skipped: res.Skipped, Reason: res.Reason, Stage: j.st.Stage}
+	out := SendNowResult{Skipped: res.Skipped, Reason: res.Reason, Stage: j.st.Stage, Sent: res.Sent}
 	for _, o := range res.Outcomes {
 		out.Outcomes = append(out.Outcomes, SendNowChannelOutcome{Channel: string(o.Channel), State: o.State, Reason: o.Reason, MessageID: o.MessageID})
 	}

@@ -71,6 +71,7 @@ func TestManualActionMovesTheJourneyAtOnce(t *testing.T) {
 	res := f.run()
 	require.Equal(t, OutcomeCollection, res.Outcome)
 	require.Equal(t, StageFinalReminder, got.Stage)
+	require.True(t, got.Sent)
 	require.Equal(t, StageFinalReminder, again.Stage, "the stage never moves backwards")
 	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {2, policy.StepFinalReminder}, {3, policy.StepReminder},
 		{35, policy.StepFinalReminder}, {35, policy.StepSMS}, {49, policy.StepCollection}}, f.sent())

@@ -258,6 +258,8 @@ type SendNowResult struct {
 	Outcomes []SendNowChannelOutcome `json:"outcomes"`
 	// Stage is the journey's stage once the action was handled.
 	Stage Stage `json:"stage,omitempty"`
+	// Sent: a message left (or may have left) on at least one channel.
+	Sent bool `json:"sent,omitempty"`
 }
 
 // SendNowChannelOutcome is what happened on one channel of a manual action.
