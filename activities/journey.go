@@ -2,8 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/models"
@@ -75,6 +79,8 @@ type RecordSteeringInput struct {
 	// BrokenPromiseAt when a promise passed unpaid (kept once set).
 	PromisedUntil   *time.Time `json:"promised_until,omitempty"`
 	BrokenPromiseAt *time.Time `json:"broken_promise_at,omitempty"`
+	// DisputeReason is the open dispute's reason, for the timeline.
+	DisputeReason string `json:"dispute_reason,omitempty"`
 }
 
 // RecordSteeringResult says whether the row changed.
@@ -94,15 +100,69 @@ func (a *Activities) RecordSteering(ctx context.Context, in RecordSteeringInput)
 	if in.BrokenPromiseAt != nil {
 		upd["broken_promise_at"] = utc(in.BrokenPromiseAt)
 	}
-	res := a.DB.WithContext(ctx).Model(&models.Invoice{}).
-		Where("id = ? AND administration_id = ? AND workflow_id = ?", in.InvoiceID, in.AdministrationID, in.WorkflowID).
-		Updates(upd)
-	if res.Error != nil {
-		return RecordSteeringResult{}, fmt.Errorf("record pause and dispute of invoice %d: %w", in.InvoiceID, res.Error)
+	var changed bool
+	err := a.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var old models.Invoice
+		err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).
+			Where("id = ? AND administration_id = ? AND workflow_id = ?", in.InvoiceID, in.AdministrationID, in.WorkflowID).
+			First(&old).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil // the row went (or belongs to another journey): nothing to record
+		}
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&models.Invoice{}).Where("id = ?", old.ID).Updates(upd)
+		if res.Error != nil {
+			return res.Error
+		}
+		changed = res.RowsAffected > 0
+		// The timeline's events are the transitions, found against the row
+		// as it was: a retry of this activity finds none left to write.
+		events := steeringEvents(old, in, a.now())
+		if len(events) == 0 {
+			return nil
+		}
+		return tx.Create(&events).Error
+	})
+	if err != nil {
+		return RecordSteeringResult{}, fmt.Errorf("record pause and dispute of invoice %d: %w", in.InvoiceID, err)
 	}
 	a.log().Info("journey steering recorded", "workflow_id", in.WorkflowID, "invoice_id", in.InvoiceID,
 		"paused", in.Paused, "until", in.PausedUntil, "disputed", in.Disputed)
-	return RecordSteeringResult{Changed: res.RowsAffected > 0}, nil
+	return RecordSteeringResult{Changed: changed}, nil
+}
+
+// steeringEvents are the timeline events of the change from the row old to
+// the journey's state in: a pause (or a new pause), its end, a dispute
+// opened or resolved.
+func steeringEvents(old models.Invoice, in RecordSteeringInput, now time.Time) []models.InvoiceEvent {
+	ev := func(kind models.InvoiceEventKind, detail string, at time.Time) models.InvoiceEvent {
+		return models.InvoiceEvent{AdministrationID: in.AdministrationID, InvoiceID: in.InvoiceID, Kind: kind,
+			Detail: truncate(detail, 512), At: at.UTC()}
+	}
+	var out []models.InvoiceEvent
+	switch {
+	case in.Paused && (old.PausedAt == nil || in.PausedAt == nil || !old.PausedAt.Equal(*in.PausedAt)):
+		at := now
+		if in.PausedAt != nil {
+			at = *in.PausedAt
+		}
+		detail := in.PauseReason
+		if in.PausedUntil != nil {
+			detail += " (until " + in.PausedUntil.UTC().Format(time.RFC3339) + ")"
+		}
+		out = append(out, ev(models.EventPaused, detail, at))
+	case !in.Paused && old.PausedAt != nil:
+		out = append(out, ev(models.EventResumed, "", now))
+	}
+	switch {
+	case in.Disputed && !old.Disputed:
+		out = append(out, ev(models.EventDisputed, in.DisputeReason, now))
+	case !in.Disputed && old.Disputed:
+		out = append(out, ev(models.EventDisputeResolved, "", now))
+	}
+	return out
 }
 
 func utc(t *time.Time) *time.Time {

@@ -99,6 +99,28 @@ func TestFlagInvoiceAndRecordSteering(t *testing.T) {
 		require.Nil(t, got.PausedUntil)
 		require.Empty(t, got.PauseReason)
 		require.False(t, got.Disputed)
+
+		// The timeline's events are the transitions, each once: a retry
+		// of the last write adds none.
+		_, err = e.acts.RecordSteering(ctx, activities.RecordSteeringInput{WorkflowID: inv.WorkflowID, AdministrationID: e.adm.ID, InvoiceID: inv.ID})
+		require.NoError(t, err)
+		var events []models.InvoiceEvent
+		require.NoError(t, gdb.Where("invoice_id = ?", inv.ID).Order("id").Find(&events).Error)
+		var kinds []models.InvoiceEventKind
+		for _, ev := range events {
+			kinds = append(kinds, ev.Kind)
+		}
+		require.Equal(t, []models.InvoiceEventKind{models.EventPaused, models.EventDisputed, models.EventResumed, models.EventDisputeResolved}, kinds)
+		require.True(t, at.Equal(events[0].At), "a pause is dated when it began")
+		require.Contains(t, events[0].Detail, "promise to pay")
+		require.Contains(t, events[0].Detail, until.Format(time.RFC3339))
+
+		// Another journey's (or another administration's) row is not touched.
+		_, err = e.acts.RecordSteering(ctx, activities.RecordSteeringInput{WorkflowID: "invoice:other", AdministrationID: e.adm.ID, InvoiceID: inv.ID, Paused: true, PausedAt: &at})
+		require.NoError(t, err)
+		var n int64
+		require.NoError(t, gdb.Model(&models.InvoiceEvent{}).Where("invoice_id = ?", inv.ID).Count(&n).Error)
+		require.EqualValues(t, 4, n)
 	})
 }
 

@@ -46,7 +46,7 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 		}
 		d.claim = &cl
 	}
-	dec := policy.Decide(in.Step.Kind, d.admSettings(), d.custSettings())
+	dec := policy.Only(policy.Decide(in.Step.Kind, d.admSettings(), d.custSettings()), in.Channels)
 	for _, r := range dec.Refusals {
 		row, err := a.recordSkip(ctx, in, d, r.Channel, string(r.Reason))
 		if err != nil {

@@ -68,6 +68,9 @@ type SendInput struct {
 	Manual  bool   `json:"manual,omitempty"`
 	Subject string `json:"subject,omitempty"`
 	Body    string `json:"body,omitempty"`
+	// Channels narrows the channels the choice allows (a manual action that
+	// names its channels; policy.Only). Empty: as chosen.
+	Channels []policy.Channel `json:"channels,omitempty"`
 	// Anchor is the journey's day 0. With a scaled day (RELANCE_DAY other
 	// than 24h) messages are dated on the journey's clock, so that a demo's
 	// reminder says "14 days overdue" when 14 journey days have passed.

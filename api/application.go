@@ -64,6 +64,7 @@ type Application interface {
 	SaveImportMapping(ctx context.Context, adm int64, m importer.Mapping) error
 	Invoice(ctx context.Context, org, id int64) (*models.Invoice, error)
 	InvoiceJourney(ctx context.Context, inv *models.Invoice) (domain.Journey, error)
+	InvoiceTimeline(ctx context.Context, inv *models.Invoice) (domain.InvoiceTimeline, error)
 	Invoices(ctx context.Context, adm int64, f domain.InvoiceFilter, p domain.PageRequest) (domain.Page[models.Invoice], error)
 	Journey(ctx context.Context, org, id int64) (*models.Journey, *models.Administration, error)
 	Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error)
@@ -98,6 +99,7 @@ type Application interface {
 	ResolveDispute(ctx context.Context, inv *models.Invoice, reason string) error
 	ResumeCustomer(ctx context.Context, cust *models.Customer, reason string) (int, error)
 	ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error
+	SendAction(ctx context.Context, inv *models.Invoice, in domain.ActionInput) (domain.ActionResult, error)
 	SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, error)
 	SubmitProvidedEmail(ctx context.Context, cust *models.Customer, email string) (int, error)
 	Template(ctx context.Context, org, id int64) (*models.Template, *models.Administration, error)

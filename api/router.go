@@ -145,6 +145,8 @@ func (s *Server) routes(r *gin.Engine) {
 	g.POST("/invoices/:id/credit", s.creditInvoice)
 	g.POST("/invoices/:id/dispute", s.disputeInvoice)
 	g.POST("/invoices/:id/dispute-resolved", s.resolveDispute)
+	g.POST("/invoices/:id/actions", s.sendAction)
+	g.GET("/invoices/:id/timeline", s.invoiceTimeline)
 
 	g.GET("/administrations/:id/cases", s.listCases)
 	g.GET("/cases/:id", s.getCase)

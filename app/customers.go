@@ -209,8 +209,28 @@ func (s *Service) SubmitProvidedEmail(ctx context.Context, cust *models.Customer
 		return 0, nil
 	}
 	at := s.Now()
-	if err := s.db.WithContext(ctx).Model(&models.Customer{}).Where("id = ?", cust.ID).
-		Updates(map[string]any{"provided_email": email, "provided_email_at": at}).Error; err != nil {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(&models.Customer{}).Where("id = ?", cust.ID).
+			Updates(map[string]any{"provided_email": email, "provided_email_at": at}).Error; err != nil {
+			return err
+		}
+		// Each open invoice's timeline shows the submission.
+		var open []int64
+		if err := tx.Model(&models.Invoice{}).Where("customer_id = ? AND status = ?", cust.ID, models.InvoiceOpen).
+			Order("id").Pluck("id", &open).Error; err != nil {
+			return err
+		}
+		events := make([]models.InvoiceEvent, len(open))
+		for i, id := range open {
+			events[i] = models.InvoiceEvent{AdministrationID: cust.AdministrationID, InvoiceID: id,
+				Kind: models.EventEmailSubmitted, Detail: email, At: at}
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		return tx.Create(&events).Error
+	})
+	if err != nil {
 		return 0, fmt.Errorf("record provided email of customer %d: %w", cust.ID, err)
 	}
 	cust.ProvidedEmail, cust.ProvidedEmailAt = email, &at

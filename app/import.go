@@ -885,6 +885,10 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 		return nil
 	}
 	res.invOut = invUpdated
+	if err := tx.Create(&models.InvoiceEvent{AdministrationID: r.adm.ID, InvoiceID: fresh.ID, Kind: models.EventImported,
+		Detail: importedDetail(prior, fresh), At: r.svc.Now()}).Error; err != nil {
+		return fmt.Errorf("record import of invoice %s on its timeline: %w", ir.Number, err)
+	}
 	_, openChanged := changes["open_minor"]
 	_, statusChanged := changes["status"]
 	if openChanged || statusChanged {
@@ -1083,4 +1087,26 @@ func customerTypeOf(t string) models.CustomerType {
 		return models.CustomerConsumer
 	}
 	return models.CustomerBusiness
+}
+
+// importedDetail says, for the invoice's timeline, what an import changed
+// among the fields an admin follows (other changes: "details").
+func importedDetail(before, after models.Invoice) string {
+	var parts []string
+	if before.OpenMinor != after.OpenMinor {
+		parts = append(parts, fmt.Sprintf("open amount %d → %d %s (minor units)", before.OpenMinor, after.OpenMinor, after.Currency))
+	}
+	if before.AmountMinor != after.AmountMinor {
+		parts = append(parts, fmt.Sprintf("amount %d → %d", before.AmountMinor, after.AmountMinor))
+	}
+	if before.Status != after.Status {
+		parts = append(parts, fmt.Sprintf("status %s → %s", before.Status, after.Status))
+	}
+	if !before.DueDate.Equal(after.DueDate) {
+		parts = append(parts, fmt.Sprintf("due date %s → %s", before.DueDate.Format("2006-01-02"), after.DueDate.Format("2006-01-02")))
+	}
+	if len(parts) == 0 {
+		return "details"
+	}
+	return strings.Join(parts, "; ")
 }

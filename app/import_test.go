@@ -340,6 +340,11 @@ func testImportExport(t *testing.T, e *impEnv) {
 	inv = models.Invoice{}
 	require.NoError(t, e.db.First(&inv, inv3.ID).Error)
 	require.EqualValues(t, 92301, inv.OpenMinor)
+	// The invoice's timeline shows the import that changed it.
+	var imported []models.InvoiceEvent
+	require.NoError(t, e.db.Where("invoice_id = ? AND kind = ?", inv3.ID, models.EventImported).Find(&imported).Error)
+	require.Len(t, imported, 1)
+	require.Contains(t, imported[0].Detail, fmt.Sprintf("open amount %d → 92301", r3.AmountMinor))
 	require.Eventually(t, func() bool {
 		st, err := app.New(app.Options{Temporal: e.tc}).JourneyState(ctx, inv3.WorkflowID)
 		return err == nil && st.OpenMinor == 92301 && st.Status == workflows.StatusOpen

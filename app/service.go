@@ -25,6 +25,8 @@ type Service struct {
 	namespace string
 	// portal makes the customer's portal links of previews.
 	portal portal.Links
+	// actionWait bounds a manual action's wait for its send (SendAction).
+	actionWait time.Duration
 }
 
 // Options are the Service's dependencies.
@@ -40,11 +42,18 @@ type Options struct {
 	// Portal makes the #portal_link of previews, as the worker's does for
 	// messages.
 	Portal portal.Links
+	// ActionWait is how long a manual action's request waits for the send
+	// before it answers pending; 0 means DefaultActionWait.
+	ActionWait time.Duration
 }
 
 // New returns the application service over its dependencies.
 func New(o Options) *Service {
-	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace, portal: o.Portal}
+	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace, portal: o.Portal,
+		actionWait: o.ActionWait}
+	if s.actionWait <= 0 {
+		s.actionWait = DefaultActionWait
+	}
 	if s.namespace == "" {
 		s.namespace = "default"
 	}

@@ -3,6 +3,7 @@ package db
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/go-gormigrate/gormigrate/v2"
 	"gorm.io/gorm"
@@ -377,6 +378,26 @@ func migrations() []*gormigrate.Migration {
 					m.DropColumn(&models.Customer{}, "PortalRevokedAt"),
 					m.DropColumn(&models.Invoice{}, "PromisedUntil"),
 					m.DropColumn(&models.Invoice{}, "BrokenPromiseAt"))
+			},
+		},
+		{
+			// The invoice's timeline: pauses, resumes, disputes, email
+			// submissions and imports that changed it (models.InvoiceEvent).
+			ID: "202611300901_invoice_events",
+			Migrate: func(tx *gorm.DB) error {
+				// The table as this migration created it (the model may grow).
+				type InvoiceEvent struct {
+					ID               int64     `gorm:"primaryKey"`
+					AdministrationID int64     `gorm:"not null;index"`
+					InvoiceID        int64     `gorm:"not null;index:idx_invoice_events_invoice_at,priority:1"`
+					Kind             string    `gorm:"size:32;not null"`
+					Detail           string    `gorm:"size:512"`
+					At               time.Time `gorm:"not null;index:idx_invoice_events_invoice_at,priority:2"`
+				}
+				return tx.AutoMigrate(&InvoiceEvent{})
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return tx.Migrator().DropTable("invoice_events")
 			},
 		},
 	}

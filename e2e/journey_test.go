@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +60,9 @@ type stack struct {
 	adm    models.Administration
 	cust   models.Customer
 	day    time.Duration
+	// onRcpt holds, per recipient address, a func the SMTP server calls
+	// while it receives a message for it (during the send activity).
+	onRcpt sync.Map
 }
 
 func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
@@ -70,7 +74,12 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 	s := &stack{t: t, db: gdb, tc: tc, day: day}
-	s.mail = &devsink.SMTPSink{}
+	s.mail = &devsink.SMTPSink{Reject: func(rcpt string) error {
+		if f, ok := s.onRcpt.Load(rcpt); ok {
+			f.(func())()
+		}
+		return nil
+	}}
 	require.NoError(t, s.mail.Start("127.0.0.1:0"))
 	t.Cleanup(func() { _ = s.mail.Close() })
 	s.vonage = &devsink.VonageSink{APIKey: "k", APISecret: "s"}

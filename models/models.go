@@ -623,6 +623,32 @@ type CaseEvent struct {
 	At          time.Time `gorm:"not null" json:"at"`
 }
 
+// InvoiceEventKind names what happened to an invoice outside its messages
+// and payments (the timeline, docs/domain.md §1.7).
+type InvoiceEventKind string
+
+// Invoice events.
+const (
+	EventPaused          InvoiceEventKind = "paused"
+	EventResumed         InvoiceEventKind = "resumed"
+	EventDisputed        InvoiceEventKind = "disputed"
+	EventDisputeResolved InvoiceEventKind = "dispute_resolved"
+	EventEmailSubmitted  InvoiceEventKind = "email_submitted"
+	EventImported        InvoiceEventKind = "imported"
+)
+
+// InvoiceEvent is one change of an invoice for its timeline, written in
+// the transaction that makes the change (the journey's RecordSteering for
+// pauses and disputes, the import, the email submission).
+type InvoiceEvent struct {
+	ID               int64            `gorm:"primaryKey"`
+	AdministrationID int64            `gorm:"not null;index"`
+	InvoiceID        int64            `gorm:"not null;index:idx_invoice_events_invoice_at,priority:1"`
+	Kind             InvoiceEventKind `gorm:"size:32;not null"`
+	Detail           string           `gorm:"size:512"`
+	At               time.Time        `gorm:"not null;index:idx_invoice_events_invoice_at,priority:2"`
+}
+
 // Conversation is an inbox thread of a customer, optionally about an invoice or a case (seed 003).
 type Conversation struct {
 	ID               int64     `gorm:"primaryKey" json:"id"`
@@ -720,6 +746,7 @@ func All() []any {
 		&Customer{}, &Contact{}, &Invoice{}, &Payment{}, &Template{}, &TemplateVersion{}, &Message{},
 		&CollectionCase{}, &CaseInvoice{}, &CaseEvent{}, &Conversation{}, &InboxMessage{}, &ImportRun{}, &ImportMapping{},
 		&InboxAttachment{},
+		&InvoiceEvent{},
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/relance/relance/channels/email"
 	"github.com/relance/relance/channels/letter"
 	"github.com/relance/relance/devsink"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
@@ -180,9 +181,45 @@ func TestJourneysOnARealServer(t *testing.T) {
 		require.Equal(t, workflows.OutcomePaid, res.Outcome)
 		c.keep(t, "journey_steered_by_updates.json", "")
 	})
+	t.Run("manual actions in the loop", func(t *testing.T) {
+		t.Parallel()
+		c := s.start(t, []journeys.Step{
+			{OffsetDays: journeys.OffsetAtIssue, Kind: policy.StepInvoice},
+			{OffsetDays: 20, Kind: policy.StepReminder},
+			{OffsetDays: 30, Kind: policy.StepFinalReminder},
+			{OffsetDays: 40, Kind: policy.StepCollection},
+		}, 0)
+		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
+		svc := app.New(app.Options{DB: s.db, Temporal: s.tc})
+		ctx := context.Background()
+		inv := c.row(t)
+		final := domain.ActionInput{Key: "h-final", Kind: policy.StepFinalReminder, Subject: "Last call", Body: "Please pay today"}
+		res, err := svc.SendAction(ctx, &inv, final)
+		require.NoError(t, err)
+		require.Equal(t, workflows.StageFinalReminder, res.Stage)
+		again, err := svc.SendAction(ctx, &inv, final)
+		require.NoError(t, err)
+		require.Equal(t, res.Outcomes, again.Outcomes, "a retry is answered with the first outcome")
+		st := c.state(t)
+		for _, step := range st.Steps {
+			if step.Kind == policy.StepReminder {
+				require.Equal(t, workflows.ReasonSuperseded, step.Reason)
+			}
+		}
+		handed, err := svc.SendAction(ctx, &inv, domain.ActionInput{Key: "h-hand-over", Kind: policy.StepCollection})
+		require.NoError(t, err)
+		require.Equal(t, workflows.StageCollection, handed.Stage)
+		require.True(t, handed.HandedOver)
+		out := c.result(t)
+		require.Equal(t, workflows.OutcomeCollection, out.Outcome)
+		require.Empty(t, c.sentKinds(t, policy.StepReminder), "the superseded reminder never went")
+		c.keep(t, "journey_manual_in_loop.json", "")
+	})
 	t.Run("catch-up and ordered invoice updates", func(t *testing.T) {
 		t.Parallel()
-		c := s.start(t, shortJourney(), 0)
+		// The hand-over a long way off: with one-second days on a loaded
+		// machine the journey must not reach it before the test pays.
+		c := s.start(t, append(shortJourney()[:5:5], journeys.Step{OffsetDays: 30, Kind: policy.StepCollection}), 0)
 		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
 		c.signal(t, workflows.SignalPause, workflows.PauseSignal{Reason: "customer called"})
 		c.await(t, func(st workflows.JourneyState) bool { return st.Paused })
@@ -253,7 +290,8 @@ func TestJourneysOnARealServer(t *testing.T) {
 
 // historyGeneration names the histories this code records: a recording
 // never overwrites a committed history of older code (keep refuses to).
-const historyGeneration = "journey2"
+// journey3: recorded under ChangeJourney2 and ChangeManualInLoop.
+const historyGeneration = "journey3"
 
 // shortJourney: the invoice at issue (day 0), reminders on days 3 and 4,
 // the final reminder with its SMS on day 5, collection on day 7 (due on day 2).

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/relance/relance/activities"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/policy"
 )
 
@@ -108,6 +109,12 @@ type journey struct {
 	// the main loop and the Update handlers share it); ending once finish
 	// has begun (steering is refused from then on).
 	recording, ending bool
+	// manualInLoop: manual actions are sent by the main loop
+	// (ChangeManualInLoop); manualQ holds the accepted ones not yet handled
+	// and manualDone their answers, by Update ID, until the handler reads them.
+	manualInLoop bool
+	manualQ      []manualAction
+	manualDone   map[string]manualOutcome
 
 	pause, resume, email, updated, dispute, resolved, changed workflow.ReceiveChannel
 	// wake is sent to by the Update handlers so that the main loop, asleep
@@ -142,14 +149,15 @@ func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
 	j.resolved = workflow.GetSignalChannel(ctx, SignalDisputeResolved)
 	j.changed = workflow.GetSignalChannel(ctx, SignalJourneyChanged)
 	j.wake = workflow.NewBufferedChannel(ctx, 1)
+	j.manualDone = map[string]manualOutcome{}
 
 	if err := workflow.SetQueryHandler(ctx, QueryState, func() (JourneyState, error) {
 		return j.snapshot(), nil
 	}); err != nil {
 		return nil, fmt.Errorf("register query %s: %w", QueryState, err)
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSendNow, j.sendNow, workflow.UpdateHandlerOptions{
-		Validator: j.validateSendNow,
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSendNow, j.sendNowUpdate, workflow.UpdateHandlerOptions{
+		Validator: j.validateSendNowUpdate,
 	}); err != nil {
 		return nil, fmt.Errorf("register update %s: %w", UpdateSendNow, err)
 	}
@@ -188,6 +196,7 @@ func (j *journey) versions(ctx workflow.Context) {
 			j.historyLimit = max(j.in.MaxHistoryEvents, minHistoryLimit)
 		}
 		j.keepPlanOnError, j.sendAnchor, j.orderedUpdates = true, true, true
+		j.manualInLoop = workflow.GetVersion(ctx, ChangeManualInLoop, workflow.DefaultVersion, 1) >= 1
 		return
 	}
 	if workflow.GetVersion(ctx, ChangeHistoryLimit, workflow.DefaultVersion, 1) >= 1 && j.in.MaxHistoryEvents > 0 {
@@ -230,12 +239,25 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 		if err := j.syncAttributes(ctx); err != nil {
 			return JourneyResult{}, err
 		}
+		if len(j.manualQ) > 0 {
+			// A manual action goes before anything else, paused or not:
+			// the admin asked for it now.
+			if err := j.sendManual(ctx); err != nil {
+				return JourneyResult{}, err
+			}
+			if j.st.Stage == StageCollection {
+				return j.finish(ctx)
+			}
+			continue
+		}
 		if info := workflow.GetInfo(ctx); info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() > j.historyLimit {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			// Manual actions wait for this loop: it stops waiting for the
+			// handlers to send them.
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || len(j.manualQ) > 0 }); err != nil {
 				return JourneyResult{}, err
 			}
 			j.drainSignals(ctx)
-			if j.v2 && (j.closed() || j.st.SteerSeq > j.st.SteerRecorded) {
+			if j.v2 && (j.closed() || j.st.SteerSeq > j.st.SteerRecorded || len(j.manualQ) > 0) {
 				// Something arrived while the handlers finished: a payment
 				// ends the journey here, a pause is recorded first.
 				continue
@@ -528,6 +550,13 @@ func (j *journey) anyHandled() bool {
 // sendSlot sends every step of the slot (in parallel: they are independent
 // messages) and records the outcome.
 func (j *journey) sendSlot(ctx workflow.Context, slot []int) error {
+	_, err := j.sendSteps(ctx, slot, nil)
+	return err
+}
+
+// sendSteps is sendSlot with the channels narrowed to channels (a manual
+// send of a planned step; nil: as chosen), reporting each step's result.
+func (j *journey) sendSteps(ctx workflow.Context, slot []int, channels []policy.Channel) ([]activities.SendResult, error) {
 	futures := make([]workflow.Future, len(slot))
 	for n, k := range slot {
 		s := j.st.Steps[k]
@@ -538,21 +567,23 @@ func (j *journey) sendSlot(ctx workflow.Context, slot []int) error {
 		futures[n] = workflow.ExecuteActivity(sendContext(ctx, s.Kind), a.SendStep, activities.SendInput{
 			WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,
 			InvoiceID: j.in.InvoiceID, Step: stepRef(s), Key: j.stepKey(s),
-			Stage: string(StageAfter(j.st.Stage, s.Kind)), Anchor: j.renderAnchor(),
+			Stage: string(j.stageAfter(s.Kind)), Anchor: j.renderAnchor(), Channels: channels,
 		})
 	}
 	now := workflow.Now(ctx)
 	sent := false
+	results := make([]activities.SendResult, len(slot))
 	for n, k := range slot {
 		s := &j.st.Steps[k]
 		var res activities.SendResult
 		err := futures[n].Get(ctx, &res)
+		results[n] = res
 		s.HandledAt = &now
 		switch {
 		case err != nil:
 			var canceled *temporal.CanceledError
 			if errors.As(err, &canceled) {
-				return err
+				return nil, err
 			}
 			s.Status, s.Reason = StepFailed, ReasonSendFailed
 			j.logger.Error("send step failed after retries", "kind", s.Kind, "error", err)
@@ -572,7 +603,7 @@ func (j *journey) sendSlot(ctx workflow.Context, slot []int) error {
 		}
 		if s.Status == StepSent {
 			sent = true
-			j.st.Stage = StageAfter(j.st.Stage, s.Kind)
+			j.st.Stage = j.stageAfter(s.Kind)
 		}
 		if s.Kind == policy.StepCollection && s.Status != StepFailed {
 			j.st.Stage = StageCollection
@@ -586,7 +617,16 @@ func (j *journey) sendSlot(ctx workflow.Context, slot []int) error {
 	if s := j.nextSlot(); s != nil {
 		j.st.Next = &j.st.Steps[s[0]]
 	}
-	return nil
+	return results, nil
+}
+
+// stageAfter is the stage once a step of kind k went out: never backwards
+// from ChangeManualInLoop on (a manual action may have moved it ahead).
+func (j *journey) stageAfter(k policy.StepKind) Stage {
+	if j.manualInLoop {
+		return domain.StageForward(j.st.Stage, k)
+	}
+	return StageAfter(j.st.Stage, k)
 }
 
 // sendContext routes steps that may send an SMS to the rate-limited queue.
@@ -769,8 +809,12 @@ func (j *journey) finish(ctx workflow.Context) (JourneyResult, error) {
 		// during the last send or while a handler finished decides the
 		// outcome (paid, not collection).
 		for {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			j.refuseQueued()
+			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) || len(j.manualQ) > 0 }); err != nil {
 				return JourneyResult{}, err
+			}
+			if len(j.manualQ) > 0 {
+				continue
 			}
 			if !j.signalsPending(ctx) {
 				break

@@ -589,7 +589,7 @@ func TestJourneySendNowUpdate(t *testing.T) {
 	res := f.run()
 	require.Equal(t, OutcomePaid, res.Outcome)
 	require.Equal(t, []stepAt{{0, policy.StepInvoice}, {2, policy.StepReminder}}, f.sent())
-	require.Contains(t, f.sends[1].key, "/manual/1")
+	require.Contains(t, f.sends[1].key, "/manual/u1", "the outbox key is the Update ID")
 }
 
 func TestJourneyKeepsSearchAttributesCurrent(t *testing.T) {

@@ -106,6 +106,12 @@ const (
 	// the invoice unpaid flags the invoice (broken_promise). Only a run
 	// that holds a promise reaches the gate.
 	ChangePromiseToPay = "promise-to-pay"
+	// ChangeManualInLoop: a manual action (send-now) is queued by its
+	// Update handler and sent by the main loop, which moves the stage
+	// forward only (never back), ends the journey on a manual hand-over and
+	// keys the outbox by the Update's ID; its validator refuses a closed,
+	// disputed or handed-over invoice and a kind the journey has no step of.
+	ChangeManualInLoop = "manual-action-in-loop"
 )
 
 // BrokenPromise is the attention reason of an invoice whose promise to pay

@@ -62,6 +62,10 @@ var committedHistories = []string{
 	"journey2_hand_over_joins_case.json",
 	// An inbox reply emailed (RELANCE_WRITE_HISTORIES=1 go test -run TestInbox ./api).
 	"inbox_reply_sent.json",
+	// Recorded under ChangeJourney2 and ChangeManualInLoop (generation
+	// journey3): a manual final reminder (retried with the same Update ID),
+	// then a manual hand-over that ends the journey.
+	"journey_manual_in_loop_journey3.json",
 }
 
 // TestReplayCommittedHistories replays every history under testdata: a
@@ -124,6 +128,12 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 			gen = "collection"
 		case name == "journey_paused_to_collection.json":
 			require.Empty(t, changes, "the oldest history predates the version gates")
+		case strings.HasSuffix(name, "_journey3.json"):
+			require.True(t, changes[ChangeJourney2], "%s lacks the %s marker", name, ChangeJourney2)
+			require.True(t, changes[ChangeManualInLoop], "%s lacks the %s marker", name, ChangeManualInLoop)
+			delete(changes, ChangeCollectionCase) // a hand-over records its own gate
+			require.Len(t, changes, 2, "%s: the journey2 gate and the manual-action gate only", name)
+			gen = "journey3"
 		case strings.HasSuffix(name, "_journey2.json"):
 			require.Equal(t, map[string]bool{ChangeJourney2: true}, changes, "%s: one gate, the consolidated one", name)
 			gen = "journey2"
@@ -148,6 +158,9 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 		"update:" + UpdateResolveDispute, "update:" + UpdateSendNow, "continued-as-new", "activity:RecordSkipped",
 		"activity:RecordSteering", "activity:FlagInvoice"} {
 		require.True(t, seen["journey2 "+want], "no committed history under %s has %s", ChangeJourney2, want)
+	}
+	for _, want := range []string{"update:" + UpdateSendNow, "activity:SendStep", "activity:JoinCase", "activity:RecordSkipped"} {
+		require.True(t, seen["journey3 "+want], "no committed history under %s has %s", ChangeManualInLoop, want)
 	}
 }
 

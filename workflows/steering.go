@@ -152,7 +152,7 @@ func (j *journey) recordSteering(ctx workflow.Context) error {
 		seq := j.st.SteerSeq
 		in := activities.RecordSteeringInput{WorkflowID: j.id, AdministrationID: j.in.AdministrationID, InvoiceID: j.in.InvoiceID,
 			Paused: j.st.Paused, PausedAt: j.st.PausedAt, PausedUntil: j.st.PausedUntil, PauseReason: j.st.PauseReason,
-			Disputed: j.st.Disputed, PromisedUntil: j.st.PromisedUntil, BrokenPromiseAt: j.st.BrokenPromiseAt}
+			Disputed: j.st.Disputed, DisputeReason: j.st.DisputeReason, PromisedUntil: j.st.PromisedUntil, BrokenPromiseAt: j.st.BrokenPromiseAt}
 		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, recordOptions), a.RecordSteering, in).Get(ctx, nil)
 		j.recording = false
 		var canceled *temporal.CanceledError

@@ -49,6 +49,9 @@ const (
 	ReasonImportedLate = "imported_late"
 	ReasonCaughtUp     = "caught_up"
 	ReasonSendFailed   = "send_failed"
+	// ReasonSuperseded: a manual action moved the stage past this planned
+	// step (e.g. a reminder planned after a manual final reminder).
+	ReasonSuperseded = "superseded"
 )
 
 // JourneyInput starts an invoice's journey. State is set only by
@@ -245,11 +248,16 @@ type SteeringResult struct {
 }
 
 // SendNowRequest is the manual action "send a step now" (an Update): its text
-// may be edited; it ignores the minimum gap.
+// may be edited; it ignores the minimum gap. With Position set it sends that
+// planned step of the journey now instead (an automatic step: its text is
+// the template's and cannot be edited). Channels, when set, narrows the
+// channels the choice allows (docs/domain.md §1.4).
 type SendNowRequest struct {
-	Kind    policy.StepKind `json:"kind"`
-	Subject string          `json:"subject,omitempty"`
-	Body    string          `json:"body,omitempty"`
+	Kind     policy.StepKind  `json:"kind"`
+	Position *int             `json:"position,omitempty"`
+	Channels []policy.Channel `json:"channels,omitempty"`
+	Subject  string           `json:"subject,omitempty"`
+	Body     string           `json:"body,omitempty"`
 }
 
 // SendNowResult reports the manual message's outcome per channel.
@@ -257,6 +265,10 @@ type SendNowResult struct {
 	Skipped  bool                    `json:"skipped"`
 	Reason   string                  `json:"reason,omitempty"`
 	Outcomes []SendNowChannelOutcome `json:"outcomes"`
+	// Stage is the journey's stage once the action was handled.
+	Stage Stage `json:"stage,omitempty"`
+	// Sent: a message left (or may have left) on at least one channel.
+	Sent bool `json:"sent,omitempty"`
 }
 
 // SendNowChannelOutcome is what happened on one channel of a manual action.
