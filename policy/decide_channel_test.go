@@ -19,7 +19,7 @@ func TestDecideChannel(t *testing.T) {
 		want Decision
 	}{
 		{name: "statement by email", kind: StepStatement, ch: ChannelEmail,
-			want: Decision{Channels: []Channel{ChannelEmail}, Email: "debiteur@example.nl"}},
+			want: Decision{Channels: []Channel{ChannelEmail}, Email: "debiteur@example.nl", EmailTo: []string{"debiteur@example.nl"}}},
 		// Post is chosen although email would be allowed: the admin asked for a letter.
 		{name: "statement by post although email is possible", kind: StepStatement, ch: ChannelPost,
 			want: Decision{Channels: []Channel{ChannelPost}}},
