@@ -25,6 +25,8 @@ type Service struct {
 	namespace string
 	// portal makes the customer's portal links of previews.
 	portal portal.Links
+	// changePageSize and changePagesPerRun tune journey-change operations.
+	changePageSize, changePagesPerRun int
 }
 
 // Options are the Service's dependencies.
@@ -40,11 +42,17 @@ type Options struct {
 	// Portal makes the #portal_link of previews, as the worker's does for
 	// messages.
 	Portal portal.Links
+	// ChangePageSize is how many running journeys a journey-change
+	// operation signals per page, ChangePagesPerRun how many pages one run
+	// of its workflow handles before it continues as new (0: the
+	// workflows.DefaultChange… constants).
+	ChangePageSize, ChangePagesPerRun int
 }
 
 // New returns the application service over its dependencies.
 func New(o Options) *Service {
-	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace, portal: o.Portal}
+	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace, portal: o.Portal,
+		changePageSize: o.ChangePageSize, changePagesPerRun: o.ChangePagesPerRun}
 	if s.namespace == "" {
 		s.namespace = "default"
 	}

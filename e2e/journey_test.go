@@ -61,7 +61,8 @@ type stack struct {
 	day    time.Duration
 }
 
-func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
+// newStack starts the stack; tune adjusts the application service's options.
+func newStack(t *testing.T, gdb *gorm.DB, day time.Duration, tune ...func(*app.Options)) *stack {
 	t.Helper()
 	srv, _ := testkit.DevServer(t)
 	// The worker's and the API's client report the SDK's metrics into the
@@ -108,7 +109,11 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	require.NoError(t, err)
 
 	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: day, PortalSecret: "e2e-secret-e2e-secret"}
-	s.api = httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links}))
+	opts := app.Options{DB: gdb, Temporal: tc}
+	for _, f := range tune {
+		f(&opts)
+	}
+	s.api = httptest.NewServer(api.NewRouter(api.Deps{App: app.New(opts), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links}))
 	t.Cleanup(s.api.Close)
 	return s
 }

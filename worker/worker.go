@@ -127,6 +127,7 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.InvoiceJourney, workflow.RegisterOptions{Name: workflows.InvoiceJourneyName})
 	w.RegisterWorkflowWithOptions(workflows.CollectionCase, workflow.RegisterOptions{Name: workflows.CollectionCaseName})
 	w.RegisterWorkflowWithOptions(workflows.ReconcileJourneys, workflow.RegisterOptions{Name: workflows.ReconcileJourneysName})
+	w.RegisterWorkflowWithOptions(workflows.JourneyChange, workflow.RegisterOptions{Name: workflows.JourneyChangeName})
 	w.RegisterActivity(acts)
 }
 
@@ -139,6 +140,10 @@ func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.
 	if acts.Cases == nil {
 		// The journeys' hand-over starts case workflows on this cluster.
 		acts.Cases = workflows.CaseStarter{Client: c}
+	}
+	if acts.Signals == nil {
+		// Journey-change operations signal the journeys on this cluster.
+		acts.Signals = c
 	}
 	stop := opt.stopTimeout()
 	main := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{

@@ -29,6 +29,8 @@ const (
 	ReconcileJourneysName = "ReconcileJourneys"
 	ReconcileScheduleID   = "relance-reconcile-journeys"
 	ReconcileWorkflowID   = "reconcile-journeys"
+	// JourneyChangeName is the registered name of JourneyChange.
+	JourneyChangeName = "JourneyChange"
 )
 
 // Signal, query and update names.
@@ -137,6 +139,11 @@ func InvoiceWorkflowID(administrationID int64, invoiceNumber string) string {
 // CaseWorkflowID names the workflow of one collection case.
 func CaseWorkflowID(administrationID, caseID int64) string {
 	return fmt.Sprintf("case:%d:%d", administrationID, caseID)
+}
+
+// OperationWorkflowID names the workflow of an operation (a journey change).
+func OperationWorkflowID(administrationID, operationID int64) string {
+	return fmt.Sprintf("operation:%d:%d", administrationID, operationID)
 }
 
 // AdministrationKey is the value of AttrAdministration for an administration.
