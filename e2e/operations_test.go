@@ -24,7 +24,7 @@ import (
 // and completes; each journey has re-planned onto the new journey.
 func TestDefaultJourneyChangeOperation(t *testing.T) {
 	const n = 50
-	s := newStack(t, testkit.Postgres(t), 24*time.Hour, func(o *app.Options) { o.ChangePageSize, o.ChangePagesPerRun = 8, 2 })
+	s := newStack(t, testkit.Postgres(t), 24*time.Hour, withApp(func(o *app.Options) { o.ChangePageSize, o.ChangePagesPerRun = 8, 2 }))
 	today := time.Now().UTC()
 	ids := make([]int64, n)
 	wfs := make([]string, n)

@@ -95,7 +95,12 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	if err := db.Migrate(gdb); err != nil {
 		return err
 	}
-	tc, err := dialTemporal(ctx, cfg, log)
+	tr, stopTracing, err := startTracing(ctx, cfg, "relance-dev", log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	tc, err := dialTemporal(ctx, cfg, log, tr)
 	if err != nil {
 		return err
 	}
@@ -138,7 +143,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	router := api.NewRouter(deps)
 	printDevBanner(cfg, *uiPort, mail.Addr(), key, created, *day)
 	herr := make(chan error, 1)
-	go func() { herr <- serveHTTP(ctx, cfg, log, router) }()
+	go func() { herr <- serveHTTP(ctx, cfg, log, tr.Handler(router)) }()
 	select {
 	case err = <-herr:
 	case err = <-werr:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -28,6 +29,7 @@ import (
 	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/portal"
+	"github.com/relance/relance/tracing"
 	"github.com/relance/relance/worker"
 )
 
@@ -43,11 +45,15 @@ func openDB(ctx context.Context, cfg config.Config) (*gorm.DB, error) {
 	return gdb, nil
 }
 
-func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
+func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, tr *tracing.Tracing) (client.Client, error) {
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal")),
+		// The SDK's tracing interceptor when tracing is on: the client's
+		// starts and signals and the workers' workflows and activities
+		// join the caller's trace.
+		Interceptors: tr.ClientInterceptors(),
+		HostPort:     cfg.Temporal.Address,
+		Namespace:    cfg.Temporal.Namespace,
+		Logger:       sdklog.NewStructuredLogger(log.With("component", "temporal")),
 		// The SDK's own metrics (requests, polls, task latencies, cache
 		// size) land in the process's /metrics beside Relance's.
 		MetricsHandler: metrics.TemporalHandler(),
@@ -56,6 +62,25 @@ func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (cli
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	return c, nil
+}
+
+// startTracing sets up the process's traces (off unless an OTLP endpoint
+// is configured); stop flushes them.
+func startTracing(ctx context.Context, cfg config.Config, service string, log *slog.Logger) (tr *tracing.Tracing, stop func(), err error) {
+	tr, err = tracing.New(ctx, cfg.Tracing, service)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tr != nil {
+		log.Info("exporting traces over OTLP", "endpoint", cmp.Or(cfg.Tracing.TracesEndpoint, cfg.Tracing.Endpoint))
+	}
+	return tr, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", "error", err)
+		}
+	}, nil
 }
 
 func portalLinks(cfg config.Config) portal.Links {
@@ -143,7 +168,12 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close(gdb)
-	tc, err := dialTemporal(ctx, cfg, log)
+	tr, stopTracing, err := startTracing(ctx, cfg, "relance-worker", log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	tc, err := dialTemporal(ctx, cfg, log, tr)
 	if err != nil {
 		return err
 	}
@@ -218,12 +248,17 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer db.Close(gdb)
-	tc, err := dialTemporal(ctx, cfg, log)
+	tr, stopTracing, err := startTracing(ctx, cfg, "relance-api", log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	tc, err := dialTemporal(ctx, cfg, log, tr)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	return serveHTTP(ctx, cfg, log, api.NewRouter(apiDeps(cfg, log, gdb, tc)))
+	return serveHTTP(ctx, cfg, log, tr.Handler(api.NewRouter(apiDeps(cfg, log, gdb, tc))))
 }
 
 // serveHTTP serves h on cfg.Listen until ctx ends, then drains for 10 s.
