@@ -67,7 +67,7 @@ func WithProcessor(sp sdktrace.SpanProcessor, service string) (*Tracing, error) 
 		Tracer: tp.Tracer("go.temporal.io/sdk"), TextMapPropagator: prop,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("Temporal tracing interceptor: %w", err)
+		return nil, fmt.Errorf("the Temporal tracing interceptor: %w", err)
 	}
 	return &Tracing{provider: tp, propagator: prop, interceptor: ic}, nil
 }
