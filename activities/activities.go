@@ -38,6 +38,9 @@ type Activities struct {
 	Logger *slog.Logger
 	// Reconcile is the reconciler's pass (ReconcileJourneys activity).
 	Reconcile ReconcileFunc
+	// Signals tells running journeys of a change (operations); the worker
+	// sets it to its Temporal client.
+	Signals Signaller
 }
 
 func (a *Activities) now() time.Time {

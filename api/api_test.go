@@ -340,7 +340,21 @@ func testJourneys(t *testing.T, e *apiEnv) {
 
 	v := e.createInvoice(t)
 	r = e.call("PUT", fmt.Sprintf("/api/v1/administrations/%d/default-journey", e.admA.ID), e.keyA, map[string]any{"journey_id": j.ID})
-	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	var op api.OperationView
+	r.json(t, &op)
+	require.Equal(t, fmt.Sprintf("/api/v1/operations/%d", op.ID), r.header.Get("Location"))
+	require.Equal(t, models.OperationJourneyChange, op.Kind)
+	// The operation completes, having reached the running journey; another
+	// organization does not see it.
+	require.Eventually(t, func() bool {
+		e.call("GET", fmt.Sprintf("/api/v1/operations/%d", op.ID), e.keyA, nil).json(t, &op)
+		return op.State == models.OperationCompleted
+	}, testkit.Patience, 100*time.Millisecond)
+	require.GreaterOrEqual(t, op.Total, 1)
+	require.Equal(t, op.Total, op.Reached+op.Skipped)
+	require.Zero(t, op.Errors)
+	e.call("GET", fmt.Sprintf("/api/v1/operations/%d", op.ID), e.keyB, nil).problem(t, 404)
 	// The running journey re-plans onto the new default.
 	require.Eventually(t, func() bool {
 		var got api.InvoiceView
@@ -352,7 +366,7 @@ func testJourneys(t *testing.T, e *apiEnv) {
 
 	r = e.call("PUT", fmt.Sprintf("/api/v1/journeys/%d", j.ID), e.keyA, map[string]any{"name": "Strict", "steps": []any{
 		map[string]any{"offset_days": 0, "kind": "invoice"}, map[string]any{"offset_days": 30, "kind": "collection"}}})
-	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
 	require.Eventually(t, func() bool {
 		var got api.InvoiceView
 		e.call("GET", fmt.Sprintf("/api/v1/invoices/%d", v.ID), e.keyA, nil).json(t, &got)

@@ -100,12 +100,13 @@ type Application interface {
 	ResumeCustomer(ctx context.Context, cust *models.Customer, reason string) (int, error)
 	ResumeInvoice(ctx context.Context, inv *models.Invoice, reason string) error
 	SendAction(ctx context.Context, inv *models.Invoice, in domain.ActionInput) (domain.ActionResult, error)
-	SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, error)
+	SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, *models.Operation, error)
 	SubmitProvidedEmail(ctx context.Context, cust *models.Customer, email string) (int, error)
 	Template(ctx context.Context, org, id int64) (*models.Template, *models.Administration, error)
 	Templates(ctx context.Context, adm int64) ([]domain.EffectiveTemplate, error)
 	TemplateVersions(ctx context.Context, t *models.Template) ([]models.TemplateVersion, error)
-	UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in domain.JourneyInput) (int, error)
+	UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in domain.JourneyInput) (*models.Operation, error)
+	Operation(ctx context.Context, org, id int64) (*models.Operation, error)
 	UpdateTemplate(ctx context.Context, t *models.Template, in domain.TemplateInput) error
 }
 

@@ -87,24 +87,24 @@ func (s *Server) getJourney(c *gin.Context) {
 	c.JSON(http.StatusOK, journeyView(*o.j, o.adm))
 }
 
-// updateJourney replaces a journey's steps; running journeys that use it
-// re-plan their future steps (journey-changed).
+// updateJourney replaces a journey's steps and answers 202 with the
+// operation that tells the running journeys using it to re-plan their
+// future steps (journey-changed); the operation goes on after the answer.
 func (s *Server) updateJourney(c *gin.Context) {
 	o, req, ok := objectAndBody[ownedJourney, JourneyRequest](c, s.journey, true)
 	if !ok {
 		return
 	}
 	in, err := req.input()
-	n := 0
+	var op *models.Operation
 	if err == nil {
-		n, err = s.App.UpdateJourney(c.Request.Context(), o.adm, o.j, in)
+		op, err = s.App.UpdateJourney(c.Request.Context(), o.adm, o.j, in)
 	}
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.Header("X-Relance-Journeys-Signalled", fmt.Sprint(n))
-	c.JSON(http.StatusOK, journeyView(*o.j, o.adm))
+	accepted(c, op)
 }
 
 func (s *Server) deleteJourney(c *gin.Context) {
@@ -124,15 +124,17 @@ type DefaultJourneyRequest struct {
 	JourneyID int64 `json:"journey_id"`
 }
 
+// setDefaultJourney answers 202 with the operation that re-plans the
+// running journeys of the customers without their own journey.
 func (s *Server) setDefaultJourney(c *gin.Context) {
 	adm, req, ok := objectAndBody[*models.Administration, DefaultJourneyRequest](c, s.administration, true)
 	if !ok {
 		return
 	}
-	j, err := s.App.SetDefaultJourney(c.Request.Context(), adm, req.JourneyID)
+	_, op, err := s.App.SetDefaultJourney(c.Request.Context(), adm, req.JourneyID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, journeyView(*j, adm))
+	accepted(c, op)
 }

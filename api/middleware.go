@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/relance/relance/metrics"
 )
@@ -54,6 +56,13 @@ func accessLog(base *slog.Logger) gin.HandlerFunc {
 		// By route template (c.FullPath), never the raw path: IDs would
 		// make a series per object.
 		metrics.HTTPRequest(c.Request.Method, c.FullPath(), c.Writer.Status(), elapsed)
+		// The request's span (when tracing is on) is named by its route
+		// too; without tracing this span is a no-op.
+		if route := c.FullPath(); route != "" {
+			span := trace.SpanFromContext(c.Request.Context())
+			span.SetName(c.Request.Method + " " + route)
+			span.SetAttributes(attribute.String("http.route", route), attribute.String("relance.request_id", c.GetString(ctxRequestID)))
+		}
 		l.Info("request", "method", c.Request.Method, "path", logPath(c.Request.URL.Path),
 			"status", c.Writer.Status(), "duration_ms", elapsed.Milliseconds(),
 			"organization_id", c.GetInt64(ctxOrg))

@@ -172,6 +172,7 @@ func (s *Server) routes(r *gin.Engine) {
 	g.GET("/journeys/:id", s.getJourney)
 	g.PUT("/journeys/:id", s.updateJourney)
 	g.DELETE("/journeys/:id", s.deleteJourney)
+	g.GET("/operations/:id", s.getOperation)
 
 	g.GET("/administrations/:id/templates", s.listTemplates)
 	g.POST("/administrations/:id/templates", s.createTemplate)

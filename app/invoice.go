@@ -31,7 +31,9 @@ func (s *Service) CreateInvoice(ctx context.Context, adm *models.Administration,
 		}
 		return fmt.Errorf("store invoice %s: %w", inv.Number, err)
 	}
-	if _, err := s.StartJourney(ctx, adm, cust, inv); err != nil {
+	// The mark that the journey runs is written after the answer: the
+	// reconciler covers a mark that never comes (see startJourney).
+	if _, err := s.startJourney(ctx, adm, cust, inv, true); err != nil {
 		cleanup := s.db.WithContext(context.WithoutCancel(ctx)).Delete(&models.Invoice{}, inv.ID).Error
 		if cleanup != nil {
 			cleanup = fmt.Errorf("remove invoice %s again: %w", inv.Number, cleanup)

@@ -27,8 +27,9 @@ func journeyEnded(err error) bool {
 
 // StartOptions are the start options of an invoice's journey: a readable ID,
 // the search attributes, and a summary that makes the UI's list read like a
-// ledger. The ID is the invoice's for every journey cycle: allow-duplicate
-// lets a journey start again under it once the last one closed (it failed,
+// ledger. Nothing more: every byte here is paid once per invoice at the
+// start rate (BenchmarkJourneyStarts). The ID is the invoice's for every
+// journey cycle: allow-duplicate lets a journey start again under it once the last one closed (it failed,
 // or the invoice was reopened after its journey ended), and the conflict
 // policy refuses a second one while one runs. That an import run twice
 // starts nothing twice is the invoice row's doing (JourneyCycle and
@@ -49,10 +50,11 @@ func StartOptions(adm *models.Administration, cust *models.Customer, inv *models
 			workflows.AttrStage.ValueSet(string(workflows.StageScheduled)),
 			workflows.AttrPaused.ValueSet(false),
 		),
+		// The summary only: static details would repeat at every start
+		// what the journey's current details already show (the ledger
+		// line, the stage, the next step), in the start request, the
+		// first history event and the database.
 		StaticSummary: Summary(adm, cust, inv),
-		StaticDetails: fmt.Sprintf("Administration **%s** (%d) · customer **%s** (%s) · invoice **%s** issued %s, due %s",
-			adm.Name, adm.ID, cust.Name, cust.ExternalRef, inv.Number,
-			inv.IssueDate.Format("2006-01-02"), inv.DueDate.Format("2006-01-02")),
 	}
 }
 
@@ -68,6 +70,14 @@ func Summary(adm *models.Administration, cust *models.Customer, inv *models.Invo
 // Callers start a journey only when the row says its cycle has none. An
 // archived administration starts none (ErrArchived).
 func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice) (started bool, err error) {
+	return s.startJourney(ctx, adm, cust, inv, false)
+}
+
+// startJourney is StartJourney; with markLater the row is marked after the
+// call returns, off the caller's path (CreateInvoice: the API's answer need
+// not wait for a second commit). A mark lost meanwhile (the process dies)
+// is harmless: the reconciler finds the row, gets AlreadyStarted, and marks it.
+func (s *Service) startJourney(ctx context.Context, adm *models.Administration, cust *models.Customer, inv *models.Invoice, markLater bool) (started bool, err error) {
 	if adm.ArchivedAt != nil {
 		return false, fmt.Errorf("start journey of invoice %s: administration %d: %w", inv.Number, adm.ID, domain.ErrArchived)
 	}
@@ -99,16 +109,24 @@ func (s *Service) StartJourney(ctx context.Context, adm *models.Administration, 
 	if s.db == nil {
 		return started, nil // a Service without a database only starts (benchmarks)
 	}
-	// The journey runs: the row says so, for this cycle only (a reopening
-	// meanwhile asks for the next one).
-	mark := s.db.WithContext(context.WithoutCancel(ctx)).Model(&models.Invoice{}).
-		Where("id = ? AND journey_cycle <= ?", inv.ID, in.Cycle).
-		Updates(map[string]any{"journey_started": true, "journey_cycle": in.Cycle})
-	if mark.Error != nil {
-		// The reconciler will find the row and get AlreadyStarted: harmless.
-		s.log.Warn("journey started but not marked on the invoice", "invoice_id", inv.ID, "error", mark.Error)
+	if markLater {
+		go s.markStarted(context.WithoutCancel(ctx), inv.ID, in.Cycle)
+	} else {
+		s.markStarted(context.WithoutCancel(ctx), inv.ID, in.Cycle)
 	}
 	return started, nil
+}
+
+// markStarted records on the row that the journey of cycle runs, for this
+// cycle only (a reopening meanwhile asks for the next one).
+func (s *Service) markStarted(ctx context.Context, invoiceID int64, cycle int) {
+	mark := s.db.WithContext(ctx).Model(&models.Invoice{}).
+		Where("id = ? AND journey_cycle <= ?", invoiceID, cycle).
+		Updates(map[string]any{"journey_started": true, "journey_cycle": cycle})
+	if mark.Error != nil {
+		// The reconciler will find the row and get AlreadyStarted: harmless.
+		s.log.Warn("journey started but not marked on the invoice", "invoice_id", invoiceID, "error", mark.Error)
+	}
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended

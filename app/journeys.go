@@ -10,7 +10,6 @@ import (
 	"github.com/relance/relance/domain"
 	"github.com/relance/relance/journeys"
 	"github.com/relance/relance/models"
-	"github.com/relance/relance/workflows"
 )
 
 // validJourney normalises in and checks it against adm's templates.
@@ -85,11 +84,11 @@ func (s *Service) CreateJourney(ctx context.Context, adm *models.Administration,
 }
 
 // UpdateJourney replaces a journey's name, gap and steps; the running
-// journeys that follow it re-plan their future steps (journey-changed). It
-// returns how many were told.
-func (s *Service) UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in domain.JourneyInput) (int, error) {
+// journeys that follow it re-plan their future steps (journey-changed)
+// through the operation it returns, which goes on after the call.
+func (s *Service) UpdateJourney(ctx context.Context, adm *models.Administration, j *models.Journey, in domain.JourneyInput) (*models.Operation, error) {
 	if err := s.validJourney(ctx, adm, &in); err != nil {
-		return 0, err
+		return nil, err
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("journey_id = ?", j.ID).Delete(&models.JourneyStep{}).Error; err != nil {
@@ -107,9 +106,9 @@ func (s *Service) UpdateJourney(ctx context.Context, adm *models.Administration,
 		return tx.Model(j).Updates(map[string]any{"name": j.Name, "min_gap_days": j.MinGapDays}).Error
 	})
 	if err != nil {
-		return 0, storeErr(err, "update journey %d", j.ID)
+		return nil, storeErr(err, "update journey %d", j.ID)
 	}
-	return s.notifyJourneyChanged(ctx, adm, j.ID), nil
+	return s.startJourneyChange(ctx, adm, j.ID)
 }
 
 // DeleteJourney deletes a journey that neither the administration (as its
@@ -129,49 +128,23 @@ func (s *Service) DeleteJourney(ctx context.Context, adm *models.Administration,
 }
 
 // SetDefaultJourney makes journey journeyID the one adm's customers without
-// their own follow; their running journeys re-plan.
-func (s *Service) SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, error) {
+// their own follow; their running journeys re-plan through the operation
+// it returns. Setting the same default again starts the operation again
+// (so that a request answered 503, Temporal down, can simply be repeated).
+func (s *Service) SetDefaultJourney(ctx context.Context, adm *models.Administration, journeyID int64) (*models.Journey, *models.Operation, error) {
 	var j models.Journey
 	if err := s.db.WithContext(ctx).Preload("Steps").Where("id = ? AND administration_id = ?", journeyID, adm.ID).First(&j).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
-			return nil, domain.RuleBroken("journey_id", "journey %d is not a journey of administration %d", journeyID, adm.ID)
+			return nil, nil, domain.RuleBroken("journey_id", "journey %d is not a journey of administration %d", journeyID, adm.ID)
 		}
-		return nil, storeErr(err, "load journey %d", journeyID)
+		return nil, nil, storeErr(err, "load journey %d", journeyID)
 	}
-	old := adm.DefaultJourneyID
 	if err := s.db.WithContext(ctx).Model(adm).Update("default_journey_id", j.ID).Error; err != nil {
-		return nil, storeErr(err, "set default journey of administration %d", adm.ID)
+		return nil, nil, storeErr(err, "set default journey of administration %d", adm.ID)
 	}
 	adm.DefaultJourneyID = &j.ID
-	if old == nil || *old != j.ID {
-		s.notifyJourneyChanged(ctx, adm, j.ID)
-	}
-	return &j, nil
-}
-
-// notifyJourneyChanged signals every running journey whose plan may have
-// changed: the customers on this journey, and, when it is the default, the
-// customers without their own. Failures are logged; the journeys keep their
-// old plan until the next change.
-func (s *Service) notifyJourneyChanged(ctx context.Context, adm *models.Administration, journeyID int64) int {
-	q := s.db.WithContext(ctx).Model(&models.Invoice{}).
-		Joins("JOIN customers ON customers.id = invoices.customer_id").
-		Where("invoices.administration_id = ? AND invoices.status = ? AND invoices.workflow_id <> ''", adm.ID, models.InvoiceOpen)
-	if adm.DefaultJourneyID != nil && *adm.DefaultJourneyID == journeyID {
-		q = q.Where("customers.journey_id = ? OR customers.journey_id IS NULL", journeyID)
-	} else {
-		q = q.Where("customers.journey_id = ?", journeyID)
-	}
-	var ids []string
-	if err := q.Order("invoices.id").Pluck("invoices.workflow_id", &ids).Error; err != nil {
-		s.log.Error("list journeys to re-plan", "journey_id", journeyID, "error", err)
-		return 0
-	}
-	n, err := s.SignalAll(ctx, ids, workflows.SignalJourneyChanged, workflows.JourneyChangedSignal{JourneyID: journeyID})
-	if err != nil {
-		s.log.Error("signal journey change", "journey_id", journeyID, "error", err)
-	}
-	return n
+	op, err := s.startJourneyChange(ctx, adm, j.ID)
+	return &j, op, err
 }
 
 // journeyOfAdministration checks that journeyID is a journey of administration adm.

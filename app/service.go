@@ -27,6 +27,8 @@ type Service struct {
 	portal portal.Links
 	// actionWait bounds a manual action's wait for its send (SendAction).
 	actionWait time.Duration
+	// changePageSize and changePagesPerRun tune journey-change operations.
+	changePageSize, changePagesPerRun int
 }
 
 // Options are the Service's dependencies.
@@ -45,12 +47,17 @@ type Options struct {
 	// ActionWait is how long a manual action's request waits for the send
 	// before it answers pending; 0 means DefaultActionWait.
 	ActionWait time.Duration
+	// ChangePageSize is how many running journeys a journey-change
+	// operation signals per page, ChangePagesPerRun how many pages one run
+	// of its workflow handles before it continues as new (0: the
+	// workflows.DefaultChange… constants).
+	ChangePageSize, ChangePagesPerRun int
 }
 
 // New returns the application service over its dependencies.
 func New(o Options) *Service {
 	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace, portal: o.Portal,
-		actionWait: o.ActionWait}
+		actionWait: o.ActionWait, changePageSize: o.ChangePageSize, changePagesPerRun: o.ChangePagesPerRun}
 	if s.actionWait <= 0 {
 		s.actionWait = DefaultActionWait
 	}

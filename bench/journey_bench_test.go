@@ -5,12 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,8 +16,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/interceptor"
-	"go.temporal.io/sdk/workflow"
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
@@ -215,102 +210,6 @@ func segmentHistory(events []*historypb.HistoryEvent, dc converter.DataConverter
 	return head, slots, nil
 }
 
-// BenchmarkWorkerMemory measures what a worker with the default
-// configuration (worker.Options{}: the sticky cache of
-// worker.DefaultStickyCacheSize, the default concurrency) holds for books of
-// journeys that sleep on their timers: for each size of -bench.sleeping
-// (10,000 and 50,000), it starts the journeys through app.StartJourney
-// with no worker running, then starts the worker (worker.New, as `relance
-// worker` does) and waits until every journey has planned and armed its
-// timer. It reports the process's resident memory (VmRSS, after GC and
-// returning freed memory to the OS: the worker's, plus the benchmark's own
-// client and fixtures, so an upper bound) and the Go heap and stacks.
-//
-// Beside it, the wake-up cost of an evicted journey: a journey evicted from
-// the cache is rebuilt by replaying its history when its next task comes.
-// The first -bench.wakeups journeys to arm their timer are long evicted by
-// the end (the cache keeps the most recent); a query on each makes the
-// worker replay it, and a second query on the same journey right after
-// finds it cached. The difference of the medians is the replay.
-func BenchmarkWorkerMemory(b *testing.B) {
-	for _, n := range *sleepingJourneys {
-		b.Run(fmt.Sprintf("journeys=%d", n), func(b *testing.B) { workerMemory(b, n) })
-	}
-}
-
-func workerMemory(b *testing.B, n int) {
-	tc := devServer(b)
-	gdb := testkit.Postgres(b)
-	acts, _ := newActivities(b, gdb, 0) // the real day: send windows and holidays apply
-	lim := worker.Options{}.Limits()
-
-	var rssMB, heapMB, stackMB, takeSeconds, evictedMs, cachedMs float64
-	b.ResetTimer()
-	for it := range b.N {
-		b.StopTimer()
-		adm := newAdministration(b, gdb, fmt.Sprintf("Memory%d", it))
-		custs, invs := sleepingInvoices(b, gdb, adm, n)
-		d := parallel(b, n, func(ctx context.Context, i int) error {
-			ok, err := app.New(app.Options{Temporal: tc}).StartJourney(ctx, adm, &custs[i%len(custs)], &invs[i])
-			if err == nil && !ok {
-				err = fmt.Errorf("journey %s already existed", invs[i].WorkflowID)
-			}
-			return err
-		})
-		b.Logf("started %d journeys in %s (%.0f/s), no worker running", n, d.Round(time.Millisecond), perSecond(n, d))
-
-		before := memStats()
-		armed := &timerCounter{}
-		ws := worker.New(tc, acts, worker.Options{Interceptors: []interceptor.WorkerInterceptor{armed}, Logger: quiet()})
-		b.StartTimer()
-		t0 := time.Now()
-		for _, w := range ws {
-			require.NoError(b, w.Start())
-		}
-		deadline := time.Now().Add(90 * time.Minute)
-		for armed.count() < n {
-			require.True(b, time.Now().Before(deadline), "only %d of %d journeys armed their timer", armed.count(), n)
-			time.Sleep(200 * time.Millisecond)
-		}
-		take := time.Since(t0)
-		b.StopTimer()
-		// The last workflow tasks complete just after their timer is
-		// created; let them settle before measuring (a figure, not a check).
-		time.Sleep(2 * time.Second)
-		after := memStats()
-
-		wakeups := min(*wakeupSample, max(n-lim.StickyCache, 0))
-		ids := armed.order()
-		var evicted, cached []time.Duration
-		for _, id := range ids[:wakeups] {
-			evicted = append(evicted, timedQuery(b, tc, id))
-			cached = append(cached, timedQuery(b, tc, id))
-		}
-		for _, w := range ws {
-			w.Stop()
-		}
-
-		rssMB += float64(after.rss) / 1e6
-		heapMB += float64(after.HeapInuse) / 1e6
-		stackMB += float64(after.StackInuse) / 1e6
-		takeSeconds += take.Seconds()
-		evictedMs += median(evicted).Seconds() * 1000
-		cachedMs += median(cached).Seconds() * 1000
-		b.Logf("worker (sticky cache %d, %d+%d activities, %d workflow tasks) took %d journeys in %s; process RSS %.1f MB (%.1f MB before the worker), heap in use %.1f MB, stacks %.1f MB, goroutines %d; wake-up of %d evicted journeys: median query %s (replay), then %s (cached)",
-			lim.StickyCache, lim.Activities, lim.SMSActivities, lim.WorkflowTasks, n, take.Round(time.Millisecond),
-			float64(after.rss)/1e6, float64(before.rss)/1e6, float64(after.HeapInuse)/1e6, float64(after.StackInuse)/1e6, after.goroutines,
-			wakeups, median(evicted).Round(time.Microsecond), median(cached).Round(time.Microsecond))
-	}
-	k := float64(b.N)
-	b.ReportMetric(float64(n), "journeys")
-	b.ReportMetric(rssMB/k, "rss_MB")
-	b.ReportMetric(heapMB/k, "heap_MB")
-	b.ReportMetric(stackMB/k, "stack_MB")
-	b.ReportMetric(takeSeconds/k, "take_s")
-	b.ReportMetric(evictedMs/k, "wakeup_evicted_ms")
-	b.ReportMetric(cachedMs/k, "wakeup_cached_ms")
-}
-
 // timedQuery asks a journey for its state and returns how long the answer took.
 func timedQuery(b *testing.B, tc client.Client, workflowID string) time.Duration {
 	b.Helper()
@@ -350,44 +249,6 @@ func sleepingInvoices(b *testing.B, gdb *gorm.DB, adm *models.Administration, n 
 	return custs, invs
 }
 
-type memSample struct {
-	runtime.MemStats
-	goroutines int
-	rss        int64 // bytes resident (VmRSS)
-}
-
-// memStats reads the process's memory after two garbage collections and
-// after returning freed pages to the OS, so only what is still referenced
-// counts, in the heap and in the resident set.
-func memStats() memSample {
-	runtime.GC()
-	runtime.GC()
-	debug.FreeOSMemory()
-	var s memSample
-	runtime.ReadMemStats(&s.MemStats)
-	s.goroutines = runtime.NumGoroutine()
-	s.rss = residentBytes()
-	return s
-}
-
-// residentBytes is the process's VmRSS from /proc/self/status (Linux), or
-// -1 where that file does not exist.
-func residentBytes() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			if err == nil {
-				return kb * 1024
-			}
-		}
-	}
-	return -1
-}
-
 // sizesFlag is a flag of comma-separated positive integers.
 func sizesFlag(name string, def []int, usage string) *[]int {
 	v := append([]int(nil), def...)
@@ -405,110 +266,72 @@ func sizesFlag(name string, def []int, usage string) *[]int {
 	return &v
 }
 
-// timerCounter is a worker interceptor that counts the journeys that have
-// armed a timer (outside replay): a journey that did is asleep.
-type timerCounter struct {
-	interceptor.WorkerInterceptorBase
-	mu  sync.Mutex
-	ids map[string]bool
-	seq []string
-}
-
-func (c *timerCounter) InterceptWorkflow(ctx workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
-	return &timerInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, c: c}
-}
-
-func (c *timerCounter) armed(ctx workflow.Context) {
-	if workflow.IsReplaying(ctx) {
-		return
-	}
-	id := workflow.GetInfo(ctx).WorkflowExecution.ID
-	c.mu.Lock()
-	if c.ids == nil {
-		c.ids = map[string]bool{}
-	}
-	if !c.ids[id] {
-		c.ids[id] = true
-		c.seq = append(c.seq, id)
-	}
-	c.mu.Unlock()
-}
-
-// order lists the journeys in the order they armed their first timer.
-func (c *timerCounter) order() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.seq...)
-}
-
-func (c *timerCounter) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.ids)
-}
-
-type timerInbound struct {
-	interceptor.WorkflowInboundInterceptorBase
-	c *timerCounter
-}
-
-func (t *timerInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
-	return t.Next.Init(&timerOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}, c: t.c})
-}
-
-type timerOutbound struct {
-	interceptor.WorkflowOutboundInterceptorBase
-	c *timerCounter
-}
-
-func (t *timerOutbound) NewTimer(ctx workflow.Context, d time.Duration) workflow.Future {
-	t.c.armed(ctx)
-	return t.Next.NewTimer(ctx, d)
-}
-
-func (t *timerOutbound) NewTimerWithOptions(ctx workflow.Context, d time.Duration, opt workflow.TimerOptions) workflow.Future {
-	t.c.armed(ctx)
-	return t.Next.NewTimerWithOptions(ctx, d, opt)
-}
-
-// BenchmarkJourneyStarts compares the rate of journey starts through the
-// real start path (app.StartJourney: readable ID, reject-duplicate, five
-// search attributes, static summary and details) with the rate of bare
-// StartWorkflow calls (a no-op workflow with default options) on the same
-// dev server, in alternating rounds so that both see the same machine. No
+// BenchmarkJourneyStarts compares the rate of journey starts with the rate
+// of bare StartWorkflow calls (a no-op workflow with default options) on the
+// same dev server, in alternating rounds so that all paths see the same
+// machine. Two paths are measured: the start itself (app.StartJourney with
+// no database: readable ID, the conflict policy, five search attributes,
+// the static summary), and the whole creation of an invoice as the API does
+// it (app.CreateInvoice on PostgreSQL: the invoice row, then the start). No
 // worker runs: only the starts are measured.
 func BenchmarkJourneyStarts(b *testing.B) {
 	tc := devServer(b)
-	adm := &models.Administration{ID: 1, Name: "Starts BV", Currency: "EUR", Language: "en"}
-	cust := &models.Customer{ID: 1, AdministrationID: 1, ExternalRef: "S1", Name: "Customer S1"}
+	gdb := testkit.Postgres(b)
+	adm := newAdministration(b, gdb, "Starts")
+	cust := newCustomer(b, gdb, adm, "S1")
+	starter := app.New(app.Options{Temporal: tc, Logger: quiet()})
+	creator := app.New(app.Options{DB: gdb, Temporal: tc, Logger: quiet()})
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	per := *startsPerPath
 	const rounds = 4
 	roundSize := max(per/rounds, 1)
+	invoice := func(number string) *models.Invoice {
+		return &models.Invoice{Number: number, IssueDate: today.AddDate(0, 0, 10), DueDate: today.AddDate(0, 0, 40),
+			Currency: "EUR", AmountMinor: 10000, OpenMinor: 10000}
+	}
 
-	var journeyRate, bareRate float64
+	var journeyRate, createRate, bareRate float64
 	b.ResetTimer()
 	for it := range b.N {
-		var dJourney, dBare time.Duration
+		var dJourney, dCreate, dBare time.Duration
 		for r := range rounds {
 			prefix := fmt.Sprintf("it%d-r%d", it, r)
 			dBare += bareStarts(b, tc, "bare-"+prefix, roundSize)
 			dJourney += parallel(b, roundSize, func(ctx context.Context, i int) error {
-				inv := &models.Invoice{ID: int64(i + 1), AdministrationID: 1, CustomerID: 1, Number: fmt.Sprintf("S-%s-%d", prefix, i),
-					IssueDate: today, DueDate: today.AddDate(0, 0, 30), Currency: "EUR", AmountMinor: 10000, OpenMinor: 10000}
-				ok, err := app.New(app.Options{Temporal: tc}).StartJourney(ctx, adm, cust, inv)
+				inv := invoice(fmt.Sprintf("S-%s-%d", prefix, i))
+				inv.ID, inv.AdministrationID, inv.CustomerID = int64(i+1), adm.ID, cust.ID
+				ok, err := starter.StartJourney(ctx, adm, cust, inv)
 				if err == nil && !ok {
 					err = fmt.Errorf("journey %s already existed", inv.Number)
 				}
 				return err
 			})
+			dCreate += parallel(b, roundSize, func(ctx context.Context, i int) error {
+				return creator.CreateInvoice(ctx, adm, cust, invoice(fmt.Sprintf("C-%s-%d", prefix, i)))
+			})
 		}
 		journeyRate += perSecond(rounds*roundSize, dJourney)
+		createRate += perSecond(rounds*roundSize, dCreate)
 		bareRate += perSecond(rounds*roundSize, dBare)
 	}
 	b.StopTimer()
+	var unmarked int64
+	require.NoError(b, gdb.Model(&models.Invoice{}).Where("journey_started = ?", false).Count(&unmarked).Error)
+	b.Logf("load average at the end: %s; invoices whose mark (written after the answer) was not there yet: %d", loadAverage(), unmarked)
 	k := float64(b.N)
 	b.ReportMetric(journeyRate/k, "journeys/s")
+	b.ReportMetric(createRate/k, "invoices/s")
 	b.ReportMetric(bareRate/k, "bare_starts/s")
 	b.ReportMetric(journeyRate/bareRate, "journey/bare")
+	b.ReportMetric(createRate/bareRate, "invoice/bare")
+}
+
+// loadAverage is the machine's load average (/proc/loadavg), for the log.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	return strings.Join(f[:min(3, len(f))], " ")
 }

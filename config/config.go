@@ -54,6 +54,12 @@ type Config struct {
 	MaxBodyBytes   int64 `env:"RELANCE_MAX_BODY_BYTES" envDefault:"1048576"`
 	MaxImportBytes int64 `env:"RELANCE_MAX_IMPORT_BYTES" envDefault:"52428800"`
 
+	// Tracing exports OpenTelemetry traces over OTLP/HTTP when an endpoint
+	// is configured (the standard OTEL_EXPORTER_OTLP_* variables: the
+	// exporter also reads their headers, timeout and compression); off
+	// otherwise.
+	Tracing Tracing `envPrefix:"OTEL_"`
+
 	LogLevel  string `env:"RELANCE_LOG_LEVEL" envDefault:"info"`
 	LogFormat string `env:"RELANCE_LOG_FORMAT" envDefault:"text"`
 
@@ -63,6 +69,19 @@ type Config struct {
 	Vonage  Vonage  `envPrefix:"VONAGE_"`
 	Letters Letters `envPrefix:"LETTERS_"`
 }
+
+// Tracing is the OpenTelemetry export: on when either endpoint is set.
+type Tracing struct {
+	// Endpoint is the collector's base URL (traces go to Endpoint/v1/traces).
+	Endpoint string `env:"EXPORTER_OTLP_ENDPOINT"`
+	// TracesEndpoint is the full URL of the traces, when set it wins.
+	TracesEndpoint string `env:"EXPORTER_OTLP_TRACES_ENDPOINT"`
+	// ServiceName names the process in the traces ("relance-api", …).
+	ServiceName string `env:"SERVICE_NAME"`
+}
+
+// On reports whether traces are to be exported.
+func (t Tracing) On() bool { return t.Endpoint != "" || t.TracesEndpoint != "" }
 
 // Temporal locates the Temporal frontend.
 type Temporal struct {

@@ -400,6 +400,20 @@ func migrations() []*gormigrate.Migration {
 				return tx.Migrator().DropTable("invoice_events")
 			},
 		},
+		{
+			// Operations: a journey change that reaches many running
+			// journeys runs as a workflow whose progress is kept here.
+			ID: "202611301401_operations",
+			Migrate: func(tx *gorm.DB) error {
+				if tx.Migrator().HasTable(&models.Operation{}) {
+					return nil
+				}
+				return tx.Migrator().CreateTable(&models.Operation{})
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return tx.Migrator().DropTable(&models.Operation{})
+			},
+		},
 	}
 }
 

@@ -42,6 +42,7 @@ import (
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 	"github.com/relance/relance/portal"
+	"github.com/relance/relance/tracing"
 	"github.com/relance/relance/worker"
 	"github.com/relance/relance/workflows"
 )
@@ -65,12 +66,33 @@ type stack struct {
 	onRcpt sync.Map
 }
 
-func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
+// stackOptions vary the stack: the application service's options, tracing.
+type stackOptions struct {
+	app     func(*app.Options)
+	tracing *tracing.Tracing
+}
+
+// stackOption is one variation of the stack.
+type stackOption func(*stackOptions)
+
+// withApp adjusts the application service's options.
+func withApp(f func(*app.Options)) stackOption { return func(o *stackOptions) { o.app = f } }
+
+// withTracing traces the client, the worker and the API as `relance api`
+// and `relance worker` do when an OTLP endpoint is configured.
+func withTracing(tr *tracing.Tracing) stackOption { return func(o *stackOptions) { o.tracing = tr } }
+
+func newStack(t *testing.T, gdb *gorm.DB, day time.Duration, options ...stackOption) *stack {
 	t.Helper()
+	var so stackOptions
+	for _, f := range options {
+		f(&so)
+	}
 	srv, _ := testkit.DevServer(t)
 	// The worker's and the API's client report the SDK's metrics into the
 	// process's registry, as `relance worker` and `relance api` do.
-	tc, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Namespace: "default", MetricsHandler: metrics.TemporalHandler()})
+	tc, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Namespace: "default", MetricsHandler: metrics.TemporalHandler(),
+		Interceptors: so.tracing.ClientInterceptors()})
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 	s := &stack{t: t, db: gdb, tc: tc, day: day}
@@ -117,7 +139,11 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration) *stack {
 	require.NoError(t, err)
 
 	cfg := config.Config{MaxBodyBytes: 1 << 20, MaxImportBytes: 1 << 20, Day: day, PortalSecret: "e2e-secret-e2e-secret"}
-	s.api = httptest.NewServer(api.NewRouter(api.Deps{App: app.New(app.Options{DB: gdb, Temporal: tc, Portal: links}), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links}))
+	opts := app.Options{DB: gdb, Temporal: tc, Portal: links}
+	if so.app != nil {
+		so.app(&opts)
+	}
+	s.api = httptest.NewServer(so.tracing.Handler(api.NewRouter(api.Deps{App: app.New(opts), Inbound: inbound.NewRecorder(gdb, nil), Config: cfg, Portal: links})))
 	t.Cleanup(s.api.Close)
 	return s
 }

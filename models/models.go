@@ -836,3 +836,48 @@ func (c *Customer) EffectiveJourneyID(adm *Administration) int64 {
 
 // GormDataType is a sized string column (see the field's size).
 func (ContactRoles) GormDataType() string { return "string" }
+
+// OperationKind names what an operation does.
+type OperationKind string
+
+// Operation kinds.
+const (
+	// OperationJourneyChange tells the running journeys of a changed journey
+	// (or of a new default journey) to re-plan their future steps.
+	OperationJourneyChange OperationKind = "journey_change"
+)
+
+// OperationState is where an operation stands.
+type OperationState string
+
+// Operation states: running → completed | failed.
+const (
+	OperationRunning   OperationState = "running"
+	OperationCompleted OperationState = "completed"
+	OperationFailed    OperationState = "failed"
+)
+
+// Operation is a long-running change that reaches many running journeys
+// (GET /api/v1/operations/{id}): a workflow (WorkflowID) does the work in
+// pages and writes its progress here, so that it can be followed after
+// the request that started it has long answered.
+type Operation struct {
+	ID               int64          `gorm:"primaryKey" json:"id"`
+	OrganizationID   int64          `gorm:"not null;index" json:"organization_id"`
+	AdministrationID int64          `gorm:"not null;index" json:"administration_id"`
+	Kind             OperationKind  `gorm:"size:32;not null" json:"kind"`
+	JourneyID        *int64         `json:"journey_id,omitempty"`
+	WorkflowID       string         `gorm:"size:255;not null" json:"workflow_id"`
+	State            OperationState `gorm:"size:16;not null;default:running" json:"state"`
+	// Total is how many running journeys the change concerned when it
+	// began; Reached how many were told, Skipped how many had ended
+	// meanwhile, Errors how many could not be told after retries.
+	Total      int        `gorm:"not null;default:0" json:"total"`
+	Reached    int        `gorm:"not null;default:0" json:"reached"`
+	Skipped    int        `gorm:"not null;default:0" json:"skipped"`
+	Errors     int        `gorm:"not null;default:0" json:"errors"`
+	LastError  string     `gorm:"type:text" json:"last_error,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}

@@ -130,6 +130,7 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.CustomerStatement, workflow.RegisterOptions{Name: workflows.CustomerStatementName})
 	w.RegisterWorkflowWithOptions(workflows.StatementRun, workflow.RegisterOptions{Name: workflows.StatementRunName})
 	w.RegisterWorkflowWithOptions(workflows.InboxReply, workflow.RegisterOptions{Name: workflows.InboxReplyName})
+	w.RegisterWorkflowWithOptions(workflows.JourneyChange, workflow.RegisterOptions{Name: workflows.JourneyChangeName})
 	w.RegisterActivity(acts)
 }
 
@@ -142,6 +143,10 @@ func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.
 	if acts.Cases == nil {
 		// The journeys' hand-over starts case workflows on this cluster.
 		acts.Cases = workflows.CaseStarter{Client: c}
+	}
+	if acts.Signals == nil {
+		// Journey-change operations signal the journeys on this cluster.
+		acts.Signals = c
 	}
 	stop := opt.stopTimeout()
 	main := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{

@@ -31,6 +31,8 @@ const (
 	ReconcileWorkflowID   = "reconcile-journeys"
 	// InboxReplyName is the registered name of InboxReply.
 	InboxReplyName = "InboxReply"
+	// JourneyChangeName is the registered name of JourneyChange.
+	JourneyChangeName = "JourneyChange"
 )
 
 // InboxReplyWorkflowID is the ID of the workflow that emails inbox reply
@@ -159,6 +161,11 @@ func InvoiceWorkflowID(administrationID int64, invoiceNumber string) string {
 // CaseWorkflowID names the workflow of one collection case.
 func CaseWorkflowID(administrationID, caseID int64) string {
 	return fmt.Sprintf("case:%d:%d", administrationID, caseID)
+}
+
+// OperationWorkflowID names the workflow of an operation (a journey change).
+func OperationWorkflowID(administrationID, operationID int64) string {
+	return fmt.Sprintf("operation:%d:%d", administrationID, operationID)
 }
 
 // AdministrationKey is the value of AttrAdministration for an administration.

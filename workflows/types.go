@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"github.com/relance/relance/activities"
 	"github.com/relance/relance/domain"
 	"github.com/relance/relance/policy"
 )
@@ -207,9 +208,8 @@ type DisputeResolvedSignal struct {
 
 // JourneyChangedSignal tells a running journey that its steps changed; the
 // future steps are planned again, the handled ones stay as they are.
-type JourneyChangedSignal struct {
-	JourneyID int64 `json:"journey_id"`
-}
+// It is the activities' type: the journey-change operation's activity sends it.
+type JourneyChangedSignal = activities.JourneyChanged
 
 // PauseRequest is the pause-journey Update: until a date (after now) or
 // until resumed, with a reason.

@@ -85,7 +85,8 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	}
 	defer tsrv.Stop()
 
-	gdb, tc, release, err := connect(ctx, cfg, log, true)
+	c, release, err := connect(ctx, cfg, log, "relance-dev", true)
+	gdb, tc := c.db, c.temporal
 	if err != nil {
 		return err
 	}
@@ -123,7 +124,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, args []str
 	}
 	router := api.NewRouter(deps)
 	printDevBanner(cfg, *uiPort, mail.Addr(), key, created, *day)
-	p.Go("API", func(ctx context.Context) error { return serveHTTP(ctx, cfg, log, router) })
+	p.Go("API", func(ctx context.Context) error { return serveHTTP(ctx, cfg, log, c.tracing.Handler(router)) })
 	err = p.Wait()
 	log.Info("stopping: worker, API, sinks, Temporal dev server")
 	return err

@@ -184,7 +184,7 @@ func runImport(ctx context.Context, cfg config.Config, log *slog.Logger, args []
 	}
 	if !*dryRun {
 		// A dry run writes nothing and starts nothing: it needs no Temporal.
-		tc, err := dialTemporal(ctx, cfg, log)
+		tc, err := dialTemporal(ctx, cfg, log, nil)
 		if err != nil {
 			return err
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/relance/relance/config"
 	"github.com/relance/relance/db"
 	"github.com/relance/relance/metrics"
+	"github.com/relance/relance/tracing"
 	"github.com/relance/relance/worker"
 )
 
@@ -71,23 +72,44 @@ func (p *parts) Wait() error {
 	return err
 }
 
+// conns are a process's connections: the database, Temporal, and the
+// tracing both are instrumented with (nil when tracing is off).
+type conns struct {
+	db       *gorm.DB
+	temporal client.Client
+	tracing  *tracing.Tracing
+}
+
 // connect opens the database (bringing its schema up to date first when
-// migrate is set) and dials Temporal; release closes both.
-func connect(ctx context.Context, cfg config.Config, log *slog.Logger, migrate bool) (gdb *gorm.DB, tc client.Client, release func(), err error) {
-	if gdb, err = openDB(ctx, cfg); err != nil {
-		return nil, nil, nil, err
+// migrate is set), starts tracing as service and dials Temporal; release
+// closes all three, flushing the traces last.
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger, service string, migrate bool) (c conns, release func(), err error) {
+	if c.db, err = openDB(ctx, cfg); err != nil {
+		return c, nil, err
 	}
-	if migrate {
-		if err = db.Migrate(gdb); err != nil {
-			_ = db.Close(gdb)
-			return nil, nil, nil, err
+	closers := []func(){func() { _ = db.Close(c.db) }}
+	release = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
 		}
 	}
-	if tc, err = dialTemporal(ctx, cfg, log); err != nil {
-		_ = db.Close(gdb)
-		return nil, nil, nil, err
+	fail := func(err error) (conns, func(), error) { release(); return conns{}, nil, err }
+	if migrate {
+		if err := db.Migrate(c.db); err != nil {
+			return fail(err)
+		}
 	}
-	return gdb, tc, func() { tc.Close(); _ = db.Close(gdb) }, nil
+	tr, stopTracing, err := startTracing(ctx, cfg, service, log)
+	if err != nil {
+		return fail(err)
+	}
+	c.tracing = tr
+	closers = append(closers, stopTracing)
+	if c.temporal, err = dialTemporal(ctx, cfg, log, tr); err != nil {
+		return fail(err)
+	}
+	closers = append(closers, c.temporal.Close)
+	return c, release, nil
 }
 
 // newService is the application service of a process.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -27,6 +28,7 @@ import (
 	"github.com/relance/relance/inbound"
 	"github.com/relance/relance/metrics"
 	"github.com/relance/relance/portal"
+	"github.com/relance/relance/tracing"
 	"github.com/relance/relance/worker"
 )
 
@@ -42,11 +44,15 @@ func openDB(ctx context.Context, cfg config.Config) (*gorm.DB, error) {
 	return gdb, nil
 }
 
-func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
+func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, tr *tracing.Tracing) (client.Client, error) {
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal")),
+		// The SDK's tracing interceptor when tracing is on: the client's
+		// starts and signals and the workers' workflows and activities
+		// join the caller's trace.
+		Interceptors: tr.ClientInterceptors(),
+		HostPort:     cfg.Temporal.Address,
+		Namespace:    cfg.Temporal.Namespace,
+		Logger:       sdklog.NewStructuredLogger(log.With("component", "temporal")),
 		// The SDK's own metrics (requests, polls, task latencies, cache
 		// size) land in the process's /metrics beside Relance's.
 		MetricsHandler: metrics.TemporalHandler(),
@@ -55,6 +61,25 @@ func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (cli
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.Temporal.Address, err)
 	}
 	return c, nil
+}
+
+// startTracing sets up the process's traces (off unless an OTLP endpoint
+// is configured); stop flushes them.
+func startTracing(ctx context.Context, cfg config.Config, service string, log *slog.Logger) (tr *tracing.Tracing, stop func(), err error) {
+	tr, err = tracing.New(ctx, cfg.Tracing, service)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tr != nil {
+		log.Info("exporting traces over OTLP", "endpoint", cmp.Or(cfg.Tracing.TracesEndpoint, cfg.Tracing.Endpoint))
+	}
+	return tr, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", "error", err)
+		}
+	}, nil
 }
 
 func portalLinks(cfg config.Config) portal.Links {
@@ -137,12 +162,12 @@ func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger) error 
 }
 
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	gdb, tc, release, err := connect(ctx, cfg, log, false)
+	c, release, err := connect(ctx, cfg, log, "relance-worker", false)
 	if err != nil {
 		return err
 	}
 	defer release()
-	work, err := newWorker(cfg, log, gdb, tc)
+	work, err := newWorker(cfg, log, c.db, c.temporal)
 	if err != nil {
 		return err
 	}
@@ -152,19 +177,19 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.WorkerListen != "" {
 		hcfg := cfg
 		hcfg.Listen = cfg.WorkerListen
-		health := workerHealth(newService(cfg, log, gdb, tc))
+		health := workerHealth(newService(cfg, log, c.db, c.temporal))
 		p.Go("worker health server", func(ctx context.Context) error { return serveHTTP(ctx, hcfg, log, health) })
 	}
 	return p.Wait()
 }
 
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	gdb, tc, release, err := connect(ctx, cfg, log, false)
+	c, release, err := connect(ctx, cfg, log, "relance-api", false)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return serveHTTP(ctx, cfg, log, api.NewRouter(apiDeps(cfg, log, gdb, tc)))
+	return serveHTTP(ctx, cfg, log, c.tracing.Handler(api.NewRouter(apiDeps(cfg, log, c.db, c.temporal))))
 }
 
 // serveHTTP serves h on cfg.Listen until ctx ends, then drains for 10 s.
