@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/relance/relance/api"
+	"github.com/relance/relance/domain"
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 )
@@ -229,9 +230,17 @@ func TestPortalInTheBrowser(t *testing.T) {
 	require.Contains(t, bodies, "Dispute: We received 8 chairs, not 10.")
 	require.Contains(t, bodies, "Promise to pay by "+by)
 
-	// The company's reply (written by the inbox as an outbound message) shows in the portal.
-	require.NoError(t, s.db.Create(&models.InboxMessage{ConversationID: convs[0].ID, Direction: models.Outbound, Channel: "email",
-		Author: "Sanne Jansen", Body: "Yes: <b>two parts</b> is fine.", CreatedAt: time.Now().UTC()}).Error)
+	// The inbox counts them: three unread conversations for the customer.
+	var sum domain.UnreadSummary
+	require.Equal(t, http.StatusOK, s.call("GET", "/api/v1/inbox/unread-summary", nil, &sum))
+	require.Equal(t, 3, sum.Total)
+	require.NotEmpty(t, sum.Customers)
+	require.Equal(t, s.cust.ID, sum.Customers[0].ID)
+	require.Equal(t, 3, sum.Customers[0].Unread)
+
+	// The company answers from the inbox (the API): the reply shows in the portal.
+	require.Equal(t, http.StatusAccepted, s.call("POST", fmt.Sprintf("/api/v1/inbox/conversations/%d/replies", convs[0].ID),
+		map[string]any{"body": "Yes: <b>two parts</b> is fine.", "author": "Sanne Jansen"}, nil))
 	b.do(chromedp.Navigate(link+"/messages"), chromedp.WaitVisible(main), shot("messages-reply"))
 	require.Contains(t, get(b, chromedp.Text(main)), "Yes: <b>two parts</b> is fine.")
 }
