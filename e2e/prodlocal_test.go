@@ -406,4 +406,3 @@ func (quietSDK) Debug(string, ...any) {}
 func (quietSDK) Info(string, ...any)  {}
 func (quietSDK) Warn(string, ...any)  {}
 func (quietSDK) Error(string, ...any) {}
-

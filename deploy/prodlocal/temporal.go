@@ -180,7 +180,9 @@ type Temporal struct {
 }
 
 // Address is the frontend's host:port, for clients and workers.
-func (t *Temporal) Address() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Ports.Frontend)) }
+func (t *Temporal) Address() string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(t.Ports.Frontend))
+}
 
 // MetricsURL is the server's Prometheus endpoint.
 func (t *Temporal) MetricsURL() string {
