@@ -191,7 +191,8 @@ func (p *prodLocal) createInvoices(t *testing.T) {
 
 // waitCompleted waits until every invoice's journey has completed its
 // steps (the server may have been down meanwhile: a failed wait is
-// retried) and checks that each sent sentDays days.
+// retried) and, unless sentDays is negative, that each sent sentDays days
+// (a day whose only send was left uncertain does not count as sent).
 func (p *prodLocal) waitCompleted(t *testing.T, sentDays int, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -208,7 +209,9 @@ func (p *prodLocal) waitCompleted(t *testing.T, sentDays int, within time.Durati
 		}
 		require.NoError(t, err, "%s did not complete", inv.WorkflowID)
 		require.Equal(t, workflows.OutcomeCompleted, res.Outcome, inv.WorkflowID)
-		require.Equal(t, sentDays, res.Sent, "%s: days with messages", inv.WorkflowID)
+		if sentDays >= 0 {
+			require.Equal(t, sentDays, res.Sent, "%s: days with messages", inv.WorkflowID)
+		}
 	}
 }
 
@@ -315,7 +318,7 @@ func TestProdLocalJourney(t *testing.T) {
 //   - when the final reminders fall due, a worker is SIGKILLed; the other
 //     one finishes.
 //
-// Then every journey completed its three days of messages; every outbox
+// Then every journey completed; every outbox
 // row reached the servers exactly once, or, where a fault left a send
 // without its outcome, the row says uncertain with its reason and was
 // received at most once; nothing arrived that no row sent.
@@ -364,7 +367,7 @@ func TestProdLocalFaults(t *testing.T) {
 
 	// The sends the killed worker held are retried once their heartbeat
 	// times out (one minute).
-	p.waitCompleted(t, 3, 4*time.Minute)
+	p.waitCompleted(t, -1, 4*time.Minute)
 	require.Eventually(t, func() bool {
 		var inFlight int64
 		require.NoError(t, p.gdb.Model(&models.Message{}).Where("state IN ?", []models.MessageState{models.MessageQueued, models.MessageSending}).Count(&inFlight).Error)

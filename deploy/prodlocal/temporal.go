@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -137,6 +138,9 @@ type Ports struct {
 
 // FreePorts picks ports nobody listens on now; base, when positive, gives
 // fixed ports from base on instead (base is the frontend's gRPC port).
+// Picked ports lie in [20000, 32768): the server stores its membership
+// ports in a smallint column, which the kernel's ephemeral ports (32768 and
+// up) overflow.
 func FreePorts(base int) (Ports, error) {
 	ports := make([]int, 10)
 	for i := range ports {
@@ -144,7 +148,14 @@ func FreePorts(base int) (Ports, error) {
 			ports[i] = base + i
 			continue
 		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		var ln net.Listener
+		var err error
+		for range 100 {
+			ln, err = net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(32768-20000))))
+			if err == nil {
+				break
+			}
+		}
 		if err != nil {
 			return Ports{}, fmt.Errorf("pick a free port: %w", err)
 		}
