@@ -34,8 +34,8 @@ var (
 		"open invoices of BenchmarkBook (RELANCE_BENCH_BOOK): journeys resident on the real Temporal server")
 	bookWindow = flag.Int("bench.window", envInt("RELANCE_BENCH_WINDOW", 5000),
 		"invoices of the book due in the one send window BenchmarkBook sends (RELANCE_BENCH_WINDOW)")
-	bookDay = flag.Duration("bench.bookday", 3*time.Minute,
-		"journey day of BenchmarkBook: the window falls due one day after its journeys start, so it must outlast their start")
+	bookDay = flag.Duration("bench.bookday", 0,
+		"journey day of BenchmarkBook: the window falls due one day after its journeys start, so it must outlast the planning of the whole book (default: 15 ms per invoice, at least 3 minutes)")
 )
 
 func envInt(name string, def int) int {
@@ -68,7 +68,10 @@ const bookNamespace = "relance-bench"
 // RELANCE_BENCH_BOOK=20000 RELANCE_BENCH_WINDOW=5000 make bench, or
 // go test ./bench -run '^$' -bench Book -args -bench.book=20000.
 func BenchmarkBook(b *testing.B) {
-	n, w := *bookSize, *bookWindow
+	n, w, day := *bookSize, *bookWindow, *bookDay
+	if day <= 0 {
+		day = max(3*time.Minute, time.Duration(n)*15*time.Millisecond)
+	}
 	require.True(b, w > 0 && w <= n, "the window (%d) must be within the book (%d)", w, n)
 	bin := testkit.RelanceBinary(b)
 	srv := testkit.TemporalServer(b, bin, bookNamespace)
@@ -93,7 +96,7 @@ func BenchmarkBook(b *testing.B) {
 	logPath := filepath.Join(b.TempDir(), "worker.log")
 	wp, err := prodlocal.StartProcess("worker", logPath, bin, []string{
 		"DATABASE_URL=" + dbURL, "TEMPORAL_ADDRESS=" + srv.Address(), "TEMPORAL_NAMESPACE=" + bookNamespace,
-		"RELANCE_DAY=" + bookDay.String(), "RELANCE_LOG_LEVEL=warn", "RELANCE_WORKER_LISTEN=" + health,
+		"RELANCE_DAY=" + day.String(), "RELANCE_LOG_LEVEL=warn", "RELANCE_WORKER_LISTEN=" + health,
 		"SMTP_HOST=127.0.0.1", "SMTP_PORT=" + smtpPort, "SMTP_TLS=none", "SMTP_USERNAME=", "SMTP_FROM=ar@bench.example",
 		"VONAGE_BASE_URL=" + vsrv.URL, "VONAGE_API_KEY=k", "VONAGE_API_SECRET=s",
 		"LETTERS_PROVIDER=folder", "LETTERS_DIR=" + b.TempDir(),
@@ -134,7 +137,7 @@ func BenchmarkBook(b *testing.B) {
 	for _, s := range windowStarts {
 		firstDue, lastDue = minTime(firstDue, s), maxTime(lastDue, s)
 	}
-	firstDue, lastDue = firstDue.Add(*bookDay), lastDue.Add(*bookDay)
+	firstDue, lastDue = firstDue.Add(day), lastDue.Add(day)
 	for planned(b, health) < n {
 		require.True(b, time.Now().Before(firstDue), "the book was not planned before the window fell due (planned %d of %d): raise -bench.bookday",
 			planned(b, health), n)
