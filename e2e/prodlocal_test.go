@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -368,11 +369,11 @@ func TestProdLocalFaults(t *testing.T) {
 	// The sends the killed worker held are retried once their heartbeat
 	// times out (one minute).
 	p.waitCompleted(t, -1, 4*time.Minute)
-	require.Eventually(t, func() bool {
-		var inFlight int64
-		require.NoError(t, p.gdb.Model(&models.Message{}).Where("state IN ?", []models.MessageState{models.MessageQueued, models.MessageSending}).Count(&inFlight).Error)
-		return inFlight == 0
-	}, testkit.Patience, 100*time.Millisecond, "a message was left in flight")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var inFlight []models.Message
+		require.NoError(t, p.gdb.Where("state IN ?", []models.MessageState{models.MessageQueued, models.MessageSending}).Find(&inFlight).Error)
+		assert.Empty(c, inFlight, "messages left in flight")
+	}, testkit.Patience, 100*time.Millisecond)
 	rows := p.countedOnce(t)
 	require.Equal(t, int64(5*n), channelRows(t, p.gdb), "every email and SMS of every journey has its row: nothing lost")
 	for _, m := range rows[models.MessageUncertain] {
@@ -384,11 +385,13 @@ func TestProdLocalFaults(t *testing.T) {
 
 	// The running server lists the journeys as completed (visibility on
 	// PostgreSQL survived the kill).
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		resp, err := p.tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
-			Namespace: prodNamespace, Query: "ExecutionStatus = 'Completed'"})
-		return err == nil && resp.GetCount() == n
-	}, testkit.Patience, 500*time.Millisecond, "visibility does not list the completed journeys")
+			Namespace: prodNamespace, Query: "WorkflowType = '" + workflows.InvoiceJourneyName + "' AND ExecutionStatus = 'Completed'"})
+		if assert.NoError(c, err) {
+			assert.Equal(c, int64(n), resp.GetCount(), "visibility lists the completed journeys")
+		}
+	}, testkit.Patience, 500*time.Millisecond)
 }
 
 // freeAddr returns a loopback address nobody listens on now.
