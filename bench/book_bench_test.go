@@ -49,7 +49,8 @@ func envInt(name string, def int) int {
 const bookNamespace = "relance-bench"
 
 // BenchmarkBook is the book of open invoices on the production topology:
-// the real Temporal server (bin/temporal-server, four history shards) on
+// the real Temporal server (bin/temporal-server, four history shards, a
+// pool of 40 connections) on
 // PostgreSQL and one `relance worker` process (its default configuration)
 // on PostgreSQL, sending to loopback SMTP and Vonage servers.
 //
@@ -74,7 +75,7 @@ func BenchmarkBook(b *testing.B) {
 	}
 	require.True(b, w > 0 && w <= n, "the window (%d) must be within the book (%d)", w, n)
 	bin := testkit.RelanceBinary(b)
-	srv := testkit.TemporalServer(b, bin, bookNamespace)
+	srv := testkit.TemporalServerSized(b, bin, bookNamespace, 40)
 	gdb, dbURL := testkit.PostgresWithURL(b)
 	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: bookNamespace, Logger: sdklog.NewStructuredLogger(quiet())})
 	require.NoError(b, err)

@@ -74,6 +74,14 @@ func temporalServerBins(t testing.TB) (server, sqlTool string) {
 // and start it again (its databases and ports stay).
 func TemporalServer(t testing.TB, relanceBin, namespace string) *prodlocal.Temporal {
 	t.Helper()
+	return TemporalServerSized(t, relanceBin, namespace, 10)
+}
+
+// TemporalServerSized is TemporalServer with a history store pool of
+// maxConns connections (TemporalServer's 10 suit a few journeys beside
+// other tests; a benchmark loading the server needs more).
+func TemporalServerSized(t testing.TB, relanceBin, namespace string, maxConns int) *prodlocal.Temporal {
+	t.Helper()
 	serverBin, toolBin := temporalServerBins(t)
 	pg, err := prodlocal.ParsePostgres(PostgresURL())
 	require.NoError(t, err)
@@ -81,7 +89,7 @@ func TemporalServer(t testing.TB, relanceBin, namespace string) *prodlocal.Tempo
 	require.NoError(t, err)
 	name := "relance_test_" + randomSuffix()
 	srv := &prodlocal.Temporal{ServerBin: serverBin, SQLToolBin: toolBin, PG: pg, DB: name + "_temporal", VisibilityDB: name + "_visibility",
-		Dir: t.TempDir(), Shards: 4, MaxConns: 10, Ports: ports, LogLevel: "warn"}
+		Dir: t.TempDir(), Shards: 4, MaxConns: maxConns, Ports: ports, LogLevel: "warn"}
 	t.Cleanup(func() {
 		srv.Stop()
 		if t.Failed() {
