@@ -50,7 +50,7 @@ const bookNamespace = "relance-bench"
 
 // BenchmarkBook is the book of open invoices on the production topology:
 // the real Temporal server (bin/temporal-server, four history shards, a
-// pool of 40 connections) on
+// pool of 20 connections) on
 // PostgreSQL and one `relance worker` process (its default configuration)
 // on PostgreSQL, sending to loopback SMTP and Vonage servers.
 //
@@ -75,7 +75,7 @@ func BenchmarkBook(b *testing.B) {
 	}
 	require.True(b, w > 0 && w <= n, "the window (%d) must be within the book (%d)", w, n)
 	bin := testkit.RelanceBinary(b)
-	srv := testkit.TemporalServerSized(b, bin, bookNamespace, 40)
+	srv := testkit.TemporalServerSized(b, bin, bookNamespace, 20)
 	gdb, dbURL := testkit.PostgresWithURL(b)
 	tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: bookNamespace, Logger: sdklog.NewStructuredLogger(quiet())})
 	require.NoError(b, err)
@@ -139,7 +139,16 @@ func BenchmarkBook(b *testing.B) {
 		firstDue, lastDue = minTime(firstDue, s), maxTime(lastDue, s)
 	}
 	firstDue, lastDue = firstDue.Add(day), lastDue.Add(day)
+	alive := func() {
+		select {
+		case <-wp.Done():
+			b.Fatalf("the worker exited (%v):\n%s", wp.Err(), prodlocal.Tail(logPath, 4000))
+		default:
+		}
+	}
+	alive()
 	for planned(b, health) < n {
+		alive()
 		require.True(b, time.Now().Before(firstDue), "the book was not planned before the window fell due (planned %d of %d): raise -bench.bookday",
 			planned(b, health), n)
 		time.Sleep(time.Second)
@@ -154,6 +163,7 @@ func BenchmarkBook(b *testing.B) {
 	var lastMsg time.Time
 	deadline := lastDue.Add(time.Hour)
 	for {
+		alive()
 		peakRSS = max(peakRSS, rss(b, pid))
 		got := len(mail.Messages())
 		if got >= w {
