@@ -50,7 +50,7 @@ lint: $(STATICCHECK) $(WORKFLOWCHECK)
 
 ## bench: benchmarks that print figures (nothing is asserted on timings)
 bench: $(TEMPORAL) $(TEMPORAL_SERVER) $(TEMPORAL_SQL_TOOL)
-	$(TEST_ENV) $(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 60m ./...
+	$(TEST_ENV) $(GO) test -count=1 -run '^$$' -bench . -benchmem -timeout 240m ./...
 
 tools: $(TEMPORAL) $(STATICCHECK) $(WORKFLOWCHECK) $(TEMPORAL_SERVER) $(TEMPORAL_SQL_TOOL)
 
