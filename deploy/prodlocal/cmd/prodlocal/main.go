@@ -156,8 +156,14 @@ func run(ctx context.Context) error {
 			return fmt.Errorf("relance %s: %w\n%s", strings.Join(step, " "), err, out)
 		}
 	}
+	// The first run creates an organization (its key is shown once and
+	// kept in the data folder); later runs find one and create none.
+	orgs, err := pg.QueryInt(ctx, appDB, "SELECT count(*) FROM organizations")
+	if err != nil {
+		return err
+	}
 	key := ""
-	if !exists {
+	if orgs == 0 {
 		cmd := exec.CommandContext(ctx, relance, "org", "create", "--name", "Prod-local", "--key-name", "prod-local")
 		cmd.Env = append(os.Environ(), env...)
 		out, err := cmd.Output()
@@ -231,6 +237,9 @@ Relance runs in its production topology (a journey day lasts %s)
 		log.Info("stopping: workers, API, sinks, Temporal server")
 		return nil
 	case p := <-exited:
+		if ctx.Err() != nil {
+			return nil // Ctrl-C in a terminal signals the children too
+		}
 		return fmt.Errorf("%s exited (%v); see %s", p.Name, p.Err(), p.Log)
 	}
 }
