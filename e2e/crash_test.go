@@ -414,7 +414,7 @@ func buildRelance(t *testing.T) string {
 	return bin
 }
 
-// workerProc is a `relance worker` process.
+// workerProc is a `relance worker` (or `relance api`) process.
 type workerProc struct {
 	name string
 	cmd  *exec.Cmd
@@ -428,10 +428,17 @@ type workerProc struct {
 // the test if it still runs.
 func startWorker(t *testing.T, bin string, env []string, name string) *workerProc {
 	t.Helper()
+	return startRelance(t, bin, env, name, "worker")
+}
+
+// startRelance runs `relance <args>` (a worker, the API) as startWorker
+// does.
+func startRelance(t *testing.T, bin string, env []string, name string, args ...string) *workerProc {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logFile, err := os.Create(logPath)
 	require.NoError(t, err)
-	cmd := exec.Command(bin, "worker")
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	require.NoError(t, cmd.Start(), "start %s", name)
