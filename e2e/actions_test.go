@@ -174,7 +174,7 @@ func TestTimelineEndToEnd(t *testing.T) {
 			{"offset_days": 12, "kind": "reminder"},
 			{"offset_days": 40, "kind": "final_reminder"},
 		}}, &j))
-	require.Equal(t, http.StatusOK, s.call("PUT", fmt.Sprintf("/api/v1/administrations/%d/default-journey", s.adm.ID),
+	require.Equal(t, http.StatusAccepted, s.call("PUT", fmt.Sprintf("/api/v1/administrations/%d/default-journey", s.adm.ID),
 		map[string]any{"journey_id": j.ID}, nil))
 	v := s.createInvoice(2)
 
