@@ -176,7 +176,9 @@ func testPauseUntil(t *testing.T, e *apiEnv) {
 	until := time.Now().UTC().AddDate(0, 2, 0).Truncate(time.Second)
 	r := e.call("POST", base+"/pause", e.keyA, map[string]any{"reason": "promise to pay", "until": until.Format(time.RFC3339)})
 	require.Equal(t, http.StatusOK, r.status, string(r.body))
-	got := e.awaitJourney(t, v.ID, func(st *api.InvoiceJourneyView) bool { return st.Paused })
+	// Paused, and planned: on a loaded machine the pause can reach the
+	// journey before its first plan is loaded (Next is nil until then).
+	got := e.awaitJourney(t, v.ID, func(st *api.InvoiceJourneyView) bool { return st.Paused && st.Next != nil })
 	require.True(t, got.Paused)
 	require.NotNil(t, got.PausedUntil)
 	require.True(t, until.Equal(*got.PausedUntil))
