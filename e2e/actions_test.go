@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -30,24 +28,15 @@ import (
 // status and decodes a 2xx answer into out.
 func (s *stack) action(invoiceID int64, key string, body map[string]any, out *api.ActionView) int {
 	s.t.Helper()
-	b, err := json.Marshal(body)
-	require.NoError(s.t, err)
-	req, err := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/invoices/%d/actions", s.api.URL, invoiceID), bytes.NewReader(b))
-	require.NoError(s.t, err)
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	req.Header.Set("Content-Type", "application/json")
+	header := http.Header{}
 	if key != "" {
-		req.Header.Set(api.IdempotencyHeader, key)
+		header.Set(api.IdempotencyHeader, key)
 	}
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(s.t, err)
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	require.NoError(s.t, err)
-	if out != nil && res.StatusCode < 300 {
+	status, raw, _ := s.rawWith("POST", fmt.Sprintf("/api/v1/invoices/%d/actions", invoiceID), body, header)
+	if out != nil && status < 300 {
 		require.NoError(s.t, json.Unmarshal(raw, out), string(raw))
 	}
-	return res.StatusCode
+	return status
 }
 
 func (s *stack) timeline(invoiceID int64) api.TimelineView {

@@ -271,6 +271,12 @@ func TestCollectionCaseEndToEnd(t *testing.T) {
 // whatever the status (s.call decodes successes only).
 func (s *stack) raw(method, path string, body any) (int, []byte, http.Header) {
 	s.t.Helper()
+	return s.rawWith(method, path, body, nil)
+}
+
+// rawWith is raw with extra request headers (an Idempotency-Key).
+func (s *stack) rawWith(method, path string, body any, header http.Header) (int, []byte, http.Header) {
+	s.t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -281,6 +287,9 @@ func (s *stack) raw(method, path string, body any) (int, []byte, http.Header) {
 	require.NoError(s.t, err)
 	req.Header.Set("Authorization", "Bearer "+s.key)
 	req.Header.Set("Content-Type", "application/json")
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(s.t, err)
 	defer res.Body.Close()

@@ -5,12 +5,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -157,25 +155,11 @@ func port(t *testing.T, addr string) int {
 
 func (s *stack) call(method, path string, body any, out any) int {
 	s.t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(s.t, err)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.api.URL+path, r)
-	require.NoError(s.t, err)
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	require.NoError(s.t, err)
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	require.NoError(s.t, err)
-	if out != nil && res.StatusCode < 300 {
+	status, b, _ := s.raw(method, path, body)
+	if out != nil && status < 300 {
 		require.NoError(s.t, json.Unmarshal(b, out), string(b))
 	}
-	return res.StatusCode
+	return status
 }
 
 func (s *stack) invoice(id int64) api.InvoiceView {
