@@ -32,11 +32,7 @@ func (a *Activities) holdForMissingDetails(ctx context.Context, in SendInput, d 
 				tpl.Subject = in.Subject
 			}
 		}
-		for _, f := range render.MissingDetails(data, tpl.Subject, tpl.Body) {
-			if !slices.Contains(missing, f) {
-				missing = append(missing, f)
-			}
-		}
+		missing = appendMissing(missing, data, tpl.Subject, tpl.Body)
 	}
 	outcomes, held, err := a.holdChannels(ctx, in, d, dec, missing)
 	if !held || err != nil {
@@ -87,4 +83,15 @@ func (a *Activities) holdChannels(ctx context.Context, in SendInput, d *sendData
 		return nil, false, fmt.Errorf("flag administration %d for missing details: %w", d.adm.ID, err)
 	}
 	return outcomes, true, nil
+}
+
+// appendMissing adds the company details subject and body print but data
+// lacks to missing, each once.
+func appendMissing(missing []string, data render.Data, subject, body string) []string {
+	for _, f := range render.MissingDetails(data, subject, body) {
+		if !slices.Contains(missing, f) {
+			missing = append(missing, f)
+		}
+	}
+	return missing
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
-	"github.com/relance/relance/render"
 )
 
 // StatementInput sends one customer its open-items statement (docs/domain.md
@@ -183,13 +181,4 @@ func (a *Activities) StatementCustomers(ctx context.Context, in StatementCustome
 		return StatementCustomersResult{}, fmt.Errorf("list customers with open items of administration %d: %w", in.AdministrationID, err)
 	}
 	return StatementCustomersResult{CustomerIDs: ids}, nil
-}
-
-func appendMissing(missing []string, data render.Data, subject, body string) []string {
-	for _, f := range render.MissingDetails(data, subject, body) {
-		if !slices.Contains(missing, f) {
-			missing = append(missing, f)
-		}
-	}
-	return missing
 }
