@@ -38,9 +38,15 @@ type Activities struct {
 	Logger *slog.Logger
 	// Reconcile is the reconciler's pass (ReconcileJourneys activity).
 	Reconcile ReconcileFunc
-	// Signals tells running journeys of a change (operations); the worker
-	// sets it to its Temporal client.
+	// Signals tells running journeys of a change (operations) and answers
+	// the journeys of a bundle; the worker sets it to its Temporal client.
 	Signals Signaller
+	// Bundles starts and nudges customers' bundle workflows
+	// (workflows.BundleStarter).
+	Bundles BundleStarter
+	// BundleWindow is how long a bundle collects after its first request;
+	// zero: BundleWindowFor(Day).
+	BundleWindow time.Duration
 }
 
 func (a *Activities) now() time.Time {

@@ -75,6 +75,11 @@ type SendInput struct {
 	// than 24h) messages are dated on the journey's clock, so that a demo's
 	// reminder says "14 days overdue" when 14 journey days have passed.
 	Anchor time.Time `json:"anchor,omitzero"`
+	// Bundle: the journey takes a bundle's answer (ChangeBundling). When the
+	// administration bundles and the step is one a bundle carries
+	// (BundledKind), SendStep sends nothing: it queues the step for the
+	// customer's bundle and answers Bundled.
+	Bundle bool `json:"bundle,omitempty"`
 }
 
 // ChannelOutcome is what happened on one channel.
@@ -96,6 +101,10 @@ type SendResult struct {
 	// an import may have closed it before its signal arrived.
 	InvoiceStatus string `json:"invoice_status"`
 	OpenMinor     int64  `json:"open_minor"`
+	// Bundled: the step waits in its customer's bundle (BundleWorkflowID);
+	// the bundle answers the journey with a BundleAnswer signal.
+	Bundled          bool   `json:"bundled,omitempty"`
+	BundleWorkflowID string `json:"bundle_workflow_id,omitempty"`
 }
 
 // RecordSkippedInput records steps that will not be sent (late entry, catch-up).

@@ -414,6 +414,27 @@ func migrations() []*gormigrate.Migration {
 				return tx.Migrator().DropTable(&models.Operation{})
 			},
 		},
+		{
+			// Bundling: one message per customer and channel for the
+			// reminders of a send window, the customer's minimum gap, and
+			// minimum amounts per currency.
+			ID: "202611301501_bundling",
+			Migrate: func(tx *gorm.DB) error {
+				type Administration struct {
+					Bundling models.Bundling `gorm:"size:8;not null;default:on"`
+				}
+				type Customer struct {
+					LastRemindedAt *time.Time
+				}
+				if err := tx.AutoMigrate(&Administration{}, &Customer{}); err != nil {
+					return err
+				}
+				return tx.AutoMigrate(&models.MinimumAmount{}, &models.BundleRequest{})
+			},
+			Rollback: func(tx *gorm.DB) error {
+				return tx.Migrator().DropTable(&models.BundleRequest{}, &models.MinimumAmount{})
+			},
+		},
 	}
 }
 

@@ -102,6 +102,10 @@ type AdministrationSettings struct {
 	// LateEntryMaxStep is the furthest step kind (invoice, reminder,
 	// final_reminder, collection) a capped late entry starts at.
 	LateEntryMaxStep string `gorm:"size:32;not null;default:reminder" json:"late_entry_max_step"`
+	// Bundling on sends a customer one message per channel for all its
+	// invoices whose reminders fall in one send window, at least
+	// CustomerMinGapDays apart (docs/bundling.md); off, one per invoice.
+	Bundling Bundling `gorm:"size:8;not null;default:on" json:"bundling"`
 
 	CollectionSettings `gorm:"embedded"`
 	StatementSettings  `gorm:"embedded"`
@@ -244,6 +248,9 @@ type Customer struct {
 	PausedAt    *time.Time `json:"paused_at,omitempty"`
 	PausedUntil *time.Time `json:"paused_until,omitempty"`
 	PauseReason string     `gorm:"size:255" json:"pause_reason,omitempty"`
+	// LastRemindedAt is when the customer's last bundle of reminders went
+	// out (on the bundle's clock): the next waits CustomerMinGapDays after it.
+	LastRemindedAt *time.Time `json:"last_reminded_at,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -746,7 +753,7 @@ func All() []any {
 		&Customer{}, &Contact{}, &Invoice{}, &Payment{}, &Template{}, &TemplateVersion{}, &Message{},
 		&CollectionCase{}, &CaseInvoice{}, &CaseEvent{}, &Conversation{}, &InboxMessage{}, &ImportRun{}, &ImportMapping{},
 		&InboxAttachment{},
-		&InvoiceEvent{},
+		&InvoiceEvent{}, &MinimumAmount{}, &BundleRequest{},
 	}
 }
 
@@ -756,7 +763,7 @@ func All() []any {
 func DefaultAdministrationSettings() AdministrationSettings {
 	return AdministrationSettings{
 		PostalEnabled: true, FinalReminderByPost: true, CollectionSMSEnabled: true,
-		CustomerMinGapDays: 7, SendWindowStart: 9, SendWindowEnd: 17,
+		CustomerMinGapDays: 7, SendWindowStart: 9, SendWindowEnd: 17, Bundling: BundlingOn,
 		LateEntry: LateEntryCapped, LateEntryMaxStep: "reminder",
 		CollectionSettings: DefaultCollectionSettings(),
 		StatementSettings:  StatementSettings{StatementSchedule: StatementOff},

@@ -33,7 +33,15 @@ const (
 	InboxReplyName = "InboxReply"
 	// JourneyChangeName is the registered name of JourneyChange.
 	JourneyChangeName = "JourneyChange"
+	// CustomerBundleName is the registered name of CustomerBundle.
+	CustomerBundleName = "CustomerBundle"
 )
+
+// BundleWorkflowID names the bundle of one customer and currency: one
+// workflow at a time collects and sends that customer's reminders.
+func BundleWorkflowID(administrationID, customerID int64, currency string) string {
+	return fmt.Sprintf("bundle:%d:%d:%s", administrationID, customerID, currency)
+}
 
 // InboxReplyWorkflowID is the ID of the workflow that emails inbox reply
 // id (an InboxMessage): one per reply, so the reply is sent once.
@@ -71,6 +79,13 @@ const (
 	UpdateWaiveCosts = "waive-costs"
 	// UpdateHandOverNow sends the case to the collection agency at once.
 	UpdateHandOverNow = "hand-over-now"
+
+	// SignalBundleNudge tells a customer's bundle that a request waits
+	// (sent with signal-with-start; the request is a database row).
+	SignalBundleNudge = "bundle-nudge"
+	// SignalBundleAnswer answers a journey about a step it queued for its
+	// customer's bundle (activities.BundleAnswer).
+	SignalBundleAnswer = "bundle-answer"
 	attrPrefix        = "Relance" // shared by every search attribute below
 )
 
@@ -114,6 +129,11 @@ const (
 	// keys the outbox by the Update's ID; its validator refuses a closed,
 	// disputed or handed-over invoice and a kind the journey has no step of.
 	ChangeManualInLoop = "manual-action-in-loop"
+	// ChangeBundling: reminders, final reminders and SMS steps go out in the
+	// customer's bundle when the administration bundles: the send queues
+	// the step, the journey waits for the bundle's answer (steerable all
+	// along) and applies it. Only a run that reaches such a step records it.
+	ChangeBundling = "customer-bundles"
 )
 
 // BrokenPromise is the attention reason of an invoice whose promise to pay
