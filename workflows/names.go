@@ -86,7 +86,7 @@ const (
 	// SignalBundleAnswer answers a journey about a step it queued for its
 	// customer's bundle (activities.BundleAnswer).
 	SignalBundleAnswer = "bundle-answer"
-	attrPrefix        = "Relance" // shared by every search attribute below
+	attrPrefix         = "Relance" // shared by every search attribute below
 )
 
 // Change IDs for workflow.GetVersion. Every change to the journey's logic
