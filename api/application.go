@@ -29,6 +29,7 @@ type Application interface {
 	RevokePortalLink(ctx context.Context, cust *models.Customer) error
 	Administration(ctx context.Context, org, id int64) (*models.Administration, error)
 	Administrations(ctx context.Context, org int64, archived bool, p domain.PageRequest) (domain.Page[models.Administration], error)
+	MinimumAmounts(ctx context.Context, adms []int64) (map[int64]map[string]int64, error)
 	Case(ctx context.Context, org, id int64) (*models.CollectionCase, error)
 	CaseDetail(ctx context.Context, cs *models.CollectionCase) (domain.CaseDetail, error)
 	Cases(ctx context.Context, adm int64, f domain.CaseFilter, p domain.PageRequest) (domain.Page[models.CollectionCase], error)
