@@ -70,6 +70,7 @@ type Application interface {
 	Journey(ctx context.Context, org, id int64) (*models.Journey, *models.Administration, error)
 	Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error)
 	Message(ctx context.Context, org, id int64) (*models.Message, error)
+	MessageBundle(ctx context.Context, m *models.Message) (domain.MessageBundle, error)
 	Organization(ctx context.Context, org int64) (*models.Organization, error)
 	PatchOrganizationSettings(ctx context.Context, org int64, p domain.OrganizationSettingsPatch) (*models.Organization, error)
 	Conversations(ctx context.Context, org int64, f domain.InboxFilter, p domain.PageRequest) (domain.Page[models.Conversation], error)
