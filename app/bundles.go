@@ -225,3 +225,32 @@ func (s *Service) MessageBundle(ctx context.Context, m *models.Message) (domain.
 	slices.SortStableFunc(out.Invoices, func(a, b domain.BundledInvoice) int { return a.DueDate.Compare(b.DueDate) })
 	return out, nil
 }
+
+// bundleWorkflows names, for each step waiting in its customer's bundle,
+// the bundle workflow: the one of its request's customer and currency (the
+// invoice may have moved since: the old bundle answers it with a requeue).
+func bundleWorkflows(db *gorm.DB, inv *models.Invoice, steps []domain.JourneyStep) error {
+	if !slices.ContainsFunc(steps, func(s domain.JourneyStep) bool { return s.Status == domain.BundleWaiting }) {
+		return nil
+	}
+	var reqs []models.BundleRequest
+	err := db.Where("invoice_id = ? AND administration_id = ? AND state IN ?", inv.ID, inv.AdministrationID,
+		[]models.BundleState{models.BundlePending, models.BundleHeld}).Order("id").Find(&reqs).Error
+	if err != nil {
+		return storeErr(err, "bundle requests of invoice %d", inv.ID)
+	}
+	byPosition := map[int]string{}
+	for _, r := range reqs {
+		byPosition[r.Position] = workflows.BundleWorkflowID(r.AdministrationID, r.CustomerID, r.Currency)
+	}
+	for i := range steps {
+		if steps[i].Status != domain.BundleWaiting {
+			continue
+		}
+		steps[i].BundleWorkflowID = byPosition[steps[i].Position]
+		if steps[i].BundleWorkflowID == "" {
+			steps[i].BundleWorkflowID = workflows.BundleWorkflowID(inv.AdministrationID, inv.CustomerID, inv.Currency)
+		}
+	}
+	return nil
+}

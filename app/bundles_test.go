@@ -9,6 +9,7 @@ import (
 
 	"github.com/relance/relance/activities"
 	"github.com/relance/relance/domain"
+	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
 )
@@ -91,4 +92,25 @@ func TestBundleAnswerDecodes(t *testing.T) {
 	require.True(t, later.Equal(*a.NotBefore))
 	require.Nil(t, s.bundleAnswer(models.BundleRequest{Outcomes: "{not json"}))
 	require.Nil(t, s.bundleAnswer(models.BundleRequest{}))
+}
+
+// TestBundleWorkflows: a step the journey reports bundled names the bundle
+// workflow of its request (the customer it was queued for, even if the
+// invoice moved since), else of the invoice's customer; other steps none.
+func TestBundleWorkflows(t *testing.T) {
+	gdb := testkit.SQLite(t)
+	inv := models.Invoice{ID: 5, AdministrationID: 1, CustomerID: 9, Currency: "EUR"}
+	require.NoError(t, gdb.Create(&models.BundleRequest{AdministrationID: 1, CustomerID: 8, Currency: "EUR", InvoiceID: 5,
+		WorkflowID: "invoice:5", StepKey: "invoice:5/1", Position: 1, Kind: "reminder", State: models.BundlePending}).Error)
+	require.NoError(t, gdb.Create(&models.BundleRequest{AdministrationID: 1, CustomerID: 8, Currency: "EUR", InvoiceID: 5,
+		WorkflowID: "invoice:5", StepKey: "invoice:5/0", Position: 0, Kind: "reminder", State: models.BundleSent}).Error)
+	steps := []domain.JourneyStep{
+		{Position: 0, Status: "sent"},
+		{Position: 1, Status: domain.BundleWaiting},
+		{Position: 2, Status: domain.BundleWaiting},
+		{Position: 3, Status: "planned"},
+	}
+	require.NoError(t, bundleWorkflows(gdb, &inv, steps))
+	require.Equal(t, []string{"", "bundle:1:8:EUR", "bundle:1:9:EUR", ""},
+		[]string{steps[0].BundleWorkflowID, steps[1].BundleWorkflowID, steps[2].BundleWorkflowID, steps[3].BundleWorkflowID})
 }
