@@ -206,11 +206,17 @@ func (a *Activities) SendBundle(ctx context.Context, in SendBundleInput) (SendBu
 		answers = append(answers, answered{row: row, answer: ans, state: state})
 	}
 	// Drop-outs: nothing is sent about an invoice that closed, paused or
-	// left this customer or currency while it waited.
+	// left this customer or currency while it waited. Once the bundle's
+	// messages exist (a retry) its content is fixed: only an invoice that
+	// is gone leaves it.
 	keep := func(rows []models.BundleRequest) []models.BundleRequest {
 		var out []models.BundleRequest
 		for _, row := range rows {
 			inv, ok := invs[row.InvoiceID]
+			if started && ok {
+				out = append(out, row)
+				continue
+			}
 			if ans, drop := dropOut(row, inv, ok, &d.cust, in.CustomerID, in.Currency, at); drop {
 				answer(row, ans, models.BundleAnswered)
 				res.Answered++

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
@@ -36,6 +37,12 @@ func (j *joinRecorder) JoinBundle(_ context.Context, in activities.BundleJoin) (
 	defer j.mu.Unlock()
 	j.joins = append(j.joins, in)
 	return workflows.BundleWorkflowID(in.AdministrationID, in.CustomerID, in.Currency), nil
+}
+
+func (j *joinRecorder) last() activities.BundleJoin {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.joins[len(j.joins)-1]
 }
 
 func (j *joinRecorder) count() int {
@@ -182,6 +189,9 @@ func TestBundle(t *testing.T) {
 		t.Run("the customer's minimum gap moves the steps", func(t *testing.T) { testBundleGap(t, e) })
 		t.Run("under the minimum amount the steps are held until a bundle over it", func(t *testing.T) { testBundleMinimum(t, e) })
 		t.Run("SMS steps go out as one SMS", func(t *testing.T) { testBundleSMS(t, e) })
+		t.Run("a retried bundle sends what it took, a later request waits for the next", func(t *testing.T) { testBundleRetry(t, e) })
+		t.Run("the administration's own template names the most overdue invoice", func(t *testing.T) { testBundleStoredTemplate(t, e) })
+		t.Run("with a scaled day the gap is not moved into a send window", func(t *testing.T) { testBundleScaledGap(t, e) })
 		t.Run("bundling off, manual and channel-chosen steps are sent alone", func(t *testing.T) { testBundleOff(t, e) })
 		t.Run("a worker without a bundle starter fails for good", func(t *testing.T) { testBundleNoStarter(t, e) })
 	})
@@ -202,6 +212,9 @@ func testBundleFive(t *testing.T, e *bundleEnv) {
 		ins = append(ins, e.queue(c, inv, kind))
 	}
 	require.Empty(t, e.mailsWith(c.Email), "nothing is sent while the bundle collects")
+	join := e.joins.last()
+	require.Equal(t, activities.BundleJoin{AdministrationID: e.adm.ID, CustomerID: c.ID, CustomerRef: c.ExternalRef, Currency: "EUR",
+		Window: 5 * time.Minute, Summary: "reminder of invoice " + invs[4].Number}, join)
 	for _, in := range ins {
 		require.Equal(t, models.BundlePending, e.request(in.Key).State)
 	}
@@ -529,4 +542,91 @@ func testBundleNoStarter(t *testing.T, e *bundleEnv) {
 	require.NoError(t, err)
 	require.True(t, res.Sent)
 	require.True(t, strings.HasPrefix(e.mailsWith(c2.Email)[0], "Subject: Rappel de paiement : facture "+inv2.Number))
+}
+
+func testBundleRetry(t *testing.T, e *bundleEnv) {
+	c, a := e.customer(nil)
+	b := e.invoice(c, nil)
+	ia, ib := e.queue(c, a, policy.StepReminder), e.queue(c, b, policy.StepReminder)
+	e.setReject(func(string) error {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
+	})
+	bin := e.bundleInput(c, "EUR", time.Now().UTC())
+	_, err := e.runBundle(bin)
+	e.setReject(nil)
+	requireRetryable(t, err)
+	require.Empty(t, e.mailsWith(c.Email))
+	for _, in := range []activities.SendInput{ia, ib} {
+		row := e.request(in.Key)
+		require.Equal(t, models.BundlePending, row.State, "not answered: the activity is retried")
+		require.Equal(t, bin.Key, row.BundleKey, "taken by the bundle")
+		require.Empty(t, e.signals.to(in.WorkflowID))
+	}
+
+	// A request arriving between the attempts is not added to a message
+	// already made: it waits for the customer's next bundle.
+	late := e.invoice(c, nil)
+	il := e.queue(c, late, policy.StepReminder)
+	res, err := e.runBundle(bin)
+	require.NoError(t, err)
+	require.True(t, res.Sent)
+	require.Equal(t, 2, res.Items)
+	mails := e.mailsWith(c.Email)
+	require.Len(t, mails, 1)
+	require.Contains(t, mails[0], a.Number)
+	require.Contains(t, mails[0], b.Number)
+	require.NotContains(t, mails[0], late.Number+" ")
+	var msg models.Message
+	require.NoError(t, e.db.First(&msg, "key = ?", bin.Key+"/email").Error)
+	require.Equal(t, 2, msg.Attempts)
+	row := e.request(il.Key)
+	require.Equal(t, models.BundlePending, row.State)
+	require.Empty(t, row.BundleKey)
+	require.Empty(t, e.signals.to(late.WorkflowID))
+
+	next, err := e.runBundle(e.bundleInput(c, "EUR", time.Now().UTC().Add(8*24*time.Hour)))
+	require.NoError(t, err)
+	require.True(t, next.Sent)
+	require.Equal(t, 1, next.Items)
+	require.Len(t, e.mailsWith(c.Email), 2)
+	require.Len(t, e.signals.to(late.WorkflowID), 1)
+}
+
+func testBundleStoredTemplate(t *testing.T, e *bundleEnv) {
+	tpl := models.Template{AdministrationID: e.adm.ID, Name: "default", Kind: string(policy.StepReminder), Channel: "email", Language: "fr",
+		Subject: "Relance #invoice_number", Body: "<p>La plus ancienne : #invoice_number, #days_overdue jours.</p><p>#items_list</p><p>#portal_link</p>"}
+	require.NoError(t, e.db.Create(&tpl).Error)
+	defer func() { require.NoError(t, e.db.Delete(&models.Template{}, tpl.ID).Error) }()
+	c, recent := e.customer(nil)
+	oldest := e.invoice(c, func(i *models.Invoice) { i.DueDate = time.Now().UTC().AddDate(0, 0, -30) })
+	e.queue(c, recent, policy.StepReminder)
+	e.queue(c, oldest, policy.StepReminder)
+	res, err := e.runBundle(e.bundleInput(c, "EUR", time.Now().UTC()))
+	require.NoError(t, err)
+	require.True(t, res.Sent)
+	mails := e.mailsWith(c.Email)
+	require.Len(t, mails, 1)
+	require.Contains(t, mails[0], "Subject: Relance "+oldest.Number)
+	require.Contains(t, mails[0], "La plus ancienne : "+oldest.Number+", 30 jours.")
+	require.Contains(t, mails[0], recent.Number, "the bundled invoices are listed")
+	var msg models.Message
+	require.NoError(t, e.db.First(&msg, "id = ?", res.Outcomes[0].MessageID).Error)
+	require.NotNil(t, msg.TemplateID)
+	require.Equal(t, tpl.ID, *msg.TemplateID)
+}
+
+func testBundleScaledGap(t *testing.T, e *bundleEnv) {
+	saved := e.acts.Day
+	e.acts.Day = time.Minute
+	defer func() { e.acts.Day = saved }()
+	last := time.Now().UTC().Add(-time.Minute)
+	c, inv := e.customer(func(c *models.Customer) { c.LastRemindedAt = &last })
+	in := e.queue(c, inv, policy.StepReminder)
+	require.Equal(t, 6*time.Second, e.joins.last().Window, "a tenth of the scaled day")
+	_, err := e.runBundle(e.bundleInput(c, "EUR", time.Now().UTC()))
+	require.NoError(t, err)
+	ans := e.signals.to(in.WorkflowID)
+	require.Len(t, ans, 1)
+	require.NotNil(t, ans[0].NotBefore)
+	require.WithinDuration(t, last.Add(7*time.Minute), *ans[0].NotBefore, time.Millisecond, "the gap's end, exactly")
 }
