@@ -266,17 +266,23 @@ func (a *Activities) SendBundle(ctx context.Context, in SendBundleInput) (SendBu
 		}
 	}
 
+	// The answers without a send are recorded before sending: should the
+	// send fail and be retried, the retry signals them again (done).
+	if err := a.recordAnswers(ctx, answers); err != nil {
+		return SendBundleResult{}, err
+	}
 	if len(pending) > 0 {
 		sent, err := a.sendBundled(ctx, in, d, pending, invs, at, &res)
 		if err != nil {
 			return SendBundleResult{}, err
 		}
+		n := len(answers)
 		for _, s := range sent {
 			answer(s.row, s.answer, models.BundleSent)
 		}
-	}
-	if err := a.recordAnswers(ctx, answers); err != nil {
-		return SendBundleResult{}, err
+		if err := a.recordAnswers(ctx, answers[n:]); err != nil {
+			return SendBundleResult{}, err
+		}
 	}
 	if err := a.signalAnswers(ctx, done, answers); err != nil {
 		return SendBundleResult{}, err
@@ -487,7 +493,10 @@ func (a *Activities) sendBundled(ctx context.Context, in SendBundleInput, d *sen
 		}
 		res.Outcomes = append(res.Outcomes, r.Outcomes...)
 		sent = sent || r.Sent
-		for _, row := range part {
+		for i, row := range part {
+			if i%100 == 99 {
+				activity.RecordHeartbeat(ctx, "recording stages")
+			}
 			inv := invs[row.InvoiceID]
 			rr := r
 			rr.Outcomes = slices.Clone(r.Outcomes)
@@ -685,7 +694,10 @@ func (a *Activities) renderBundle(ctx context.Context, in SendInput, d *sendData
 // row (once per step).
 func (a *Activities) recordAnswers(ctx context.Context, answers []answered) error {
 	now := a.now()
-	for _, x := range answers {
+	for i, x := range answers {
+		if i%100 == 99 {
+			activity.RecordHeartbeat(ctx, "recording answers")
+		}
 		raw, err := json.Marshal(x.answer)
 		if err != nil {
 			return permanent(fmt.Errorf("encode the answer of %s: %w", x.row.StepKey, err))

@@ -190,6 +190,7 @@ func TestBundle(t *testing.T) {
 		t.Run("under the minimum amount the steps are held until a bundle over it", func(t *testing.T) { testBundleMinimum(t, e) })
 		t.Run("SMS steps go out as one SMS", func(t *testing.T) { testBundleSMS(t, e) })
 		t.Run("a retried bundle sends what it took, a later request waits for the next", func(t *testing.T) { testBundleRetry(t, e) })
+		t.Run("a bundle message left sending by a dead worker becomes uncertain, not sent twice", func(t *testing.T) { testBundleUncertain(t, e) })
 		t.Run("the administration's own template names the most overdue invoice", func(t *testing.T) { testBundleStoredTemplate(t, e) })
 		t.Run("with a scaled day the gap is not moved into a send window", func(t *testing.T) { testBundleScaledGap(t, e) })
 		t.Run("bundling off, manual and channel-chosen steps are sent alone", func(t *testing.T) { testBundleOff(t, e) })
@@ -548,6 +549,9 @@ func testBundleRetry(t *testing.T, e *bundleEnv) {
 	c, a := e.customer(nil)
 	b := e.invoice(c, nil)
 	ia, ib := e.queue(c, a, policy.StepReminder), e.queue(c, b, policy.StepReminder)
+	disputed := e.invoice(c, nil)
+	id := e.queue(c, disputed, policy.StepReminder)
+	require.NoError(t, e.db.Model(&models.Invoice{}).Where("id = ?", disputed.ID).Update("disputed", true).Error)
 	e.setReject(func(string) error {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
 	})
@@ -562,6 +566,8 @@ func testBundleRetry(t *testing.T, e *bundleEnv) {
 		require.Equal(t, bin.Key, row.BundleKey, "taken by the bundle")
 		require.Empty(t, e.signals.to(in.WorkflowID))
 	}
+	require.Equal(t, models.BundleAnswered, e.request(id.Key).State, "the drop-out's answer is recorded before the send")
+	require.Empty(t, e.signals.to(disputed.WorkflowID), "and signalled when the bundle is done")
 
 	// A request arriving between the attempts is not added to a message
 	// already made: it waits for the customer's next bundle.
@@ -576,6 +582,10 @@ func testBundleRetry(t *testing.T, e *bundleEnv) {
 	require.Contains(t, mails[0], a.Number)
 	require.Contains(t, mails[0], b.Number)
 	require.NotContains(t, mails[0], late.Number+" ")
+	require.NotContains(t, mails[0], disputed.Number+" ")
+	dans := e.signals.to(disputed.WorkflowID)
+	require.Len(t, dans, 1, "the retry signals the answer of the first attempt")
+	require.True(t, dans[0].Requeue)
 	var msg models.Message
 	require.NoError(t, e.db.First(&msg, "key = ?", bin.Key+"/email").Error)
 	require.Equal(t, 2, msg.Attempts)
@@ -629,4 +639,28 @@ func testBundleScaledGap(t *testing.T, e *bundleEnv) {
 	require.Len(t, ans, 1)
 	require.NotNil(t, ans[0].NotBefore)
 	require.WithinDuration(t, last.Add(7*time.Minute), *ans[0].NotBefore, time.Millisecond, "the gap's end, exactly")
+}
+
+func testBundleUncertain(t *testing.T, e *bundleEnv) {
+	c, a := e.customer(nil)
+	b := e.invoice(c, nil)
+	ia, ib := e.queue(c, a, policy.StepReminder), e.queue(c, b, policy.StepReminder)
+	bin := e.bundleInput(c, "EUR", time.Now().UTC())
+	// What a worker killed mid-send leaves: the rows taken by the bundle,
+	// its email row marked sending.
+	require.NoError(t, e.db.Model(&models.BundleRequest{}).Where("step_key IN ?", []string{ia.Key, ib.Key}).
+		Update("bundle_key", bin.Key).Error)
+	require.NoError(t, e.db.Create(&models.Message{Key: bin.Key + "/email", AdministrationID: e.adm.ID, CustomerID: c.ID,
+		WorkflowID: bin.WorkflowID, Kind: string(policy.StepReminder), Channel: "email", State: models.MessageSending, Attempts: 1}).Error)
+	res, err := e.runBundle(bin)
+	require.NoError(t, err)
+	require.True(t, res.Sent, "uncertain counts as handed over")
+	require.Empty(t, e.mailsWith(c.Email), "never sent a second time")
+	require.Equal(t, 2, res.Items)
+	for _, in := range []activities.SendInput{ia, ib} {
+		ans := e.signals.to(in.WorkflowID)
+		require.Len(t, ans, 1)
+		require.Equal(t, string(models.MessageUncertain), ans[0].Result.Outcomes[0].State)
+		require.Equal(t, models.BundleSent, e.request(in.Key).State)
+	}
 }
