@@ -27,10 +27,6 @@ import (
 // import workflows; a test asserts they are the same).
 const SignalBundleAnswer = "bundle-answer"
 
-// ReasonInvoiceClosed: the invoice was paid, credited or closed before its
-// step went out (SendStep's reason too).
-const ReasonInvoiceClosed = "invoice_closed"
-
 // wantsBundle reports whether SendStep queues the step for the customer's
 // bundle instead of sending it: the journey takes a bundle's answer, the
 // administration bundles, the kind is one a bundle carries, and nobody

@@ -37,7 +37,7 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 	}
 	res := SendResult{InvoiceStatus: string(d.inv.Status), OpenMinor: d.inv.OpenMinor}
 	if d.inv.Status != models.InvoiceOpen || d.inv.OpenMinor <= 0 {
-		res.Skipped, res.Reason = true, "invoice_closed"
+		res.Skipped, res.Reason = true, ReasonInvoiceClosed
 		metrics.StepSkipped(res.Reason)
 		return res, nil
 	}
