@@ -308,8 +308,8 @@ func (a *Activities) requestInvoices(ctx context.Context, rows []models.BundleRe
 	for _, r := range rows {
 		ids = append(ids, r.InvoiceID)
 	}
-	var invs []models.Invoice
 	for chunk := range slices.Chunk(ids, 500) {
+		var invs []models.Invoice
 		if err := a.DB.WithContext(ctx).Where("id IN ?", chunk).Find(&invs).Error; err != nil {
 			return nil, fmt.Errorf("load the invoices of a bundle: %w", err)
 		}
