@@ -316,6 +316,7 @@ func (a *Activities) letter(key string, kind policy.StepKind, d *sendData, m ren
 			l.Items = append(l.Items, channels.LetterItem{
 				Number: it.Number, IssueDate: render.FormatDate(it.IssueDate, lang), DueDate: render.FormatDate(it.DueDate, lang),
 				Amount: render.FormatMoney(it.Amount, lang), Open: render.FormatMoney(it.Open, lang),
+				Step: it.Step,
 			})
 			total += it.Open.Minor
 			cur = it.Open.Currency
