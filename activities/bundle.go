@@ -117,7 +117,7 @@ func (a *Activities) queueForBundle(ctx context.Context, in SendInput, d *sendDa
 	}
 	id, err := a.Bundles.JoinBundle(ctx, BundleJoin{
 		AdministrationID: d.adm.ID, CustomerID: d.inv.CustomerID, CustomerRef: d.cust.ExternalRef,
-		Currency: d.inv.Currency, Window: a.bundleWindow(),
+		Currency: d.inv.Currency, Window: a.bundleWindow(), InvoiceID: d.inv.ID, Kind: in.Step.Kind,
 		Summary: truncate(fmt.Sprintf("%s of invoice %s", in.Step.Kind, d.inv.Number), 255),
 	})
 	if err != nil {

@@ -215,7 +215,7 @@ func testBundleFive(t *testing.T, e *bundleEnv) {
 	require.Empty(t, e.mailsWith(c.Email), "nothing is sent while the bundle collects")
 	join := e.joins.last()
 	require.Equal(t, activities.BundleJoin{AdministrationID: e.adm.ID, CustomerID: c.ID, CustomerRef: c.ExternalRef, Currency: "EUR",
-		Window: 5 * time.Minute, Summary: "reminder of invoice " + invs[4].Number}, join)
+		InvoiceID: invs[4].ID, Kind: policy.StepReminder, Window: 5 * time.Minute, Summary: "reminder of invoice " + invs[4].Number}, join)
 	for _, in := range ins {
 		require.Equal(t, models.BundlePending, e.request(in.Key).State)
 	}
