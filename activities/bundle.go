@@ -425,7 +425,7 @@ func HighestKind(kinds []policy.StepKind) policy.StepKind {
 
 // MostOverdue returns the index of the invoice longest past due (the
 // earliest due date; then the largest open amount; then the number), -1
-// for none: a stored template written for one invoice names it.
+// for none: it leads its bundle (the step's template set and clock).
 func MostOverdue(invs []models.Invoice) int {
 	best := -1
 	for i, inv := range invs {

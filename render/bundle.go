@@ -10,7 +10,8 @@ import (
 // customer (docs/bundling.md). It concerns no single invoice: its Data has
 // Invoice nil and Items the bundled invoices, each with its Step label, so
 // its texts use #items_list, #items_count and #total_due, never the
-// #invoice_… tags (they would print empty).
+// #invoice_… tags (they would print empty; ValidateKind refuses them in a
+// stored bundle text).
 
 // BundleDefaults returns the shipped bundle texts: reminder and
 // final_reminder by email and post, sms by SMS, in nl, fr, en and de. The
