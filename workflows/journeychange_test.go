@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
@@ -87,6 +88,9 @@ func (b *changeBook) run(t *testing.T, in JourneyChangeInput) *testsuite.TestWor
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
+	// The default (3 s of wall-clock time) is too short on a loaded machine
+	// for the twenty retries of a page.
+	env.SetTestTimeout(2 * time.Minute)
 	env.RegisterWorkflowWithOptions(JourneyChange, workflow.RegisterOptions{Name: JourneyChangeName})
 	env.RegisterActivity(a)
 	env.OnActivity(a.BeginJourneyChange, mock.Anything, mock.Anything).Return(
