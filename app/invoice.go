@@ -9,6 +9,7 @@ import (
 
 	"github.com/relance/relance/domain"
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/workflows"
 )
 
 // CreateInvoice stores an open invoice and starts its journey. The row is
@@ -24,7 +25,7 @@ func (s *Service) CreateInvoice(ctx context.Context, adm *models.Administration,
 	inv.Status = models.InvoiceOpen
 	inv.Stage = "scheduled"
 	inv.JourneyCycle, inv.JourneyStarted = 1, false
-	inv.WorkflowID = StartOptions(adm, cust, inv).ID
+	inv.WorkflowID = workflows.InvoiceWorkflowID(adm.ID, inv.Number)
 	if err := s.db.WithContext(ctx).Create(inv).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
 			return fmt.Errorf("invoice number %q already exists in administration %d: %w", inv.Number, adm.ID, domain.ErrDuplicate)

@@ -81,12 +81,13 @@ func (s *Service) startJourney(ctx context.Context, adm *models.Administration, 
 	if adm.ArchivedAt != nil {
 		return false, fmt.Errorf("start journey of invoice %s: administration %d: %w", inv.Number, adm.ID, domain.ErrArchived)
 	}
+	opts := StartOptions(adm, cust, inv)
 	in := workflows.JourneyInput{
 		AdministrationID: adm.ID, CustomerID: cust.ID, CustomerRef: cust.ExternalRef,
 		InvoiceID: inv.ID, InvoiceNumber: inv.Number, OpenMinor: inv.OpenMinor, Currency: inv.Currency,
-		Cycle: max(inv.JourneyCycle, 1), Summary: Summary(adm, cust, inv),
+		Cycle: max(inv.JourneyCycle, 1), Summary: opts.StaticSummary,
 	}
-	_, err = s.temporal.ExecuteWorkflow(ctx, StartOptions(adm, cust, inv), workflows.InvoiceJourneyName, in)
+	_, err = s.temporal.ExecuteWorkflow(ctx, opts, workflows.InvoiceJourneyName, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &exists):
@@ -110,23 +111,11 @@ func (s *Service) startJourney(ctx context.Context, adm *models.Administration, 
 		return started, nil // a Service without a database only starts (benchmarks)
 	}
 	if markLater {
-		go s.markStarted(context.WithoutCancel(ctx), inv.ID, in.Cycle)
+		s.markLater(inv.ID, in.Cycle)
 	} else {
-		s.markStarted(context.WithoutCancel(ctx), inv.ID, in.Cycle)
+		s.markStarted(context.WithoutCancel(ctx), in.Cycle, inv.ID)
 	}
 	return started, nil
-}
-
-// markStarted records on the row that the journey of cycle runs, for this
-// cycle only (a reopening meanwhile asks for the next one).
-func (s *Service) markStarted(ctx context.Context, invoiceID int64, cycle int) {
-	mark := s.db.WithContext(ctx).Model(&models.Invoice{}).
-		Where("id = ? AND journey_cycle <= ?", invoiceID, cycle).
-		Updates(map[string]any{"journey_started": true, "journey_cycle": cycle})
-	if mark.Error != nil {
-		// The reconciler will find the row and get AlreadyStarted: harmless.
-		s.log.Warn("journey started but not marked on the invoice", "invoice_id", invoiceID, "error", mark.Error)
-	}
 }
 
 // Signal sends a signal to an invoice's journey; a journey that has ended

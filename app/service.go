@@ -29,6 +29,9 @@ type Service struct {
 	actionWait time.Duration
 	// changePageSize and changePagesPerRun tune journey-change operations.
 	changePageSize, changePagesPerRun int
+	// marks are the journey_started marks written after the answer
+	// (CreateInvoice), batched.
+	marks *startMarks
 }
 
 // Options are the Service's dependencies.
@@ -57,7 +60,8 @@ type Options struct {
 // New returns the application service over its dependencies.
 func New(o Options) *Service {
 	s := &Service{db: o.DB, temporal: o.Temporal, clock: o.Now, log: o.Logger, namespace: o.Namespace, portal: o.Portal,
-		actionWait: o.ActionWait, changePageSize: o.ChangePageSize, changePagesPerRun: o.ChangePagesPerRun}
+		actionWait: o.ActionWait, changePageSize: o.ChangePageSize, changePagesPerRun: o.ChangePagesPerRun,
+		marks: &startMarks{pending: map[int][]int64{}}}
 	if s.actionWait <= 0 {
 		s.actionWait = DefaultActionWait
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,6 +90,7 @@ func BenchmarkBook(b *testing.B) {
 	// The bare rate of this server, before the book loads it.
 	const bareN = 2000
 	bare := perSecond(bareN, bareStarts(b, tc, "bare", bareN))
+	say(b, "bare StartWorkflow on this server: %.0f/s (%d starts, %d in flight; load average %s)", bare, bareN, startConcurrency, loadAverage())
 
 	mail := &devsink.SMTPSink{}
 	require.NoError(b, mail.Start("127.0.0.1:0"))
@@ -140,16 +142,40 @@ func BenchmarkBook(b *testing.B) {
 		return time.Since(since)
 	}
 
+	// Progress on stderr while it runs (the figures come at the end, and a
+	// run stopped before that still says how far it got).
+	var startsDone atomic.Int64
+	progress := time.NewTicker(time.Minute)
+	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
+	tp := time.Now()
+	go func() {
+		defer close(progressDone)
+		for {
+			select {
+			case <-stopProgress:
+				return
+			case <-progress.C:
+				fmt.Fprintf(os.Stderr, "book %s: %d of %d journeys started, %d planned, %d messages at the SMTP server; worker RSS %.1f MB; load average %s\n",
+					time.Since(tp).Round(time.Second), startsDone.Load(), n, planned(b, health), len(mail.Messages()), float64(rssOf(pid))/1e6, loadAverage())
+			}
+		}
+	}()
+	b.Cleanup(func() { progress.Stop(); close(stopProgress); <-progressDone })
+
 	b.ResetTimer()
 	// The sleeping book first, started as an import starts journeys
 	// (app.StartJourney, the import's concurrency), until every journey has
 	// planned and sleeps.
 	t0 := time.Now()
-	sleepers := parallel(b, n-w, func(ctx context.Context, i int) error { return startOne(ctx, tc, adm, custs, &invs[i]) })
+	sleepers := parallel(b, n-w, func(ctx context.Context, i int) error {
+		defer startsDone.Add(1)
+		return startOne(ctx, tc, adm, custs, &invs[i])
+	})
 	asleep := waitPlanned(n-w, t0)
 	time.Sleep(5 * time.Second) // the last timers are armed just after their plan
 	sleepingRSS := rss(b, pid)
-	b.Logf("started %d sleeping journeys in %s (%.0f/s; bare StartWorkflow %.0f/s on the same server), all planned and asleep after %s: worker RSS %.0f MB",
+	say(b, "started %d sleeping journeys in %s (%.0f/s; bare StartWorkflow %.0f/s on the same server), all planned and asleep after %s: worker RSS %.0f MB",
 		n-w, sleepers.Round(time.Second), perSecond(n-w, sleepers), bare, asleep.Round(time.Second), float64(sleepingRSS)/1e6)
 
 	// Then the window's invoices: each sends its reminder one journey day
@@ -158,6 +184,7 @@ func BenchmarkBook(b *testing.B) {
 	t1 := time.Now()
 	windowTook := parallel(b, w, func(ctx context.Context, i int) error {
 		windowStarts[i] = time.Now()
+		defer startsDone.Add(1)
 		return startOne(ctx, tc, adm, custs, &invs[n-w+i])
 	})
 	startRate := perSecond(n, sleepers+windowTook)
@@ -168,7 +195,7 @@ func BenchmarkBook(b *testing.B) {
 	firstDue, lastDue = firstDue.Add(day), lastDue.Add(day)
 	plannedIn := waitPlanned(n, t1)
 	if time.Now().After(firstDue) {
-		b.Logf("the window's journeys were not all planned when it fell due (planning took %s, the journey day is %s): its send time includes planning",
+		say(b, "the window's journeys were not all planned when it fell due (planning took %s, the journey day is %s): its send time includes planning",
 			plannedIn.Round(time.Second), day)
 	}
 
@@ -190,7 +217,7 @@ func BenchmarkBook(b *testing.B) {
 	}
 	b.StopTimer()
 	sendTime := lastMsg.Sub(firstDue)
-	b.Logf("window: %d journeys started in %s; their %d reminders sent in %s from the first due instant (%.1f/s; the due instants spread over %s); worker RSS peak %.0f MB",
+	say(b, "window: %d journeys started in %s; their %d reminders sent in %s from the first due instant (%.1f/s; the due instants spread over %s); worker RSS peak %.0f MB",
 		w, windowTook.Round(time.Second), w, sendTime.Round(time.Second), perSecond(w, sendTime), lastDue.Sub(firstDue).Round(time.Second), float64(peakRSS)/1e6)
 
 	// Per invoice: the growth since the empty cluster over the book (the
@@ -200,7 +227,7 @@ func BenchmarkBook(b *testing.B) {
 		sizes[k] = v - empty[k]
 	}
 	for _, k := range []string{"temporal_db", "history", "executions", "visibility_db", "relance_db"} {
-		b.Logf("%-14s grew %8.1f MB: %6.0f bytes per invoice", k, float64(sizes[k])/1e6, float64(sizes[k])/float64(n))
+		say(b, "%-14s grew %8.1f MB: %6.0f bytes per invoice", k, float64(sizes[k])/1e6, float64(sizes[k])/float64(n))
 	}
 
 	b.ReportMetric(float64(n), "invoices")
@@ -215,6 +242,14 @@ func BenchmarkBook(b *testing.B) {
 	b.ReportMetric(float64(sizes["history"])/float64(n), "history_B/invoice")
 	b.ReportMetric(float64(sizes["visibility_db"])/float64(n), "visibility_B/invoice")
 	b.ReportMetric(float64(sizes["relance_db"])/float64(n), "relance_B/invoice")
+}
+
+// say logs a figure and prints it on stderr at once: a benchmark's log
+// comes out only when it ends.
+func say(b *testing.B, format string, args ...any) {
+	b.Helper()
+	b.Logf(format, args...)
+	fmt.Fprintf(os.Stderr, "book: "+format+"\n", args...)
 }
 
 func startOne(ctx context.Context, tc client.Client, adm *models.Administration, custs map[int64]*models.Customer, inv *models.Invoice) error {
@@ -275,6 +310,22 @@ func planned(b *testing.B, health string) int {
 		}
 	}
 	return int(total)
+}
+
+// rssOf is a process's VmRSS from /proc (Linux), in bytes; 0 when it
+// cannot be read (for the progress lines, which must not fail the run).
+func rssOf(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // rss is a process's VmRSS from /proc (Linux), in bytes.

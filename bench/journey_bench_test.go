@@ -16,6 +16,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	sdklog "go.temporal.io/sdk/log"
 	"gorm.io/gorm"
 
 	"github.com/relance/relance/activities"
@@ -268,14 +269,35 @@ func sizesFlag(name string, def []int, usage string) *[]int {
 
 // BenchmarkJourneyStarts compares the rate of journey starts with the rate
 // of bare StartWorkflow calls (a no-op workflow with default options) on the
-// same dev server, in alternating rounds so that all paths see the same
-// machine. Two paths are measured: the start itself (app.StartJourney with
-// no database: readable ID, the conflict policy, five search attributes,
-// the static summary), and the whole creation of an invoice as the API does
-// it (app.CreateInvoice on PostgreSQL: the invoice row, then the start). No
+// same server, in alternating rounds so that all paths see the same
+// machine: on the dev server (server=dev) and on the real Temporal server on
+// PostgreSQL (server=postgres: bin/temporal-server, four history shards, a
+// pool of startsServerConns). Two paths are measured: the start itself
+// (app.StartJourney with no database: readable ID, the conflict policy,
+// five search attributes, the static summary), and the whole creation of an
+// invoice as the API does it (app.CreateInvoice on PostgreSQL: the invoice
+// row, then the start; the journey_started mark after the answer). No
 // worker runs: only the starts are measured.
 func BenchmarkJourneyStarts(b *testing.B) {
-	tc := devServer(b)
+	b.Run("server=dev", func(b *testing.B) { journeyStarts(b, devServer(b)) })
+	b.Run("server=postgres", func(b *testing.B) {
+		srv := testkit.TemporalServerSized(b, relanceBinary(b), startsNamespace, startsServerConns)
+		tc, err := client.Dial(client.Options{HostPort: srv.Address(), Namespace: startsNamespace, Logger: sdklog.NewStructuredLogger(quiet())})
+		require.NoError(b, err)
+		b.Cleanup(tc.Close)
+		journeyStarts(b, tc)
+	})
+}
+
+// startsNamespace is the namespace BenchmarkJourneyStarts registers on the
+// real server; startsServerConns its history store's pool (the shared
+// PostgreSQL allows 100 connections to every session at once).
+const (
+	startsNamespace   = "relance-starts"
+	startsServerConns = 10
+)
+
+func journeyStarts(b *testing.B, tc client.Client) {
 	gdb := testkit.Postgres(b)
 	adm := newAdministration(b, gdb, "Starts")
 	cust := newCustomer(b, gdb, adm, "S1")
