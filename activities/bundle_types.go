@@ -19,6 +19,10 @@ func BundledKind(k policy.StepKind) bool {
 	return false
 }
 
+// SignalBundleAnswerName is the signal a bundle answers a journey with
+// (workflows.SignalBundleAnswer, which a test keeps equal to it).
+const SignalBundleAnswerName = "bundle-answer"
+
 // The reasons a bundle gives a journey for not sending its step now.
 const (
 	// ReasonBelowMinimum: the customer's overdue total in the currency is
@@ -41,6 +45,8 @@ type BundleJoin struct {
 	CustomerID       int64  `json:"customer_id"`
 	CustomerRef      string `json:"customer_ref"`
 	Currency         string `json:"currency"`
+	// InvoiceID is the invoice whose step asks to join (for the logs).
+	InvoiceID int64 `json:"invoice_id"`
 	// Window is how long the bundle collects after its first request.
 	Window  time.Duration `json:"window"`
 	Summary string        `json:"summary"`

@@ -23,7 +23,7 @@ func (s *Server) createAdministration(c *gin.Context) {
 		return
 	}
 	logger(c).Info("administration created", "administration_id", adm.ID)
-	c.JSON(http.StatusCreated, administrationView(adm))
+	s.answerAdministration(c, http.StatusCreated, adm)
 }
 
 // updateAdministration changes any field GET shows; absent fields stay.
@@ -42,7 +42,7 @@ func (s *Server) updateAdministration(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, administrationView(adm))
+	s.answerAdministration(c, http.StatusOK, adm)
 }
 
 func (s *Server) archiveAdministration(c *gin.Context) { s.setArchived(c, true) }
@@ -59,7 +59,7 @@ func (s *Server) setArchived(c *gin.Context, archived bool) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, administrationView(adm))
+	s.answerAdministration(c, http.StatusOK, adm)
 }
 
 // listAdministrations lists the organization's administrations; archived
@@ -71,7 +71,18 @@ func (s *Server) listAdministrations(c *gin.Context) {
 		return
 	}
 	all := archived != nil && *archived
+	var mins map[int64]map[string]int64
 	listPage(c, func(p domain.PageRequest) (domain.Page[models.Administration], error) {
-		return s.App.Administrations(c.Request.Context(), orgID(c), all, p)
-	}, administrationView)
+		page, err := s.App.Administrations(c.Request.Context(), orgID(c), all, p)
+		if err != nil {
+			return page, err
+		}
+		ids := make([]int64, len(page.Data))
+		for i, a := range page.Data {
+			ids[i] = a.ID
+		}
+		// One query for the page's minimum amounts, not one per row.
+		mins, err = s.App.MinimumAmounts(c.Request.Context(), ids)
+		return page, err
+	}, func(a *models.Administration) AdministrationView { return administrationView(a, mins[a.ID]) })
 }

@@ -29,6 +29,7 @@ type Application interface {
 	RevokePortalLink(ctx context.Context, cust *models.Customer) error
 	Administration(ctx context.Context, org, id int64) (*models.Administration, error)
 	Administrations(ctx context.Context, org int64, archived bool, p domain.PageRequest) (domain.Page[models.Administration], error)
+	MinimumAmounts(ctx context.Context, adms []int64) (map[int64]map[string]int64, error)
 	Case(ctx context.Context, org, id int64) (*models.CollectionCase, error)
 	CaseDetail(ctx context.Context, cs *models.CollectionCase) (domain.CaseDetail, error)
 	Cases(ctx context.Context, adm int64, f domain.CaseFilter, p domain.PageRequest) (domain.Page[models.CollectionCase], error)
@@ -69,6 +70,7 @@ type Application interface {
 	Journey(ctx context.Context, org, id int64) (*models.Journey, *models.Administration, error)
 	Journeys(ctx context.Context, adm int64, p domain.PageRequest) (domain.Page[models.Journey], error)
 	Message(ctx context.Context, org, id int64) (*models.Message, error)
+	MessageBundle(ctx context.Context, m *models.Message) (domain.MessageBundle, error)
 	Organization(ctx context.Context, org int64) (*models.Organization, error)
 	PatchOrganizationSettings(ctx context.Context, org int64, p domain.OrganizationSettingsPatch) (*models.Organization, error)
 	Conversations(ctx context.Context, org int64, f domain.InboxFilter, p domain.PageRequest) (domain.Page[models.Conversation], error)

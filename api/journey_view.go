@@ -106,13 +106,15 @@ type StepView struct {
 	Kind       policy.StepKind `json:"kind"`
 	Template   string          `json:"template"`
 	At         time.Time       `json:"at"`
-	// Status is planned, sent, skipped or failed.
+	// Status is planned, sent, skipped, failed, or bundled (waiting in its
+	// customer's bundle, BundleWorkflowID).
 	Status    string     `json:"status"`
 	Reason    string     `json:"reason,omitempty"`
 	Channels  []string   `json:"channels,omitempty"`
 	HandledAt *time.Time `json:"handled_at,omitempty"`
 	// Choice is, for a planned step, the channel choice as it would be made now.
-	Choice *domain.ChannelChoice `json:"choice,omitempty"`
+	Choice           *domain.ChannelChoice `json:"choice,omitempty"`
+	BundleWorkflowID string                `json:"bundle_workflow_id,omitempty"`
 }
 
 func invoiceJourneyView(j domain.Journey) *InvoiceJourneyView {
@@ -127,7 +129,8 @@ func invoiceJourneyView(j domain.Journey) *InvoiceJourneyView {
 	}
 	for i, s := range j.Steps {
 		v.Steps[i] = StepView{Position: s.Position, Timing: TimingAfterDue, Kind: s.Kind, Template: s.Template,
-			At: s.At, Status: s.Status, Reason: s.Reason, Channels: s.Channels, HandledAt: s.HandledAt, Choice: s.Choice}
+			At: s.At, Status: s.Status, Reason: s.Reason, Channels: s.Channels, HandledAt: s.HandledAt, Choice: s.Choice,
+			BundleWorkflowID: s.BundleWorkflowID}
 		if s.AtIssue {
 			v.Steps[i].Timing = TimingAtIssue
 		} else {

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/relance/relance/models"
+	"github.com/relance/relance/policy"
 )
 
 // MessagePreview is one outbox message as it was rendered and handed to
@@ -37,6 +38,30 @@ type MessagePreview struct {
 	To  []string `json:"to,omitempty"`
 	Cc  []string `json:"cc,omitempty"`
 	Bcc []string `json:"bcc,omitempty"`
+
+	// Bundle is set for a customer's bundle message: the invoices it covered.
+	Bundle *MessageBundleView `json:"bundle,omitempty"`
+}
+
+// MessageBundleView is what a bundle message covered (docs/bundling.md):
+// its bundle workflow and key, and each invoice with the step of its
+// journey that went out in it.
+type MessageBundleView struct {
+	WorkflowID string               `json:"workflow_id"`
+	BundleKey  string               `json:"bundle_key"`
+	Invoices   []BundledInvoiceView `json:"invoices"`
+}
+
+// BundledInvoiceView is one invoice a bundle message covered, as it
+// stands now (open_minor), with its step (position, step_kind).
+type BundledInvoiceView struct {
+	InvoiceID int64           `json:"invoice_id"`
+	Number    string          `json:"number"`
+	Currency  string          `json:"currency"`
+	OpenMinor int64           `json:"open_minor"`
+	DueDate   time.Time       `json:"due_date"`
+	Position  int             `json:"position"`
+	StepKind  policy.StepKind `json:"step_kind"`
 }
 
 // message loads an outbox message of the caller's organization.
@@ -49,8 +74,21 @@ func (s *Server) previewMessage(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, MessagePreview{ID: m.ID, CustomerID: m.CustomerID, InvoiceID: m.InvoiceID, Kind: m.Kind, Channel: m.Channel,
+	b, err := s.App.MessageBundle(c.Request.Context(), m)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	v := MessagePreview{ID: m.ID, CustomerID: m.CustomerID, InvoiceID: m.InvoiceID, Kind: m.Kind, Channel: m.Channel,
 		State: m.State, Reason: m.Reason, Manual: m.Manual, Recipient: m.Recipient, Subject: m.Subject, HTML: m.BodyHTML, Text: m.BodyText,
 		Segments: m.Segments, TemplateID: m.TemplateID, TemplateVersion: m.TemplateVersion, DeliveryStatus: m.DeliveryStatus,
-		SentAt: m.SentAt, CreatedAt: m.CreatedAt, To: m.To, Cc: m.Cc, Bcc: m.Bcc})
+		SentAt: m.SentAt, CreatedAt: m.CreatedAt, To: m.To, Cc: m.Cc, Bcc: m.Bcc}
+	if len(b.Invoices) > 0 {
+		v.Bundle = &MessageBundleView{WorkflowID: b.WorkflowID, BundleKey: b.BundleKey, Invoices: make([]BundledInvoiceView, len(b.Invoices))}
+		for i, inv := range b.Invoices {
+			v.Bundle.Invoices[i] = BundledInvoiceView{InvoiceID: inv.InvoiceID, Number: inv.Number, Currency: inv.Currency,
+				OpenMinor: inv.OpenMinor, DueDate: inv.DueDate, Position: inv.Position, StepKind: inv.StepKind}
+		}
+	}
+	c.JSON(http.StatusOK, v)
 }

@@ -14,7 +14,18 @@ func (s *Server) getAdministration(c *gin.Context) {
 	if !ok {
 		return
 	}
-	c.JSON(http.StatusOK, administrationView(adm))
+	s.answerAdministration(c, http.StatusOK, adm)
+}
+
+// answerAdministration answers adm as the API serves it, with its minimum
+// amounts.
+func (s *Server) answerAdministration(c *gin.Context, status int, adm *models.Administration) {
+	mins, err := s.App.MinimumAmounts(c.Request.Context(), []int64{adm.ID})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(status, administrationView(adm, mins[adm.ID]))
 }
 
 func (s *Server) patchAdministrationSettings(c *gin.Context) {
@@ -26,7 +37,7 @@ func (s *Server) patchAdministrationSettings(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, administrationView(adm))
+	s.answerAdministration(c, http.StatusOK, adm)
 }
 
 // CustomerSendSettingsPatch changes a customer's channel toggles (seed 002).

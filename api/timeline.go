@@ -24,7 +24,8 @@ type TimelineView struct {
 
 // TimelineEntryView is one entry: kind is message, delivery (a delivery
 // report or bounce of a message), payment, paused, resumed, disputed,
-// dispute_resolved, email_submitted or imported.
+// dispute_resolved, email_submitted, imported, or bundle (a step its
+// customer's bundle carries).
 type TimelineEntryView struct {
 	At          time.Time            `json:"at"`
 	Kind        string               `json:"kind"`
@@ -32,6 +33,26 @@ type TimelineEntryView struct {
 	Message     *TimelineMessageView `json:"message,omitempty"`
 	AmountMinor int64                `json:"amount_minor,omitempty"`
 	Currency    string               `json:"currency,omitempty"`
+	Bundle      *TimelineBundleView  `json:"bundle,omitempty"`
+}
+
+// TimelineBundleView is a step of the invoice's journey in its customer's
+// bundle (docs/bundling.md): state bundled (waiting in the bundle
+// workflow_id), held (under the minimum amount), sent (in the bundle's
+// messages, one per channel, shared with the other invoices it covered),
+// skipped, failed, postponed (the customer's minimum gap: not_before) or
+// requeued (paused, disputed or moved: the journey asks again).
+type TimelineBundleView struct {
+	StepKey    string                `json:"step_key"`
+	Position   int                   `json:"position"`
+	StepKind   policy.StepKind       `json:"step_kind"`
+	State      string                `json:"state"`
+	Reason     string                `json:"reason,omitempty"`
+	WorkflowID string                `json:"workflow_id"`
+	BundleKey  string                `json:"bundle_key,omitempty"`
+	NotBefore  *time.Time            `json:"not_before,omitempty"`
+	Invoices   int                   `json:"invoices,omitempty"`
+	Messages   []TimelineMessageView `json:"messages"`
 }
 
 // TimelineMessageView is a message on one channel: its state (sent, skipped
@@ -88,10 +109,17 @@ func (s *Server) invoiceTimeline(c *gin.Context) {
 	for i, e := range t.Entries {
 		v.Entries[i] = TimelineEntryView{At: e.At, Kind: e.Kind, Detail: e.Detail, AmountMinor: e.AmountMinor, Currency: e.Currency}
 		if m := e.Message; m != nil {
-			v.Entries[i].Message = &TimelineMessageView{ID: m.ID, StepKind: m.StepKind, Channel: m.Channel, State: m.State,
-				Reason: m.Reason, Manual: m.Manual, Recipient: m.Recipient, Subject: m.Subject, TemplateID: m.TemplateID,
-				TemplateVersion: m.TemplateVersion, DeliveryStatus: m.DeliveryStatus, DeliveryAt: m.DeliveryAt,
-				Preview: previewLink(m.ID)}
+			mv := timelineMessageView(*m)
+			v.Entries[i].Message = &mv
+		}
+		if b := e.Bundle; b != nil {
+			bv := &TimelineBundleView{StepKey: b.StepKey, Position: b.Position, StepKind: b.StepKind, State: b.State,
+				Reason: b.Reason, WorkflowID: b.WorkflowID, BundleKey: b.BundleKey, NotBefore: b.NotBefore,
+				Invoices: b.Invoices, Messages: make([]TimelineMessageView, len(b.Messages))}
+			for j, m := range b.Messages {
+				bv.Messages[j] = timelineMessageView(m)
+			}
+			v.Entries[i].Bundle = bv
 		}
 	}
 	for i, p := range t.Planned {
@@ -106,4 +134,16 @@ func (s *Server) invoiceTimeline(c *gin.Context) {
 		v.Planned[i] = pv
 	}
 	c.JSON(http.StatusOK, v)
+}
+
+// timelineMessageView is a timeline message with its preview link (none
+// for a bundle's channel that has no outbox row).
+func timelineMessageView(m domain.TimelineMessage) TimelineMessageView {
+	v := TimelineMessageView{ID: m.ID, StepKind: m.StepKind, Channel: m.Channel, State: m.State,
+		Reason: m.Reason, Manual: m.Manual, Recipient: m.Recipient, Subject: m.Subject, TemplateID: m.TemplateID,
+		TemplateVersion: m.TemplateVersion, DeliveryStatus: m.DeliveryStatus, DeliveryAt: m.DeliveryAt}
+	if m.ID != 0 {
+		v.Preview = previewLink(m.ID)
+	}
+	return v
 }

@@ -42,6 +42,12 @@ type AdministrationView struct {
 	AgencyWebhookURL  string                   `json:"agency_webhook_url"`
 	StatementSchedule models.StatementSchedule `json:"statement_schedule"`
 	StatementDay      int                      `json:"statement_day"`
+	// Bundling on sends a customer one message per channel for its
+	// reminders of a send window (docs/bundling.md); off, one per invoice.
+	Bundling models.Bundling `json:"bundling"`
+	// MinimumAmounts: per currency, the least overdue total (minor units) a
+	// customer is reminded of; a currency not named has no minimum.
+	MinimumAmounts map[string]int64 `json:"minimum_amounts"`
 
 	CompanyName     string `json:"company_name"`
 	CompanyAddress  string `json:"company_address"`
@@ -68,8 +74,13 @@ type AdministrationView struct {
 	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
-func administrationView(a *models.Administration) AdministrationView {
+// administrationView is a's wire form with its minimum amounts (mins, by
+// currency; nil is served as none).
+func administrationView(a *models.Administration, mins map[string]int64) AdministrationView {
 	s, d := a.AdministrationSettings, a.CompanyDetails
+	if mins == nil {
+		mins = map[string]int64{}
+	}
 	return AdministrationView{
 		ID: a.ID, OrganizationID: a.OrganizationID, Name: a.Name, Country: a.Country,
 		TimeZone: a.TimeZone, Currency: a.Currency, Language: a.Language,
@@ -82,6 +93,7 @@ func administrationView(a *models.Administration) AdministrationView {
 		LateEntry: s.LateEntry, LateEntryMaxStep: s.LateEntryMaxStep,
 		InterestRateBP: s.InterestRateBP, CaseStageDays: s.CaseStageDays, AgencyWebhookURL: s.AgencyWebhookURL,
 		StatementSchedule: s.StatementSchedule, StatementDay: s.StatementDay,
+		Bundling: s.Bundling, MinimumAmounts: mins,
 
 		CompanyName: d.CompanyName, CompanyAddress: d.CompanyAddress, CompanyPhone: d.CompanyPhone,
 		CompanyEmail: d.CompanyEmail, CompanyWebsite: d.CompanyWebsite, CompanyLogoURL: d.CompanyLogoURL,

@@ -140,6 +140,7 @@ func applyAdministrationSettings(p domain.AdministrationSettingsPatch, adm *mode
 		AskEmailOnReminderLetters: p.AskEmailOnReminderLetters, CustomerMinGapDays: p.CustomerMinGapDays,
 		SendWindowStart: p.SendWindowStart, SendWindowEnd: p.SendWindowEnd,
 		SenderName: p.SenderName, SenderEmail: p.SenderEmail, ReplyToEmail: p.ReplyToEmail, BCCEmail: p.BCCEmail, SMSSender: p.SMSSender,
+		Bundling: p.Bundling,
 	}, &next)
 	if err != nil {
 		return err
@@ -206,6 +207,10 @@ func applyAdministrationSettings(p domain.AdministrationSettingsPatch, adm *mode
 // PatchAdministrationSettings validates and applies p to adm; adm holds the
 // stored row afterwards.
 func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.Administration, p domain.AdministrationSettingsPatch) error {
+	mins, err := minimumAmountChanges(p.MinimumAmounts)
+	if err != nil {
+		return err
+	}
 	if err := applyAdministrationSettings(p, adm); err != nil {
 		return err
 	}
@@ -216,5 +221,5 @@ func (s *Service) PatchAdministrationSettings(ctx context.Context, adm *models.A
 			return err
 		}
 	}
-	return s.saveAdministration(ctx, adm)
+	return s.saveAdministration(ctx, adm, mins)
 }

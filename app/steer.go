@@ -136,6 +136,9 @@ func (s *Service) InvoiceJourney(ctx context.Context, inv *models.Invoice) (doma
 			step.Choice = domain.ChoiceOf(policy.Decide(step.Kind, admSettings, custSettings))
 		}
 	}
+	if err := bundleWorkflows(db, inv, j.Steps); err != nil {
+		return domain.Journey{}, err
+	}
 	return j, nil
 }
 

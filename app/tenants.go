@@ -126,6 +126,13 @@ func applyAdministration(in domain.AdministrationInput, adm *models.Administrati
 		}
 		st.CustomerMinGapDays = *v
 	}
+	if v := in.Bundling; v != nil {
+		b := models.Bundling(strings.ToLower(strings.TrimSpace(*v)))
+		if !b.Valid() {
+			return false, domain.RuleBroken("bundling", "must be %q or %q, got %q", models.BundlingOn, models.BundlingOff, *v)
+		}
+		st.Bundling = b
+	}
 	if in.SendWindowStart != nil {
 		st.SendWindowStart = *in.SendWindowStart
 	}
@@ -244,6 +251,10 @@ func (s *Service) CreateAdministration(ctx context.Context, orgID int64, in doma
 	if _, err := applyAdministration(in, adm); err != nil {
 		return nil, err
 	}
+	mins, err := minimumAmountChanges(in.MinimumAmounts)
+	if err != nil {
+		return nil, err
+	}
 	def := countryDefaults[adm.Country]
 	if in.TimeZone == nil {
 		adm.TimeZone = def.tz
@@ -254,9 +265,12 @@ func (s *Service) CreateAdministration(ctx context.Context, orgID int64, in doma
 	if in.Language == nil {
 		adm.Language = def.lang
 	}
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(adm).Error; err != nil {
 			return fmt.Errorf("create administration: %w", err)
+		}
+		if err := mins.save(tx, adm.ID); err != nil {
+			return err
 		}
 		j := models.Journey{AdministrationID: adm.ID, Name: "Standard", MinGapDays: journeys.DefaultMinGapDays}
 		for i, st := range journeys.Default() {
@@ -288,6 +302,10 @@ func (s *Service) UpdateAdministration(ctx context.Context, orgID, id int64, in 
 	if err != nil {
 		return nil, err
 	}
+	mins, err := minimumAmountChanges(in.MinimumAmounts)
+	if err != nil {
+		return nil, err
+	}
 	if changed {
 		adm.DetailsMissing = ""
 	}
@@ -298,19 +316,26 @@ func (s *Service) UpdateAdministration(ctx context.Context, orgID, id int64, in 
 			return nil, err
 		}
 	}
-	if err := s.saveAdministration(ctx, adm); err != nil {
+	if err := s.saveAdministration(ctx, adm, mins); err != nil {
 		return nil, err
 	}
 	return adm, nil
 }
 
-// saveAdministration writes adm's settings and details and reads the row
-// back. Select("*") writes false and zero values too; Omit keeps the
-// columns that other operations own.
-func (s *Service) saveAdministration(ctx context.Context, adm *models.Administration) error {
-	if err := s.db.WithContext(ctx).Model(adm).Select("*").
-		Omit("id", "organization_id", "default_journey_id", "archived_at", "created_at").Updates(adm).Error; err != nil {
-		return storeErr(err, "update administration %d", adm.ID)
+// saveAdministration writes adm's settings and details and its minimum
+// amounts in one transaction, and reads the row back. Select("*") writes
+// false and zero values too; Omit keeps the columns that other operations
+// own.
+func (s *Service) saveAdministration(ctx context.Context, adm *models.Administration, mins minimumAmounts) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Model(adm).Select("*").
+			Omit("id", "organization_id", "default_journey_id", "archived_at", "created_at").Updates(adm).Error; err != nil {
+			return fmt.Errorf("update administration %d: %w", adm.ID, err)
+		}
+		return mins.save(tx, adm.ID)
+	})
+	if err != nil {
+		return storeErr(err, "save administration %d", adm.ID)
 	}
 	return storeErr(s.db.WithContext(ctx).First(adm, adm.ID).Error, "read administration %d back", adm.ID)
 }

@@ -13,7 +13,9 @@ import (
 // InvoiceTimeline is the invoice's timeline (docs/domain.md §1.7): its
 // messages from the outbox (sent, skipped with the reason, failed, with
 // their delivery reports and bounces), its payments and its events
-// (pauses, resumes, disputes, email submissions, imports), in time order;
+// (pauses, resumes, disputes, email submissions, imports), and its steps
+// that its customer's bundle carries (waiting, held, or sent in the
+// bundle's messages: docs/bundling.md), in time order;
 // and the steps its journey plans, with the channel choice as it would be
 // made now (InvoiceJourney, the one channel rule). When the journey cannot
 // be asked (Temporal down) the past is returned with PlannedError set.
@@ -31,7 +33,11 @@ func (s *Service) InvoiceTimeline(ctx context.Context, inv *models.Invoice) (dom
 	if err := db.Where("invoice_id = ?", inv.ID).Order("at, id").Find(&events).Error; err != nil {
 		return domain.InvoiceTimeline{}, storeErr(err, "events of invoice %d", inv.ID)
 	}
-	out := domain.InvoiceTimeline{Stage: domain.Stage(inv.Stage), Entries: timelineEntries(msgs, pays, events)}
+	bundles, bundleMsgs, err := s.invoiceBundles(db, inv)
+	if err != nil {
+		return domain.InvoiceTimeline{}, err
+	}
+	out := domain.InvoiceTimeline{Stage: domain.Stage(inv.Stage), Entries: timelineEntries(mergeMessages(msgs, bundleMsgs), pays, events, bundles)}
 	if inv.WorkflowID == "" || inv.Status != models.InvoiceOpen {
 		return out, nil
 	}
@@ -52,20 +58,57 @@ func (s *Service) InvoiceTimeline(ctx context.Context, inv *models.Invoice) (dom
 	return out, nil
 }
 
-// timelineEntries merges the invoice's messages, payments and events in
-// time order (ties keep that order: a message before the payment recorded
-// in the same instant).
-func timelineEntries(msgs []models.Message, pays []models.Payment, events []models.InvoiceEvent) []domain.TimelineEntry {
-	out := make([]domain.TimelineEntry, 0, len(msgs)+len(pays)+len(events))
+// timelineMessage is an outbox row as the timeline shows it.
+func timelineMessage(m models.Message) *domain.TimelineMessage {
+	return &domain.TimelineMessage{ID: m.ID, StepKind: policy.StepKind(m.Kind), Channel: m.Channel, State: string(m.State),
+		Reason: m.Reason, Manual: m.Manual, Recipient: m.Recipient, Subject: m.Subject, TemplateID: m.TemplateID,
+		TemplateVersion: m.TemplateVersion, DeliveryStatus: m.DeliveryStatus, DeliveryAt: m.DeliveryAt}
+}
+
+// mergeMessages is the invoice's messages and its bundles' messages, each
+// once, in ID order.
+func mergeMessages(own, bundles []models.Message) []models.Message {
+	seen := make(map[int64]bool, len(own))
+	out := append([]models.Message(nil), own...)
+	for _, m := range own {
+		seen[m.ID] = true
+	}
+	for _, m := range bundles {
+		if !seen[m.ID] {
+			seen[m.ID] = true
+			out = append(out, m)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// timelineEntries merges the invoice's messages, payments, events and
+// bundle entries in time order (ties keep that order: a message before the
+// payment recorded in the same instant). A message a bundle entry shows is
+// not listed again on its own; its delivery reports are.
+func timelineEntries(msgs []models.Message, pays []models.Payment, events []models.InvoiceEvent, bundles []domain.TimelineEntry) []domain.TimelineEntry {
+	out := make([]domain.TimelineEntry, 0, len(msgs)+len(pays)+len(events)+len(bundles))
+	inBundle := map[int64]bool{}
+	for _, b := range bundles {
+		if b.Bundle == nil {
+			continue
+		}
+		for _, m := range b.Bundle.Messages {
+			if m.ID != 0 {
+				inBundle[m.ID] = true
+			}
+		}
+	}
 	for _, m := range msgs {
-		tm := &domain.TimelineMessage{ID: m.ID, StepKind: policy.StepKind(m.Kind), Channel: m.Channel, State: string(m.State),
-			Reason: m.Reason, Manual: m.Manual, Recipient: m.Recipient, Subject: m.Subject, TemplateID: m.TemplateID,
-			TemplateVersion: m.TemplateVersion, DeliveryStatus: m.DeliveryStatus, DeliveryAt: m.DeliveryAt}
+		tm := timelineMessage(m)
 		at := m.CreatedAt
 		if m.SentAt != nil {
 			at = *m.SentAt
 		}
-		out = append(out, domain.TimelineEntry{At: at.UTC(), Kind: domain.EntryMessage, Detail: m.Subject, Message: tm})
+		if !inBundle[m.ID] {
+			out = append(out, domain.TimelineEntry{At: at.UTC(), Kind: domain.EntryMessage, Detail: m.Subject, Message: tm})
+		}
 		if m.DeliveryAt != nil && m.DeliveryStatus != "" {
 			out = append(out, domain.TimelineEntry{At: m.DeliveryAt.UTC(), Kind: domain.EntryDelivery,
 				Detail: m.DeliveryStatus, Message: tm})
@@ -80,6 +123,7 @@ func timelineEntries(msgs []models.Message, pays []models.Payment, events []mode
 	for _, e := range events {
 		out = append(out, domain.TimelineEntry{At: e.At.UTC(), Kind: string(e.Kind), Detail: e.Detail})
 	}
+	out = append(out, bundles...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out
 }

@@ -46,6 +46,10 @@ type Config struct {
 	PortalPostsPerMinute    int `env:"RELANCE_PORTAL_POSTS_PER_MINUTE" envDefault:"10"`
 	// Day is the length of a journey day: 24h in production, shorter for demos and tests.
 	Day time.Duration `env:"RELANCE_DAY" envDefault:"24h"`
+	// BundleWindow is how long a customer's bundle collects reminders after
+	// the first one falls due (docs/bundling.md); 0: five minutes at the real
+	// day length, a tenth of a scaled day.
+	BundleWindow time.Duration `env:"RELANCE_BUNDLE_WINDOW" envDefault:"0s"`
 	// ReconcileEvery is how often the journey reconciler (a Temporal
 	// Schedule the worker creates) starts the journeys of open invoices
 	// that have none.
@@ -177,6 +181,9 @@ func (c Config) Validate() error {
 	}
 	if c.Day <= 0 {
 		return errors.New("RELANCE_DAY must be a positive duration, e.g. 24h or 10s")
+	}
+	if c.BundleWindow < 0 {
+		return errors.New("RELANCE_BUNDLE_WINDOW must not be negative (0: the default window)")
 	}
 	if c.MaxBodyBytes <= 0 || c.MaxImportBytes <= 0 {
 		return errors.New("RELANCE_MAX_BODY_BYTES and RELANCE_MAX_IMPORT_BYTES must be positive")

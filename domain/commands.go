@@ -77,24 +77,26 @@ type CustomerSendSettingsPatch struct {
 // nil fields stay as they are. They apply from the next step sent. The
 // webhook secret is write-only.
 type AdministrationSettingsPatch struct {
-	PostalEnabled             *bool   `json:"postal_enabled"`
-	FinalReminderByPost       *bool   `json:"final_reminder_by_post"`
-	SMSEnabled                *bool   `json:"sms_enabled"`
-	CollectionSMSEnabled      *bool   `json:"collection_sms_enabled"`
-	StatementSMSEnabled       *bool   `json:"statement_sms_enabled"`
-	UseProvidedEmail          *bool   `json:"use_provided_email"`
-	AskEmailOnInvoiceLetters  *bool   `json:"ask_email_on_invoice_letters"`
-	AskEmailOnReminderLetters *bool   `json:"ask_email_on_reminder_letters"`
-	CustomerMinGapDays        *int    `json:"customer_min_gap_days"`
-	SendWindowStart           *int    `json:"send_window_start"`
-	SendWindowEnd             *int    `json:"send_window_end"`
-	Country                   *string `json:"country"`
-	TimeZone                  *string `json:"time_zone"`
-	Language                  *string `json:"language"`
-	SenderName                *string `json:"sender_name"`
-	SenderEmail               *string `json:"sender_email"`
-	ReplyToEmail              *string `json:"reply_to_email"`
-	SMSSender                 *string `json:"sms_sender"`
+	PostalEnabled             *bool `json:"postal_enabled"`
+	FinalReminderByPost       *bool `json:"final_reminder_by_post"`
+	SMSEnabled                *bool `json:"sms_enabled"`
+	CollectionSMSEnabled      *bool `json:"collection_sms_enabled"`
+	StatementSMSEnabled       *bool `json:"statement_sms_enabled"`
+	UseProvidedEmail          *bool `json:"use_provided_email"`
+	AskEmailOnInvoiceLetters  *bool `json:"ask_email_on_invoice_letters"`
+	AskEmailOnReminderLetters *bool `json:"ask_email_on_reminder_letters"`
+	// CustomerMinGapDays is the least number of days between two bundles
+	// of reminders to one customer (docs/bundling.md); 0: no gap.
+	CustomerMinGapDays *int    `json:"customer_min_gap_days"`
+	SendWindowStart    *int    `json:"send_window_start"`
+	SendWindowEnd      *int    `json:"send_window_end"`
+	Country            *string `json:"country"`
+	TimeZone           *string `json:"time_zone"`
+	Language           *string `json:"language"`
+	SenderName         *string `json:"sender_name"`
+	SenderEmail        *string `json:"sender_email"`
+	ReplyToEmail       *string `json:"reply_to_email"`
+	SMSSender          *string `json:"sms_sender"`
 	// LateEntry and LateEntryMaxStep: where a late-imported invoice enters
 	// its journey (see models.AdministrationSettings).
 	LateEntry           *models.LateEntry `json:"late_entry"`
@@ -110,6 +112,13 @@ type AdministrationSettingsPatch struct {
 	StatementDay      *int    `json:"statement_day"`
 	// BCCEmail receives a blind copy of every email (the archive).
 	BCCEmail *string `json:"bcc_email"`
+	// Bundling is "on" (a customer's reminders of one send window go out as
+	// one message per channel) or "off" (one message per invoice).
+	Bundling *string `json:"bundling"`
+	// MinimumAmounts sets, per ISO 4217 currency, the least overdue total
+	// (minor units) a customer is reminded of; 0 or null removes the
+	// currency's minimum, currencies not named stay as they are.
+	MinimumAmounts map[string]*int64 `json:"minimum_amounts"`
 }
 
 // JourneyInput is a journey as an admin writes it.

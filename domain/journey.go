@@ -87,13 +87,17 @@ type JourneyStep struct {
 	Kind       policy.StepKind
 	Template   string
 	At         time.Time
-	// Status is planned, sent, skipped or failed.
+	// Status is planned, sent, skipped, failed, or bundled (BundleWaiting:
+	// waiting in its customer's bundle).
 	Status    string
 	Reason    string
 	Channels  []string
 	HandledAt *time.Time
 	// Choice is, for a planned step, the channel choice as it would be made now.
 	Choice *ChannelChoice
+	// BundleWorkflowID is, for a bundled step, the customer's bundle
+	// workflow it waits in (docs/bundling.md).
+	BundleWorkflowID string
 }
 
 // ChannelChoice is policy.Decide's answer for a planned step, for display:

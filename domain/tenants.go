@@ -37,9 +37,18 @@ type AdministrationInput struct {
 	UseProvidedEmail          *bool `json:"use_provided_email"`
 	AskEmailOnInvoiceLetters  *bool `json:"ask_email_on_invoice_letters"`
 	AskEmailOnReminderLetters *bool `json:"ask_email_on_reminder_letters"`
-	CustomerMinGapDays        *int  `json:"customer_min_gap_days"`
-	SendWindowStart           *int  `json:"send_window_start"`
-	SendWindowEnd             *int  `json:"send_window_end"`
+	// CustomerMinGapDays is the least number of days between two bundles
+	// of reminders to one customer (docs/bundling.md); 0: no gap.
+	CustomerMinGapDays *int `json:"customer_min_gap_days"`
+	SendWindowStart    *int `json:"send_window_start"`
+	SendWindowEnd      *int `json:"send_window_end"`
+	// Bundling is "on" (a customer's reminders of one send window go out as
+	// one message per channel) or "off" (one message per invoice).
+	Bundling *string `json:"bundling"`
+	// MinimumAmounts sets, per ISO 4217 currency, the least overdue total
+	// (minor units) a customer is reminded of; 0 or null removes the
+	// currency's minimum, currencies not named stay as they are.
+	MinimumAmounts map[string]*int64 `json:"minimum_amounts"`
 
 	CompanyName     *string `json:"company_name"`
 	CompanyAddress  *string `json:"company_address"`

@@ -15,6 +15,32 @@ const (
 	EntryMessage  = "message"
 	EntryDelivery = "delivery"
 	EntryPayment  = "payment"
+	// EntryBundle is a step of the invoice's journey that its customer's
+	// bundle carries (docs/bundling.md): waiting in it, held under the
+	// minimum amount, or sent in the bundle's one message per channel.
+	EntryBundle = "bundle"
+)
+
+// The states of a bundled step on the timeline, from its bundle request
+// (models.BundleRequest) and the answer the bundle gave the journey.
+const (
+	// BundleWaiting: the step waits in the customer's bundle, which
+	// collects the customer's steps of the send window before it sends.
+	BundleWaiting = "bundled"
+	// BundleHeld: the customer's overdue total is under the minimum amount.
+	BundleHeld = "held"
+	// BundleSent: the step went out in the bundle's messages.
+	BundleSent = "sent"
+	// BundleSkipped: answered without a send (the invoice was closed, or no
+	// channel applied).
+	BundleSkipped = "skipped"
+	// BundleFailed: the bundle's messages failed on every channel.
+	BundleFailed = "failed"
+	// BundlePostponed: the customer's minimum gap moved the step to NotBefore.
+	BundlePostponed = "postponed"
+	// BundleRequeued: the invoice was paused, disputed or moved to another
+	// customer; its journey takes the step back and asks again.
+	BundleRequeued = "requeued"
 )
 
 // InvoiceTimeline is what happened to an invoice, in time order, and what
@@ -29,7 +55,8 @@ type InvoiceTimeline struct {
 }
 
 // TimelineEntry is one thing that happened. Message is set for message and
-// delivery entries, AmountMinor and Currency for payments.
+// delivery entries, AmountMinor and Currency for payments, Bundle for
+// bundle entries.
 type TimelineEntry struct {
 	At          time.Time
 	Kind        string
@@ -37,6 +64,48 @@ type TimelineEntry struct {
 	Message     *TimelineMessage
 	AmountMinor int64
 	Currency    string
+	Bundle      *TimelineBundle
+}
+
+// TimelineBundle is a step of the invoice's journey in its customer's
+// bundle: its state (BundleWaiting, BundleHeld, BundleSent, ...), the
+// bundle's workflow, and, once sent, the bundle's messages (one per
+// channel, shared by every invoice it covered).
+type TimelineBundle struct {
+	StepKey  string
+	Position int
+	StepKind policy.StepKind
+	State    string
+	Reason   string
+	// WorkflowID is the customer's bundle workflow (bundle:<adm>:<customer>:<currency>).
+	WorkflowID string
+	// BundleKey names the bundle the step went out in.
+	BundleKey string
+	// NotBefore is when the journey asks again (BundlePostponed, BundleHeld).
+	NotBefore *time.Time
+	// Invoices is the number of invoices the bundle covered.
+	Invoices int
+	Messages []TimelineMessage
+}
+
+// MessageBundle is what a bundle message covers: the invoices whose steps
+// went out in it. Empty for a message about one invoice.
+type MessageBundle struct {
+	WorkflowID string
+	BundleKey  string
+	Invoices   []BundledInvoice
+}
+
+// BundledInvoice is one invoice a bundle message covered, with the step of
+// its journey that went out in it.
+type BundledInvoice struct {
+	InvoiceID int64
+	Number    string
+	Currency  string
+	OpenMinor int64
+	DueDate   time.Time
+	Position  int
+	StepKind  policy.StepKind
 }
 
 // TimelineMessage is one outbox row: a message sent (or not) on one channel.

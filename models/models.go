@@ -90,7 +90,8 @@ type AdministrationSettings struct {
 	// to give an email address on the portal in letters (seed 001).
 	AskEmailOnInvoiceLetters  bool `gorm:"not null" json:"ask_email_on_invoice_letters"`
 	AskEmailOnReminderLetters bool `gorm:"not null" json:"ask_email_on_reminder_letters"`
-	// CustomerMinGapDays is the least number of days between two reminders to one customer.
+	// CustomerMinGapDays is the least number of days between two bundles of
+	// reminders to one customer (docs/bundling.md); 0: no gap.
 	CustomerMinGapDays int `gorm:"not null" json:"customer_min_gap_days"`
 	// SendWindowStart and SendWindowEnd are the business hours (local) in which steps go out.
 	SendWindowStart int `gorm:"not null" json:"send_window_start"`

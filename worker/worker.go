@@ -131,6 +131,7 @@ func Register(w sdkworker.Registry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(workflows.StatementRun, workflow.RegisterOptions{Name: workflows.StatementRunName})
 	w.RegisterWorkflowWithOptions(workflows.InboxReply, workflow.RegisterOptions{Name: workflows.InboxReplyName})
 	w.RegisterWorkflowWithOptions(workflows.JourneyChange, workflow.RegisterOptions{Name: workflows.JourneyChangeName})
+	w.RegisterWorkflowWithOptions(workflows.CustomerBundle, workflow.RegisterOptions{Name: workflows.CustomerBundleName})
 	w.RegisterActivity(acts)
 }
 
@@ -143,6 +144,10 @@ func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.
 	if acts.Cases == nil {
 		// The journeys' hand-over starts case workflows on this cluster.
 		acts.Cases = workflows.CaseStarter{Client: c}
+	}
+	if acts.Bundles == nil {
+		// Sends start and nudge customers' bundles on this cluster.
+		acts.Bundles = workflows.BundleStarter{Client: c}
 	}
 	if acts.Signals == nil {
 		// Journey-change operations signal the journeys on this cluster.

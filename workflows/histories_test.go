@@ -46,6 +46,43 @@ func TestJourneysOnARealServer(t *testing.T) {
 		t.Skip("starts a Temporal dev server")
 	}
 	s := newLiveStack(t, time.Second)
+	t.Run("two invoices in one bundle", func(t *testing.T) {
+		t.Parallel()
+		b := s.bundleCases(t)
+		for _, c := range b {
+			c.await(t, func(st workflows.JourneyState) bool {
+				for _, st := range st.Steps {
+					if st.Kind == policy.StepReminder {
+						return st.Status == workflows.StepSent
+					}
+				}
+				return false
+			})
+		}
+		// Two invoice messages, and one reminder for both.
+		var reminders []devsink.ReceivedEmail
+		for _, m := range s.mail.Messages() {
+			if strings.Contains(m.To, b[0].cust.Email) && strings.Contains(m.Subject, "eminder") {
+				reminders = append(reminders, m)
+			}
+		}
+		require.Len(t, reminders, 1, "one reminder for the customer's two invoices")
+		for _, c := range b {
+			require.Contains(t, string(reminders[0].Raw), c.inv.Number)
+		}
+		for _, st := range b[0].state(t).Steps {
+			if st.Kind == policy.StepReminder {
+				require.Contains(t, st.Channels, "email:sent")
+			}
+		}
+		bundleID := workflows.BundleWorkflowID(b[0].adm.ID, b[0].cust.ID, "EUR")
+		for i, c := range b {
+			c.pay(t, int64(2+i))
+			require.Equal(t, workflows.OutcomePaid, c.result(t).Outcome)
+		}
+		b[0].keep(t, "journey_bundled.json", "")
+		s.keepWorkflow(t, bundleID, "bundle_two_invoices.json")
+	})
 	t.Run("paid mid-journey", func(t *testing.T) {
 		t.Parallel()
 		c := s.start(t, shortJourney(), 0)
@@ -290,8 +327,9 @@ func TestJourneysOnARealServer(t *testing.T) {
 
 // historyGeneration names the histories this code records: a recording
 // never overwrites a committed history of older code (keep refuses to).
-// journey3: recorded under ChangeJourney2 and ChangeManualInLoop.
-const historyGeneration = "journey3"
+// journey3: recorded under ChangeJourney2 and ChangeManualInLoop;
+// journey4: and ChangeBundling.
+const historyGeneration = "journey4"
 
 // shortJourney: the invoice at issue (day 0), reminders on days 3 and 4,
 // the final reminder with its SMS on day 5, collection on day 7 (due on day 2).
@@ -334,8 +372,10 @@ func newLiveStack(t *testing.T, day time.Duration) *liveStack {
 	require.NoError(t, err)
 	mailer, err := email.New(email.Config{Host: "127.0.0.1", Port: port, TLS: "none", Timeout: 10 * time.Second})
 	require.NoError(t, err)
+	// A bundle collects for five days: the bundle scenario's two journeys
+	// join it even when a loaded machine starts them seconds apart.
 	acts := &activities.Activities{DB: s.db, Email: mailer, Letters: letter.FolderProvider{Dir: t.TempDir()},
-		Day: day, DefaultFrom: "relance@example.com"}
+		Day: day, DefaultFrom: "relance@example.com", BundleWindow: 5 * day}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- relworker.Run(ctx, tc, acts, relworker.Options{}) }()
@@ -347,6 +387,9 @@ func newLiveStack(t *testing.T, day time.Duration) *liveStack {
 		Currency: "EUR", Language: "en", AdministrationSettings: models.DefaultAdministrationSettings(),
 		CompanyDetails: models.CompanyDetails{CompanyName: "Histories BV", SenderEmail: "ar@histories.example",
 			BankDetails: "IBAN NL91 ABNA 0417 1643 00", LatePenaltyRate: "8%", UserName: "Sanne Jansen", UserEmail: "sanne@example.com", UserPhone: "+31 20 123 4568"}}
+	// One message per invoice: the scenarios steer one journey each; the
+	// bundle scenario has an administration of its own that bundles.
+	s.adm.Bundling = models.BundlingOff
 	require.NoError(t, s.db.Create(&s.adm).Error)
 	return s
 }
@@ -378,7 +421,9 @@ func (s *liveStack) replaceSteps(t *testing.T, journeyID int64, steps []journeys
 
 // liveCase is one invoice, its customer (with its own journey) and its workflow.
 type liveCase struct {
-	s          *liveStack
+	s *liveStack
+	// adm is the case's administration when not the stack's.
+	adm        *models.Administration
 	cust       models.Customer
 	inv        models.Invoice
 	journeyID  int64
@@ -423,13 +468,66 @@ func (s *liveStack) prepare(t *testing.T, steps []journeys.Step, maxHistory int)
 
 func (c *liveCase) run(t *testing.T) {
 	s := c.s
-	run, err := s.tc.ExecuteWorkflow(context.Background(), app.StartOptions(&s.adm, &c.cust, &c.inv), workflows.InvoiceJourneyName, workflows.JourneyInput{
-		AdministrationID: s.adm.ID, CustomerID: c.cust.ID, CustomerRef: c.cust.ExternalRef, InvoiceID: c.inv.ID,
+	adm := &s.adm
+	if c.adm != nil {
+		adm = c.adm
+	}
+	run, err := s.tc.ExecuteWorkflow(context.Background(), app.StartOptions(adm, &c.cust, &c.inv), workflows.InvoiceJourneyName, workflows.JourneyInput{
+		AdministrationID: adm.ID, CustomerID: c.cust.ID, CustomerRef: c.cust.ExternalRef, InvoiceID: c.inv.ID,
 		InvoiceNumber: c.inv.Number, OpenMinor: c.inv.OpenMinor, Currency: c.inv.Currency, MaxHistoryEvents: c.maxHistory,
-		Cycle: 1, Summary: app.Summary(&s.adm, &c.cust, &c.inv),
+		Cycle: 1, Summary: app.Summary(adm, &c.cust, &c.inv),
 	})
 	require.NoError(t, err)
 	c.firstRun = run.GetRunID()
+}
+
+// bundleCases makes an administration that bundles, one customer on a
+// journey of an invoice step, a reminder on day 1 and a far hand-over, and
+// two invoices of that customer, and starts both journeys.
+func (s *liveStack) bundleCases(t *testing.T) []*liveCase {
+	adm := s.adm
+	adm.ID, adm.Name, adm.Bundling, adm.CustomerMinGapDays = 0, "Bundles BV", models.BundlingOn, 0
+	require.NoError(t, s.db.Create(&adm).Error)
+	steps := []journeys.Step{
+		{OffsetDays: journeys.OffsetAtIssue, Kind: policy.StepInvoice},
+		{OffsetDays: 1, Kind: policy.StepReminder},
+		{OffsetDays: 30, Kind: policy.StepCollection},
+	}
+	// The stack's customer and journey, moved to this administration.
+	first := s.prepare(t, steps, 0)
+	require.NoError(t, s.db.Delete(&models.Invoice{}, first.inv.ID).Error)
+	require.NoError(t, s.db.Model(&models.Journey{}).Where("id = ?", first.journeyID).Update("administration_id", adm.ID).Error)
+	require.NoError(t, s.db.Model(&first.cust).Update("administration_id", adm.ID).Error)
+	var out []*liveCase
+	for i := 0; i < 2; i++ {
+		c := &liveCase{s: s, adm: &adm, cust: first.cust, journeyID: first.journeyID}
+		today := time.Now().UTC().Truncate(24 * time.Hour)
+		c.inv = models.Invoice{Number: fmt.Sprintf("B-%d-%d", i, time.Now().UnixNano()), IssueDate: today, DueDate: today.AddDate(0, 0, 2),
+			Currency: "EUR", AmountMinor: 40000 + int64(i)*1000, OpenMinor: 40000 + int64(i)*1000, Status: models.InvoiceOpen,
+			Stage: "scheduled", AdministrationID: adm.ID, CustomerID: c.cust.ID}
+		opts := app.StartOptions(&adm, &c.cust, &c.inv)
+		c.inv.WorkflowID, c.inv.JourneyCycle = opts.ID, 1
+		require.NoError(t, s.db.Create(&c.inv).Error)
+		out = append(out, c)
+	}
+	for _, c := range out {
+		c.run(t)
+	}
+	return out
+}
+
+// keepWorkflow replays a workflow's (latest run's) history with every
+// workflow registered and, when asked, writes it to testdata.
+func (s *liveStack) keepWorkflow(t *testing.T, workflowID, name string) {
+	it := s.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	require.NotEmpty(t, h.Events)
+	writeHistory(t, h, name)
 }
 
 // row reads the invoice row as it is now.
@@ -517,9 +615,15 @@ func (c *liveCase) history(t *testing.T, runID string) *historypb.History {
 // keep replays the run's history with the current code and, when asked,
 // writes it to testdata for the committed replay test.
 func (c *liveCase) keep(t *testing.T, name, runID string) {
-	h := c.history(t, runID)
+	writeHistory(t, c.history(t, runID), name)
+}
+
+// writeHistory replays h with the current code and, with
+// RELANCE_WRITE_HISTORIES=1, writes it to testdata under this generation.
+func writeHistory(t *testing.T, h *historypb.History, name string) {
 	r := worker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.InvoiceJourney, workflow.RegisterOptions{Name: workflows.InvoiceJourneyName})
+	r.RegisterWorkflowWithOptions(workflows.CustomerBundle, workflow.RegisterOptions{Name: workflows.CustomerBundleName})
 	require.NoError(t, r.ReplayWorkflowHistory(nil, h), "replay %s", name)
 	if os.Getenv("RELANCE_WRITE_HISTORIES") != "1" {
 		return

@@ -116,7 +116,7 @@ type journey struct {
 	manualQ      []manualAction
 	manualDone   map[string]manualOutcome
 
-	pause, resume, email, updated, dispute, resolved, changed workflow.ReceiveChannel
+	pause, resume, email, updated, dispute, resolved, changed, answers workflow.ReceiveChannel
 	// wake is sent to by the Update handlers so that the main loop, asleep
 	// until its next step, looks at the changed state.
 	wake workflow.Channel
@@ -148,6 +148,7 @@ func newJourney(ctx workflow.Context, in JourneyInput) (*journey, error) {
 	j.dispute = workflow.GetSignalChannel(ctx, SignalDispute)
 	j.resolved = workflow.GetSignalChannel(ctx, SignalDisputeResolved)
 	j.changed = workflow.GetSignalChannel(ctx, SignalJourneyChanged)
+	j.answers = workflow.GetSignalChannel(ctx, SignalBundleAnswer)
 	j.wake = workflow.NewBufferedChannel(ctx, 1)
 	j.manualDone = map[string]manualOutcome{}
 
@@ -302,6 +303,20 @@ func (j *journey) run(ctx workflow.Context) (JourneyResult, error) {
 				j.waitFor(ctx, j.st.RetryPlanAt.Sub(now))
 				continue
 			}
+		}
+		if j.awaitingBundle() {
+			// The bundle answers each of its steps within its window
+			// (addSignals applies the answer); paused or not, the answer
+			// comes. A bundle that never answers (terminated by hand) is
+			// asked again.
+			left := j.bundleDeadline().Sub(now)
+			if left <= 0 {
+				j.askBundleAgain()
+				continue
+			}
+			j.setDetails(ctx)
+			j.waitFor(ctx, left)
+			continue
 		}
 		if j.paused() {
 			j.setDetails(ctx)
@@ -550,13 +565,14 @@ func (j *journey) anyHandled() bool {
 // sendSlot sends every step of the slot (in parallel: they are independent
 // messages) and records the outcome.
 func (j *journey) sendSlot(ctx workflow.Context, slot []int) error {
-	_, err := j.sendSteps(ctx, slot, nil)
+	_, err := j.sendSteps(ctx, slot, nil, true)
 	return err
 }
 
 // sendSteps is sendSlot with the channels narrowed to channels (a manual
 // send of a planned step; nil: as chosen), reporting each step's result.
-func (j *journey) sendSteps(ctx workflow.Context, slot []int, channels []policy.Channel) ([]activities.SendResult, error) {
+// Only an automatic send (auto) may go out in the customer's bundle.
+func (j *journey) sendSteps(ctx workflow.Context, slot []int, channels []policy.Channel, auto bool) ([]activities.SendResult, error) {
 	futures := make([]workflow.Future, len(slot))
 	for n, k := range slot {
 		s := j.st.Steps[k]
@@ -568,6 +584,7 @@ func (j *journey) sendSteps(ctx workflow.Context, slot []int, channels []policy.
 			WorkflowID: j.id, AdministrationID: j.in.AdministrationID, CustomerID: j.in.CustomerID,
 			InvoiceID: j.in.InvoiceID, Step: stepRef(s), Key: j.stepKey(s),
 			Stage: string(j.stageAfter(s.Kind)), Anchor: j.renderAnchor(), Channels: channels,
+			Bundle: auto && channels == nil && j.bundles(ctx, s.Kind),
 		})
 	}
 	now := workflow.Now(ctx)
@@ -578,37 +595,55 @@ func (j *journey) sendSteps(ctx workflow.Context, slot []int, channels []policy.
 		var res activities.SendResult
 		err := futures[n].Get(ctx, &res)
 		results[n] = res
-		s.HandledAt = &now
-		switch {
-		case err != nil:
-			var canceled *temporal.CanceledError
-			if errors.As(err, &canceled) {
-				return nil, err
-			}
-			s.Status, s.Reason = StepFailed, ReasonSendFailed
-			j.logger.Error("send step failed after retries", "kind", s.Kind, "error", err)
-		case res.Skipped:
-			s.Status, s.Reason = StepSkipped, res.Reason
-		default:
-			s.Status = StepSent
-			if !res.Sent {
-				s.Status, s.Reason = StepFailed, res.Reason
-			}
+		var canceled *temporal.CanceledError
+		if errors.As(err, &canceled) {
+			return nil, err
 		}
-		for _, o := range res.Outcomes {
-			s.Channels = append(s.Channels, string(o.Channel)+":"+o.State)
-		}
-		if res.InvoiceStatus != "" && res.InvoiceStatus != StatusOpen {
-			j.st.Status, j.st.OpenMinor = res.InvoiceStatus, res.OpenMinor
-		}
-		if s.Status == StepSent {
+		if j.settle(s, res, err, now) {
 			sent = true
-			j.st.Stage = j.stageAfter(s.Kind)
-		}
-		if s.Kind == policy.StepCollection && s.Status != StepFailed {
-			j.st.Stage = StageCollection
 		}
 	}
+	j.afterSend(sent, now)
+	return results, nil
+}
+
+// settle records the outcome of one step's send (or its bundle's answer)
+// on the step and the journey; it reports whether something went out.
+func (j *journey) settle(s *StepState, res activities.SendResult, err error, now time.Time) bool {
+	s.HandledAt = &now
+	switch {
+	case err != nil:
+		s.Status, s.Reason = StepFailed, ReasonSendFailed
+		j.logger.Error("send step failed after retries", "kind", s.Kind, "error", err)
+	case res.Bundled:
+		// The customer's bundle answers later (SignalBundleAnswer).
+		s.Status, s.Bundle = StepBundled, res.BundleWorkflowID
+	case res.Skipped:
+		s.Status, s.Reason = StepSkipped, res.Reason
+	default:
+		s.Status = StepSent
+		if !res.Sent {
+			s.Status, s.Reason = StepFailed, res.Reason
+		}
+	}
+	for _, o := range res.Outcomes {
+		s.Channels = append(s.Channels, string(o.Channel)+":"+o.State)
+	}
+	if res.InvoiceStatus != "" && res.InvoiceStatus != StatusOpen {
+		j.st.Status, j.st.OpenMinor = res.InvoiceStatus, res.OpenMinor
+	}
+	sent := s.Status == StepSent
+	if sent {
+		j.st.Stage = j.stageAfter(s.Kind)
+	}
+	if s.Kind == policy.StepCollection && s.Status != StepFailed && s.Status != StepBundled {
+		j.st.Stage = StageCollection
+	}
+	return sent
+}
+
+// afterSend moves the journey's clock of sends and its next step.
+func (j *journey) afterSend(sent bool, now time.Time) {
 	if sent {
 		j.st.LastSentAt = &now
 		j.st.SentCount++
@@ -617,7 +652,6 @@ func (j *journey) sendSteps(ctx workflow.Context, slot []int, channels []policy.
 	if s := j.nextSlot(); s != nil {
 		j.st.Next = &j.st.Steps[s[0]]
 	}
-	return results, nil
 }
 
 // stageAfter is the stage once a step of kind k went out: never backwards
@@ -747,6 +781,11 @@ func (j *journey) addSignals(ctx workflow.Context, sel workflow.Selector) {
 		c.Receive(ctx, &s)
 		j.st.ReplanPending = true
 	})
+	sel.AddReceive(j.answers, func(c workflow.ReceiveChannel, _ bool) {
+		var ans activities.BundleAnswer
+		c.Receive(ctx, &ans)
+		j.applyAnswer(now(), ans)
+	})
 	sel.AddReceive(j.wake, func(c workflow.ReceiveChannel, _ bool) {
 		var woken bool
 		c.Receive(ctx, &woken)
@@ -851,6 +890,8 @@ func (j *journey) setDetails(ctx workflow.Context) {
 	switch {
 	case j.v2 && !j.st.HasPlan && j.st.RetryPlanAt != nil:
 		d = fmt.Sprintf("**Planning failed** %d times; next try at %s", j.st.PlanFailures, j.st.RetryPlanAt.UTC().Format(time.RFC3339))
+	case j.awaitingBundle():
+		d = fmt.Sprintf("Stage **%s**. Waiting for the customer's bundle %s", j.st.Stage, j.bundleOf())
 	case j.st.Disputed:
 		d = "**Disputed**: " + j.st.DisputeReason
 	case j.st.Paused && j.st.PausedUntil != nil:

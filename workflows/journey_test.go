@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/relance/relance/activities"
@@ -33,6 +34,8 @@ type sendCall struct {
 	kind   policy.StepKind
 	key    string
 	anchor time.Time
+	// bundle and manual are the send's Bundle and Manual flags.
+	bundle, manual bool
 }
 
 // journeyFixture runs InvoiceJourney in the time-skipping test environment
@@ -88,6 +91,9 @@ func newJourneyFixture(t *testing.T, steps []stepAt, first ...func(f *journeyFix
 		OpenMinor: 10000, Currency: "EUR",
 	}}
 	f.env.SetStartTime(start)
+	// A loaded machine (CI) can stall a workflow goroutine past the SDK's
+	// one-second deadlock detector; no journey test runs that long on purpose.
+	f.env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	f.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: InvoiceWorkflowID(1, "INV-1")})
 	f.env.RegisterWorkflowWithOptions(InvoiceJourney, workflow.RegisterOptions{Name: InvoiceJourneyName})
 	f.env.RegisterActivity(a)
@@ -166,7 +172,7 @@ func newJourneyFixture(t *testing.T, steps []stepAt, first ...func(f *journeyFix
 // recordSend is the fake SendStep: it records the call and answers.
 // Callers hold f.mu.
 func (f *journeyFixture) recordSend(in activities.SendInput) activities.SendResult {
-	f.sends = append(f.sends, sendCall{at: f.env.Now().UTC(), pos: in.Step.Position, kind: in.Step.Kind, key: in.Key, anchor: in.Anchor})
+	f.sends = append(f.sends, sendCall{at: f.env.Now().UTC(), pos: in.Step.Position, kind: in.Step.Kind, key: in.Key, anchor: in.Anchor, bundle: in.Bundle, manual: in.Manual})
 	if f.sendResult != nil {
 		return f.sendResult(in)
 	}

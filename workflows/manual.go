@@ -124,7 +124,7 @@ func (j *journey) sendManual(ctx workflow.Context) error {
 	if m.req.Position != nil {
 		var results []activities.SendResult
 		k := j.plannedIndex(*m.req.Position)
-		results, err = j.sendSteps(ctx, []int{k}, m.req.Channels)
+		results, err = j.sendSteps(ctx, []int{k}, m.req.Channels, false)
 		if err != nil {
 			return err
 		}

@@ -83,6 +83,7 @@ func TestReplayCommittedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(InvoiceJourney, workflow.RegisterOptions{Name: InvoiceJourneyName})
 			r.RegisterWorkflowWithOptions(CollectionCase, workflow.RegisterOptions{Name: CollectionCaseName})
 			r.RegisterWorkflowWithOptions(InboxReply, workflow.RegisterOptions{Name: InboxReplyName})
+			r.RegisterWorkflowWithOptions(CustomerBundle, workflow.RegisterOptions{Name: CustomerBundleName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

@@ -97,6 +97,9 @@ const (
 	StepSent    StepStatus = "sent"
 	StepSkipped StepStatus = "skipped"
 	StepFailed  StepStatus = "failed"
+	// StepBundled: the step waits in its customer's bundle, which answers
+	// the journey (ChangeBundling); Bundle names the bundle's workflow.
+	StepBundled StepStatus = "bundled"
 )
 
 // StepState is one step of the journey as the workflow sees it.
@@ -110,6 +113,9 @@ type StepState struct {
 	Reason     string          `json:"reason,omitempty"`
 	Channels   []string        `json:"channels,omitempty"`
 	HandledAt  *time.Time      `json:"handled_at,omitempty"`
+	// Bundle is the workflow ID of the customer's bundle a StepBundled
+	// step waits in.
+	Bundle string `json:"bundle,omitempty"`
 }
 
 // JourneyState is the query `state` answer and the continue-as-new carry-over.

@@ -124,8 +124,9 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 		}),
 		Letters:     letters,
 		Portal:      portalLinks(cfg),
-		Day:         cfg.Day,
-		DefaultFrom: cfg.SMTP.From,
+		Day:          cfg.Day,
+		BundleWindow: cfg.BundleWindow,
+		DefaultFrom:  cfg.SMTP.From,
 		Logger:      log.With("component", "activities"),
 	}, nil
 }
