@@ -19,10 +19,6 @@ func BundledKind(k policy.StepKind) bool {
 	return false
 }
 
-// SignalBundleAnswerName is the signal a bundle answers a journey with
-// (workflows.SignalBundleAnswer, which a test keeps equal to it).
-const SignalBundleAnswerName = "bundle-answer"
-
 // The reasons a bundle gives a journey for not sending its step now.
 const (
 	// ReasonBelowMinimum: the customer's overdue total in the currency is

@@ -45,7 +45,7 @@ func (a *Activities) JoinCase(ctx context.Context, in JoinCaseInput) (JoinCaseRe
 	}
 	res := JoinCaseResult{InvoiceStatus: string(inv.Status), OpenMinor: inv.OpenMinor}
 	if inv.Status != models.InvoiceOpen || inv.OpenMinor <= 0 {
-		res.Skipped, res.Reason = true, "invoice_closed"
+		res.Skipped, res.Reason = true, ReasonInvoiceClosed
 		return res, nil
 	}
 	var cust models.Customer

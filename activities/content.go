@@ -128,6 +128,20 @@ func (a *Activities) renderData(d *sendData, anchor time.Time) render.Data {
 
 // template finds the administration's text for the step, else the shipped default.
 func (a *Activities) template(ctx context.Context, d *sendData, name string, kind policy.StepKind, ch policy.Channel, lang string) (render.Template, error) {
+	t, ok, err := a.storedTemplate(ctx, d, name, kind, ch, lang)
+	if err != nil || ok {
+		return t, err
+	}
+	if t, ok := render.Default(string(kind), string(ch), lang); ok {
+		return t, nil
+	}
+	return render.Template{}, fmt.Errorf("no template for %s on %s", kind, ch)
+}
+
+// storedTemplate finds the administration's own text for the step (its
+// named set, else its default set; the customer's language, else the
+// administration's, else English); ok is false when it has none.
+func (a *Activities) storedTemplate(ctx context.Context, d *sendData, name string, kind policy.StepKind, ch policy.Channel, lang string) (render.Template, bool, error) {
 	if name == "" {
 		name = "default"
 	}
@@ -143,17 +157,14 @@ func (a *Activities) template(ctx context.Context, d *sendData, name string, kin
 			err := a.DB.WithContext(ctx).First(&t, "administration_id = ? AND name = ? AND kind = ? AND channel = ? AND language = ?",
 				d.adm.ID, n, string(kind), string(ch), l).Error
 			if err == nil {
-				return render.Template{Kind: t.Kind, Channel: t.Channel, Language: t.Language, Subject: t.Subject, Body: t.Body, ID: t.ID, Version: t.Version}, nil
+				return render.Template{Kind: t.Kind, Channel: t.Channel, Language: t.Language, Subject: t.Subject, Body: t.Body, ID: t.ID, Version: t.Version}, true, nil
 			}
 			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return render.Template{}, fmt.Errorf("load template %s/%s/%s/%s: %w", n, kind, ch, l, err)
+				return render.Template{}, false, fmt.Errorf("load template %s/%s/%s/%s: %w", n, kind, ch, l, err)
 			}
 		}
 	}
-	if t, ok := render.Default(string(kind), string(ch), lang); ok {
-		return t, nil
-	}
-	return render.Template{}, fmt.Errorf("no template for %s on %s", kind, ch)
+	return render.Template{}, false, nil
 }
 
 // render makes the message for one channel; a manual action's edited text
@@ -171,6 +182,12 @@ func (a *Activities) render(ctx context.Context, in SendInput, d *sendData, dec 
 			tpl.Subject = in.Subject
 		}
 	}
+	return renderWith(tpl, data, d, dec, ch)
+}
+
+// renderWith fills tpl with data for channel ch and addresses it as the
+// decision says.
+func renderWith(tpl render.Template, data render.Data, d *sendData, dec policy.Decision, ch policy.Channel) (rendered, error) {
 	switch ch {
 	case policy.ChannelEmail:
 		e, err := render.RenderEmail(render.EmailTemplate{Subject: tpl.Subject, Body: tpl.Body}, data)

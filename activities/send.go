@@ -24,6 +24,11 @@ import (
 // the answer) is marked uncertain instead of being sent a second time. A
 // row still queued (the attempt died before its request, e.g. while it
 // waited for the SMS rate) is sent by the retry.
+//
+// A journey that takes bundle answers (in.Bundle) of an administration
+// that bundles has its reminders queued for the customer's bundle instead
+// (queueForBundle): the result then says Bundled, and the bundle's
+// SendBundle answers the journey by signal.
 func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, error) {
 	logger := a.log().With("workflow_id", in.WorkflowID, "key", in.Key, "kind", in.Step.Kind)
 	d, err := a.loadSendData(ctx, in.AdministrationID, in.InvoiceID)
@@ -32,9 +37,14 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 	}
 	res := SendResult{InvoiceStatus: string(d.inv.Status), OpenMinor: d.inv.OpenMinor}
 	if d.inv.Status != models.InvoiceOpen || d.inv.OpenMinor <= 0 {
-		res.Skipped, res.Reason = true, "invoice_closed"
+		res.Skipped, res.Reason = true, ReasonInvoiceClosed
 		metrics.StepSkipped(res.Reason)
 		return res, nil
+	}
+	if wantsBundle(in, d) {
+		// The customer's bundle sends it, with the customer's other steps
+		// of the moment, and answers the journey (SendBundle).
+		return a.queueForBundle(ctx, in, d, res)
 	}
 	if in.Step.Kind == policy.StepCollection {
 		// A notice sent by the journey itself (journeys from before
@@ -110,10 +120,18 @@ func (a *Activities) SendStep(ctx context.Context, in SendInput) (SendResult, er
 // sendOn sends the step on one channel through the outbox. It returns an
 // error only for failures worth retrying.
 func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, ch policy.Channel) (ChannelOutcome, error) {
+	msg, err := a.render(ctx, in, d, dec, ch)
+	return a.sendRendered(ctx, in, d, dec, ch, msg, err)
+}
+
+// sendRendered sends msg, rendered for channel ch (renderErr: it could not
+// be), through the outbox under the key in.Key/ch: claim the row, mark it
+// sending right before the request (begin), record the provider's answer.
+// A step (sendOn) and a customer's bundle (SendBundle) share it.
+func (a *Activities) sendRendered(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, ch policy.Channel, msg rendered, renderErr error) (ChannelOutcome, error) {
 	key := in.Key + "/" + string(ch)
 	out := ChannelOutcome{Channel: ch}
-	msg, err := a.render(ctx, in, d, dec, ch)
-	if err != nil {
+	if err := renderErr; err != nil {
 		// A template that cannot render will not render on a retry: the
 		// message fails with the reason, the other channels go on.
 		row, rerr := a.recordFinal(ctx, in, d, ch, models.MessageFailed, truncate(fmt.Sprintf("render %s %s: %v", in.Step.Kind, ch, err), 255))

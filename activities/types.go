@@ -14,6 +14,10 @@ const ErrTypePermanent = "RelancePermanent"
 // that no longer exists: the only planning failure that ends a journey.
 const ErrTypeInvoiceGone = "RelanceInvoiceGone"
 
+// ReasonInvoiceClosed is the skip reason of a step whose invoice was paid,
+// credited or closed before it went out (SendStep, a bundle's answer).
+const ReasonInvoiceClosed = "invoice_closed"
+
 // PlanInput asks for the schedule of an invoice's journey.
 type PlanInput struct {
 	AdministrationID int64 `json:"administration_id"`

@@ -26,6 +26,9 @@ const (
 	NameJourneySignals = "relance_journey_signals_total"
 	NameJourneyFlags   = "relance_journey_problems_total"
 	NameHTTPDuration   = "relance_http_request_duration_seconds"
+	NameBundles        = "relance_bundles_total"
+	NameBundleItems    = "relance_bundle_items"
+	NameBundleAnswers  = "relance_bundle_answers_total"
 )
 
 var (
@@ -69,6 +72,19 @@ var (
 		Help:    "HTTP requests by method, route template and status class, with their duration.",
 		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 	}, []string{"method", "route", "code"})
+	bundles = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: NameBundles,
+		Help: "Customers' bundles that sent their messages (one per channel for all the bundled invoices), by the bundle's step kind (reminder, final_reminder, sms).",
+	}, []string{"kind"})
+	bundleItems = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    NameBundleItems,
+		Help:    "Invoice steps carried by one bundle's messages.",
+		Buckets: []float64{1, 2, 3, 5, 10, 20, 50, 100, 500},
+	})
+	bundleAnswers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: NameBundleAnswers,
+		Help: "Steps a bundle answered without sending them, by reason (invoice_closed, requeued, customer_min_gap, below_minimum_amount).",
+	}, []string{"reason"})
 )
 
 func init() {
@@ -76,6 +92,7 @@ func init() {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		messages, uncertain, skips, importRows, limiterWait, journeyStarts, journeySignals, journeyFlags, httpDuration,
+		bundles, bundleItems, bundleAnswers,
 		sdk,
 	)
 	// Zero series for every channel, so that an alert on an increase of
@@ -142,6 +159,16 @@ const (
 
 // JourneySignaled counts one signal sent to a journey with its result.
 func JourneySignaled(signal, result string) { journeySignals.WithLabelValues(signal, result).Inc() }
+
+// BundleSent counts one bundle whose messages went out, of step kind
+// kind, carrying items invoice steps.
+func BundleSent(kind string, items int) {
+	bundles.WithLabelValues(kind).Inc()
+	bundleItems.Observe(float64(items))
+}
+
+// BundleAnswered counts a step a bundle answered without sending it.
+func BundleAnswered(reason string) { bundleAnswers.WithLabelValues(reason).Inc() }
 
 // HTTPRequest records one HTTP request: route is the route template
 // (/api/v1/invoices/:id), never the raw path, so the series stay few.

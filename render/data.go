@@ -44,6 +44,11 @@ type Item struct {
 	Amount, Open Money
 	// DaysOverdue is computed by the caller (it knows the journey's clock).
 	DaysOverdue int
+	// Step labels the reminder the item is in when one message carries the
+	// steps of several invoices (a bundle: StepLabel); the tables of
+	// #items_list show a column for it when any item has one. Empty for an
+	// ordinary list of open items.
+	Step string
 }
 
 // CustomerData is the debtor a message is addressed to.

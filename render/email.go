@@ -3,6 +3,7 @@ package render
 import (
 	"html"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -267,6 +268,10 @@ func (r *renderer) htmlTable(b *strings.Builder) {
 	th(l.amount, true)
 	th(l.open, true)
 	th(l.days, true)
+	steps := r.hasSteps()
+	if steps {
+		th(l.step, false)
+	}
 	b.WriteString("</tr></thead>\n<tbody>\n")
 	for _, it := range r.items {
 		b.WriteString("<tr>")
@@ -280,11 +285,24 @@ func (r *renderer) htmlTable(b *strings.Builder) {
 		} else {
 			td("", true, "")
 		}
+		if steps {
+			td(it.Step, false, "")
+		}
 		b.WriteString("</tr>\n")
 	}
 	b.WriteString("</tbody>\n<tfoot><tr><td colspan=\"4\" style=\"padding:6px 8px;font-weight:bold;\">" + html.EscapeString(l.total) + "</td>")
 	b.WriteString("<td style=\"padding:6px 8px;font-weight:bold;text-align:right;white-space:nowrap;\">" +
-		strings.ReplaceAll(html.EscapeString(r.totalDue()), " ", "&nbsp;") + "</td><td></td></tr></tfoot>\n</table>\n")
+		strings.ReplaceAll(html.EscapeString(r.totalDue()), " ", "&nbsp;") + "</td><td></td>")
+	if steps {
+		b.WriteString("<td></td>")
+	}
+	b.WriteString("</tr></tfoot>\n</table>\n")
+}
+
+// hasSteps reports whether any item has a Step label: the tables then
+// show the column (a bundle's items); an ordinary list has none.
+func (r *renderer) hasSteps() bool {
+	return slices.ContainsFunc(r.items, func(it Item) bool { return it.Step != "" })
 }
 
 // textPara is a paragraph of plain text, or the place of the items table.
@@ -383,16 +401,28 @@ func (r *renderer) textTable() string {
 	if len(r.items) == 0 {
 		return l.none
 	}
-	rows := [][]string{{l.number, l.date, l.due, l.amount, l.open, l.days}}
+	steps := r.hasSteps()
+	head := []string{l.number, l.date, l.due, l.amount, l.open, l.days}
+	if steps {
+		head = append(head, l.step)
+	}
+	rows := [][]string{head}
 	for _, it := range r.items {
 		days := ""
 		if it.DaysOverdue > 0 {
 			days = strconv.Itoa(it.DaysOverdue)
 		}
-		rows = append(rows, []string{it.Number, r.date(it.IssueDate), r.date(it.DueDate),
-			FormatMoney(it.Amount, r.lang), FormatMoney(it.Open, r.lang), days})
+		row := []string{it.Number, r.date(it.IssueDate), r.date(it.DueDate),
+			FormatMoney(it.Amount, r.lang), FormatMoney(it.Open, r.lang), days}
+		if steps {
+			row = append(row, it.Step)
+		}
+		rows = append(rows, row)
 	}
 	total := []string{l.total, "", "", "", r.totalDue(), ""}
+	if steps {
+		total = append(total, "")
+	}
 	widths := make([]int, len(rows[0]))
 	for _, row := range append(rows, total) {
 		for c, cell := range row {
@@ -403,7 +433,7 @@ func (r *renderer) textTable() string {
 		cells := make([]string, len(row))
 		for c, cell := range row {
 			pad := strings.Repeat(" ", widths[c]-utf8.RuneCountInString(cell))
-			if c >= 3 {
+			if c >= 3 && c <= 5 {
 				cells[c] = pad + cell
 			} else {
 				cells[c] = cell + pad

@@ -66,8 +66,12 @@ func goldenRendering(t *testing.T, channel, subject, body string, d Data) string
 			if l.Items != nil && i == l.ItemsAt {
 				b.WriteString("\n[items]\n")
 				for _, it := range l.Items {
-					fmt.Fprintf(&b, "%s | %s | %s | %s | %s\n", it.Number, FormatDate(it.IssueDate, lang),
+					fmt.Fprintf(&b, "%s | %s | %s | %s | %s", it.Number, FormatDate(it.IssueDate, lang),
 						FormatDate(it.DueDate, lang), FormatMoney(it.Amount, lang), FormatMoney(it.Open, lang))
+					if it.Step != "" {
+						b.WriteString(" | " + it.Step)
+					}
+					b.WriteString("\n")
 				}
 			}
 			if i < len(l.Paragraphs) {

@@ -56,6 +56,8 @@ func civilDate(t time.Time) time.Time {
 // one-line summary of #items_list).
 type labels struct {
 	number, date, due, amount, open, days, total, none string
+	// step heads the column of Item.Step (a bundle's items).
+	step string
 	// summary formats the one-line #items_list of an SMS or a subject.
 	summary func(count int, total string) string
 }
@@ -63,7 +65,7 @@ type labels struct {
 var allLabels = map[string]labels{
 	"en": {
 		number: "Invoice", date: "Date", due: "Due date", amount: "Amount", open: "Open",
-		days: "Days overdue", total: "Total", none: "No open items.",
+		days: "Days overdue", total: "Total", none: "No open items.", step: "Reminder",
 		summary: func(n int, total string) string {
 			if n == 1 {
 				return "1 open item, total " + total
@@ -73,7 +75,7 @@ var allLabels = map[string]labels{
 	},
 	"nl": {
 		number: "Factuur", date: "Datum", due: "Vervaldatum", amount: "Bedrag", open: "Openstaand",
-		days: "Dagen te laat", total: "Totaal", none: "Geen openstaande posten.",
+		days: "Dagen te laat", total: "Totaal", none: "Geen openstaande posten.", step: "Herinnering",
 		summary: func(n int, total string) string {
 			if n == 1 {
 				return "1 openstaande post, totaal " + total
@@ -83,7 +85,7 @@ var allLabels = map[string]labels{
 	},
 	"fr": {
 		number: "Facture", date: "Date", due: "Échéance", amount: "Montant", open: "Reste dû",
-		days: "Jours de retard", total: "Total", none: "Aucune pièce ouverte.",
+		days: "Jours de retard", total: "Total", none: "Aucune pièce ouverte.", step: "Relance",
 		summary: func(n int, total string) string {
 			if n == 1 {
 				return "1 pièce ouverte, total " + total
@@ -93,7 +95,7 @@ var allLabels = map[string]labels{
 	},
 	"de": {
 		number: "Rechnung", date: "Datum", due: "Fällig am", amount: "Betrag", open: "Offen",
-		days: "Tage überfällig", total: "Summe", none: "Keine offenen Posten.",
+		days: "Tage überfällig", total: "Summe", none: "Keine offenen Posten.", step: "Mahnstufe",
 		summary: func(n int, total string) string {
 			if n == 1 {
 				return "1 offener Posten, Summe " + total

@@ -279,5 +279,5 @@ func TestCustomerBundleRefusesBadInput(t *testing.T) {
 // TestSignalNamesMatchActivities: the activities signal journeys by the
 // name this package defines (they cannot import it).
 func TestSignalNamesMatchActivities(t *testing.T) {
-	require.Equal(t, SignalBundleAnswer, activities.SignalBundleAnswerName)
+	require.Equal(t, SignalBundleAnswer, activities.SignalBundleAnswer)
 }

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -67,13 +69,7 @@ func (j *journey) askBundleAgain() {
 // longer waiting (answered already, or superseded) is ignored; a result
 // that went out is taken even for a step planned again, since it did go.
 func (j *journey) applyAnswer(now time.Time, ans activities.BundleAnswer) {
-	k := -1
-	for i, s := range j.st.Steps {
-		if j.stepKey(s) == ans.StepKey {
-			k = i
-			break
-		}
-	}
+	k := slices.IndexFunc(j.st.Steps, func(s StepState) bool { return j.isStepKey(s, ans.StepKey) })
 	if k < 0 {
 		j.logger.Warn("bundle answer for an unknown step ignored", "step_key", ans.StepKey)
 		return
@@ -99,6 +95,20 @@ func (j *journey) applyAnswer(now time.Time, ans activities.BundleAnswer) {
 	if slot := j.nextSlot(); slot != nil {
 		j.st.Next = &j.st.Steps[slot[0]]
 	}
+}
+
+// isStepKey reports whether key is step s's key. A replayer runs the
+// journey under a workflow ID of its own ("ReplayId"), so past the exact
+// key the step's part after the workflow ID is matched, when what comes
+// before it is one word (a workflow ID without a slash).
+func (j *journey) isStepKey(s StepState, key string) bool {
+	own := j.stepKey(s)
+	if key == own {
+		return true
+	}
+	rel := strings.TrimPrefix(own, j.id)
+	head, ok := strings.CutSuffix(key, rel)
+	return ok && rel != own && head != "" && !strings.Contains(head, "/")
 }
 
 // bundleOf names the bundle a step waits in, for the UI.

@@ -58,6 +58,9 @@ func newRealFixture(t *testing.T, gdb *gorm.DB, cust models.Customer, steps []jo
 	require.NoError(t, gdb.Create(&org).Error)
 	f.adm = models.Administration{OrganizationID: org.ID, Name: "Real BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: models.DefaultAdministrationSettings()}
+	// One invoice, its own messages: the bundle path has its own tests
+	// (bundle_test.go, the live scenario in histories_test.go).
+	f.adm.Bundling = models.BundlingOff
 	require.NoError(t, gdb.Create(&f.adm).Error)
 	cust.AdministrationID, cust.ExternalRef, cust.Name, cust.Language = f.adm.ID, "R-1", "Customer", "en"
 	cust.PortalToken = fmt.Sprintf("real-%d", time.Now().UnixNano())

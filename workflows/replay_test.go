@@ -66,6 +66,11 @@ var committedHistories = []string{
 	// journey3): a manual final reminder (retried with the same Update ID),
 	// then a manual hand-over that ends the journey.
 	"journey_manual_in_loop_journey3.json",
+	// Recorded under ChangeBundling too (generation journey4): a reminder
+	// queued in the customer's bundle and answered by it, and the bundle
+	// that sent it for two invoices.
+	"journey_bundled_journey4.json",
+	"bundle_two_invoices_journey4.json",
 }
 
 // TestReplayCommittedHistories replays every history under testdata: a
@@ -121,6 +126,13 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 		switch {
 		case strings.HasPrefix(name, "case_"):
 			gen = "case" // a CollectionCase: no journey gates
+		case strings.HasPrefix(name, "bundle_"):
+			require.Empty(t, changes, "CustomerBundle has no version gate yet")
+			gen = "bundle"
+		case strings.HasSuffix(name, "_journey4.json"):
+			require.True(t, changes[ChangeJourney2], "%s lacks the %s marker", name, ChangeJourney2)
+			require.True(t, changes[ChangeBundling], "%s lacks the %s marker", name, ChangeBundling)
+			gen = "journey4"
 		case strings.HasPrefix(name, "inbox_reply"):
 			require.Empty(t, changes, "InboxReply has no version gate yet")
 			gen = "inbox"
@@ -162,6 +174,12 @@ func TestCommittedHistoriesCoverOldAndNewCode(t *testing.T) {
 	}
 	for _, want := range []string{"update:" + UpdateSendNow, "activity:SendStep", "activity:JoinCase", "activity:RecordSkipped"} {
 		require.True(t, seen["journey3 "+want], "no committed history under %s has %s", ChangeManualInLoop, want)
+	}
+	for _, want := range []string{"signal:" + SignalBundleAnswer, "activity:SendStep"} {
+		require.True(t, seen["journey4 "+want], "no committed history under %s has %s", ChangeBundling, want)
+	}
+	for _, want := range []string{"signal:" + SignalBundleNudge, "activity:SendBundle"} {
+		require.True(t, seen["bundle "+want], "no committed bundle history has %s", want)
 	}
 }
 
