@@ -329,6 +329,11 @@ func (r *bundleRig) covered(t *testing.T, m devsink.ReceivedEmail) []string {
 		if email.MessageID(row.Key, bundleFrom) != m.MessageID {
 			continue
 		}
+		// The bundle records its requests sent after its messages went
+		// out: wait until none of the customer's requests is pending.
+		require.Eventually(t, func() bool {
+			return r.requests(t, &models.Customer{ID: row.CustomerID}, models.BundlePending) == 0
+		}, testkit.Patience, 50*time.Millisecond, "the bundle of %s did not record its requests", row.Key)
 		var ids []int64
 		stem := strings.TrimSuffix(row.Key, "/"+string(policy.ChannelEmail))
 		require.NoError(t, r.db.Model(&models.BundleRequest{}).Where("bundle_key = ? AND state = ?", stem, models.BundleSent).Pluck("invoice_id", &ids).Error)
