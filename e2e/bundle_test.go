@@ -37,13 +37,15 @@ import (
 
 // The bundle tests' clock: a journey day of bundleDay, and a bundle that
 // collects for bundleWindow after its first request (the worker's
-// RELANCE_BUNDLE_WINDOW). The window must outlast the spread of the starts
-// of one customer's journeys (they are started together, so their steps
-// fall due within a fraction of a second of each other) and leave the test
-// time to pay, pause or move an invoice while the bundle collects.
+// RELANCE_BUNDLE_WINDOW). At a scaled day a step falls due one day after
+// its journey's start (at 24h a customer's steps are spread to one
+// instant), so the window must outlast the spread of the starts of one
+// customer's journeys: they are created together, but on a loaded machine
+// the API's creations took up to 5 s. It also leaves the test time to pay,
+// pause or move an invoice while the bundle collects.
 const (
-	bundleDay       = 10 * time.Second
-	bundleWindow    = 5 * time.Second
+	bundleDay       = 20 * time.Second
+	bundleWindow    = 10 * time.Second
 	bundleWindowEnv = "RELANCE_BUNDLE_WINDOW"
 	bundleFrom      = "ar@bundle.example"
 )
@@ -538,8 +540,10 @@ func bundleMinimumGap(t *testing.T, r *bundleRig, prefix string) {
 
 	require.Eventually(t, func() bool { return len(r.mailsTo(d.Email)) == 1 }, testkit.Patience, 100*time.Millisecond)
 	var cust models.Customer
-	require.NoError(t, r.db.First(&cust, d.ID).Error)
-	require.NotNil(t, cust.LastRemindedAt, "the bundle records when the customer was reminded")
+	require.Eventually(t, func() bool {
+		require.NoError(t, r.db.First(&cust, d.ID).Error)
+		return cust.LastRemindedAt != nil
+	}, testkit.Patience, 50*time.Millisecond, "the bundle records when the customer was reminded")
 	firstAt := *cust.LastRemindedAt
 	require.Equal(t, nums[:1], r.covered(t, r.mailsTo(d.Email)[0]))
 
