@@ -117,7 +117,7 @@ func (a *Activities) queueForBundle(ctx context.Context, in SendInput, d *sendDa
 	}
 	id, err := a.Bundles.JoinBundle(ctx, BundleJoin{
 		AdministrationID: d.adm.ID, CustomerID: d.inv.CustomerID, CustomerRef: d.cust.ExternalRef,
-		Currency: d.inv.Currency, Window: a.bundleWindow(),
+		Currency: d.inv.Currency, Window: a.bundleWindow(), InvoiceID: d.inv.ID, Kind: in.Step.Kind,
 		Summary: truncate(fmt.Sprintf("%s of invoice %s", in.Step.Kind, d.inv.Number), 255),
 	})
 	if err != nil {
@@ -425,7 +425,7 @@ func HighestKind(kinds []policy.StepKind) policy.StepKind {
 
 // MostOverdue returns the index of the invoice longest past due (the
 // earliest due date; then the largest open amount; then the number), -1
-// for none: a stored template written for one invoice names it.
+// for none: it leads its bundle (the step's template set and clock).
 func MostOverdue(invs []models.Invoice) int {
 	best := -1
 	for i, inv := range invs {
@@ -645,9 +645,12 @@ func (a *Activities) sendBundlePart(ctx context.Context, in SendBundleInput, d *
 
 // bundleTemplate is the text a bundle's message on ch is written from,
 // with its data: for one invoice SendStep's; for several the
-// administration's own template of the kind with the most overdue invoice
-// as #invoice_…, else the shipped bundle text, over the bundled invoices
-// with their step labels.
+// administration's own bundle text (kind "bundle_<step kind>": the step's
+// named set, else its default set; the customer's language, else the
+// administration's, else English), else the shipped bundle text, over the
+// bundled invoices with their step labels and no single invoice. The
+// administration's text of the step kind itself is not used for several
+// invoices: what the templates API lists under "bundle_…" is what is sent.
 func (a *Activities) bundleTemplate(ctx context.Context, in SendInput, d *sendData, ch policy.Channel, single bool, labels map[int64]string) (render.Template, render.Data, error) {
 	data := a.renderData(d, in.Anchor)
 	if single {
@@ -657,16 +660,10 @@ func (a *Activities) bundleTemplate(ctx context.Context, in SendInput, d *sendDa
 	for i, inv := range d.items {
 		data.Items[i].Step = labels[inv.ID]
 	}
-	tpl, ok, err := a.storedTemplate(ctx, d, in.Step.Template, in.Step.Kind, ch, data.Language)
-	if err != nil {
+	kind := policy.StepKind(render.BundleKind(string(in.Step.Kind)))
+	tpl, ok, err := a.storedTemplate(ctx, d, in.Step.Template, kind, ch, data.Language)
+	if err != nil || ok {
 		return tpl, data, err
-	}
-	if ok {
-		if i := MostOverdue(d.items); i >= 0 {
-			it := data.Items[i]
-			data.Invoice = &it
-		}
-		return tpl, data, nil
 	}
 	tpl, ok = render.DefaultBundle(string(in.Step.Kind), string(ch), data.Language)
 	if !ok {

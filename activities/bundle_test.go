@@ -21,6 +21,7 @@ import (
 	"github.com/relance/relance/internal/testkit"
 	"github.com/relance/relance/models"
 	"github.com/relance/relance/policy"
+	"github.com/relance/relance/render"
 	"github.com/relance/relance/workflows"
 )
 
@@ -191,7 +192,7 @@ func TestBundle(t *testing.T) {
 		t.Run("SMS steps go out as one SMS", func(t *testing.T) { testBundleSMS(t, e) })
 		t.Run("a retried bundle sends what it took, a later request waits for the next", func(t *testing.T) { testBundleRetry(t, e) })
 		t.Run("a bundle message left sending by a dead worker becomes uncertain, not sent twice", func(t *testing.T) { testBundleUncertain(t, e) })
-		t.Run("the administration's own template names the most overdue invoice", func(t *testing.T) { testBundleStoredTemplate(t, e) })
+		t.Run("a bundle of several invoices is written from the administration's bundle text, else the shipped one", func(t *testing.T) { testBundleStoredTemplate(t, e) })
 		t.Run("with a scaled day the gap is not moved into a send window", func(t *testing.T) { testBundleScaledGap(t, e) })
 		t.Run("bundling off, manual and channel-chosen steps are sent alone", func(t *testing.T) { testBundleOff(t, e) })
 		t.Run("a worker without a bundle starter fails for good", func(t *testing.T) { testBundleNoStarter(t, e) })
@@ -215,7 +216,7 @@ func testBundleFive(t *testing.T, e *bundleEnv) {
 	require.Empty(t, e.mailsWith(c.Email), "nothing is sent while the bundle collects")
 	join := e.joins.last()
 	require.Equal(t, activities.BundleJoin{AdministrationID: e.adm.ID, CustomerID: c.ID, CustomerRef: c.ExternalRef, Currency: "EUR",
-		Window: 5 * time.Minute, Summary: "reminder of invoice " + invs[4].Number}, join)
+		InvoiceID: invs[4].ID, Kind: policy.StepReminder, Window: 5 * time.Minute, Summary: "reminder of invoice " + invs[4].Number}, join)
 	for _, in := range ins {
 		require.Equal(t, models.BundlePending, e.request(in.Key).State)
 	}
@@ -603,10 +604,22 @@ func testBundleRetry(t *testing.T, e *bundleEnv) {
 }
 
 func testBundleStoredTemplate(t *testing.T, e *bundleEnv) {
-	tpl := models.Template{AdministrationID: e.adm.ID, Name: "default", Kind: string(policy.StepReminder), Channel: "email", Language: "fr",
-		Subject: "Relance #invoice_number", Body: "<p>La plus ancienne : #invoice_number, #days_overdue jours.</p><p>#items_list</p><p>#portal_link</p>"}
-	require.NoError(t, e.db.Create(&tpl).Error)
-	defer func() { require.NoError(t, e.db.Delete(&models.Template{}, tpl.ID).Error) }()
+	single := models.Template{AdministrationID: e.adm.ID, Name: "default", Kind: string(policy.StepReminder), Channel: "email", Language: "fr",
+		Subject: "Relance #invoice_number", Body: "<p>Une seule : #invoice_number, #days_overdue jours.</p><p>#portal_link</p>", Version: 1}
+	bundle := models.Template{AdministrationID: e.adm.ID, Name: "default", Kind: "bundle_reminder", Channel: "email", Language: "fr",
+		Subject: "Nos #items_count factures", Body: "<p>Texte groupé, total #total_due.</p><p>#items_list</p><p>#portal_link</p>", Version: 3}
+	require.NoError(t, e.db.Create(&single).Error)
+	require.NoError(t, e.db.Create(&bundle).Error)
+	defer func() { require.NoError(t, e.db.Delete(&models.Template{}, []int64{single.ID, bundle.ID}).Error) }()
+	sentFrom := func(res activities.SendBundleResult) models.Message {
+		t.Helper()
+		require.NotEmpty(t, res.Outcomes)
+		var msg models.Message
+		require.NoError(t, e.db.First(&msg, "id = ?", res.Outcomes[0].MessageID).Error)
+		return msg
+	}
+
+	// Several invoices: the administration's bundle text, about no single invoice.
 	c, recent := e.customer(nil)
 	oldest := e.invoice(c, func(i *models.Invoice) { i.DueDate = time.Now().UTC().AddDate(0, 0, -30) })
 	e.queue(c, recent, policy.StepReminder)
@@ -616,13 +629,47 @@ func testBundleStoredTemplate(t *testing.T, e *bundleEnv) {
 	require.True(t, res.Sent)
 	mails := e.mailsWith(c.Email)
 	require.Len(t, mails, 1)
-	require.Contains(t, mails[0], "Subject: Relance "+oldest.Number)
-	require.Contains(t, mails[0], "La plus ancienne : "+oldest.Number+", 30 jours.")
+	require.Contains(t, mails[0], "Subject: Nos 2 factures")
+	require.Contains(t, mails[0], "Texte groupé, total ")
 	require.Contains(t, mails[0], recent.Number, "the bundled invoices are listed")
-	var msg models.Message
-	require.NoError(t, e.db.First(&msg, "id = ?", res.Outcomes[0].MessageID).Error)
+	require.Contains(t, mails[0], oldest.Number)
+	require.Contains(t, mails[0], render.StepLabel("reminder", "fr"), "with their step")
+	require.NotContains(t, mails[0], "Une seule")
+	msg := sentFrom(res)
 	require.NotNil(t, msg.TemplateID)
-	require.Equal(t, tpl.ID, *msg.TemplateID)
+	require.Equal(t, bundle.ID, *msg.TemplateID, "the message names the bundle template")
+	require.Equal(t, 3, msg.TemplateVersion)
+
+	// No bundle text of its own: the shipped one, not the step kind's own text.
+	require.NoError(t, e.db.Delete(&models.Template{}, bundle.ID).Error)
+	c2, a := e.customer(nil)
+	b := e.invoice(c2, nil)
+	e.queue(c2, a, policy.StepReminder)
+	e.queue(c2, b, policy.StepReminder)
+	res, err = e.runBundle(e.bundleInput(c2, "EUR", time.Now().UTC()))
+	require.NoError(t, err)
+	require.True(t, res.Sent)
+	mails = e.mailsWith(c2.Email)
+	require.Len(t, mails, 1)
+	shipped, ok := render.DefaultBundle("reminder", "email", "fr")
+	require.True(t, ok)
+	require.Contains(t, mails[0], "Subject: "+strings.ReplaceAll(shipped.Subject, "#items_count", "2"))
+	require.NotContains(t, mails[0], "Une seule")
+	require.Nil(t, sentFrom(res).TemplateID, "a shipped text")
+
+	// One invoice: exactly its step's text, the administration's own.
+	c3, only := e.customer(nil)
+	e.queue(c3, only, policy.StepReminder)
+	res, err = e.runBundle(e.bundleInput(c3, "EUR", time.Now().UTC()))
+	require.NoError(t, err)
+	require.True(t, res.Sent)
+	mails = e.mailsWith(c3.Email)
+	require.Len(t, mails, 1)
+	require.Contains(t, mails[0], "Subject: Relance "+only.Number)
+	require.Contains(t, mails[0], "Une seule : "+only.Number)
+	msg = sentFrom(res)
+	require.NotNil(t, msg.TemplateID)
+	require.Equal(t, single.ID, *msg.TemplateID)
 }
 
 func testBundleScaledGap(t *testing.T, e *bundleEnv) {

@@ -43,6 +43,9 @@ type BundleJoin struct {
 	Currency         string `json:"currency"`
 	// InvoiceID is the invoice whose step asks to join (for the logs).
 	InvoiceID int64 `json:"invoice_id"`
+	// Kind is the step's kind: a bundle that carries an SMS step sends on
+	// the rate-limited SMS task queue.
+	Kind policy.StepKind `json:"kind"`
 	// Window is how long the bundle collects after its first request.
 	Window  time.Duration `json:"window"`
 	Summary string        `json:"summary"`

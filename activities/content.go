@@ -160,12 +160,20 @@ func (a *Activities) storedTemplate(ctx context.Context, d *sendData, name strin
 				return render.Template{Kind: t.Kind, Channel: t.Channel, Language: t.Language, Subject: t.Subject, Body: t.Body, ID: t.ID, Version: t.Version}, true, nil
 			}
 			if !errors.Is(err, gorm.ErrRecordNotFound) {
-				return render.Template{}, false, fmt.Errorf("load template %s/%s/%s/%s: %w", n, kind, ch, l, err)
+				return render.Template{}, false, storeError{fmt.Errorf("load template %s/%s/%s/%s: %w", n, kind, ch, l, err)}
 			}
 		}
 	}
 	return render.Template{}, false, nil
 }
+
+// storeError is a failure to read the database while making a message (a
+// dropped connection, a full server), not a template that cannot render:
+// the send is retried, never recorded as failed.
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
 
 // render makes the message for one channel; a manual action's edited text
 // replaces the template's.
@@ -316,6 +324,7 @@ func (a *Activities) letter(key string, kind policy.StepKind, d *sendData, m ren
 			l.Items = append(l.Items, channels.LetterItem{
 				Number: it.Number, IssueDate: render.FormatDate(it.IssueDate, lang), DueDate: render.FormatDate(it.DueDate, lang),
 				Amount: render.FormatMoney(it.Amount, lang), Open: render.FormatMoney(it.Open, lang),
+				Step: it.Step,
 			})
 			total += it.Open.Minor
 			cur = it.Open.Currency

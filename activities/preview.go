@@ -24,6 +24,10 @@ type PreviewRequest struct {
 	// Template is the text to render (the subject is ignored for an SMS);
 	// its Language is the language the data is written in.
 	Template render.Template
+	// Bundle renders Template as a bundle's text (Kind is the bundle's step
+	// kind): about the customer's open invoices, each with its step label,
+	// and no single invoice.
+	Bundle bool
 }
 
 // Preview is a message as SendStep would write it.
@@ -36,6 +40,8 @@ type Preview struct {
 	Encoding string
 	// PDF is the letter as the print service gets it.
 	PDF []byte
+	// Items is the number of invoices a bundle's preview carries.
+	Items int
 }
 
 // RenderPreview renders a template for a customer's invoice (or statement)
@@ -57,6 +63,9 @@ func RenderPreview(ctx context.Context, db *gorm.DB, links portal.Links, now tim
 		return Preview{}, err
 	}
 	d.cust.Language = in.Template.Language
+	if in.Bundle {
+		return a.previewBundle(ctx, d, in)
+	}
 	send := SendInput{AdministrationID: in.AdministrationID, CustomerID: in.CustomerID, InvoiceID: in.InvoiceID,
 		Step: StepRef{Kind: in.Kind, Template: "default"}, Manual: true, Subject: in.Template.Subject, Body: in.Template.Body}
 	dec := policy.Decision{Email: d.cust.Email, Mobile: d.cust.Mobile}
@@ -69,6 +78,12 @@ func RenderPreview(ctx context.Context, db *gorm.DB, links portal.Links, now tim
 	if err != nil {
 		return Preview{}, err
 	}
+	return a.preview(in, d, m)
+}
+
+// preview is the Preview of a rendered message (a letter's PDF made).
+func (a *Activities) preview(in PreviewRequest, d *sendData, m rendered) (Preview, error) {
+	var err error
 	out := Preview{Recipient: m.recipient, To: m.to, Cc: m.cc, Bcc: m.bcc, Subject: m.subject, HTML: m.html, Text: m.text, Segments: m.segments}
 	switch in.Channel {
 	case policy.ChannelSMS:
@@ -83,6 +98,54 @@ func RenderPreview(ctx context.Context, db *gorm.DB, links portal.Links, now tim
 		}
 	}
 	return out, nil
+}
+
+// previewBundle renders a bundle's text as SendBundle would for a bundle
+// of the customer's open invoices: no single invoice (#invoice_… print
+// empty), the items with their step labels — the step a pending or held
+// bundle request of the invoice names, else the previewed kind's.
+func (a *Activities) previewBundle(ctx context.Context, d *sendData, in PreviewRequest) (Preview, error) {
+	if d.inv.ID != 0 {
+		// Asked about one invoice: its customer's bundle.
+		lang := d.cust.Language
+		cd, err := a.loadCustomerData(ctx, in.AdministrationID, d.cust.ID)
+		if err != nil {
+			return Preview{}, err
+		}
+		d = cd
+		d.cust.Language = lang
+	}
+	var reqs []models.BundleRequest
+	if err := a.DB.WithContext(ctx).Where("administration_id = ? AND customer_id = ? AND state IN ?", in.AdministrationID, d.cust.ID,
+		[]models.BundleState{models.BundlePending, models.BundleHeld}).Find(&reqs).Error; err != nil {
+		return Preview{}, fmt.Errorf("load bundle requests of customer %d: %w", d.cust.ID, err)
+	}
+	kinds := make(map[int64]string, len(reqs))
+	for _, r := range reqs {
+		kinds[r.InvoiceID] = r.Kind
+	}
+	data := a.renderData(d, time.Time{})
+	data.Invoice = nil
+	for i, inv := range d.items {
+		k := kinds[inv.ID]
+		if k == "" {
+			k = string(in.Kind)
+		}
+		data.Items[i].Step = render.StepLabel(k, data.Language)
+	}
+	dec := policy.Decision{Email: d.cust.Email, Mobile: d.cust.Mobile}
+	if now := policy.Decide(in.Kind, d.admSettings(), d.custSettings()); now.Has(policy.ChannelEmail) {
+		dec.Email, dec.EmailTo, dec.EmailCc = now.Email, now.EmailTo, now.EmailCc
+	}
+	tpl := in.Template
+	tpl.ID, tpl.Version = 0, 0
+	m, err := renderWith(tpl, data, d, dec, in.Channel)
+	if err != nil {
+		return Preview{}, err
+	}
+	out, err := a.preview(in, d, m)
+	out.Items = len(d.items)
+	return out, err
 }
 
 // loadCustomerData loads what a message to a customer prints: the

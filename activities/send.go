@@ -131,6 +131,10 @@ func (a *Activities) sendOn(ctx context.Context, in SendInput, d *sendData, dec 
 func (a *Activities) sendRendered(ctx context.Context, in SendInput, d *sendData, dec policy.Decision, ch policy.Channel, msg rendered, renderErr error) (ChannelOutcome, error) {
 	key := in.Key + "/" + string(ch)
 	out := ChannelOutcome{Channel: ch}
+	if se := (storeError{}); errors.As(renderErr, &se) {
+		// The database did not answer: the retry renders again.
+		return out, renderErr
+	}
 	if err := renderErr; err != nil {
 		// A template that cannot render will not render on a retry: the
 		// message fails with the reason, the other channels go on.

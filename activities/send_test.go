@@ -237,7 +237,36 @@ func TestSendStep(t *testing.T) {
 		t.Run("Vonage refusal fails without retry", func(t *testing.T) { testSMSPermanent(t, e) })
 		t.Run("letter service 5xx retried, 4xx fails", func(t *testing.T) { testLetter(t, e) })
 		t.Run("bad contact data is skipped with a reason", func(t *testing.T) { testBadContactData(t, e) })
+		t.Run("a template the database cannot give is retried, not failed", func(t *testing.T) { testTemplateLoadRetried(t, e) })
 	})
+}
+
+// testTemplateLoadRetried: the database refuses the template's read (a
+// full server: SQLSTATE 53300) while the step is made. The message is
+// not recorded as failed — that is for a template that cannot render —
+// the attempt fails retryably, and the retry sends it.
+func testTemplateLoadRetried(t *testing.T, e *sendEnv) {
+	c, inv := e.customer(nil)
+	in := e.input(c, inv, policy.StepReminder)
+	refuse := errors.New("FATAL: sorry, too many clients already (SQLSTATE 53300)")
+	// Callbacks belong to the database handle: removed before anything else runs.
+	require.NoError(t, e.db.Callback().Query().Before("gorm:query").Register("test:refuse-templates", func(tx *gorm.DB) {
+		if tx.Statement.Table == "templates" {
+			_ = tx.AddError(refuse)
+		}
+	}))
+	_, err := e.send(in)
+	require.NoError(t, e.db.Callback().Query().Remove("test:refuse-templates"))
+	requireRetryable(t, err)
+	require.ErrorContains(t, err, "53300")
+	row, ok := e.rows(in)["email"]
+	require.True(t, !ok || row.State != models.MessageFailed, "a database that did not answer is no reason to fail the message")
+	require.Zero(t, e.mailsTo(c.Email))
+
+	res, err := e.send(in)
+	require.NoError(t, err)
+	require.True(t, res.Sent)
+	require.Equal(t, 1, e.mailsTo(c.Email))
 }
 
 func testEmailOnce(t *testing.T, e *sendEnv) {

@@ -30,6 +30,7 @@ func TestTemplates(t *testing.T) {
 		t.Run("a set that a journey names keeps its last template", func(t *testing.T) { testTemplateSetInUse(t, e) })
 		t.Run("preview", func(t *testing.T) { testTemplatePreview(t, e) })
 		t.Run("message preview", func(t *testing.T) { testMessagePreview(t, e) })
+		t.Run("bundle templates: listed, saved, versioned, refused, previewed, per tenant", func(t *testing.T) { testBundleTemplates(t, e) })
 	})
 }
 
@@ -76,7 +77,7 @@ func testTemplateTags(t *testing.T, e *apiEnv) {
 
 func testTemplateCRUD(t *testing.T, e *apiEnv) {
 	before := e.templates(t)
-	require.Len(t, before, len(render.Defaults()), "a new administration has the shipped defaults")
+	require.Len(t, before, len(render.TemplateDefaults()), "a new administration has the shipped defaults, the bundles' texts too")
 	const key = "default/reminder/email/nl"
 	require.Equal(t, "shipped", string(before[key].Source))
 	require.Zero(t, before[key].ID)
@@ -348,4 +349,173 @@ func testMessagePreview(t *testing.T, e *apiEnv) {
 	require.True(t, sent.Equal(*got.SentAt))
 	e.call("GET", path, e.keyB, nil).problem(t, http.StatusNotFound)
 	e.call("GET", fmt.Sprintf("/api/v1/messages/%d/preview", m.ID+1000), e.keyA, nil).problem(t, http.StatusNotFound)
+}
+
+// testBundleTemplates: the bundles' texts are templates of kinds
+// bundle_reminder, bundle_final_reminder and bundle_sms, served and edited
+// by the template routes like every other; they may not use the tags about
+// one invoice, and their preview lists the customer's invoices with their
+// steps.
+func testBundleTemplates(t *testing.T, e *apiEnv) {
+	list := e.templates(t)
+	for _, d := range render.TemplateDefaults() {
+		if _, ok := render.BundleStep(d.Kind); !ok {
+			continue
+		}
+		v, ok := list["default/"+d.Kind+"/"+d.Channel+"/"+d.Language]
+		require.True(t, ok, "%s/%s/%s listed", d.Kind, d.Channel, d.Language)
+		require.Equal(t, "shipped", string(v.Source))
+		require.Equal(t, d.Body, v.Body)
+		require.Equal(t, d.Subject, v.Subject)
+	}
+	require.Contains(t, list["default/bundle_final_reminder/post/de"].Body, "#items_list")
+	require.Contains(t, list["default/bundle_sms/sms/fr"].Body, "#items_list")
+
+	// Saved and versioned like any template.
+	path := fmt.Sprintf("/api/v1/administrations/%d/templates", e.admA.ID)
+	r := e.call("POST", path, e.keyA, map[string]any{"kind": "bundle_reminder", "channel": "email", "language": "fr",
+		"subject": "Vos #items_count factures", "body": "<p>Bonjour #customer_name, reste dû #total_due.</p><p>#items_list</p><p>#portal_link</p>"})
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	var tpl api.TemplateView
+	r.json(t, &tpl)
+	require.Equal(t, "bundle_reminder", tpl.Kind)
+	require.Equal(t, 1, tpl.Version)
+	require.Equal(t, tpl.ID, e.templates(t)["default/bundle_reminder/email/fr"].ID, "the override replaces the shipped bundle text")
+	one := fmt.Sprintf("/api/v1/templates/%d", tpl.ID)
+	r = e.call("PUT", one, e.keyA, map[string]any{"subject": "Vos #items_count factures impayées", "body": "<p>Reste dû #total_due (#overdue_amount échus).</p><p>#items_list</p>"})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	r.json(t, &tpl)
+	require.Equal(t, 2, tpl.Version)
+	r = e.call("GET", one+"/versions", e.keyA, nil)
+	require.Equal(t, http.StatusOK, r.status)
+	var versions struct {
+		Data []api.TemplateVersionView `json:"data"`
+	}
+	r.json(t, &versions)
+	require.Len(t, versions.Data, 2)
+	require.Equal(t, "Vos #items_count factures", versions.Data[1].Subject)
+
+	// Refused: a tag about one invoice, a channel the bundle does not go by,
+	// a kind without a bundle, changing the kind; nothing is written.
+	templates, stored := e.count(&models.Template{}), e.count(&models.TemplateVersion{})
+	for _, c := range []struct {
+		name   string
+		body   map[string]any
+		status int
+		field  string
+		detail string
+	}{
+		{"an invoice tag in the subject", map[string]any{"kind": "bundle_reminder", "channel": "email", "language": "nl",
+			"subject": "Factuur #invoice_number", "body": "#items_list"}, 422, "subject", "#invoice_number"},
+		{"an invoice tag in the body", map[string]any{"kind": "bundle_final_reminder", "channel": "post", "language": "de",
+			"subject": "Mahnung", "body": "Fällig seit #due_date\n\n#items_list"}, 422, "body", "#due_date"},
+		{"an invoice tag in an SMS", map[string]any{"kind": "bundle_sms", "channel": "sms", "language": "en",
+			"body": "#open_amount open, #portal_home"}, 422, "body", "#items_list"},
+		{"a bundle SMS by email", map[string]any{"kind": "bundle_sms", "channel": "email", "language": "en", "subject": "S",
+			"body": "#items_list"}, 400, "kind", "bundle_sms"},
+		{"a bundle reminder by SMS", map[string]any{"kind": "bundle_reminder", "channel": "sms", "language": "en",
+			"body": "#items_list"}, 400, "kind", "bundle_reminder"},
+		{"a kind without a bundle", map[string]any{"kind": "bundle_invoice", "channel": "email", "language": "en", "subject": "S",
+			"body": "#items_list"}, 400, "kind", "bundle_invoice"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := e.call("POST", path, e.keyA, c.body).problem(t, c.status)
+			require.Equal(t, c.field, p.Field)
+			require.Contains(t, p.Detail, c.detail)
+		})
+	}
+	p := e.call("PUT", one, e.keyA, map[string]any{"subject": "S #invoice_number", "body": "#items_list"}).problem(t, http.StatusUnprocessableEntity)
+	require.Equal(t, "subject", p.Field)
+	e.call("PUT", one, e.keyA, map[string]any{"kind": "reminder", "subject": "S", "body": "#items_list"}).problem(t, http.StatusUnprocessableEntity)
+	require.Equal(t, templates, e.count(&models.Template{}))
+	require.Equal(t, stored, e.count(&models.TemplateVersion{}))
+
+	// Another organization sees none of it.
+	e.call("GET", one, e.keyB, nil).problem(t, http.StatusNotFound)
+	e.call("GET", one+"/versions", e.keyB, nil).problem(t, http.StatusNotFound)
+	e.call("PUT", one, e.keyB, map[string]any{"subject": "S", "body": "#items_list"}).problem(t, http.StatusNotFound)
+	e.call("DELETE", one, e.keyB, nil).problem(t, http.StatusNotFound)
+	e.call("POST", path, e.keyB, map[string]any{"kind": "bundle_sms", "channel": "sms", "language": "en", "body": "#items_list"}).problem(t, http.StatusNotFound)
+	r = e.call("GET", fmt.Sprintf("/api/v1/administrations/%d/templates", e.admB.ID), e.keyB, nil)
+	require.Equal(t, http.StatusOK, r.status)
+	var bList templateList
+	r.json(t, &bList)
+	for _, v := range bList.Data {
+		require.Zero(t, v.ID, "B has only the shipped texts: %s/%s/%s", v.Kind, v.Channel, v.Language)
+	}
+
+	// Preview: the customer's open invoices, each with its step (a pending
+	// bundle request's, else the previewed kind's), and no single invoice.
+	now := time.Now().UTC()
+	cust := models.Customer{AdministrationID: e.admA.ID, ExternalRef: "C-BUNDLE-PREVIEW", Name: "Groupe SA", Language: "fr",
+		Email: "groupe@example.com", Mobile: "+32470123457", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok-bundle"}
+	require.NoError(t, e.db.Create(&cust).Error)
+	var invs []models.Invoice
+	for i := range 3 {
+		inv := models.Invoice{AdministrationID: e.admA.ID, CustomerID: cust.ID, Number: fmt.Sprintf("F-BUN-%d", i+1), IssueDate: now.AddDate(0, 0, -40-i),
+			DueDate: now.AddDate(0, 0, -10-i), Currency: "EUR", AmountMinor: 10000, OpenMinor: 10000, Status: models.InvoiceOpen, Stage: "scheduled",
+			WorkflowID: fmt.Sprintf("preview:F-BUN-%d", i+1)}
+		require.NoError(t, e.db.Create(&inv).Error)
+		invs = append(invs, inv)
+	}
+	require.NoError(t, e.db.Create(&models.BundleRequest{AdministrationID: e.admA.ID, CustomerID: cust.ID, Currency: "EUR", InvoiceID: invs[2].ID,
+		WorkflowID: invs[2].WorkflowID, StepKey: "bundle-preview/" + invs[2].Number, Position: 2, Kind: "final_reminder", Anchor: now,
+		State: models.BundlePending}).Error)
+	messages := e.count(&models.Message{})
+	r = e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"template_id": tpl.ID, "customer_id": cust.ID})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	var pv api.PreviewView
+	r.json(t, &pv)
+	require.Equal(t, tpl.ID, pv.TemplateID)
+	require.Equal(t, 2, pv.TemplateVersion)
+	require.Equal(t, "bundle_reminder", pv.Kind)
+	require.Equal(t, "Vos 3 factures impayées", pv.Subject)
+	require.Empty(t, pv.Warnings)
+	for _, inv := range invs {
+		require.Contains(t, pv.HTML, inv.Number)
+	}
+	require.Regexp(t, `F-BUN-3 .* `+render.StepLabel("final_reminder", "fr")+`\n`, pv.Text, "the step column: the pending request's step")
+	require.Regexp(t, `F-BUN-1 .* `+render.StepLabel("reminder", "fr")+`\n`, pv.Text, "else the previewed kind's")
+	require.Regexp(t, `300,00`, pv.Text, "#total_due over the three")
+
+	// Asked about one invoice: its customer's bundle; a letter as PDF.
+	shipped, ok := render.TemplateDefault("bundle_final_reminder", "post", "fr")
+	require.True(t, ok)
+	r = e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"kind": "bundle_final_reminder", "channel": "post", "language": "fr",
+		"subject": shipped.Subject, "body": shipped.Body, "invoice_id": invs[0].ID})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	pv = api.PreviewView{}
+	r.json(t, &pv)
+	require.True(t, bytes.HasPrefix(pv.PDFBase64, []byte("%PDF-")))
+	require.Equal(t, "Dernier rappel : 3 factures impayées", pv.Subject)
+	require.Contains(t, pv.Text, "300,00", "#total_due over the three (the items table is in the PDF)")
+
+	// A bundle SMS; a customer with one invoice gets a warning.
+	single := models.Customer{AdministrationID: e.admA.ID, ExternalRef: "C-BUNDLE-ONE", Name: "Seul", Language: "en",
+		Mobile: "+32470123458", CustomerSendSettings: models.DefaultCustomerSendSettings(), PortalToken: "tok-one"}
+	require.NoError(t, e.db.Create(&single).Error)
+	require.NoError(t, e.db.Create(&models.Invoice{AdministrationID: e.admA.ID, CustomerID: single.ID, Number: "F-ONE-1", IssueDate: now.AddDate(0, 0, -40),
+		DueDate: now.AddDate(0, 0, -10), Currency: "EUR", AmountMinor: 5000, OpenMinor: 5000, Status: models.InvoiceOpen, Stage: "scheduled", WorkflowID: "preview:F-ONE-1"}).Error)
+	r = e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"kind": "bundle_sms", "channel": "sms", "language": "en",
+		"body": "#company_name: #items_list unpaid", "customer_id": single.ID})
+	require.Equal(t, http.StatusOK, r.status, string(r.body))
+	pv = api.PreviewView{}
+	r.json(t, &pv)
+	require.Equal(t, "+32470123458", pv.Recipient)
+	require.Contains(t, pv.Text, "1 open item")
+	require.Len(t, pv.Warnings, 1)
+	require.Contains(t, pv.Warnings[0], "1 open invoice")
+
+	// Preview refusals: an invoice tag (422), another tenant's template or customer (404).
+	pr := e.call("POST", "/api/v1/templates/preview", e.keyA, map[string]any{"kind": "bundle_sms", "channel": "sms", "language": "en",
+		"body": "#invoice_number", "customer_id": cust.ID}).problem(t, http.StatusUnprocessableEntity)
+	require.Contains(t, pr.Detail, "#invoice_number")
+	e.call("POST", "/api/v1/templates/preview", e.keyB, map[string]any{"template_id": tpl.ID, "customer_id": cust.ID}).problem(t, http.StatusNotFound)
+	e.call("POST", "/api/v1/templates/preview", e.keyB, map[string]any{"kind": "bundle_sms", "channel": "sms", "language": "en",
+		"body": "#items_list", "customer_id": cust.ID}).problem(t, http.StatusNotFound)
+	require.Equal(t, messages, e.count(&models.Message{}), "a preview sends nothing")
+
+	// Deleting the override brings the shipped bundle text back.
+	require.Equal(t, http.StatusNoContent, e.call("DELETE", one, e.keyA, nil).status)
+	require.Equal(t, "shipped", string(e.templates(t)["default/bundle_reminder/email/fr"].Source))
 }

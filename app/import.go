@@ -413,7 +413,7 @@ func (r *importRun) applyRow(row importer.Row) (*importTask, error) {
 	}
 	invWrite := res.inv == nil
 	if !invWrite {
-		ch, kept := r.invoiceChanges(res.inv, ir)
+		ch, kept := r.invoiceChanges(res.inv, ir, res.cust)
 		invWrite, res.kept = len(ch) > 0, kept
 	}
 
@@ -758,8 +758,19 @@ func fileStatus(ir importer.InvoiceRow) models.InvoiceStatus {
 // before Relance kept this record) has no previous import: Relance wins.
 // The columns imported_* that keep the file's amounts are written whenever
 // they differ; they alone do not make the invoice "updated".
-func (r *importRun) invoiceChanges(inv *models.Invoice, ir importer.InvoiceRow) (map[string]any, bool) {
+//
+// The file's customer wins: an invoice its row now books on another
+// customer (a correction in the accounting software) moves to that
+// customer (cust; nil when the customer is still to be created), so that
+// its next messages, and its customer's bundle, are the new customer's.
+func (r *importRun) invoiceChanges(inv *models.Invoice, ir importer.InvoiceRow, cust *models.Customer) (map[string]any, bool) {
 	ch := map[string]any{}
+	switch {
+	case cust == nil:
+		ch["customer_id"] = int64(0) // set to the new customer's ID once it exists
+	case inv.CustomerID != cust.ID:
+		ch["customer_id"] = cust.ID
+	}
 	if inv.ImportedAmountMinor == nil || *inv.ImportedAmountMinor != ir.AmountMinor {
 		ch["imported_amount_minor"] = ir.AmountMinor
 	}
@@ -856,7 +867,7 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 	}
 
 	res.inv, res.invOut = &fresh, invUnchanged
-	changes, kept := r.invoiceChanges(&fresh, ir)
+	changes, kept := r.invoiceChanges(&fresh, ir, res.cust)
 	res.kept = kept
 	if len(changes) == 0 {
 		return nil
@@ -869,13 +880,6 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 		changes["workflow_id"] = workflows.InvoiceWorkflowID(r.adm.ID, fresh.Number)
 		changes["journey_cycle"], changes["journey_started"] = 1, false
 		res.start, res.prior = true, &prior
-		if fresh.CustomerID != res.cust.ID {
-			var owner models.Customer
-			if err := tx.First(&owner, fresh.CustomerID).Error; err != nil {
-				return fmt.Errorf("load customer %d of invoice %s: %w", fresh.CustomerID, ir.Number, err)
-			}
-			res.cust = &owner
-		}
 	}
 	if err := tx.Model(&models.Invoice{}).Where("id = ?", fresh.ID).Updates(changes).Error; err != nil {
 		return fmt.Errorf("update invoice %s: %w", ir.Number, err)
@@ -904,8 +908,10 @@ func (r *importRun) writeInvoice(tx *gorm.DB, ir importer.InvoiceRow, res *rowRe
 		res.signals = append(res.signals, pendingSignal{workflows.SignalInvoiceUpdated, updatedSignal(&fresh)})
 	}
 	_, dueChanged := changes["due_date"]
-	if dueChanged && fresh.Status == models.InvoiceOpen {
-		// The steps are counted from the due date: re-plan the future ones.
+	_, moved := changes["customer_id"]
+	if (dueChanged || moved) && fresh.Status == models.InvoiceOpen {
+		// The steps are counted from the due date, and follow the
+		// customer's journey: re-plan the future ones.
 		res.signals = append(res.signals, pendingSignal{workflows.SignalJourneyChanged,
 			workflows.JourneyChangedSignal{JourneyID: res.cust.EffectiveJourneyID(r.adm)}})
 	}
@@ -1067,6 +1073,8 @@ func setInvoice(inv *models.Invoice, ch map[string]any) {
 			inv.Stage = v.(string)
 		case "workflow_id":
 			inv.WorkflowID = v.(string)
+		case "customer_id":
+			inv.CustomerID = v.(int64)
 		case "journey_cycle":
 			inv.JourneyCycle = v.(int)
 		case "journey_started":
@@ -1104,6 +1112,9 @@ func importedDetail(before, after models.Invoice) string {
 	}
 	if !before.DueDate.Equal(after.DueDate) {
 		parts = append(parts, fmt.Sprintf("due date %s → %s", before.DueDate.Format("2006-01-02"), after.DueDate.Format("2006-01-02")))
+	}
+	if before.CustomerID != after.CustomerID {
+		parts = append(parts, fmt.Sprintf("customer %d → %d", before.CustomerID, after.CustomerID))
 	}
 	if len(parts) == 0 {
 		return "details"

@@ -40,7 +40,7 @@ import (
 // impNamespaces are pre-created on the dev server: each database of each
 // test gets its own, so that its worker (bound to that database) only ever
 // runs its own journeys.
-var impNamespaces = []string{"imp0", "imp1", "imp2", "imp3", "imp4", "imp5", "imp6", "imp7", "imp8", "imp9", "imp10", "imp11"}
+var impNamespaces = []string{"imp0", "imp1", "imp2", "imp3", "imp4", "imp5", "imp6", "imp7", "imp8", "imp9", "imp10", "imp11", "imp12", "imp13"}
 
 var impNext atomic.Int32
 
@@ -201,6 +201,9 @@ func TestImport(t *testing.T) {
 	})
 	t.Run("contact persons", func(t *testing.T) {
 		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportContacts(t, impSetup(t, srv, gdb, false)) })
+	})
+	t.Run("an invoice booked on another customer moves", func(t *testing.T) {
+		testkit.EachDB(t, func(t *testing.T, gdb *gorm.DB) { testImportMovesInvoice(t, impSetup(t, srv, gdb, false)) })
 	})
 	t.Run("two imports of one file at once", func(t *testing.T) {
 		testImportConcurrent(t, impSetup(t, srv, testkit.Postgres(t), false))
@@ -527,4 +530,52 @@ func testImportContacts(t *testing.T, e *impEnv) {
 	rep = impRun(t, e, file("an.peeters@janssens.example", "AP@janssens.example"), false)
 	require.Equal(t, 1, rep.Customers.Unchanged)
 	require.Len(t, contacts(), 3)
+}
+
+// testImportMovesInvoice: the accounting software books an invoice on
+// another customer (a correction) between two imports. The invoice moves
+// to that customer — a new one or one Relance knows — so that its next
+// reminders (and its customer's bundle) are the new customer's; the move is
+// on the invoice's timeline, and the journey is told to re-plan.
+func testImportMovesInvoice(t *testing.T, e *impEnv) {
+	file := func(rows ...string) []byte {
+		return []byte("Factuurnummer;Debiteurnummer;Naam;E-mail;Factuurdatum;Vervaldatum;Valuta;Bedrag;Openstaand\n" + strings.Join(rows, "\n") + "\n")
+	}
+	first := impRun(t, e, file(
+		"M-1;OLD;Old Customer BV;old@example.nl;01-10-2026;15-10-2026;EUR;100,00;100,00",
+		"M-2;OLD;Old Customer BV;old@example.nl;01-10-2026;15-10-2026;EUR;50,00;50,00"), false)
+	require.Equal(t, 2, first.Invoices.Created)
+	var old models.Customer
+	require.NoError(t, e.db.Where("administration_id = ? AND external_ref = ?", e.adm.ID, "OLD").First(&old).Error)
+	invoice := func(number string) models.Invoice {
+		var inv models.Invoice
+		require.NoError(t, e.db.Where("administration_id = ? AND number = ?", e.adm.ID, number).First(&inv).Error)
+		return inv
+	}
+	require.Equal(t, old.ID, invoice("M-1").CustomerID)
+
+	// M-1 is now booked on a customer Relance does not know yet.
+	second := impRun(t, e, file(
+		"M-1;NEW;New Customer BV;new@example.nl;01-10-2026;15-10-2026;EUR;100,00;100,00",
+		"M-2;OLD;Old Customer BV;old@example.nl;01-10-2026;15-10-2026;EUR;50,00;50,00"), false)
+	var moved models.Customer
+	require.NoError(t, e.db.Where("administration_id = ? AND external_ref = ?", e.adm.ID, "NEW").First(&moved).Error)
+	require.Equal(t, moved.ID, invoice("M-1").CustomerID, "the invoice follows the file's customer")
+	require.Equal(t, old.ID, invoice("M-2").CustomerID)
+	require.Equal(t, 1, second.Invoices.Updated)
+	require.Equal(t, 1, second.Invoices.Unchanged)
+	var ev models.InvoiceEvent
+	require.NoError(t, e.db.Where("invoice_id = ? AND kind = ?", invoice("M-1").ID, models.EventImported).Order("id DESC").First(&ev).Error)
+	require.Contains(t, ev.Detail, fmt.Sprintf("customer %d → %d", old.ID, moved.ID))
+
+	// Booked back on the old customer: it moves back; the same file again changes nothing.
+	back := file(
+		"M-1;OLD;Old Customer BV;old@example.nl;01-10-2026;15-10-2026;EUR;100,00;100,00",
+		"M-2;OLD;Old Customer BV;old@example.nl;01-10-2026;15-10-2026;EUR;50,00;50,00")
+	third := impRun(t, e, back, false)
+	require.Equal(t, old.ID, invoice("M-1").CustomerID)
+	require.Equal(t, 1, third.Invoices.Updated)
+	again := impRun(t, e, back, false)
+	require.Equal(t, 2, again.Invoices.Unchanged)
+	require.Zero(t, again.Invoices.Updated)
 }

@@ -16,7 +16,10 @@ import (
 // against one of its invoices or customers, exactly as the sending activity
 // would now (activities.RenderPreview), in the template's language. It
 // stores and sends nothing. An unsaved template is checked as a save would
-// check it (unknown #tag: 422).
+// check it (unknown #tag: 422). A bundle's text (kind "bundle_…") renders
+// about the customer's open invoices (of the invoice's customer when an
+// invoice is given), each with its step label, as SendBundle writes a
+// bundle of several invoices.
 func (s *Service) PreviewTemplate(ctx context.Context, org int64, in domain.TemplatePreviewInput) (domain.TemplatePreview, error) {
 	var out domain.TemplatePreview
 	if (in.InvoiceID == 0) == (in.CustomerID == 0) {
@@ -40,6 +43,11 @@ func (s *Service) PreviewTemplate(ctx context.Context, org int64, in domain.Temp
 	}
 	req := activities.PreviewRequest{Kind: policy.StepKind(tpl.Kind), Channel: policy.Channel(tpl.Channel),
 		Template: render.Template{Kind: tpl.Kind, Channel: tpl.Channel, Language: tpl.Language, Subject: tpl.Subject, Body: tpl.Body}}
+	if step, ok := render.BundleStep(tpl.Kind); ok {
+		// A bundle's text: about the customer's open invoices with their
+		// steps (the invoice asked for names its customer).
+		req.Kind, req.Bundle = policy.StepKind(step), true
+	}
 	if in.InvoiceID != 0 {
 		inv, err := s.Invoice(ctx, org, in.InvoiceID)
 		if err != nil {
@@ -65,6 +73,9 @@ func (s *Service) PreviewTemplate(ctx context.Context, org int64, in domain.Temp
 		return out, fmt.Errorf("preview template: %w", err)
 	}
 	out.Kind, out.Channel, out.Language = tpl.Kind, tpl.Channel, tpl.Language
+	if req.Bundle && p.Items < 2 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("the customer has %d open invoice(s): a bundle's text is sent only for several invoices (one invoice gets its step's own text)", p.Items))
+	}
 	out.To, out.Cc, out.Bcc = p.To, p.Cc, p.Bcc
 	out.Recipient, out.Subject, out.HTML, out.Text, out.PDF = p.Recipient, p.Subject, p.HTML, p.Text, p.PDF
 	if tpl.Channel == string(policy.ChannelSMS) {

@@ -23,8 +23,9 @@ var templateLanguages = []string{"nl", "fr", "en", "de"}
 
 // validTemplate normalises in and checks it: a known kind on a channel that
 // kind goes by (the combinations of the shipped defaults), a supported
-// language, a subject where the channel has one, no unknown #tag. An email
-// body is sanitized (render.SanitizeEmailBody).
+// language, a subject where the channel has one, no unknown #tag, and in a
+// bundle's text (kind "bundle_…") no tag about one invoice. An email body
+// is sanitized (render.SanitizeEmailBody).
 func validTemplate(in *domain.TemplateInput) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
@@ -38,7 +39,7 @@ func validTemplate(in *domain.TemplateInput) error {
 	if !slices.Contains(templateLanguages, in.Language) {
 		return domain.Invalid("language", "%q is not a template language (one of %s)", in.Language, strings.Join(templateLanguages, ", "))
 	}
-	if _, ok := render.Default(in.Kind, in.Channel, "en"); !ok {
+	if _, ok := render.TemplateDefault(in.Kind, in.Channel, "en"); !ok {
 		return domain.Invalid("kind", "no template of kind %q goes by channel %q", in.Kind, in.Channel)
 	}
 	in.Subject = strings.TrimSpace(in.Subject)
@@ -58,10 +59,14 @@ func validTemplate(in *domain.TemplateInput) error {
 	}
 	for _, f := range [...]struct{ field, text string }{{"subject", in.Subject}, {"body", in.Body}} {
 		field := f.field
-		if err := render.Validate(f.text); err != nil {
+		if err := render.ValidateKind(in.Kind, f.text); err != nil {
 			var unknown *render.UnknownTagError
 			if errors.As(err, &unknown) {
 				return domain.RuleBroken(field, "unknown tag %s (GET /api/v1/template-tags lists them)", unknown.Tag)
+			}
+			var invoice *render.InvoiceTagError
+			if errors.As(err, &invoice) {
+				return domain.RuleBroken(field, "%v", invoice)
 			}
 			return domain.Invalid(field, "%v", err)
 		}
@@ -70,8 +75,9 @@ func validTemplate(in *domain.TemplateInput) error {
 }
 
 // Templates lists the templates that apply to administration adm: its own,
-// and the shipped defaults of the "default" set it has not overridden, by
-// name, kind, channel and language.
+// and the shipped defaults of the "default" set it has not overridden
+// (the steps' texts and the bundles' texts, kinds "bundle_…"), by name,
+// kind, channel and language.
 func (s *Service) Templates(ctx context.Context, adm int64) ([]domain.EffectiveTemplate, error) {
 	var own []models.Template
 	if err := s.db.WithContext(ctx).Where("administration_id = ?", adm).Order("name, kind, channel, language").Find(&own).Error; err != nil {
@@ -85,7 +91,7 @@ func (s *Service) Templates(ctx context.Context, adm int64) ([]domain.EffectiveT
 		have[key{t.Name, t.Kind, t.Channel, t.Language}] = true
 		out = append(out, effective(t))
 	}
-	for _, d := range render.Defaults() {
+	for _, d := range render.TemplateDefaults() {
 		if !have[key{domain.DefaultTemplateName, d.Kind, d.Channel, d.Language}] {
 			out = append(out, domain.EffectiveTemplate{Name: domain.DefaultTemplateName, Kind: d.Kind, Channel: d.Channel,
 				Language: d.Language, Subject: d.Subject, Body: d.Body, Source: domain.TemplateShipped})

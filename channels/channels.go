@@ -97,6 +97,9 @@ type PostalAddress struct {
 // formatted for the letter's language (dates, money).
 type LetterItem struct {
 	Number, IssueDate, DueDate, Amount, Open string
+	// Step is the item's own step in a bundle (reminder, final reminder),
+	// printed in place of the issue date; empty outside bundles.
+	Step string
 }
 
 // Letter is one rendered postal letter.

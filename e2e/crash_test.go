@@ -338,6 +338,9 @@ func seedJourney(t *testing.T, gdb *gorm.DB, n int, steps []models.JourneyStep) 
 	// whose notice of default goes at once; its later stages stay beyond
 	// the test.
 	settings.CaseStageDays = 90
+	// The per-invoice outbox keys are what these tests hold and count; the
+	// bundles have their own crash test (crash_bundle_test.go).
+	settings.Bundling = models.BundlingOff
 	f.adm = models.Administration{OrganizationID: org.ID, Name: "Crash BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: settings,
 		CompanyDetails: models.CompanyDetails{CompanyName: "Crash BV", SenderEmail: crashFrom, CompanyAddress: "Main 1\n1000 AA Amsterdam",

@@ -124,6 +124,11 @@ func newStack(t *testing.T, gdb *gorm.DB, day time.Duration, options ...stackOpt
 	require.NoError(t, gdb.Create(&org).Error)
 	settings := models.DefaultAdministrationSettings()
 	settings.SMSEnabled = true
+	// These tests follow each invoice's own messages (keys, counts, the
+	// timeline's message entries): one message per invoice. The bundle path
+	// has its own end-to-end and crash tests (bundle_test.go,
+	// crash_bundle_test.go).
+	settings.Bundling = models.BundlingOff
 	s.adm = models.Administration{OrganizationID: org.ID, Name: "E2E BV", Country: "NL", TimeZone: "Europe/Amsterdam",
 		Currency: "EUR", Language: "en", AdministrationSettings: settings,
 		CompanyDetails: models.CompanyDetails{CompanyName: "E2E BV", SenderEmail: "ar@e2e.example", CompanyAddress: "Main 1\n1000 AA Amsterdam",

@@ -1,12 +1,17 @@
 package render
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // A bundle is one message about the reminders of several invoices of one
 // customer (docs/bundling.md). It concerns no single invoice: its Data has
 // Invoice nil and Items the bundled invoices, each with its Step label, so
 // its texts use #items_list, #items_count and #total_due, never the
-// #invoice_… tags (they would print empty).
+// #invoice_… tags (they would print empty; ValidateKind refuses them in a
+// stored bundle text).
 
 // BundleDefaults returns the shipped bundle texts: reminder and
 // final_reminder by email and post, sms by SMS, in nl, fr, en and de. The
@@ -173,4 +178,75 @@ var bundleTexts = map[string]map[string]kindTexts{
 			sms: "#company_name: Erinnerung, #items_list noch unbezahlt. Bitte zahlen Sie oder schreiben Sie uns; Ihre Seite (Code #portal_code): #portal_home",
 		},
 	},
+}
+
+// BundleKindPrefix starts the template kind of a bundle text:
+// "bundle_reminder", "bundle_final_reminder", "bundle_sms". An
+// administration stores its own bundle texts under these kinds (same
+// table, versions and API as every other template); the step kinds stay
+// "reminder", "final_reminder" and "sms".
+const BundleKindPrefix = "bundle_"
+
+// BundleKind is the template kind of the bundle text of a step kind.
+func BundleKind(step string) string { return BundleKindPrefix + step }
+
+// BundleStep is the step kind of a bundle template kind; false for a kind
+// that is not a bundle's.
+func BundleStep(kind string) (string, bool) {
+	step, ok := strings.CutPrefix(kind, BundleKindPrefix)
+	return step, ok && step != ""
+}
+
+// TemplateDefaults returns every shipped text an administration can
+// override, under its template kind: Defaults, then the bundle texts
+// (BundleDefaults) with the kinds "bundle_…". The slice is a copy.
+func TemplateDefaults() []Template {
+	out := Defaults()
+	for _, t := range bundleTemplates {
+		t.Kind = BundleKind(t.Kind)
+		out = append(out, t)
+	}
+	return out
+}
+
+// TemplateDefault is Default for a template kind, a bundle's ("bundle_…",
+// DefaultBundle, returned under its template kind) or a step's.
+func TemplateDefault(kind, channel, lang string) (Template, bool) {
+	step, ok := BundleStep(kind)
+	if !ok {
+		return Default(kind, channel, lang)
+	}
+	t, ok := DefaultBundle(step, channel, lang)
+	t.Kind = kind
+	return t, ok
+}
+
+// InvoiceTagError is a tag about one invoice (#invoice_number, #due_date,
+// …) in a bundle text: a bundle concerns several invoices, so those tags
+// would print empty.
+type InvoiceTagError struct{ Tag string }
+
+func (e *InvoiceTagError) Error() string {
+	return fmt.Sprintf("%s is about one invoice; a bundle's text is about several (use #items_list, #items_count, #total_due)", e.Tag)
+}
+
+// ValidateKind is Validate for a text of template kind kind: a bundle's
+// text (BundleStep) may not use the tags about one invoice
+// (InvoiceTagError).
+func ValidateKind(kind, text string) error {
+	if err := Validate(text); err != nil {
+		return err
+	}
+	if _, ok := BundleStep(kind); !ok {
+		return nil
+	}
+	var err error
+	scanTags(text, func(_, _ int, name string) bool {
+		if def := tagIndex[name]; def != nil && def.invoice {
+			err = &InvoiceTagError{Tag: "#" + name}
+			return false
+		}
+		return true
+	})
+	return err
 }

@@ -47,6 +47,9 @@ const (
 type tagDef struct {
 	name, group, desc, example string
 	kind                       valueKind
+	// invoice: the tag is about the one invoice a message concerns
+	// (Data.Invoice); a bundle's text may not use it (ValidateKind).
+	invoice bool
 	// value is the plain-text value; several lines are separated by "\n".
 	value func(r *renderer) string
 }
@@ -75,17 +78,17 @@ var tagTable = []tagDef{
 		value: func(r *renderer) string { return r.d.PortalCode }},
 
 	// Accounting documents and account status.
-	{name: "invoice_number", group: groupDocument, desc: "Number of the invoice the message is about.", example: "INV-2026-0042",
+	{name: "invoice_number", group: groupDocument, invoice: true, desc: "Number of the invoice the message is about.", example: "INV-2026-0042",
 		value: func(r *renderer) string { return r.invoice().Number }},
-	{name: "invoice_date", group: groupDocument, desc: "Issue date of the invoice.", example: "15 Oct 2026",
+	{name: "invoice_date", group: groupDocument, invoice: true, desc: "Issue date of the invoice.", example: "15 Oct 2026",
 		value: func(r *renderer) string { return r.date(r.invoice().IssueDate) }},
-	{name: "due_date", group: groupDocument, desc: "Due date of the invoice.", example: "14 Nov 2026",
+	{name: "due_date", group: groupDocument, invoice: true, desc: "Due date of the invoice.", example: "14 Nov 2026",
 		value: func(r *renderer) string { return r.date(r.invoice().DueDate) }},
-	{name: "invoice_amount", group: groupDocument, kind: moneyValue, desc: "Total amount of the invoice.", example: "€1,250.00",
+	{name: "invoice_amount", group: groupDocument, invoice: true, kind: moneyValue, desc: "Total amount of the invoice.", example: "€1,250.00",
 		value: func(r *renderer) string { return r.money(r.d.Invoice, func(it *Item) Money { return it.Amount }) }},
-	{name: "open_amount", group: groupDocument, kind: moneyValue, desc: "Amount of the invoice still unpaid (after partial payments).", example: "€750.00",
+	{name: "open_amount", group: groupDocument, invoice: true, kind: moneyValue, desc: "Amount of the invoice still unpaid (after partial payments).", example: "€750.00",
 		value: func(r *renderer) string { return r.money(r.d.Invoice, func(it *Item) Money { return it.Open }) }},
-	{name: "days_overdue", group: groupDocument, desc: "Number of days the invoice is past its due date (0 when not yet due).", example: "9",
+	{name: "days_overdue", group: groupDocument, invoice: true, desc: "Number of days the invoice is past its due date (0 when not yet due).", example: "9",
 		value: func(r *renderer) string {
 			if r.d.Invoice == nil {
 				return ""

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/relance/relance/activities"
+	"github.com/relance/relance/policy"
 )
 
 // BundleInput starts the bundle of one customer and currency
@@ -35,16 +36,20 @@ type BundleResult struct {
 	Items  int `json:"items"`
 }
 
-// BundleNudgeSignal tells the bundle that a request row waits.
+// BundleNudgeSignal tells the bundle that a request row waits, and its kind.
 type BundleNudgeSignal struct {
-	InvoiceID int64 `json:"invoice_id"`
+	InvoiceID int64           `json:"invoice_id"`
+	Kind      policy.StepKind `json:"kind,omitempty"`
 }
 
-// bundleOptions: a bundle may send an SMS, so it runs on the rate-limited
-// SMS queue; rendering and answering thousands of journeys takes longer
-// than one step's send, so the attempt has more time, and it heartbeats.
+// bundleOptions: rendering and answering thousands of journeys takes
+// longer than one step's send, so the attempt has more time, and it
+// heartbeats. A round that carries an SMS step runs on the rate-limited
+// SMS queue (bundleSMSOptions); the others do not wait for the SMS rate
+// (an SMS step swept in with them still waits for the SMS client's own
+// limiter).
 var bundleOptions = workflow.ActivityOptions{
-	TaskQueue:              SMSTaskQueue,
+	TaskQueue:              TaskQueue,
 	StartToCloseTimeout:    10 * time.Minute,
 	ScheduleToCloseTimeout: 24 * time.Hour,
 	HeartbeatTimeout:       time.Minute,
@@ -55,6 +60,12 @@ var bundleOptions = workflow.ActivityOptions{
 		NonRetryableErrorTypes: []string{activities.ErrTypePermanent},
 	},
 }
+
+var bundleSMSOptions = func() workflow.ActivityOptions {
+	o := bundleOptions
+	o.TaskQueue = SMSTaskQueue
+	return o
+}()
 
 // bundleHistoryLimit bounds a bundle's history: each round costs about ten
 // events, so a customer whose reminders never stop arriving continues as
@@ -73,6 +84,8 @@ func CustomerBundle(ctx workflow.Context, in BundleInput) (BundleResult, error) 
 	info := workflow.GetInfo(ctx)
 	logger := log.With(workflow.GetLogger(ctx), "administration", in.AdministrationID, "customer", in.CustomerID, "currency", in.Currency)
 	nudges := workflow.GetSignalChannel(ctx, SignalBundleNudge)
+	// sms: a nudge of this round is an SMS step's.
+	sms := false
 	drain := func() bool {
 		got := false
 		for {
@@ -81,6 +94,7 @@ func CustomerBundle(ctx workflow.Context, in BundleInput) (BundleResult, error) 
 				return got
 			}
 			got = true
+			sms = sms || s.Kind == policy.StepSMS
 		}
 	}
 	window := max(in.Window, 0)
@@ -94,10 +108,14 @@ func CustomerBundle(ctx workflow.Context, in BundleInput) (BundleResult, error) 
 		}
 		// The requests nudged so far are rows SendBundle reads now.
 		drain()
+		opts := bundleOptions
+		if sms {
+			opts = bundleSMSOptions
+		}
 		round++
 		workflow.SetCurrentDetails(ctx, fmt.Sprintf("Sending round %d of the bundle", round))
 		var out activities.SendBundleResult
-		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, bundleOptions), a.SendBundle, activities.SendBundleInput{
+		err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), a.SendBundle, activities.SendBundleInput{
 			WorkflowID: info.WorkflowExecution.ID, AdministrationID: in.AdministrationID, CustomerID: in.CustomerID,
 			Currency: in.Currency, Key: BundleKey(info.WorkflowExecution.ID, info.WorkflowExecution.RunID, round),
 			At: workflow.Now(ctx),
@@ -116,6 +134,7 @@ func CustomerBundle(ctx workflow.Context, in BundleInput) (BundleResult, error) 
 			logger.Info("bundle sent", "round", round, "items", out.Items, "answered", out.Answered, "held", out.Held, "kind", out.Kind)
 		}
 		// Nudges that arrived while it sent may be requests it did not see.
+		sms = false
 		if !drain() {
 			workflow.SetCurrentDetails(ctx, fmt.Sprintf("Done: %d rounds, %d items", res.Rounds, res.Items))
 			return res, nil
@@ -165,7 +184,7 @@ func (s BundleStarter) JoinBundle(ctx context.Context, j activities.BundleJoin) 
 	}
 	opts := BundleStartOptions(j)
 	in := BundleInput{AdministrationID: j.AdministrationID, CustomerID: j.CustomerID, Currency: j.Currency, Window: j.Window}
-	if _, err := s.Client.SignalWithStartWorkflow(ctx, opts.ID, SignalBundleNudge, BundleNudgeSignal{InvoiceID: j.InvoiceID}, opts, CustomerBundleName, in); err != nil {
+	if _, err := s.Client.SignalWithStartWorkflow(ctx, opts.ID, SignalBundleNudge, BundleNudgeSignal{InvoiceID: j.InvoiceID, Kind: j.Kind}, opts, CustomerBundleName, in); err != nil {
 		return "", fmt.Errorf("signal-with-start bundle %s: %w", opts.ID, err)
 	}
 	return opts.ID, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
@@ -210,6 +211,8 @@ type bundleFixture struct {
 	env   *testsuite.TestWorkflowEnvironment
 	mu    sync.Mutex
 	calls []activities.SendBundleInput
+	// queues are the task queues the rounds ran on.
+	queues []string
 }
 
 func newBundleFixture(t *testing.T, sendTakes time.Duration) *bundleFixture {
@@ -221,10 +224,11 @@ func newBundleFixture(t *testing.T, sendTakes time.Duration) *bundleFixture {
 	f.env.RegisterWorkflowWithOptions(CustomerBundle, workflow.RegisterOptions{Name: CustomerBundleName})
 	f.env.RegisterActivity(a)
 	f.env.OnActivity(a.SendBundle, mock.Anything, mock.Anything).After(sendTakes).Return(
-		func(_ context.Context, in activities.SendBundleInput) (activities.SendBundleResult, error) {
+		func(ctx context.Context, in activities.SendBundleInput) (activities.SendBundleResult, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.calls = append(f.calls, in)
+			f.queues = append(f.queues, activity.GetInfo(ctx).TaskQueue)
 			return activities.SendBundleResult{Items: 3, Sent: true, Kind: policy.StepReminder}, nil
 		})
 	return f
@@ -265,6 +269,22 @@ func TestCustomerBundleNudgedDuringSendSendsAgain(t *testing.T) {
 	require.Len(t, f.calls, 2)
 	require.NotEqual(t, f.calls[0].Key, f.calls[1].Key, "each round has its own outbox key")
 	require.True(t, start.Add(11*time.Minute).Equal(f.calls[1].At), "the second round waited a window after the first: %s", f.calls[1].At)
+}
+
+// TestCustomerBundleQueueFollowsKinds: a round of reminders runs on the
+// main queue; a round that carries an SMS step on the rate-limited one.
+func TestCustomerBundleQueueFollowsKinds(t *testing.T) {
+	f := newBundleFixture(t, time.Minute)
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(SignalBundleNudge, BundleNudgeSignal{InvoiceID: 7, Kind: policy.StepReminder})
+	}, time.Minute)
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(SignalBundleNudge, BundleNudgeSignal{InvoiceID: 8, Kind: policy.StepSMS})
+	}, 5*time.Minute+30*time.Second)
+	f.env.ExecuteWorkflow(CustomerBundle, BundleInput{AdministrationID: 1, CustomerID: 2, Currency: "EUR", Window: 5 * time.Minute})
+	require.True(t, f.env.IsWorkflowCompleted())
+	require.NoError(t, f.env.GetWorkflowError())
+	require.Equal(t, []string{TaskQueue, SMSTaskQueue}, f.queues)
 }
 
 // TestCustomerBundleRefusesBadInput: a bundle needs its customer and currency.

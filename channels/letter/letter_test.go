@@ -226,6 +226,23 @@ func TestRenderPDFWithoutEmailRequest(t *testing.T) {
 	require.Equal(t, 1, strings.Count(text, portalLink))
 }
 
+// TestRenderPDFBundleSteps: a bundle's items print their own step where
+// the issue date goes, under the language's heading.
+func TestRenderPDFBundleSteps(t *testing.T) {
+	l := sampleLetter()
+	l.Items[0].Step, l.Items[1].Step = "Dernier rappel", "Rappel"
+	doc, err := letter.RenderPDF(l)
+	require.NoError(t, err)
+	lines, _, _, _ := extract(t, doc)
+	text := allText(lines)
+	for _, s := range []string{"Étape", "Dernier rappel", "Rappel", "F-2026-012", "F-2026-019"} {
+		_, ok := find(lines, s)
+		require.True(t, ok, "%q missing in:\n%s", s, text)
+	}
+	_, ok := find(lines, l.Items[0].IssueDate)
+	require.False(t, ok, "the step replaces the issue date")
+}
+
 func TestRenderPDFLanguagesAndPages(t *testing.T) {
 	l := sampleLetter()
 	l.Language = "de-AT"

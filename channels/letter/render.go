@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"slices"
 	"strings"
 	"sync"
 
@@ -72,13 +73,15 @@ type labels struct {
 	Number, IssueDate, DueDate, Amount, Open, Total, Portal string
 	// Code introduces the short way in: "or go to HOME and enter the code CODE".
 	Code string
+	// Step heads the column of a bundle's items' own steps.
+	Step string
 }
 
 var labelsByLanguage = map[string]labels{
-	"en": {"Invoice", "Date", "Due date", "Amount", "Open", "Total", "Your account online:", "Or go to %s and enter the code %s"},
-	"fr": {"Facture", "Date", "Échéance", "Montant", "Solde dû", "Total", "Votre espace client en ligne :", "Ou rendez-vous sur %s et saisissez le code %s"},
-	"nl": {"Factuur", "Datum", "Vervaldatum", "Bedrag", "Openstaand", "Totaal", "Uw klantenportaal:", "Of ga naar %s en vul de code %s in"},
-	"de": {"Rechnung", "Datum", "Fällig am", "Betrag", "Offen", "Summe", "Ihr Kundenportal:", "Oder gehen Sie auf %s und geben Sie den Code %s ein"},
+	"en": {"Invoice", "Date", "Due date", "Amount", "Open", "Total", "Your account online:", "Or go to %s and enter the code %s", "Step"},
+	"fr": {"Facture", "Date", "Échéance", "Montant", "Solde dû", "Total", "Votre espace client en ligne :", "Ou rendez-vous sur %s et saisissez le code %s", "Étape"},
+	"nl": {"Factuur", "Datum", "Vervaldatum", "Bedrag", "Openstaand", "Totaal", "Uw klantenportaal:", "Of ga naar %s en vul de code %s in", "Stap"},
+	"de": {"Rechnung", "Datum", "Fällig am", "Betrag", "Offen", "Summe", "Ihr Kundenportal:", "Oder gehen Sie auf %s und geben Sie den Code %s ein", "Stufe"},
 }
 
 func labelsFor(language string) labels {
@@ -240,8 +243,14 @@ func addressLines(a channels.PostalAddress, compact bool) []string {
 	return lines
 }
 
-// itemsTable lists the open items with a header row and the total.
+// itemsTable lists the open items with a header row and the total. The
+// items of a bundle show their own step where the issue date goes.
 func itemsTable(l channels.Letter, lab labels) []core.Row {
+	steps := slices.ContainsFunc(l.Items, func(it channels.LetterItem) bool { return it.Step != "" })
+	second, secondOf := lab.IssueDate, func(it channels.LetterItem) string { return it.IssueDate }
+	if steps {
+		second, secondOf = lab.Step, func(it channels.LetterItem) string { return it.Step }
+	}
 	head := props.Text{Size: 8.5, Style: fontstyle.Bold, Top: 1.5}
 	headRight := head
 	headRight.Align = align.Right
@@ -249,7 +258,7 @@ func itemsTable(l channels.Letter, lab labels) []core.Row {
 		row.New(3),
 		row.New(6.5).Add(
 			text.NewCol(3, lab.Number, withLeft(head, 1)),
-			text.NewCol(2, lab.IssueDate, head),
+			text.NewCol(2, second, head),
 			text.NewCol(2, lab.DueDate, head),
 			text.NewCol(2, lab.Amount, headRight),
 			text.NewCol(3, lab.Open, withRight(headRight, 1)),
@@ -261,7 +270,7 @@ func itemsTable(l channels.Letter, lab labels) []core.Row {
 	for _, it := range l.Items {
 		rows = append(rows, row.New(6).Add(
 			text.NewCol(3, it.Number, withLeft(cell, 1)),
-			text.NewCol(2, it.IssueDate, cell),
+			text.NewCol(2, secondOf(it), cell),
 			text.NewCol(2, it.DueDate, cell),
 			text.NewCol(2, it.Amount, cellRight),
 			text.NewCol(3, it.Open, withRight(cellRight, 1)),

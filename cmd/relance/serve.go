@@ -122,12 +122,12 @@ func newActivities(cfg config.Config, gdb *gorm.DB, log *slog.Logger) (*activiti
 			BaseURL: cfg.Vonage.BaseURL, APIKey: cfg.Vonage.APIKey, APISecret: cfg.Vonage.APISecret,
 			From: cfg.Vonage.From, RatePerSecond: cfg.Vonage.RatePerSecond, Timeout: cfg.Vonage.Timeout, Limiter: smsLimiter,
 		}),
-		Letters:     letters,
-		Portal:      portalLinks(cfg),
+		Letters:      letters,
+		Portal:       portalLinks(cfg),
 		Day:          cfg.Day,
 		BundleWindow: cfg.BundleWindow,
 		DefaultFrom:  cfg.SMTP.From,
-		Logger:      log.With("component", "activities"),
+		Logger:       log.With("component", "activities"),
 	}, nil
 }
 
