@@ -671,16 +671,7 @@ func bundleCustomerChanged(t *testing.T, r *bundleRig, prefix string) {
 	var newCust models.Customer
 	require.NoError(t, r.db.Where("administration_id = ? AND external_ref = ?", adm.ID, newRef).First(&newCust).Error, "the import created NEW")
 	require.NoError(t, r.db.First(&moved, moved.ID).Error)
-	if moved.CustomerID == old.ID {
-		// The import keeps an existing invoice's customer whatever its row
-		// names (app/import.go: invoiceChanges has no customer), although
-		// docs/bundling.md says an import moves it. Until it does, the
-		// invoice is moved as the import would move it, in the database,
-		// while the bundle still collects: what is tested here is that the
-		// bundle never carries it to its old customer.
-		t.Logf("the import did not move invoice %s to customer %s (it keeps the invoice's customer); moving it in the database", moved.Number, newRef)
-		require.NoError(t, r.db.Model(&models.Invoice{}).Where("id = ?", moved.ID).Update("customer_id", newCust.ID).Error)
-	}
+	require.Equal(t, newCust.ID, moved.CustomerID, "the import did not move the invoice to the customer its row names")
 	require.Equal(t, models.BundlePending, func() models.BundleState {
 		req, ok := r.request(t, api.InvoiceView{InvoiceBody: api.InvoiceBody{ID: moved.ID}}, 1, policy.StepReminder)
 		require.True(t, ok)

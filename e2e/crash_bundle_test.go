@@ -70,9 +70,10 @@ func TestCrashBundleExactlyOnce(t *testing.T) {
 		{Position: 0, OffsetDays: 0, Kind: string(policy.StepFinalReminder), Template: "default"},
 		{Position: 1, OffsetDays: 0, Kind: string(policy.StepSMS), Template: "default"},
 	})
-	// seedJourney sends one message per invoice (the per-invoice crash
-	// tests); this one bundles, as an administration does by default.
+	// seedJourney turns bundling off for the per-invoice crash tests.
 	require.NoError(t, gdb.Model(&f.adm).Update("bundling", models.BundlingOn).Error)
+	require.NoError(t, gdb.First(&f.adm, f.adm.ID).Error)
+	require.Equal(t, models.BundlingOn, f.adm.Bundling)
 	// A second invoice per customer, so that each bundle is a bundle.
 	invoices := addInvoices(t, gdb, f, perCustomer-1)
 
