@@ -67,9 +67,10 @@ var bundleSMSOptions = func() workflow.ActivityOptions {
 	return o
 }()
 
-// bundleHistoryLimit bounds a bundle's history: each round costs about ten
-// events, so a customer whose reminders never stop arriving continues as
-// new long before Temporal's limits.
+// bundleHistoryLimit bounds a bundle's history: each nudge costs a few
+// events (its signal, often a workflow task) and each round about ten, so
+// a window of thousands of steps is sent early and the run continues as
+// new, long before Temporal's limits.
 const bundleHistoryLimit = 2000
 
 // CustomerBundle collects a customer's reminders of one send window and
@@ -102,7 +103,12 @@ func CustomerBundle(ctx workflow.Context, in BundleInput) (BundleResult, error) 
 	round := in.Rounds
 	for {
 		if window > 0 {
-			if err := workflow.Sleep(ctx, window); err != nil {
+			// Each nudge costs a few history events: a window that brings
+			// thousands of them is sent early, and the run continues as
+			// new after it, so that the history stays bounded.
+			if _, err := workflow.AwaitWithTimeout(ctx, window, func() bool {
+				return workflow.GetInfo(ctx).GetCurrentHistoryLength() > bundleHistoryLimit
+			}); err != nil {
 				return res, err
 			}
 		}

@@ -287,6 +287,26 @@ func TestCustomerBundleQueueFollowsKinds(t *testing.T) {
 	require.Equal(t, []string{TaskQueue, SMSTaskQueue}, f.queues)
 }
 
+// TestCustomerBundleLongHistorySendsEarly: a window whose nudges grew the
+// history past its bound is sent at once, and a bundle with more to send
+// continues as new.
+func TestCustomerBundleLongHistorySendsEarly(t *testing.T) {
+	f := newBundleFixture(t, time.Minute)
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SetCurrentHistoryLength(bundleHistoryLimit + 1)
+		f.env.SignalWorkflow(SignalBundleNudge, BundleNudgeSignal{InvoiceID: 7, Kind: policy.StepReminder})
+	}, time.Minute)
+	f.env.RegisterDelayedCallback(func() {
+		f.env.SignalWorkflow(SignalBundleNudge, BundleNudgeSignal{InvoiceID: 8, Kind: policy.StepReminder})
+	}, time.Minute+30*time.Second)
+	f.env.ExecuteWorkflow(CustomerBundle, BundleInput{AdministrationID: 1, CustomerID: 2, Currency: "EUR", Window: 5 * time.Minute})
+	require.True(t, f.env.IsWorkflowCompleted())
+	require.Len(t, f.calls, 1)
+	require.True(t, start.Add(time.Minute).Equal(f.calls[0].At), "sent when the history got long, not after the window: %s", f.calls[0].At)
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, f.env.GetWorkflowError(), &can, "more to send: it continues as new")
+}
+
 // TestCustomerBundleRefusesBadInput: a bundle needs its customer and currency.
 func TestCustomerBundleRefusesBadInput(t *testing.T) {
 	f := newBundleFixture(t, time.Second)
