@@ -22,15 +22,7 @@ func BundleDefaults() []Template { return slices.Clone(bundleTemplates) }
 // final_reminder, sms), channel and language, falling back to English for
 // another language; false for a kind or channel without one.
 func DefaultBundle(kind, channel, lang string) (Template, bool) {
-	l := normLang(lang)
-	for _, try := range []string{l, "en"} {
-		for _, t := range bundleTemplates {
-			if t.Kind == kind && t.Channel == channel && t.Language == try {
-				return t, true
-			}
-		}
-	}
-	return Template{}, false
+	return lookup(bundleTemplates, kind, channel, lang)
 }
 
 // StepLabel is the label of a step kind in a bundle's items table (the

@@ -55,9 +55,14 @@ func Defaults() []Template { return slices.Clone(defaultTemplates) }
 // Default returns the shipped template for a kind, channel and language,
 // falling back to English for another language.
 func Default(kind, channel, lang string) (Template, bool) {
-	l := normLang(lang)
-	for _, try := range []string{l, "en"} {
-		for _, t := range defaultTemplates {
+	return lookup(defaultTemplates, kind, channel, lang)
+}
+
+// lookup finds the template of a kind, channel and language in list,
+// falling back to English for another language.
+func lookup(list []Template, kind, channel, lang string) (Template, bool) {
+	for _, try := range []string{normLang(lang), "en"} {
+		for _, t := range list {
 			if t.Kind == kind && t.Channel == channel && t.Language == try {
 				return t, true
 			}
