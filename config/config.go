@@ -113,6 +113,11 @@ type Worker struct {
 	// MaxWorkflowTasks bounds the workflow tasks (replays and decisions)
 	// running at once: CPU work, sized for a few cores.
 	MaxWorkflowTasks int `env:"MAX_WORKFLOW_TASKS" envDefault:"16"`
+	// WorkflowPollers and ActivityPollers are the long polls a worker keeps
+	// open per task queue (the SDK's default is 2): a poll brings one task,
+	// so against a busy server the polls, not the slots, bound throughput.
+	WorkflowPollers int `env:"WORKFLOW_POLLERS" envDefault:"8"`
+	ActivityPollers int `env:"ACTIVITY_POLLERS" envDefault:"4"`
 }
 
 // SMTP is the outgoing mail server.
@@ -217,8 +222,9 @@ func (c Config) Validate() error {
 	if c.DBMaxConns < 2 {
 		return errors.New("RELANCE_DB_MAX_CONNS must be at least 2")
 	}
-	if c.Worker.StickyCacheSize < 0 || c.Worker.MaxActivities <= 0 || c.Worker.MaxSMSActivities <= 0 || c.Worker.MaxWorkflowTasks <= 0 {
-		return errors.New("RELANCE_WORKER_STICKY_CACHE_SIZE must be 0 or more, and RELANCE_WORKER_MAX_ACTIVITIES, _MAX_SMS_ACTIVITIES and _MAX_WORKFLOW_TASKS positive")
+	if c.Worker.StickyCacheSize < 0 || c.Worker.MaxActivities <= 0 || c.Worker.MaxSMSActivities <= 0 || c.Worker.MaxWorkflowTasks <= 0 ||
+		c.Worker.WorkflowPollers <= 0 || c.Worker.ActivityPollers <= 0 {
+		return errors.New("RELANCE_WORKER_STICKY_CACHE_SIZE must be 0 or more, and RELANCE_WORKER_MAX_ACTIVITIES, _MAX_SMS_ACTIVITIES, _MAX_WORKFLOW_TASKS, _WORKFLOW_POLLERS and _ACTIVITY_POLLERS positive")
 	}
 	if c.SMTP.RatePerSecond < 0 {
 		return errors.New("SMTP_RATE_PER_SECOND must be 0 (no cap) or positive")

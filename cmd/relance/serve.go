@@ -143,6 +143,8 @@ func workerOptions(cfg config.Config, log *slog.Logger) worker.Options {
 		MaxActivities:      cfg.Worker.MaxActivities,
 		MaxSMSActivities:   cfg.Worker.MaxSMSActivities,
 		MaxWorkflowTasks:   cfg.Worker.MaxWorkflowTasks,
+		WorkflowPollers:    cfg.Worker.WorkflowPollers,
+		ActivityPollers:    cfg.Worker.ActivityPollers,
 		DBMaxConns:         conns,
 		ReconcileEvery:     cfg.ReconcileEvery,
 		Logger:             log.With("component", "worker"),
