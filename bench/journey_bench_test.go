@@ -34,6 +34,7 @@ var (
 		"journey day of BenchmarkJourneyHistory: long enough that a send retried once (5s backoff) does not make the next step catch up")
 	sleepingJourneys = sizesFlag("bench.sleeping", []int{10000, 50000}, "sizes of the books BenchmarkWorkerMemory keeps asleep in one worker, comma-separated")
 	wakeupSample     = flag.Int("bench.wakeups", 100, "evicted journeys BenchmarkWorkerMemory wakes to measure the replay")
+	changeUpTo       = flag.Int("bench.change", 10000, "largest book whose default journey BenchmarkWorkerMemory changes and follows to the end (0: none)")
 	startsPerPath    = flag.Int("bench.starts", 2000, "starts BenchmarkJourneyStarts makes on each path")
 )
 
