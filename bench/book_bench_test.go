@@ -54,6 +54,9 @@ const bookNamespace = "relance-bench"
 // pool of 20 connections) on PostgreSQL and one `relance worker` process (its default configuration)
 // on PostgreSQL, sending to loopback SMTP and Vonage servers.
 //
+// Bundling is off for the book's administration: the window is 5,000
+// messages, one per invoice.
+//
 // It starts --bench.book journeys (100,000 by default): first all but
 // --bench.window of them, whose first step lies more than a year ahead, and
 // waits until they have planned and sleep; then the last --bench.window
@@ -119,6 +122,11 @@ func BenchmarkBook(b *testing.B) {
 	pid := wp.Pid()
 
 	adm := newAdministration(b, gdb, "Book")
+	// One message per invoice: the window measures the journeys' own send
+	// path, 5,000 messages counted at the SMTP server. With bundling (the
+	// default) the same steps leave as one email per customer and window;
+	// BenchmarkBundleWindow measures that path.
+	require.NoError(b, gdb.Model(adm).Update("bundling", models.BundlingOff).Error)
 	j := models.Journey{AdministrationID: adm.ID, Name: "Book", MinGapDays: 1, Steps: []models.JourneyStep{
 		{Position: 0, OffsetDays: 1, Kind: string(policy.StepReminder), Template: "default"}}}
 	require.NoError(b, gdb.Create(&j).Error)
