@@ -126,7 +126,8 @@ func BenchmarkBook(b *testing.B) {
 	// path, 5,000 messages counted at the SMTP server. With bundling (the
 	// default) the same steps leave as one email per customer and window;
 	// BenchmarkBundleWindow measures that path.
-	require.NoError(b, gdb.Model(adm).Update("bundling", models.BundlingOff).Error)
+	adm.Bundling = models.BundlingOff
+	require.NoError(b, gdb.Model(adm).Update("bundling", adm.Bundling).Error)
 	j := models.Journey{AdministrationID: adm.ID, Name: "Book", MinGapDays: 1, Steps: []models.JourneyStep{
 		{Position: 0, OffsetDays: 1, Kind: string(policy.StepReminder), Template: "default"}}}
 	require.NoError(b, gdb.Create(&j).Error)
