@@ -376,6 +376,18 @@ func (t *Temporal) Stop() {
 	}
 }
 
+// Restart stops the server and starts it again. After `relance temporal
+// setup` has registered the search attributes, every service of the
+// one-process server then loads them at start; without a restart each
+// service's cache takes up to a minute to see them (the dynamic config
+// system.forceSearchAttributesCacheRefreshOnRead would hide that, but it
+// reads the namespace from the database under one lock on every search
+// attribute lookup, and Temporal says it is not for production).
+func (t *Temporal) Restart(ctx context.Context) error {
+	t.Stop()
+	return t.Start(ctx)
+}
+
 // Tail returns the last n bytes of a file, for error messages.
 func Tail(path string, n int64) string {
 	f, err := os.Open(path)

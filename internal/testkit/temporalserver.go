@@ -109,5 +109,7 @@ func TemporalServerSized(t testing.TB, relanceBin, namespace string, maxConns in
 	cmd.Env = append(os.Environ(), "TEMPORAL_ADDRESS="+srv.Address(), "TEMPORAL_NAMESPACE="+namespace, "DATABASE_URL=sqlite://"+filepath.Join(t.TempDir(), "unused.db"))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "relance temporal setup:\n%s", out)
+	// Every service loads the search attributes just registered.
+	require.NoError(t, srv.Restart(ctx))
 	return srv
 }
