@@ -169,8 +169,8 @@ func workerMemory(b *testing.B, n int) {
 		takeSeconds += take.Seconds()
 		evictedMs += median(evicted).Seconds() * 1000
 		cachedMs += median(cached).Seconds() * 1000
-		b.Logf("worker process (sticky cache %d, %d+%d activities, %d workflow tasks) took %d journeys in %s; RSS %.1f MB (peak %.1f MB); wake-up of %d evicted journeys: median query %s (replay), then %s (cached); load average %s",
-			lim.StickyCache, lim.Activities, lim.SMSActivities, lim.WorkflowTasks, n, take.Round(time.Millisecond),
+		b.Logf("worker process (sticky cache %d, %d+%d activities, %d workflow tasks, %d+%d pollers) took %d journeys in %s; RSS %.1f MB (peak %.1f MB); wake-up of %d evicted journeys: median query %s (replay), then %s (cached); load average %s",
+			lim.StickyCache, lim.Activities, lim.SMSActivities, lim.WorkflowTasks, lim.WorkflowPollers, lim.ActivityPollers, n, take.Round(time.Millisecond),
 			float64(rss)/1e6, float64(hwm)/1e6, wakeups, median(evicted).Round(time.Microsecond), median(cached).Round(time.Microsecond), loadAverage())
 	}
 	k := float64(b.N)
