@@ -188,7 +188,12 @@ func BenchmarkBook(b *testing.B) {
 		n-w, sleepers.Round(time.Second), perSecond(n-w, sleepers), bare, asleep.Round(time.Second), float64(sleepingRSS)/1e6)
 
 	// Then the window's invoices: each sends its reminder one journey day
-	// after its start.
+	// after its start. At a scaled day a step is due the journey days
+	// between the start's date and its own, read in the administration's
+	// zone: the window's invoices fall due on the date the window starts
+	// (the book may have taken past midnight there), so that their
+	// reminder, one day after, lands one journey day after their start.
+	windowDue(b, gdb, adm, invs[n-w:])
 	windowStarts := make([]time.Time, w)
 	t1 := time.Now()
 	windowTook := parallel(b, w, func(ctx context.Context, i int) error {
@@ -281,7 +286,7 @@ func bookInvoices(b *testing.B, gdb *gorm.DB, adm *models.Administration, n, w i
 		custs[i] = newCustomer(b, gdb, adm, fmt.Sprintf("B%d-%d", adm.ID, i))
 		byID[custs[i].ID] = custs[i]
 	}
-	today := time.Now().UTC().Truncate(24 * time.Hour)
+	today := localToday(b, adm)
 	invs := make([]models.Invoice, n)
 	for i := range invs {
 		due := today.AddDate(0, 0, 400)
@@ -295,6 +300,20 @@ func bookInvoices(b *testing.B, gdb *gorm.DB, adm *models.Administration, n, w i
 	}
 	require.NoError(b, gdb.CreateInBatches(invs, 1000).Error)
 	return byID, invs
+}
+
+// windowDue dates the window's invoices today in the administration's
+// zone (midnight UTC of that date, as dates are stored).
+func windowDue(b *testing.B, gdb *gorm.DB, adm *models.Administration, window []models.Invoice) {
+	b.Helper()
+	today := localToday(b, adm)
+	ids := make([]int64, len(window))
+	for i := range window {
+		window[i].IssueDate, window[i].DueDate = today, today
+		ids[i] = window[i].ID
+	}
+	require.NoError(b, gdb.Model(&models.Invoice{}).Where("id IN ?", ids).
+		Updates(map[string]any{"issue_date": today, "due_date": today}).Error)
 }
 
 // planned is how many PlanJourney activities the worker has run, from its

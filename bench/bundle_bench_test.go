@@ -244,7 +244,7 @@ func ledger(b *testing.B, gdb *gorm.DB, adm *models.Administration, n, nc int) (
 	for i := range custs {
 		byID[custs[i].ID] = &custs[i]
 	}
-	today := time.Now().UTC().Truncate(24 * time.Hour)
+	today := localToday(b, adm)
 	invs := make([]models.Invoice, n)
 	for i := range invs {
 		num := fmt.Sprintf("L-%07d", i)

@@ -97,6 +97,20 @@ func newAdministration(b *testing.B, gdb *gorm.DB, name string) *models.Administ
 	return adm
 }
 
+// localToday is today's date in the administration's zone, as dates are
+// stored (midnight UTC). At a scaled day a step falls due the journey days
+// between its date and the start's date read in that zone, so a benchmark
+// whose steps must fall a set number of journey days after their start
+// dates them by this, not by the date in UTC (they differ from 23:00 UTC
+// in Amsterdam).
+func localToday(b *testing.B, adm *models.Administration) time.Time {
+	b.Helper()
+	loc, err := time.LoadLocation(adm.TimeZone)
+	require.NoError(b, err)
+	y, m, d := time.Now().In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
 // newCustomer creates a customer reachable by email, post and SMS.
 func newCustomer(b *testing.B, gdb *gorm.DB, adm *models.Administration, ref string) *models.Customer {
 	b.Helper()

@@ -62,7 +62,7 @@ func BenchmarkJourneyHistory(b *testing.B) {
 	for i := range b.N {
 		b.StopTimer()
 		cust := newCustomer(b, gdb, adm, fmt.Sprintf("H%d", i))
-		today := time.Now().UTC().Truncate(24 * time.Hour)
+		today := localToday(b, adm)
 		inv := &models.Invoice{AdministrationID: adm.ID, CustomerID: cust.ID, Number: fmt.Sprintf("H-%d-%d", i, time.Now().UnixNano()),
 			IssueDate: today, DueDate: today.AddDate(0, 0, 14), Currency: "EUR", AmountMinor: 125000, OpenMinor: 125000,
 			Status: models.InvoiceOpen, Stage: string(workflows.StageScheduled)}
