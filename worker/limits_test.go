@@ -32,6 +32,8 @@ func TestLimits(t *testing.T) {
 			Limits{StickyCache: 2000, Activities: 12, SMSActivities: 4, WorkflowTasks: 16, WorkflowPollers: 3, ActivityPollers: 6}},
 		{"pollers never outnumber the slots they feed", Options{MaxWorkflowTasks: 2, MaxActivities: 3, WorkflowPollers: 10, ActivityPollers: 10},
 			Limits{StickyCache: 2000, Activities: 3, SMSActivities: 4, WorkflowTasks: 2, WorkflowPollers: 2, ActivityPollers: 3}},
+		{"one workflow poll is two (the SDK refuses one)", Options{MaxWorkflowTasks: 1, WorkflowPollers: 1},
+			Limits{StickyCache: 2000, Activities: 12, SMSActivities: 4, WorkflowTasks: 1, WorkflowPollers: 2, ActivityPollers: 4}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -92,7 +92,8 @@ type Limits struct {
 	SMSActivities int
 	WorkflowTasks int
 	// WorkflowPollers and ActivityPollers are the long polls per task
-	// queue; never more than the slots they feed.
+	// queue; never more than the slots they feed (but two workflow polls
+	// at least).
 	WorkflowPollers int
 	ActivityPollers int
 	// Capped reports that the activity limits were lowered to fit the pool.
@@ -117,8 +118,9 @@ func (o Options) Limits() Limits {
 		l.SMSActivities = max(1, min(l.SMSActivities, budget/4))
 		l.Activities = max(1, min(l.Activities, budget-l.SMSActivities))
 	}
-	// A poll holding a task no slot can run only delays it.
-	l.WorkflowPollers = max(1, min(orDefault(o.WorkflowPollers, DefaultWorkflowPollers), l.WorkflowTasks))
+	// A poll holding a task no slot can run only delays it; the SDK needs
+	// two workflow polls at least (it panics on one: sticky and normal).
+	l.WorkflowPollers = max(2, min(orDefault(o.WorkflowPollers, DefaultWorkflowPollers), l.WorkflowTasks))
 	l.ActivityPollers = max(1, min(orDefault(o.ActivityPollers, DefaultActivityPollers), l.Activities))
 	return l
 }
