@@ -118,11 +118,17 @@ func (o Options) Limits() Limits {
 		l.SMSActivities = max(1, min(l.SMSActivities, budget/4))
 		l.Activities = max(1, min(l.Activities, budget-l.SMSActivities))
 	}
-	// A poll holding a task no slot can run only delays it; the SDK needs
-	// two workflow polls at least (it panics on one: sticky and normal).
-	l.WorkflowPollers = max(2, min(orDefault(o.WorkflowPollers, DefaultWorkflowPollers), l.WorkflowTasks))
-	l.ActivityPollers = max(1, min(orDefault(o.ActivityPollers, DefaultActivityPollers), l.Activities))
+	// The SDK needs two workflow polls at least (it panics on one: sticky
+	// and normal).
+	l.WorkflowPollers = max(2, pollers(orDefault(o.WorkflowPollers, DefaultWorkflowPollers), l.WorkflowTasks))
+	l.ActivityPollers = pollers(orDefault(o.ActivityPollers, DefaultActivityPollers), l.Activities)
 	return l
+}
+
+// pollers is how many polls feed slots task slots when want are asked
+// for: a poll holding a task no slot can run only delays it.
+func pollers(want, slots int) int {
+	return max(1, min(want, slots))
 }
 
 func orDefault(v, def int) int {
@@ -190,7 +196,7 @@ func New(c client.Client, acts *activities.Activities, opt Options) []sdkworker.
 		DisableWorkflowWorker:              true,
 		WorkerStopTimeout:                  stop,
 		MaxConcurrentActivityExecutionSize: lim.SMSActivities,
-		MaxConcurrentActivityTaskPollers:   max(1, min(lim.ActivityPollers, lim.SMSActivities)),
+		MaxConcurrentActivityTaskPollers:   pollers(lim.ActivityPollers, lim.SMSActivities),
 		Interceptors:                       opt.Interceptors,
 	})
 	sms.RegisterActivity(acts)

@@ -155,17 +155,15 @@ func run(ctx context.Context) error {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("relance %s: %w\n%s", strings.Join(step, " "), err, out)
 		}
-		if step[0] == "temporal" {
-			// Every service of the server loads the search attributes
-			// just registered (tsrv.Restart says why).
-			log.Info("restarting the Temporal server")
-			rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-			err := tsrv.Restart(rctx)
-			cancel()
-			if err != nil {
-				return err
-			}
-		}
+	}
+	// Every service of the server loads the search attributes just
+	// registered (tsrv.Restart says why).
+	log.Info("restarting the Temporal server")
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	err = tsrv.Restart(rctx)
+	cancel()
+	if err != nil {
+		return err
 	}
 	// The first run creates an organization (its key is shown once and
 	// kept in the data folder); later runs find one and create none.
