@@ -85,7 +85,9 @@ func TestJourneysOnARealServer(t *testing.T) {
 	})
 	t.Run("paid mid-journey", func(t *testing.T) {
 		t.Parallel()
-		c := s.start(t, shortJourney(), 0)
+		// The hand-over a long way off: a query on a loaded machine can
+		// take longer than the days between the reminders and a near one.
+		c := s.start(t, append(shortJourney()[:5:5], journeys.Step{OffsetDays: 60, Kind: policy.StepCollection}), 0)
 		// A day lasts a second: on a loaded machine the worker may come to
 		// the journey after the final reminder fell due too, and the
 		// catch-up rule then sends only that one. Either way it is mid-journey.
@@ -106,7 +108,8 @@ func TestJourneysOnARealServer(t *testing.T) {
 		t.Parallel()
 		c := s.start(t, shortJourney(), 0)
 		c.await(t, func(st workflows.JourneyState) bool { return st.Stage == workflows.StageInvoiced })
-		until := time.Now().UTC().Add(4 * s.day)
+		// Until two days after the first reminder fell due: it waits for the date.
+		until := c.stepAt(t, policy.StepReminder).Add(2 * s.day)
 		c.signal(t, workflows.SignalPause, workflows.PauseSignal{Until: &until, Reason: "promise to pay"})
 		c.await(t, func(st workflows.JourneyState) bool {
 			return st.Paused && st.PausedUntil != nil && st.PausedUntil.Equal(until) && st.Next != nil && !st.Next.At.Before(until)
@@ -127,7 +130,8 @@ func TestJourneysOnARealServer(t *testing.T) {
 		c.await(t, func(st workflows.JourneyState) bool { return st.Disputed && st.DisputeReason == "goods damaged" })
 		disputed := time.Now().UTC()
 		// Past the next step's date: nothing goes while disputed.
-		time.Sleep(4 * s.day)
+		next := c.stepAt(t, policy.StepReminder).Add(s.day)
+		require.Eventually(t, func() bool { return time.Now().After(next) }, time.Minute, 50*time.Millisecond)
 		require.True(t, c.state(t).Disputed)
 		resolved := time.Now().UTC()
 		c.signal(t, workflows.SignalDisputeResolved, workflows.DisputeResolvedSignal{Reason: "credit agreed"})
@@ -262,13 +266,7 @@ func TestJourneysOnARealServer(t *testing.T) {
 		c.await(t, func(st workflows.JourneyState) bool { return st.Paused })
 		// Both reminders fall due during the pause: the resume sends the
 		// latest only and records the other skipped.
-		var finalAt time.Time
-		for _, s := range c.state(t).Steps {
-			if s.Kind == policy.StepFinalReminder {
-				finalAt = s.At
-			}
-		}
-		require.False(t, finalAt.IsZero())
+		finalAt := c.stepAt(t, policy.StepFinalReminder)
 		require.Eventually(t, func() bool { return time.Now().After(finalAt) }, time.Minute, 50*time.Millisecond)
 		c.signal(t, workflows.SignalResume, workflows.ResumeSignal{Reason: "agreed"})
 		c.await(t, func(st workflows.JourneyState) bool {
@@ -331,8 +329,15 @@ func TestJourneysOnARealServer(t *testing.T) {
 // journey4: and ChangeBundling.
 const historyGeneration = "journey4"
 
-// shortJourney: the invoice at issue (day 0), reminders on days 3 and 4,
-// the final reminder with its SMS on day 5, collection on day 7 (due on day 2).
+// dueInDays is when the live scenarios' invoices fall due. The invoice
+// stage lasts that long and a day: the scenarios that steer an invoiced
+// journey need the time to see it invoiced when a query waits seconds on a
+// loaded machine (a two-day stage was missed in CI).
+const dueInDays = 8
+
+// shortJourney: the invoice at issue (day 0), reminders on days 9 and 10,
+// the final reminder with its SMS on day 11, collection on day 13 (due on
+// day dueInDays).
 func shortJourney() []journeys.Step {
 	return []journeys.Step{
 		{OffsetDays: journeys.OffsetAtIssue, Kind: policy.StepInvoice},
@@ -432,7 +437,7 @@ type liveCase struct {
 }
 
 // start creates a customer on its own journey and an invoice issued today,
-// due in two days, and starts the invoice's journey as the ledger does.
+// due in dueInDays, and starts the invoice's journey as the ledger does.
 func (s *liveStack) start(t *testing.T, steps []journeys.Step, maxHistory int) *liveCase {
 	c := s.prepare(t, steps, maxHistory)
 	c.run(t)
@@ -456,7 +461,7 @@ func (s *liveStack) prepare(t *testing.T, steps []journeys.Step, maxHistory int)
 		JourneyID: &j.ID}
 	require.NoError(t, s.db.Create(&c.cust).Error)
 	today := time.Now().UTC().Truncate(24 * time.Hour)
-	c.inv = models.Invoice{Number: fmt.Sprintf("H-%d-%d", n, time.Now().UnixNano()), IssueDate: today, DueDate: today.AddDate(0, 0, 2),
+	c.inv = models.Invoice{Number: fmt.Sprintf("H-%d-%d", n, time.Now().UnixNano()), IssueDate: today, DueDate: today.AddDate(0, 0, dueInDays),
 		Currency: "EUR", AmountMinor: 50000, OpenMinor: 50000, Status: models.InvoiceOpen, Stage: "scheduled",
 		AdministrationID: s.adm.ID, CustomerID: c.cust.ID}
 	opts := app.StartOptions(&s.adm, &c.cust, &c.inv)
@@ -551,6 +556,18 @@ func (c *liveCase) state(t *testing.T) workflows.JourneyState {
 	st, err := app.New(app.Options{Temporal: c.s.tc}).JourneyState(context.Background(), c.inv.WorkflowID)
 	require.NoError(t, err)
 	return st
+}
+
+// stepAt is when the journey plans its first step of the kind.
+func (c *liveCase) stepAt(t *testing.T, kind policy.StepKind) time.Time {
+	t.Helper()
+	for _, st := range c.state(t).Steps {
+		if st.Kind == kind {
+			return st.At
+		}
+	}
+	require.Failf(t, "no such step", "the journey plans no %s", kind)
+	return time.Time{}
 }
 
 func (c *liveCase) await(t *testing.T, cond func(workflows.JourneyState) bool) {
