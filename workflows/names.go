@@ -172,6 +172,17 @@ func SearchAttributes() temporal.SearchAttributes {
 	)
 }
 
+// DevServerArgs are what Relance adds to `temporal server start-dev`
+// besides its search attributes (given with --search-attribute, they are
+// stored before the server serves). The CLI forces a refresh of the
+// search-attribute cache on every lookup, for attributes created while it
+// runs: a read of the namespace from its database under one process-wide
+// lock, on every workflow start that sets attributes. Relance creates none
+// at run time, so it turns that off (docs/benchmarks.md measures it).
+func DevServerArgs() []string {
+	return []string{"--dynamic-config-value", "system.forceSearchAttributesCacheRefreshOnRead=false"}
+}
+
 // InvoiceWorkflowID names the journey of one invoice: readable in the UI and
 // unique per administration, since invoice numbers are.
 func InvoiceWorkflowID(administrationID int64, invoiceNumber string) string {

@@ -42,6 +42,7 @@ func startDevTemporal(ctx context.Context, cli, dataDir, hostPort string, uiPort
 		"--db-filename", filepath.Join(dataDir, "temporal.db"),
 		"--namespace", "default", "--log-level", "warn",
 	}
+	args = append(args, workflows.DevServerArgs()...)
 	for sa := range workflows.SearchAttributes().GetUntypedValues() {
 		args = append(args, "--search-attribute", sa.GetName()+"="+sa.GetValueType().String())
 	}

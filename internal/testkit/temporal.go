@@ -43,6 +43,7 @@ func DevServer(t testing.TB) (*testsuite.DevServer, client.Client) {
 		ExistingPath:     TemporalCLI(t),
 		LogLevel:         "error",
 		SearchAttributes: workflows.SearchAttributes(),
+		ExtraArgs:        workflows.DevServerArgs(),
 		ClientOptions:    &client.Options{Namespace: "default"},
 	})
 	require.NoError(t, err)
