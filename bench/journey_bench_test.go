@@ -338,9 +338,10 @@ func journeyStarts(b *testing.B, tc client.Client) {
 					})
 				},
 			}
-			// Each round begins with another path: a path that always ran
-			// first (on the smaller store, after the previous round's last
-			// path left the server its asynchronous work) would be favoured.
+			// Each round begins with another path: in a fixed order a path
+			// gains or loses by its place (the first runs on the smaller
+			// store, the next while the server still does the asynchronous
+			// work of the starts before it).
 			for k := range paths {
 				paths[(k+r)%len(paths)]()
 			}
