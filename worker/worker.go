@@ -125,8 +125,9 @@ func (o Options) Limits() Limits {
 	return l
 }
 
-// pollers is how many polls feed slots task slots when want are asked
-// for: a poll holding a task no slot can run only delays it.
+// pollers is how many polls to keep open for a queue with slots task
+// slots when want are asked for: a poll holding a task no slot can run
+// only delays it.
 func pollers(want, slots int) int {
 	return max(1, min(want, slots))
 }
